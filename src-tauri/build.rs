@@ -1,0 +1,37 @@
+//! Build script: generates Tauri's context and the ACL for Aura's own commands.
+//!
+//! Every IPC command must be listed here: Tauri then generates an `allow-<command>` permission
+//! for each, and a command that no capability grants cannot be called from any webview.
+
+use tauri_build::{AppManifest, Attributes};
+
+/// Aura's IPC commands. Keep in step with `commands::handler()` in `src-tauri/src/commands/mod.rs`.
+const COMMANDS: &[&str] = &[
+    "startup_project",
+    "open_project",
+    "recent_projects",
+    "save_session",
+    "list_dir",
+    "read_file",
+    "write_file",
+    "create_file",
+    "create_dir",
+    "rename_path",
+    "delete_path",
+    "search_project",
+    "find_files",
+    "terminal_open",
+    "terminal_write",
+    "terminal_resize",
+    "terminal_ack",
+    "terminal_close",
+];
+
+fn main() {
+    let attrs = Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attrs) {
+        panic!("tauri build script failed: {e:#}");
+    }
+}

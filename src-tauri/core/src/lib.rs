@@ -1,0 +1,15 @@
+//! Aura's headless core.
+//!
+//! Nothing here knows about Tauri: every module is driven by plain Rust calls, so the whole core is
+//! testable without a window. The Tauri command layer (`src-tauri/src/commands`) only translates IPC
+//! to these calls.
+
+pub mod error;
+pub mod paths;
+pub mod samples;
+pub mod store;
+pub mod terminal;
+pub mod workspace;
+
+pub use error::UserFacing;
+pub use paths::{PathError, ProjectRoot};

@@ -1,0 +1,89 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Append only: never edit a
+//! migration that has shipped; add the next one.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Migration N (1-based) brings the schema from version N-1 to N.
+const MIGRATIONS: &[&str] = &[
+    // 1: projects and their sessions, plus the tables sync and sandboxes build on.
+    r#"
+    CREATE TABLE projects (
+        id              INTEGER PRIMARY KEY,
+        root            TEXT    NOT NULL UNIQUE,
+        name            TEXT    NOT NULL,
+        created_at      INTEGER NOT NULL,
+        last_opened_at  INTEGER NOT NULL,
+        provider        TEXT    NOT NULL DEFAULT 'local',
+        session_json    TEXT
+    );
+    CREATE INDEX projects_recent ON projects(last_opened_at DESC);
+
+    -- What was last synced for each file. Paths are raw bytes: names need not be UTF-8.
+    CREATE TABLE manifest (
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        path         BLOB    NOT NULL,
+        size         INTEGER NOT NULL,
+        mtime_ns     INTEGER NOT NULL,
+        inode        INTEGER,
+        blake3       BLOB,
+        remote_etag  TEXT,
+        synced_at    INTEGER,
+        PRIMARY KEY (project_id, path)
+    ) WITHOUT ROWID;
+
+    -- Durable queue of local changes not yet pushed to every target.
+    CREATE TABLE journal (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        op           TEXT    NOT NULL CHECK (op IN ('upsert', 'delete', 'rename')),
+        path         BLOB    NOT NULL,
+        from_path    BLOB,
+        recorded_at  INTEGER NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_error   TEXT
+    );
+    CREATE INDEX journal_by_project ON journal(project_id, seq);
+
+    CREATE TABLE sandbox_sessions (
+        id           INTEGER PRIMARY KEY,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        provider     TEXT    NOT NULL,
+        remote_id    TEXT,
+        state        TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL,
+        ended_at     INTEGER
+    );
+
+    CREATE TABLE executions (
+        id           INTEGER PRIMARY KEY,
+        project_id   INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        session_id   INTEGER REFERENCES sandbox_sessions(id) ON DELETE SET NULL,
+        command      TEXT    NOT NULL,
+        exit_code    INTEGER,
+        started_at   INTEGER NOT NULL,
+        duration_ms  INTEGER,
+        bytes_out    INTEGER NOT NULL DEFAULT 0
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > LATEST {
+        return Err(StoreError::TooNew { found: current, known: LATEST });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "migrated state database");
+    }
+    Ok(())
+}

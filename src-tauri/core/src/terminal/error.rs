@@ -1,0 +1,21 @@
+use crate::error::UserFacing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error("cannot start the terminal: {0}")]
+    Spawn(String),
+    #[error("terminal {0} is closed")]
+    NoSuchTerminal(u32),
+    #[error("terminal I/O failed: {0}")]
+    Io(String),
+}
+
+impl UserFacing for TerminalError {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Spawn(_) => "terminal_spawn",
+            Self::NoSuchTerminal(_) => "terminal_closed",
+            Self::Io(_) => "io",
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Interactive terminals on real PTYs (portable-pty).
+//!
+//! Output is read on one thread and handed to a flusher thread that batches it (a PTY read yields
+//! at most a few KiB), so a `cat` of a large file becomes a few hundred messages a second instead
+//! of tens of thousands. Flow control: once `HIGH_WATER` bytes are delivered but not yet
+//! acknowledged by the consumer (the terminal widget has rendered them), reading pauses, so a fast
+//! producer can neither flood memory nor freeze the UI.
+
+mod error;
+mod session;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use error::TerminalError;
+pub use session::TerminalSink;
+use session::Session;
+
+/// Unacknowledged output above which reading pauses (bytes).
+pub const HIGH_WATER: usize = 4 * 1024 * 1024;
+
+/// What to run in a new terminal.
+#[derive(Debug, Clone)]
+pub struct TerminalSpec {
+    pub cwd: PathBuf,
+    pub cols: u16,
+    pub rows: u16,
+    /// Program to run; `None` runs the user's shell (`$SHELL`, else `/bin/bash`, else `/bin/sh`).
+    pub program: Option<String>,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl TerminalSpec {
+    pub fn shell(cwd: impl Into<PathBuf>, cols: u16, rows: u16) -> Self {
+        Self { cwd: cwd.into(), cols, rows, program: None, args: Vec::new(), env: Vec::new() }
+    }
+}
+
+/// All open terminals of the app, by id.
+#[derive(Default)]
+pub struct TerminalManager {
+    next_id: AtomicU32,
+    sessions: Mutex<HashMap<u32, Arc<Session>>>,
+}
+
+impl TerminalManager {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a terminal; output and exit are reported to `sink` from background threads.
+    pub fn open(&self, spec: TerminalSpec, sink: impl TerminalSink) -> Result<u32, TerminalError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let session = Session::spawn(spec, Box::new(sink))?;
+        self.sessions.lock().insert(id, session);
+        Ok(id)
+    }
+
+    fn get(&self, id: u32) -> Result<Arc<Session>, TerminalError> {
+        self.sessions.lock().get(&id).cloned().ok_or(TerminalError::NoSuchTerminal(id))
+    }
+
+    pub fn write(&self, id: u32, data: &[u8]) -> Result<(), TerminalError> {
+        self.get(id)?.write(data)
+    }
+
+    pub fn resize(&self, id: u32, cols: u16, rows: u16) -> Result<(), TerminalError> {
+        self.get(id)?.resize(cols, rows)
+    }
+
+    /// The consumer has rendered `bytes` more bytes of output.
+    pub fn ack(&self, id: u32, bytes: usize) -> Result<(), TerminalError> {
+        self.get(id)?.ack(bytes);
+        Ok(())
+    }
+
+    /// Closes a terminal and kills its whole process group. Closing twice is not an error.
+    pub fn close(&self, id: u32) {
+        if let Some(s) = self.sessions.lock().remove(&id) {
+            s.kill();
+        }
+    }
+
+    /// Kills every terminal (on app exit).
+    pub fn close_all(&self) {
+        let all: Vec<_> = self.sessions.lock().drain().map(|(_, s)| s).collect();
+        for s in all {
+            s.kill();
+        }
+    }
+
+    /// The process-group leader of a terminal (for tests and diagnostics).
+    pub fn pid(&self, id: u32) -> Option<u32> {
+        self.get(id).ok().and_then(|s| s.pid())
+    }
+
+    pub fn count(&self) -> usize {
+        self.sessions.lock().len()
+    }
+}
+
+impl Drop for TerminalManager {
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}

@@ -1,0 +1,206 @@
+//! One PTY session: the child process, its reader and flusher threads, and flow control.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, MasterPty, PtySize};
+
+use super::{TerminalError, TerminalSpec, HIGH_WATER};
+
+/// Where a terminal's output goes. Called from background threads.
+pub trait TerminalSink: Send + 'static {
+    fn output(&mut self, data: Vec<u8>);
+    /// The process ended (`None` when its status is unknown).
+    fn exit(&mut self, code: Option<u32>);
+}
+
+/// Largest single batch handed to the sink.
+const MAX_BATCH: usize = 512 * 1024;
+/// How long the flusher lets a small batch grow before sending it.
+const LINGER: Duration = Duration::from_millis(3);
+
+#[derive(Default)]
+struct Pipe {
+    buf: Vec<u8>,
+    unacked: usize,
+    eof: bool,
+}
+
+/// Output handed from the reader to the flusher, plus the consumer's backlog.
+#[derive(Default)]
+struct Flow {
+    pipe: Mutex<Pipe>,
+    changed: Condvar,
+    killed: AtomicBool,
+}
+
+pub(super) struct Session {
+    master: Mutex<Box<dyn MasterPty + Send>>,
+    writer: Mutex<Box<dyn Write + Send>>,
+    killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
+    pid: Option<u32>,
+    flow: Arc<Flow>,
+}
+
+fn default_shell() -> String {
+    std::env::var("SHELL")
+        .ok()
+        .filter(|s| std::path::Path::new(s).exists())
+        .or_else(|| ["/bin/bash", "/bin/sh"].iter().find(|p| std::path::Path::new(p).exists()).map(|s| s.to_string()))
+        .unwrap_or_else(|| "/bin/sh".into())
+}
+
+impl Session {
+    pub(super) fn spawn(spec: TerminalSpec, sink: Box<dyn TerminalSink>) -> Result<Arc<Self>, TerminalError> {
+        let spawn_err = |e: anyhow_like::Error| TerminalError::Spawn(e.0);
+        let pair = native_pty_system()
+            .openpty(PtySize { rows: spec.rows.max(1), cols: spec.cols.max(1), pixel_width: 0, pixel_height: 0 })
+            .map_err(|e| spawn_err(e.into()))?;
+        let mut cmd = CommandBuilder::new(spec.program.clone().unwrap_or_else(default_shell));
+        cmd.args(&spec.args);
+        cmd.cwd(&spec.cwd);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("COLORTERM", "truecolor");
+        cmd.env("TERM_PROGRAM", "Aura");
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        let mut child = pair.slave.spawn_command(cmd).map_err(|e| spawn_err(e.into()))?;
+        drop(pair.slave);
+        let reader = pair.master.try_clone_reader().map_err(|e| spawn_err(e.into()))?;
+        let writer = pair.master.take_writer().map_err(|e| spawn_err(e.into()))?;
+        let session = Arc::new(Session {
+            pid: child.process_id(),
+            killer: Mutex::new(child.clone_killer()),
+            master: Mutex::new(pair.master),
+            writer: Mutex::new(writer),
+            flow: Arc::new(Flow::default()),
+        });
+
+        let flow = session.flow.clone();
+        std::thread::Builder::new()
+            .name("pty-reader".into())
+            .spawn(move || read_loop(reader, &flow))
+            .map_err(|e| TerminalError::Spawn(e.to_string()))?;
+
+        let flow = session.flow.clone();
+        std::thread::Builder::new()
+            .name("pty-flusher".into())
+            .spawn(move || {
+                let mut sink = sink;
+                flush_loop(&flow, sink.as_mut());
+                let code = child.wait().ok().map(|s| s.exit_code());
+                sink.exit(code);
+            })
+            .map_err(|e| TerminalError::Spawn(e.to_string()))?;
+        Ok(session)
+    }
+
+    pub(super) fn write(&self, data: &[u8]) -> Result<(), TerminalError> {
+        let mut w = self.writer.lock();
+        w.write_all(data).and_then(|_| w.flush()).map_err(|e| TerminalError::Io(e.to_string()))
+    }
+
+    pub(super) fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError> {
+        self.master
+            .lock()
+            .resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 })
+            .map_err(|e| TerminalError::Io(e.to_string()))
+    }
+
+    pub(super) fn ack(&self, bytes: usize) {
+        let mut p = self.flow.pipe.lock();
+        p.unacked = p.unacked.saturating_sub(bytes);
+        self.flow.changed.notify_all();
+    }
+
+    pub(super) fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Hangs up the whole process group, then kills what is left of it.
+    pub(super) fn kill(&self) {
+        self.flow.killed.store(true, Ordering::SeqCst);
+        self.flow.changed.notify_all();
+        if let Some(pid) = self.pid {
+            let pgid = pid as libc::pid_t;
+            // SAFETY: plain syscalls on a process group we created (portable-pty calls setsid).
+            unsafe {
+                libc::killpg(pgid, libc::SIGHUP);
+                libc::killpg(pgid, libc::SIGCONT);
+            }
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                unsafe {
+                    libc::killpg(pgid, libc::SIGKILL);
+                }
+            });
+        }
+        let _ = self.killer.lock().kill();
+    }
+}
+
+fn read_loop(mut reader: Box<dyn Read + Send>, flow: &Flow) {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        {
+            // Backpressure: wait while the consumer is far behind.
+            let mut p = flow.pipe.lock();
+            while p.unacked + p.buf.len() >= HIGH_WATER && !flow.killed.load(Ordering::SeqCst) {
+                flow.changed.wait_for(&mut p, Duration::from_millis(250));
+            }
+        }
+        if flow.killed.load(Ordering::SeqCst) {
+            break;
+        }
+        match reader.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let mut p = flow.pipe.lock();
+                p.buf.extend_from_slice(&chunk[..n]);
+                flow.changed.notify_all();
+            }
+        }
+    }
+    flow.pipe.lock().eof = true;
+    flow.changed.notify_all();
+}
+
+fn flush_loop(flow: &Flow, sink: &mut dyn TerminalSink) {
+    loop {
+        let batch = {
+            let mut p = flow.pipe.lock();
+            while p.buf.is_empty() && !p.eof && !flow.killed.load(Ordering::SeqCst) {
+                flow.changed.wait(&mut p);
+            }
+            if p.buf.is_empty() {
+                return; // eof or killed, nothing left to deliver
+            }
+            if p.buf.len() < MAX_BATCH / 8 && !p.eof {
+                flow.changed.wait_for(&mut p, LINGER);
+            }
+            let take = p.buf.len().min(MAX_BATCH);
+            let batch: Vec<u8> = p.buf.drain(..take).collect();
+            p.unacked += batch.len();
+            flow.changed.notify_all();
+            batch
+        };
+        if flow.killed.load(Ordering::SeqCst) {
+            return;
+        }
+        sink.output(batch);
+    }
+}
+
+/// portable-pty reports `anyhow::Error`; keep only its message without depending on anyhow.
+mod anyhow_like {
+    pub struct Error(pub String);
+    impl<E: std::fmt::Display> From<E> for Error {
+        fn from(e: E) -> Self {
+            Error(format!("{e:#}"))
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Reading and writing project files. Saves are atomic (temp file in the same folder, fsync,
+//! rename) and keep the file's permissions; a save over a file that changed on disk since it was
+//! read is refused as a conflict unless the caller forces it.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::WorkspaceError;
+use crate::paths::{validate_name, ProjectRoot};
+
+/// Largest file the editor opens (bytes).
+pub const MAX_EDITABLE_BYTES: u64 = 8 * 1024 * 1024;
+/// Largest content a save accepts (bytes).
+pub const MAX_SAVE_BYTES: usize = 64 * 1024 * 1024;
+/// How much of a file is sniffed for NUL bytes to call it binary.
+const SNIFF_BYTES: usize = 8192;
+
+/// What a file looked like when read or written: the editor sends `hash` back on save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FileVersion {
+    /// blake3 of the content, hex.
+    pub hash: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    #[ts(type = "number")]
+    pub mtime_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct FileContent {
+    pub path: String,
+    pub text: String,
+    pub version: FileVersion,
+    /// The file is not writable by this user: the editor shows it read-only.
+    pub readonly: bool,
+}
+
+fn version_of(bytes: &[u8], meta: &std::fs::Metadata) -> FileVersion {
+    let mtime_ms = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    FileVersion { hash: blake3::hash(bytes).to_hex().to_string(), size: bytes.len() as u64, mtime_ms }
+}
+
+/// True when the bytes look like binary data (a NUL in the first 8 KiB, or not UTF-8).
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(SNIFF_BYTES)].contains(&0) || std::str::from_utf8(bytes).is_err()
+}
+
+pub fn read_file(root: &ProjectRoot, rel: &str) -> Result<FileContent, WorkspaceError> {
+    let path = root.resolve(rel)?;
+    let meta = std::fs::metadata(&path).map_err(|e| WorkspaceError::io("open", rel, e))?;
+    if meta.is_dir() {
+        return Err(WorkspaceError::IsADirectory(rel.to_string()));
+    }
+    if meta.len() > MAX_EDITABLE_BYTES {
+        return Err(WorkspaceError::TooLarge {
+            path: rel.to_string(),
+            size: meta.len(),
+            limit: MAX_EDITABLE_BYTES,
+        });
+    }
+    let bytes = std::fs::read(&path).map_err(|e| WorkspaceError::io("read", rel, e))?;
+    if looks_binary(&bytes) {
+        return Err(WorkspaceError::Binary(rel.to_string()));
+    }
+    let version = version_of(&bytes, &meta);
+    let readonly = meta.permissions().readonly() || !writable(&path);
+    let text = String::from_utf8(bytes).map_err(|_| WorkspaceError::Binary(rel.to_string()))?;
+    Ok(FileContent { path: rel.to_string(), text, version, readonly })
+}
+
+fn writable(path: &Path) -> bool {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Saves `text` to `rel` atomically.
+///
+/// `expected` is the hash the editor read; when the file on disk no longer has it, the save is
+/// refused with [`WorkspaceError::Conflict`] and nothing is written. `None` overwrites.
+pub fn write_file(
+    root: &ProjectRoot,
+    rel: &str,
+    text: &str,
+    expected: Option<&str>,
+) -> Result<FileVersion, WorkspaceError> {
+    if text.len() > MAX_SAVE_BYTES {
+        return Err(WorkspaceError::TooLarge {
+            path: rel.to_string(),
+            size: text.len() as u64,
+            limit: MAX_SAVE_BYTES as u64,
+        });
+    }
+    let link = root.resolve_entry(rel)?;
+    // Write through an in-project symlink to its target, so the link survives the save.
+    let target = match std::fs::symlink_metadata(&link) {
+        Ok(m) if m.file_type().is_symlink() => {
+            link.canonicalize().map_err(|e| WorkspaceError::io("save", rel, e))?
+        }
+        _ => link,
+    };
+    let existing = match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => return Err(WorkspaceError::IsADirectory(rel.to_string())),
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(WorkspaceError::io("save", rel, e)),
+    };
+    if let Some(expected) = expected {
+        let current = match &existing {
+            Some(_) => std::fs::read(&target).map_err(|e| WorkspaceError::io("save", rel, e))?,
+            None => return Err(WorkspaceError::Conflict(rel.to_string())),
+        };
+        if blake3::hash(&current).to_hex().as_str() != expected {
+            return Err(WorkspaceError::Conflict(rel.to_string()));
+        }
+    }
+    let dir = target.parent().ok_or_else(|| WorkspaceError::NotFound(rel.to_string()))?;
+    let io = |e| WorkspaceError::io("save", rel, e);
+    let mut tmp = tempfile::Builder::new().prefix(".aura-save-").tempfile_in(dir).map_err(io)?;
+    tmp.write_all(text.as_bytes()).map_err(io)?;
+    if let Some(meta) = &existing {
+        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    let file = tmp.persist(&target).map_err(|e| io(e.error))?;
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    let meta = file.metadata().map_err(io)?;
+    Ok(version_of(text.as_bytes(), &meta))
+}
+
+fn parent_and_name<'a>(rel: &'a str) -> (&'a str, &'a str) {
+    let rel = rel.trim_end_matches('/');
+    match rel.rfind('/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => ("", rel),
+    }
+}
+
+/// Creates an empty file; refuses to replace an existing one.
+pub fn create_file(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> {
+    validate_name(parent_and_name(rel).1)?;
+    let path = root.resolve_entry(rel)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map(drop)
+        .map_err(|e| WorkspaceError::io("create", rel, e))
+}
+
+/// Creates a folder (its parent must exist).
+pub fn create_dir(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> {
+    validate_name(parent_and_name(rel).1)?;
+    let path = root.resolve_entry(rel)?;
+    std::fs::create_dir(&path).map_err(|e| WorkspaceError::io("create folder", rel, e))
+}
+
+/// Renames or moves an entry inside the project; never overwrites an existing target.
+pub fn rename_path(root: &ProjectRoot, from: &str, to: &str) -> Result<(), WorkspaceError> {
+    validate_name(parent_and_name(to).1)?;
+    let src = root.resolve_entry(from)?;
+    let dst = root.resolve_entry(to)?;
+    std::fs::symlink_metadata(&src).map_err(|e| WorkspaceError::io("rename", from, e))?;
+    if std::fs::symlink_metadata(&dst).is_ok() {
+        return Err(WorkspaceError::AlreadyExists(to.to_string()));
+    }
+    if dst.starts_with(&src) {
+        return Err(WorkspaceError::Io {
+            action: "move",
+            path: from.to_string(),
+            message: "a folder cannot be moved into itself".into(),
+        });
+    }
+    std::fs::rename(&src, &dst).map_err(|e| WorkspaceError::io("rename", from, e))
+}
+
+/// Deletes a file, a symlink (not its target) or a whole folder.
+pub fn delete_path(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> {
+    let path = root.resolve_entry(rel)?;
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| WorkspaceError::io("delete", rel, e))?;
+    let res = if meta.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    res.map_err(|e| WorkspaceError::io("delete", rel, e))
+}

@@ -1,0 +1,82 @@
+//! Lazy file tree: one folder at a time, so opening a 100k-file project costs one `read_dir`.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::{ignore_rules, WorkspaceError};
+use crate::paths::ProjectRoot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// One row of the file tree.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct DirEntry {
+    pub name: String,
+    /// Project-relative path with `/` separators.
+    pub path: String,
+    pub kind: EntryKind,
+    /// True when the target of a symlink is a folder (so the tree can expand it).
+    pub is_dir: bool,
+    /// Matched by `.gitignore` / `.auraignore`: shown dimmed, never synced.
+    pub ignored: bool,
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+/// Lists one folder: folders first, then files, each in case-insensitive name order.
+/// `.git` is hidden; ignored entries are included and flagged.
+pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, WorkspaceError> {
+    let dir = root.resolve(rel)?;
+    let meta = std::fs::metadata(&dir).map_err(|e| WorkspaceError::io("list", rel, e))?;
+    if !meta.is_dir() {
+        return Err(WorkspaceError::NotADirectory(rel.to_string()));
+    }
+    // Names the ignore rules keep, from a one-level walk (which reads parent ignore files too).
+    let kept: HashSet<OsString> = ignore_rules::walker(&dir)
+        .max_depth(Some(1))
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.depth() == 1)
+        .map(|e| e.file_name().to_os_string())
+        .collect();
+
+    let prefix = root.relative(&dir).unwrap_or_default();
+    let mut out = Vec::new();
+    for item in std::fs::read_dir(&dir).map_err(|e| WorkspaceError::io("list", rel, e))? {
+        let Ok(item) = item else { continue };
+        let name_os = item.file_name();
+        if name_os == ".git" {
+            continue;
+        }
+        let Ok(ft) = item.file_type() else { continue };
+        let name = name_os.to_string_lossy().into_owned();
+        let (kind, is_dir, size) = if ft.is_symlink() {
+            let target = std::fs::metadata(item.path()).ok();
+            (EntryKind::Symlink, target.as_ref().is_some_and(|m| m.is_dir()), 0)
+        } else if ft.is_dir() {
+            (EntryKind::Dir, true, 0)
+        } else {
+            (EntryKind::File, false, item.metadata().map(|m| m.len()).unwrap_or(0))
+        };
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        out.push(DirEntry { ignored: !kept.contains(&name_os), name, path, kind, is_dir, size });
+    }
+    out.sort_by(|a, b| {
+        b.is_dir
+            .cmp(&a.is_dir)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(out)
+}

@@ -1,0 +1,30 @@
+//! The IPC surface: each command translates arguments to an `aura_core` call and its result back.
+//! Keep the list in `handler()` in step with `COMMANDS` in `src-tauri/build.rs` (the ACL).
+
+mod files;
+mod project;
+mod search;
+mod terminal;
+
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        project::startup_project,
+        project::open_project,
+        project::recent_projects,
+        project::save_session,
+        files::list_dir,
+        files::read_file,
+        files::write_file,
+        files::create_file,
+        files::create_dir,
+        files::rename_path,
+        files::delete_path,
+        search::search_project,
+        search::find_files,
+        terminal::terminal_open,
+        terminal::terminal_write,
+        terminal::terminal_resize,
+        terminal::terminal_ack,
+        terminal::terminal_close,
+    ]
+}

@@ -1,0 +1,30 @@
+//! The one error shape the UI receives: a stable `kind` to branch on and a message to show.
+
+use aura_core::UserFacing;
+use serde::Serialize;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct IpcError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        Self { kind: kind.to_string(), message: message.into() }
+    }
+
+    pub fn no_project() -> Self {
+        Self::new("no_project", "open a project folder first")
+    }
+}
+
+impl<E: UserFacing> From<E> for IpcError {
+    fn from(e: E) -> Self {
+        Self { kind: e.kind().to_string(), message: e.to_string() }
+    }
+}
+
+pub type IpcResult<T> = Result<T, IpcError>;

@@ -1,0 +1,76 @@
+//! What the running app holds: the state database, the open project and its watcher, terminals.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aura_core::paths::ProjectRoot;
+use aura_core::store::{ProjectRecord, Store};
+use aura_core::terminal::TerminalManager;
+use aura_core::workspace::watcher::ProjectWatcher;
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::IpcError;
+
+pub struct OpenProject {
+    pub root: ProjectRoot,
+    pub record: ProjectRecord,
+    _watcher: Option<ProjectWatcher>,
+}
+
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub terminals: Arc<TerminalManager>,
+    pub data_dir: PathBuf,
+    project: RwLock<Option<Arc<OpenProject>>>,
+    startup: Mutex<Option<PathBuf>>,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf, startup: Option<PathBuf>) -> Result<Self, Box<dyn std::error::Error>> {
+        let store = Store::open(&data_dir.join("aura.sqlite3"))?;
+        Ok(Self {
+            store: Arc::new(store),
+            terminals: Arc::new(TerminalManager::new()),
+            data_dir,
+            project: RwLock::new(None),
+            startup: Mutex::new(startup),
+        })
+    }
+
+    /// The folder to open at startup: the command-line argument (once), else the last project,
+    /// else the bundled sample (written to the data folder on first use).
+    pub fn startup_project(&self) -> Result<PathBuf, IpcError> {
+        if let Some(p) = self.startup.lock().take() {
+            return Ok(p);
+        }
+        if let Some(last) = self.store.last_project()? {
+            return Ok(PathBuf::from(last));
+        }
+        let sample = self.data_dir.join("sample-project");
+        aura_core::samples::ensure_sample(&sample)
+            .map_err(|e| IpcError::new("io", format!("cannot write the sample project: {e}")))?;
+        Ok(sample)
+    }
+
+    pub fn set_project(&self, root: ProjectRoot, record: ProjectRecord, watcher: Option<ProjectWatcher>) {
+        *self.project.write() = Some(Arc::new(OpenProject { root, record, _watcher: watcher }));
+    }
+
+    pub fn project(&self) -> Result<Arc<OpenProject>, IpcError> {
+        self.project.read().clone().ok_or_else(IpcError::no_project)
+    }
+
+    pub fn project_root(&self) -> Result<ProjectRoot, IpcError> {
+        Ok(self.project()?.root.clone())
+    }
+
+    pub fn shutdown(&self) {
+        self.terminals.close_all();
+        *self.project.write() = None;
+    }
+
+    #[allow(dead_code)]
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}

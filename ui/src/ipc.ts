@@ -1,0 +1,71 @@
+// Typed calls into the Rust command layer. Argument and result types are generated from Rust
+// (ts-rs, `cargo test` writes ./bindings); this file only names the commands.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { DirEntry } from "./bindings/DirEntry";
+import type { FileContent } from "./bindings/FileContent";
+import type { FileVersion } from "./bindings/FileVersion";
+import type { FsChange } from "./bindings/FsChange";
+import type { IpcError } from "./bindings/IpcError";
+import type { ProjectInfo } from "./bindings/ProjectInfo";
+import type { ProjectSession } from "./bindings/ProjectSession";
+import type { RecentProject } from "./bindings/RecentProject";
+import type { SearchQuery } from "./bindings/SearchQuery";
+import type { SearchResults } from "./bindings/SearchResults";
+
+export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
+export type { RecentProject, SearchQuery, SearchResults };
+
+/** Every command rejects with an IpcError; this turns anything else into one too. */
+export function asIpcError(e: unknown): IpcError {
+  if (e && typeof e === "object" && "kind" in e && "message" in e) return e as IpcError;
+  return { kind: "internal", message: String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asIpcError(e);
+  }
+}
+
+export const api = {
+  startupProject: () => call<string>("startup_project"),
+  openProject: (path: string, onChange: (c: FsChange) => void) => {
+    const ch = new Channel<FsChange>();
+    ch.onmessage = onChange;
+    return call<ProjectInfo>("open_project", { path, onChange: ch });
+  },
+  recentProjects: () => call<RecentProject[]>("recent_projects"),
+  saveSession: (session: ProjectSession) => call<void>("save_session", { session }),
+
+  listDir: (path: string) => call<DirEntry[]>("list_dir", { path }),
+  readFile: (path: string) => call<FileContent>("read_file", { path }),
+  writeFile: (path: string, text: string, expectedHash: string | null) =>
+    call<FileVersion>("write_file", { path, text, expectedHash }),
+  createFile: (path: string) => call<void>("create_file", { path }),
+  createDir: (path: string) => call<void>("create_dir", { path }),
+  renamePath: (from: string, to: string) => call<void>("rename_path", { from, to }),
+  deletePath: (path: string) => call<void>("delete_path", { path }),
+
+  searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),
+  findFiles: (query: string, limit = 50) => call<string[]>("find_files", { query, limit }),
+
+  terminalOpen: (
+    cols: number,
+    rows: number,
+    onData: (bytes: Uint8Array) => void,
+    onExit: (code: number | null) => void,
+  ) => {
+    const data = new Channel<ArrayBuffer>();
+    data.onmessage = (buf) => onData(new Uint8Array(buf));
+    const exit = new Channel<number | null>();
+    exit.onmessage = onExit;
+    return call<number>("terminal_open", { cols, rows, onData: data, onExit: exit });
+  },
+  terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
+  terminalResize: (id: number, cols: number, rows: number) =>
+    call<void>("terminal_resize", { id, cols, rows }),
+  terminalAck: (id: number, bytes: number) => call<void>("terminal_ack", { id, bytes }),
+  terminalClose: (id: number) => call<void>("terminal_close", { id }),
+};

@@ -1,0 +1,172 @@
+// Aura's window: wires the panes to the Rust core and restores each project's session.
+import "./style.css";
+import { openSearchPanel, replaceNext } from "@codemirror/search";
+import { getCurrentWindow } from "@tauri-apps/api/window";
+import { open as openDialog } from "@tauri-apps/plugin-dialog";
+import { $, h } from "./dom";
+import { EditorArea } from "./editor";
+import { api, asIpcError, type FsChange, type ProjectInfo } from "./ipc";
+import { matches } from "./keys";
+import { Layout } from "./layout";
+import { toast } from "./modal";
+import { Palette, type Command } from "./palette";
+import { SearchPanel } from "./search";
+import { StatusBar } from "./statusbar";
+import { TerminalPanel } from "./terminal";
+import { FileTree } from "./tree";
+
+const status = new StatusBar();
+let project: ProjectInfo | null = null;
+let restoring = false;
+
+const layout = new Layout(() => scheduleSave(), () => terminals.fitActive());
+const editor = new EditorArea($("#editor-area"), {
+  cursor: (l, c) => status.setCursor(l, c),
+  language: (lang) => status.setLanguage(lang),
+  tabsChanged: () => scheduleSave(),
+  status: (m) => status.flash(m),
+});
+const tree = new FileTree($("#tree"), {
+  openFile: (p) => void editor.open(p),
+  renamed: (from, to) => editor.renamed(from, to),
+  deleted: (p) => editor.deleted(p),
+  changed: () => scheduleSave(),
+});
+const terminals = new TerminalPanel($("#bottom-panel"));
+const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
+const palette = new Palette((p) => void editor.open(p));
+
+// ---- session state, saved a moment after any change ----
+let saveTimer: number | undefined;
+function scheduleSave(): void {
+  if (!project || restoring) return;
+  clearTimeout(saveTimer);
+  saveTimer = window.setTimeout(() => {
+    api.saveSession({
+      open_tabs: editor.openPaths(), active_tab: editor.activePath(),
+      expanded_dirs: tree.expandedDirs(), layout: layout.get(),
+    }).catch((e) => console.warn("session not saved", e));
+  }, 400);
+}
+
+// ---- projects ----
+async function onFsChange(change: FsChange): Promise<void> {
+  await tree.refresh(change.dirs);
+  await editor.diskChanged(change.paths);
+}
+
+async function openProject(path: string): Promise<void> {
+  if (project && editor.dirtyPaths().length) {
+    await editor.saveAll();
+  }
+  try {
+    const info = await api.openProject(path, (c) => void onFsChange(c));
+    restoring = true;
+    project = info;
+    document.body.dataset.project = info.root;
+    $("#project-name").textContent = info.name;
+    status.setProject(info.name, info.root);
+    getCurrentWindow().setTitle(`${info.name} — Aura`).catch(() => {});
+    for (const p of editor.openPaths()) await editor.close(p);
+    terminals.closeAll();
+    layout.apply(info.session.layout);
+    await tree.load(info.session.expanded_dirs);
+    await editor.restore(info.session.open_tabs, info.session.active_tab);
+    if (info.watch_error) toast(info.watch_error, "error");
+    if (layout.get().bottom_visible) await terminals.create();
+    document.body.dataset.ready = "true";
+  } catch (e) {
+    toast(asIpcError(e).message, "error");
+  } finally {
+    restoring = false;
+  }
+  await refreshRecent();
+}
+
+async function refreshRecent(): Promise<void> {
+  const select = $("#recent") as HTMLSelectElement;
+  const recent = await api.recentProjects().catch(() => []);
+  select.replaceChildren(h("option", { value: "" }, "Recent projects"),
+    ...recent.filter((r) => r.exists && r.root !== project?.root)
+      .map((r) => h("option", { value: r.root, title: r.root }, `${r.name} — ${r.root}`)));
+}
+
+async function chooseFolder(): Promise<void> {
+  const dir = await openDialog({ directory: true, multiple: false, title: "Open Folder" }).catch((e) => {
+    toast(String(e), "error");
+    return null;
+  });
+  if (typeof dir === "string") await openProject(dir);
+}
+
+// ---- commands and shortcuts ----
+const commands: Command[] = [
+  { id: "file.save", title: "File: Save", shortcut: "Ctrl+S", run: () => void editor.save() },
+  { id: "file.saveAll", title: "File: Save All", shortcut: "Ctrl+Alt+S", run: () => void editor.saveAll() },
+  { id: "file.close", title: "View: Close Editor", shortcut: "Ctrl+W", run: () => void editor.close() },
+  { id: "file.quickOpen", title: "Go to File…", shortcut: "Ctrl+P", run: () => palette.showFiles() },
+  { id: "file.openFolder", title: "File: Open Folder…", shortcut: "Ctrl+O", run: () => void chooseFolder() },
+  { id: "file.newFile", title: "File: New File…", shortcut: "Ctrl+Alt+N", run: () => void tree.newFile() },
+  { id: "file.newFolder", title: "File: New Folder…", run: () => void tree.newFolder() },
+  { id: "file.rename", title: "File: Rename Selected…", shortcut: "F2", run: () => void tree.rename() },
+  { id: "file.delete", title: "File: Delete Selected", run: () => void tree.remove() },
+  { id: "editor.find", title: "Edit: Find", shortcut: "Ctrl+F", run: () => editor.run(openSearchPanel) },
+  { id: "editor.replace", title: "Edit: Replace", shortcut: "Ctrl+H", run: () => editor.run((v) => openSearchPanel(v) || replaceNext(v)) },
+  { id: "search.project", title: "Search: Find in Files", shortcut: "Ctrl+Shift+F", run: () => { layout.show("sidebar", "search"); search.focus(); } },
+  { id: "view.palette", title: "View: Command Palette", shortcut: "Ctrl+Shift+P", run: () => palette.showCommands() },
+  { id: "view.sidebar", title: "View: Toggle Sidebar", shortcut: "Ctrl+B", run: () => layout.toggle("sidebar") },
+  { id: "view.explorer", title: "View: Show Explorer", shortcut: "Ctrl+Shift+E", run: () => layout.show("sidebar", "files") },
+  { id: "view.terminal", title: "View: Toggle Terminal", shortcut: "Ctrl+`", run: () => { layout.toggle("bottom"); if (layout.get().bottom_visible) terminals.focus(); } },
+  { id: "view.preview", title: "View: Toggle Preview Pane", run: () => layout.toggle("preview") },
+  { id: "view.nextTab", title: "View: Next Editor", shortcut: "Ctrl+Tab", run: () => editor.cycle(1) },
+  { id: "view.prevTab", title: "View: Previous Editor", shortcut: "Ctrl+Shift+Tab", run: () => editor.cycle(-1) },
+  { id: "terminal.new", title: "Terminal: New Terminal", shortcut: "Ctrl+Shift+`", run: () => { layout.show("bottom"); void terminals.create(); } },
+  { id: "terminal.kill", title: "Terminal: Kill Active Terminal", run: () => terminals.close() },
+  { id: "tree.refresh", title: "Explorer: Refresh", run: () => void tree.reloadAll() },
+];
+palette.register(commands);
+
+// Shortcuts that CodeMirror handles itself inside the editor (find, replace) are left to it.
+const GLOBAL = commands.filter((c) => c.shortcut && !["editor.find", "editor.replace", "file.rename"].includes(c.id));
+document.addEventListener("keydown", (e) => {
+  if (!$("#overlay").hidden) return;
+  for (const c of GLOBAL) {
+    if (matches(c.shortcut!, e)) {
+      e.preventDefault();
+      e.stopPropagation();
+      c.run();
+      return;
+    }
+  }
+}, true);
+
+// ---- chrome ----
+$("#open-folder").addEventListener("click", () => void chooseFolder());
+$("#open-palette").addEventListener("click", () => palette.showCommands());
+$("#toggle-preview").addEventListener("click", () => layout.toggle("preview"));
+$("#tree-new-file").addEventListener("click", () => void tree.newFile());
+$("#tree-new-folder").addEventListener("click", () => void tree.newFolder());
+$("#tree-refresh").addEventListener("click", () => void tree.reloadAll());
+($("#recent") as HTMLSelectElement).addEventListener("change", (e) => {
+  const v = (e.target as HTMLSelectElement).value;
+  if (v) void openProject(v);
+});
+for (const b of document.querySelectorAll<HTMLElement>("#sidebar-tabs button")) {
+  b.addEventListener("click", () => {
+    layout.show("sidebar", b.dataset.view);
+    if (b.dataset.view === "search") search.focus();
+  });
+}
+window.addEventListener("beforeunload", (e) => {
+  if (editor.dirtyPaths().length) e.preventDefault();
+});
+
+// ---- start ----
+(async () => {
+  layout.apply({});
+  try {
+    await openProject(await api.startupProject());
+  } catch (e) {
+    toast(asIpcError(e).message, "error");
+  }
+})();

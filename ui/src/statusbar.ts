@@ -1,0 +1,35 @@
+// The status bar: project, cursor position, language, and what the app is doing.
+import { $, h } from "./dom";
+
+export class StatusBar {
+  private left = h("span", { class: "status-left" });
+  private message = h("span", { class: "status-message", "data-testid": "status-message" });
+  private cursor = h("span", { class: "status-cursor" });
+  private language = h("span", { class: "status-language" });
+  private provider = h("span", { class: "status-provider", title: "Where commands run" }, "local");
+
+  constructor() {
+    $("#statusbar").append(this.left, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.provider);
+  }
+
+  setProject(name: string, root: string): void {
+    this.left.textContent = name;
+    this.left.title = root;
+  }
+
+  setCursor(line: number, col: number): void {
+    this.cursor.textContent = line ? `Ln ${line}, Col ${col}` : "";
+  }
+
+  setLanguage(lang: string): void {
+    this.language.textContent = lang;
+  }
+
+  flash(text: string, ms = 3000): void {
+    this.message.textContent = text;
+    const now = text;
+    setTimeout(() => {
+      if (this.message.textContent === now) this.message.textContent = "";
+    }, ms);
+  }
+}

@@ -1,0 +1,140 @@
+// Terminal tabs: xterm.js views on PTYs in the Rust core. Output arrives on a Channel as raw
+// bytes; each chunk is acknowledged once xterm has parsed it (flow control with the Rust side).
+import { FitAddon } from "@xterm/addon-fit";
+import { Terminal } from "@xterm/xterm";
+import "@xterm/xterm/css/xterm.css";
+import { h } from "./dom";
+import { api, asIpcError } from "./ipc";
+import { toast } from "./modal";
+
+interface Term {
+  id: number;
+  title: string;
+  xterm: Terminal;
+  fit: FitAddon;
+  host: HTMLElement;
+  tab: HTMLElement;
+  exited: boolean;
+  cols: number;
+  rows: number;
+}
+
+const THEME = {
+  background: "#1b1e26", foreground: "#d7dae0", cursor: "#f0c674",
+  black: "#1b1e26", red: "#e06c75", green: "#98c379", yellow: "#e5c07b", blue: "#61afef",
+  magenta: "#c678dd", cyan: "#56b6c2", white: "#d7dae0",
+};
+
+export class TerminalPanel {
+  private terms: Term[] = [];
+  private active: Term | null = null;
+  private tabs = h("div", { class: "term-tabs", role: "tablist" });
+  private body = h("div", { class: "term-body" });
+  private counter = 0;
+
+  constructor(host: HTMLElement) {
+    const add = h("button", { class: "term-new", title: "New Terminal (Ctrl+Shift+`)" }, "+");
+    add.addEventListener("click", () => this.create());
+    host.append(h("div", { class: "term-header" }, h("span", { class: "pane-title" }, "Terminal"), this.tabs, add), this.body);
+    new ResizeObserver(() => this.fitActive()).observe(this.body);
+  }
+
+  count(): number {
+    return this.terms.length;
+  }
+
+  async create(): Promise<void> {
+    const xterm = new Terminal({
+      scrollback: 10000, fontFamily: "'DejaVu Sans Mono', 'Menlo', monospace", fontSize: 13,
+      theme: THEME, allowProposedApi: false, cursorBlink: true,
+    });
+    const fit = new FitAddon();
+    xterm.loadAddon(fit);
+    const host = h("div", { class: "term-view" });
+    this.body.append(host);
+    xterm.open(host);
+    this.show(host);
+    try { fit.fit(); } catch { /* not laid out yet */ }
+    const title = `bash ${++this.counter}`;
+    const tab = h("div", { class: "term-tab", role: "tab" }, h("span", {}, title),
+      h("button", { class: "tab-close", title: "Kill terminal", "aria-label": "close terminal" }, "×"));
+    let term: Term | null = null;
+    try {
+      const id = await api.terminalOpen(xterm.cols, xterm.rows,
+        (bytes) => xterm.write(bytes, () => { api.terminalAck(id, bytes.length).catch(() => {}); }),
+        (code) => {
+          if (term) term.exited = true;
+          tab.classList.add("exited");
+          xterm.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n`);
+        });
+      term = { id, title, xterm, fit, host, tab, exited: false, cols: xterm.cols, rows: xterm.rows };
+    } catch (e) {
+      host.remove();
+      xterm.dispose();
+      toast(asIpcError(e).message, "error");
+      return;
+    }
+    const t = term;
+    host.dataset.terminalId = String(t.id);
+    tab.dataset.terminalId = String(t.id);
+    xterm.onData((data) => {
+      if (!t.exited) api.terminalWrite(t.id, data).catch((e) => toast(asIpcError(e).message, "error"));
+    });
+    tab.addEventListener("mousedown", (e) => {
+      if ((e.target as HTMLElement).classList.contains("tab-close")) return;
+      this.activate(t);
+    });
+    tab.querySelector(".tab-close")!.addEventListener("click", () => this.close(t));
+    this.tabs.append(tab);
+    this.terms.push(t);
+    this.activate(t);
+  }
+
+  private show(host: HTMLElement): void {
+    for (const v of this.body.querySelectorAll<HTMLElement>(".term-view")) v.hidden = v !== host;
+  }
+
+  private activate(t: Term): void {
+    this.active = t;
+    this.show(t.host);
+    for (const x of this.terms) x.tab.classList.toggle("active", x === t);
+    this.fitActive();
+    t.xterm.focus();
+  }
+
+  /** Fits the active terminal to its pane and tells the PTY the new size. */
+  fitActive(): void {
+    const t = this.active;
+    if (!t || t.host.hidden || !t.host.offsetWidth) return;
+    try { t.fit.fit(); } catch { return; }
+    if (t.xterm.cols !== t.cols || t.xterm.rows !== t.rows) {
+      t.cols = t.xterm.cols;
+      t.rows = t.xterm.rows;
+      if (!t.exited) api.terminalResize(t.id, t.cols, t.rows).catch(() => {});
+    }
+  }
+
+  /** Kills the terminal's process group and removes the tab. */
+  close(t = this.active): void {
+    if (!t) return;
+    api.terminalClose(t.id).catch(() => {});
+    t.xterm.dispose();
+    t.host.remove();
+    t.tab.remove();
+    this.terms = this.terms.filter((x) => x !== t);
+    if (this.active === t) {
+      this.active = null;
+      const next = this.terms[this.terms.length - 1];
+      if (next) this.activate(next);
+    }
+  }
+
+  closeAll(): void {
+    for (const t of [...this.terms]) this.close(t);
+  }
+
+  focus(): void {
+    if (this.active) this.active.xterm.focus();
+    else this.create();
+  }
+}
