@@ -23,3 +23,49 @@ pub fn walker(dir: &Path) -> WalkBuilder {
         .filter_entry(|e| e.file_name() != ".git");
     b
 }
+
+/// Whether `rel` (a project-relative path) or any folder above it is ignored by the ignore files
+/// between the project root and it. Used where a walk does not start at the root, e.g. listing
+/// the inside of an ignored folder (whose children are then ignored too).
+pub fn is_ignored(root: &Path, rel: &str, is_dir: bool) -> bool {
+    use ignore::gitignore::{Gitignore, GitignoreBuilder};
+    use ignore::Match;
+
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let mut matchers: Vec<Gitignore> = Vec::new();
+    let mut dir = root.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        // The ignore files of `dir` apply to everything below it.
+        let mut b = GitignoreBuilder::new(&dir);
+        let mut any = false;
+        for name in [".gitignore", ".ignore", AURA_IGNORE] {
+            let f = dir.join(name);
+            if f.is_file() {
+                any |= b.add(f).is_none();
+            }
+        }
+        if i == 0 {
+            let exclude = dir.join(".git/info/exclude");
+            if exclude.is_file() {
+                any |= b.add(exclude).is_none();
+            }
+        }
+        if any {
+            if let Ok(m) = b.build() {
+                matchers.push(m);
+            }
+        }
+        dir.push(part);
+        let last = i + 1 == parts.len();
+        let dir_like = !last || is_dir;
+        // Deeper ignore files take precedence; the first definite answer wins.
+        for m in matchers.iter().rev() {
+            match m.matched(&dir, dir_like) {
+                Match::Ignore(_) => return true,
+                Match::Whitelist(_) => break,
+                Match::None => {}
+            }
+        }
+    }
+    false
+}

@@ -42,14 +42,20 @@ pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, Workspac
     if !meta.is_dir() {
         return Err(WorkspaceError::NotADirectory(rel.to_string()));
     }
-    // Names the ignore rules keep, from a one-level walk (which reads parent ignore files too).
-    let kept: HashSet<OsString> = ignore_rules::walker(&dir)
+    // Inside an ignored folder everything is ignored; otherwise ask a one-level walk (which reads
+    // the ignore files of parent folders too) which names the rules keep.
+    let dir_ignored = !rel.is_empty() && ignore_rules::is_ignored(root.path(), rel, true);
+    let kept: HashSet<OsString> = if dir_ignored {
+        HashSet::new()
+    } else {
+        ignore_rules::walker(&dir)
         .max_depth(Some(1))
         .build()
         .filter_map(Result::ok)
         .filter(|e| e.depth() == 1)
         .map(|e| e.file_name().to_os_string())
-        .collect();
+        .collect()
+    };
 
     let prefix = root.relative(&dir).unwrap_or_default();
     let mut out = Vec::new();

@@ -1,0 +1,63 @@
+# Shared set-up steps for .ci/app (install + run) and .ci/test (install + all tests).
+# Idempotent: each step checks before it installs. Sourced, not run.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Debian packages the app needs to build and run.
+APP_APT=(libwebkit2gtk-4.1-dev build-essential pkg-config curl file libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
+# ...and what the tests need on top: a display, a session bus, the keyring, the sandbox, WebDriver.
+TEST_APT=(xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools bubblewrap)
+
+log() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null; then
+    log "installing Rust (rustup from Debian)"
+    apt_install rustup
+    rustup default stable
+  fi
+}
+
+ensure_node() {
+  if ! command -v node >/dev/null; then
+    apt_install nodejs npm
+  fi
+  local v major minor
+  v=$(node -p 'process.versions.node')
+  major=${v%%.*}; minor=$(echo "$v" | cut -d. -f2)
+  if [ "$major" -lt 20 ] || { [ "$major" -eq 20 ] && [ "$minor" -lt 19 ]; }; then
+    echo "Node.js $v is too old: Aura's UI build (Vite 7) needs Node 20.19+ or 22.12+." >&2
+    exit 1
+  fi
+}
+
+npm_ci() { # dir
+  local dir="$1"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "npm ci in ${dir#"$REPO"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+build_ui() {
+  log "building the UI (tsc + vite)"
+  (cd "$REPO/ui" && npm run --silent build)
+}

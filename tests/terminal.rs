@@ -1,0 +1,144 @@
+//! Terminals on real PTYs: output, input, resize, exit codes, flow control, and process-group
+//! cleanup when a terminal is closed.
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use aura_core::terminal::{TerminalManager, TerminalSink, TerminalSpec, HIGH_WATER};
+
+enum Ev {
+    Out(Vec<u8>),
+    Exit(Option<u32>),
+}
+
+struct Sink(Sender<Ev>);
+impl TerminalSink for Sink {
+    fn output(&mut self, data: Vec<u8>) {
+        let _ = self.0.send(Ev::Out(data));
+    }
+    fn exit(&mut self, code: Option<u32>) {
+        let _ = self.0.send(Ev::Exit(code));
+    }
+}
+
+/// Collects output until `pred` holds on everything seen so far.
+fn read_until(rx: &Receiver<Ev>, mut pred: impl FnMut(&str) -> bool) -> String {
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut all = Vec::new();
+    while Instant::now() < end {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Ev::Out(d)) => all.extend(d),
+            Ok(Ev::Exit(_)) => {}
+            Err(_) => {}
+        }
+        let s = String::from_utf8_lossy(&all).into_owned();
+        if pred(&s) {
+            return s;
+        }
+    }
+    panic!("timed out; got: {:?}", String::from_utf8_lossy(&all));
+}
+
+fn sh(cwd: &std::path::Path, script: &str) -> TerminalSpec {
+    TerminalSpec {
+        program: Some("/bin/sh".into()),
+        args: vec!["-c".into(), script.into()],
+        ..TerminalSpec::shell(cwd, 80, 24)
+    }
+}
+
+#[test]
+fn runs_in_the_project_folder_with_a_terminal_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let mgr = TerminalManager::new();
+    let (tx, rx) = channel();
+    mgr.open(sh(dir.path(), "pwd; echo TERM=$TERM; exit 3"), Sink(tx)).unwrap();
+    let out = read_until(&rx, |s| s.contains("TERM=xterm-256color"));
+    assert!(out.contains(&dir.path().canonicalize().unwrap().display().to_string()), "{out}");
+    let code = loop {
+        if let Ev::Exit(c) = rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            break c;
+        }
+    };
+    assert_eq!(code, Some(3));
+}
+
+#[test]
+fn interactive_shell_takes_input_and_resizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mgr = TerminalManager::new();
+    let (tx, rx) = channel();
+    let spec = TerminalSpec { program: Some("/bin/bash".into()), args: vec!["--norc".into(), "-i".into()], ..TerminalSpec::shell(dir.path(), 80, 24) };
+    let id = mgr.open(spec, Sink(tx)).unwrap();
+    mgr.write(id, b"echo $((6*7))\n").unwrap();
+    read_until(&rx, |s| s.contains("42"));
+    mgr.resize(id, 132, 43).unwrap();
+    mgr.write(id, b"stty size\n").unwrap();
+    read_until(&rx, |s| s.contains("43 132"));
+    mgr.close(id);
+    assert!(mgr.write(id, b"x").is_err(), "closed terminals refuse input");
+}
+
+fn alive(pid: i32) -> bool {
+    // Zombies count as gone: read the state from /proc.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn closing_kills_the_whole_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let mgr = TerminalManager::new();
+    let (tx, rx) = channel();
+    // A background child that ignores SIGHUP: only the group kill can stop it.
+    let id = mgr
+        .open(sh(dir.path(), "trap '' HUP; sleep 300 & echo CHILD=$!; wait"), Sink(tx))
+        .unwrap();
+    let out = read_until(&rx, |s| s.contains("CHILD=") && s.trim_end().ends_with(|c: char| c.is_ascii_digit()));
+    let child: i32 = out.split("CHILD=").nth(1).unwrap().trim().parse().unwrap();
+    let leader = mgr.pid(id).unwrap() as i32;
+    assert!(alive(child) && alive(leader));
+    mgr.close(id);
+    let end = Instant::now() + Duration::from_secs(10);
+    while (alive(child) || alive(leader)) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(child), "background child {child} survived");
+    assert!(!alive(leader), "shell {leader} survived");
+    assert_eq!(mgr.count(), 0);
+}
+
+#[test]
+fn output_pauses_without_acks_and_resumes_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mgr = TerminalManager::new();
+    let (tx, rx) = channel();
+    // 32 MiB of output, far beyond the high-water mark.
+    let id = mgr.open(sh(dir.path(), "head -c 33554432 /dev/zero | tr '\\0' 'a'"), Sink(tx)).unwrap();
+    let mut got = 0usize;
+    // Without acks, delivery stops near the high-water mark.
+    while let Ok(Ev::Out(d)) = rx.recv_timeout(Duration::from_millis(1500)) {
+        got += d.len();
+    }
+    assert!(got >= HIGH_WATER / 2 && got <= HIGH_WATER + 1024 * 1024, "delivered {got} without acks");
+    // Acknowledging lets everything through.
+    let mut total = got;
+    mgr.ack(id, got).unwrap();
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut exited = false;
+    while Instant::now() < end && !exited {
+        match rx.recv_timeout(Duration::from_secs(5)) {
+            Ok(Ev::Out(d)) => {
+                total += d.len();
+                mgr.ack(id, d.len()).unwrap();
+            }
+            Ok(Ev::Exit(_)) => exited = true,
+            Err(_) => break,
+        }
+    }
+    assert!(exited, "process did not finish; {total} bytes seen");
+    // The PTY may translate nothing here (no newlines); all bytes arrive.
+    assert_eq!(total, 33554432);
+}

@@ -1,0 +1,45 @@
+//! Live updates from a real inotify watcher.
+
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use aura_core::paths::ProjectRoot;
+use aura_core::workspace::watcher::{FsChange, ProjectWatcher};
+
+fn wait_for(rx: &std::sync::mpsc::Receiver<FsChange>, mut pred: impl FnMut(&FsChange) -> bool) -> FsChange {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if let Ok(c) = rx.recv_timeout(Duration::from_millis(200)) {
+            if pred(&c) {
+                return c;
+            }
+        }
+    }
+    panic!("no matching change");
+}
+
+#[test]
+fn reports_created_renamed_and_deleted_paths_with_their_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let (tx, rx) = channel();
+    let _w = ProjectWatcher::start(&root, move |c| {
+        let _ = tx.send(c);
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    std::fs::write(dir.path().join("src/new.rs"), "x").unwrap();
+    let c = wait_for(&rx, |c| c.paths.iter().any(|p| p == "src/new.rs"));
+    assert!(c.dirs.contains(&"src".to_string()));
+
+    std::fs::rename(dir.path().join("src/new.rs"), dir.path().join("moved.rs")).unwrap();
+    wait_for(&rx, |c| c.paths.iter().any(|p| p == "moved.rs") && c.dirs.contains(&String::new()));
+
+    std::fs::write(dir.path().join(".git/index"), "x").unwrap();
+    std::fs::remove_file(dir.path().join("moved.rs")).unwrap();
+    let c = wait_for(&rx, |c| c.paths.iter().any(|p| p == "moved.rs"));
+    assert!(c.paths.iter().all(|p| !p.starts_with(".git")), ".git internals are not reported: {c:?}");
+}
