@@ -49,11 +49,13 @@ ensure_node() {
   fi
 }
 
-npm_ci() { # dir
+npm_deps() { # dir
+  # `npm install` honours package-lock.json; unlike `npm ci` it tolerates lock files that lack
+  # other platforms' optional packages (what npm 11 writes here).
   local dir="$1"
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    log "npm ci in ${dir#"$REPO"/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    log "npm install in ${dir#"$REPO"/}"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
   fi
 }
 
