@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "open_project",
     "recent_projects",
     "save_session",
+    "ui_ready",
     "list_dir",
     "read_file",
     "write_file",

@@ -11,6 +11,7 @@ use state::AppState;
 use tauri::Manager;
 
 pub fn run() {
+    let started = std::time::Instant::now();
     init_tracing();
     let startup = cli::StartupArgs::parse(std::env::args_os().skip(1));
     tauri::Builder::default()
@@ -18,7 +19,7 @@ pub fn run() {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
-            let state = AppState::new(data_dir, startup.project.clone())?;
+            let state = AppState::new(data_dir, startup.project.clone(), started)?;
             app.manage(state);
             Ok(())
         })

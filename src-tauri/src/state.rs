@@ -21,17 +21,24 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub terminals: Arc<TerminalManager>,
     pub data_dir: PathBuf,
+    /// When the process started (for the startup figure logged by `ui_ready`).
+    pub started: std::time::Instant,
     project: RwLock<Option<Arc<OpenProject>>>,
     startup: Mutex<Option<PathBuf>>,
 }
 
 impl AppState {
-    pub fn new(data_dir: PathBuf, startup: Option<PathBuf>) -> Result<Self, Box<dyn std::error::Error>> {
+    pub fn new(
+        data_dir: PathBuf,
+        startup: Option<PathBuf>,
+        started: std::time::Instant,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let store = Store::open(&data_dir.join("aura.sqlite3"))?;
         Ok(Self {
             store: Arc::new(store),
             terminals: Arc::new(TerminalManager::new()),
             data_dir,
+            started,
             project: RwLock::new(None),
             startup: Mutex::new(startup),
         })

@@ -6,7 +6,9 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { remote } from "webdriverio";
+import { Key, remote } from "webdriverio";
+
+export { Key };
 
 export const APP = process.env.AURA_APP_BIN;
 

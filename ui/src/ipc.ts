@@ -38,6 +38,7 @@ export const api = {
   },
   recentProjects: () => call<RecentProject[]>("recent_projects"),
   saveSession: (session: ProjectSession) => call<void>("save_session", { session }),
+  uiReady: (pageMs: number) => call<void>("ui_ready", { pageMs: Math.round(pageMs) }),
 
   listDir: (path: string) => call<DirEntry[]>("list_dir", { path }),
   readFile: (path: string) => call<FileContent>("read_file", { path }),

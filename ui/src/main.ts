@@ -74,6 +74,7 @@ async function openProject(path: string): Promise<void> {
     await editor.restore(info.session.open_tabs, info.session.active_tab);
     if (info.watch_error) toast(info.watch_error, "error");
     if (layout.get().bottom_visible) await terminals.create();
+    if (!document.body.dataset.ready) api.uiReady(performance.now()).catch(() => {});
     document.body.dataset.ready = "true";
   } catch (e) {
     toast(asIpcError(e).message, "error");

@@ -12,6 +12,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         project::open_project,
         project::recent_projects,
         project::save_session,
+        project::ui_ready,
         files::list_dir,
         files::read_file,
         files::write_file,

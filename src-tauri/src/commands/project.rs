@@ -55,3 +55,14 @@ pub fn save_session(state: State<'_, AppState>, session: ProjectSession) -> IpcR
     let project = state.project()?;
     Ok(state.store.save_session(project.record.id, &session)?)
 }
+
+/// The window finished its first render of a project (tree listed, tabs restored). Logged with
+/// the time since the process started: the startup benchmark reads this line.
+#[tauri::command]
+pub fn ui_ready(state: State<'_, AppState>, page_ms: u32) {
+    tracing::info!(
+        process_ms = state.started.elapsed().as_millis() as u64,
+        page_ms,
+        "ui ready"
+    );
+}

@@ -1,0 +1,63 @@
+//! The IPC surface is declared three times by necessity (the build script's ACL manifest, the
+//! handler list, the window's capability). They must agree exactly, and the CSP must stay strict.
+
+use std::collections::BTreeSet;
+
+fn read(p: &str) -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_string() + p).unwrap()
+}
+
+fn acl_commands() -> BTreeSet<String> {
+    let build = read("src-tauri/build.rs");
+    let list = build.split("const COMMANDS").nth(1).unwrap().split("];").next().unwrap();
+    list.lines()
+        .filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",").map(str::to_string))
+        .collect()
+}
+
+fn handler_commands() -> BTreeSet<String> {
+    let src = read("src-tauri/src/commands/mod.rs");
+    let list = src.split("generate_handler![").nth(1).unwrap().split(']').next().unwrap();
+    list.split(',')
+        .filter_map(|s| s.trim().rsplit("::").next().filter(|n| !n.is_empty()).map(str::to_string))
+        .collect()
+}
+
+fn granted_commands() -> (BTreeSet<String>, Vec<String>) {
+    let cap: serde_json::Value = serde_json::from_str(&read("src-tauri/capabilities/main.json")).unwrap();
+    assert_eq!(cap["windows"], serde_json::json!(["main"]), "only the main window gets a capability");
+    let perms: Vec<String> = cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let ours = perms
+        .iter()
+        .filter_map(|p| p.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect();
+    (ours, perms)
+}
+
+#[test]
+fn every_command_is_declared_handled_and_granted_exactly_once() {
+    let acl = acl_commands();
+    assert!(acl.len() >= 15, "{acl:?}");
+    assert_eq!(acl, handler_commands(), "build.rs COMMANDS vs generate_handler!");
+    let (granted, perms) = granted_commands();
+    assert_eq!(acl, granted, "build.rs COMMANDS vs capabilities/main.json");
+    for p in &perms {
+        assert!(
+            p.starts_with("allow-") || ["core:event:default", "core:window:allow-set-title", "dialog:allow-open", "dialog:allow-message", "dialog:allow-ask"].contains(&p.as_str()),
+            "unexpected permission {p}: the main window gets only Aura's commands and the plugins it uses"
+        );
+    }
+}
+
+#[test]
+fn csp_is_strict() {
+    let conf: serde_json::Value = serde_json::from_str(&read("tauri.conf.json")).unwrap();
+    let csp = &conf["app"]["security"]["csp"];
+    assert_eq!(csp["script-src"], "'self'");
+    assert_eq!(csp["object-src"], "'none'");
+    let all = csp.to_string();
+    assert!(!all.contains("unsafe-eval"), "{all}");
+    assert!(!all.contains('*'), "no wildcard sources: {all}");
+    assert_eq!(conf["app"]["withGlobalTauri"], false, "no global Tauri object for any page");
+}

@@ -1,0 +1,132 @@
+// App-level benchmarks (issue 2), run under Xvfb against the real binary:
+//   - warm start to interactive (process spawn -> the UI has listed the tree and restored tabs)
+//   - idle memory: PSS of the app and its WebKit processes
+//   - terminal throughput: `cat` of 50 MB through the whole pipeline (PTY -> Rust -> IPC ->
+//     xterm.js) vs `cat` to a PTY drained by script(1), in the same run
+//
+//   AURA_APP_BIN=target/release/aura xvfb-run -a dbus-run-session -- node tests/bench/app_bench.mjs
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { Key, appEnv, eventually, makeSandboxDirs, startApp, terminalText } from "../e2e/harness.mjs";
+
+const APP = process.env.AURA_APP_BIN;
+const RUNS = Number(process.env.RUNS || 7);
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+function descendants(pid) {
+  const kids = new Map();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch { /* gone */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+
+function pssKiB(pids) {
+  const per = {};
+  let total = 0;
+  for (const p of pids) {
+    try {
+      const m = fs.readFileSync(`/proc/${p}/smaps_rollup`, "utf8").match(/^Pss:\s+(\d+)/m);
+      const name = fs.readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      const kb = Number(m?.[1] ?? 0);
+      per[name] = (per[name] ?? 0) + kb;
+      total += kb;
+    } catch { /* gone */ }
+  }
+  return { total, per };
+}
+
+async function startOnce(dirs, measureMemory) {
+  const t0 = performance.now();
+  const child = spawn(APP, [dirs.project], { env: { ...appEnv(dirs), AURA_LOG: "info", NO_COLOR: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const ready = new Promise((resolve, reject) => {
+    const onData = (d) => {
+      out += d;
+      const m = out.match(/ui ready.*process_ms\D+(\d+)/);
+      if (m) resolve({ wall: performance.now() - t0, processMs: Number(m[1]) });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (c) => reject(new Error(`app exited ${c}: ${out}`)));
+    setTimeout(() => reject(new Error(`no 'ui ready' within 60 s: ${out}`)), 60000);
+  });
+  const r = await ready;
+  if (measureMemory) {
+    await new Promise((res) => setTimeout(res, 5000));
+    r.memory = pssKiB(descendants(child.pid));
+  }
+  child.removeAllListeners("exit");
+  try { process.kill(-child.pid, "SIGTERM"); } catch { /* gone */ }
+  await new Promise((res) => setTimeout(res, 500));
+  try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ }
+  return r;
+}
+
+async function startupAndMemory() {
+  const files = { "src/main.rs": "fn main() {}\n", "README.md": "# bench\n" };
+  for (let i = 0; i < 50; i++) files[`src/mod_${i}.rs`] = `pub fn f${i}() {}\n`;
+  const dirs = makeSandboxDirs(files);
+  await startOnce(dirs, false); // first start: creates the database, warms the page cache
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(dirs, i === RUNS - 1));
+  const mem = runs[RUNS - 1].memory;
+  console.log(`startup: warm start to interactive: median ${median(runs.map((r) => r.wall)).toFixed(0)} ms wall ` +
+    `(median ${median(runs.map((r) => r.processMs))} ms inside the process), ${RUNS} runs`);
+  const parts = Object.entries(mem.per).sort((a, b) => b[1] - a[1]).map(([n, k]) => `${n} ${(k / 1024).toFixed(0)}`).join(", ");
+  console.log(`memory: idle PSS of app + WebKit processes: ${(mem.total / 1024).toFixed(0)} MiB (${parts} MiB)`);
+  fs.rmSync(dirs.base, { recursive: true, force: true });
+}
+
+function parseReal(text) {
+  const m = [...text.matchAll(/real\s+(\d+)m([\d.]+)s/g)].pop();
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+async function terminalThroughput() {
+  const dirs = makeSandboxDirs({ "a.txt": "x\n" });
+  const big = path.join(dirs.base, "50mb.txt");
+  const line = "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456\n";
+  fs.writeFileSync(big, line.repeat(Math.ceil((50 * 1024 * 1024) / line.length)).slice(0, 50 * 1024 * 1024));
+  // Peer: cat to a PTY drained as fast as script(1) can read it.
+  const raw = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    execFileSync("script", ["-qfec", `cat ${big}`, "/dev/null"], { stdio: ["ignore", "ignore", "ignore"] });
+    raw.push((performance.now() - t) / 1000);
+  }
+  const app = await startApp(dirs);
+  const b = app.browser;
+  const times = [];
+  try {
+    await eventually(() => b.execute(() => document.body.dataset.ready === "true"), { timeout: 60000 });
+    await (await b.$(".term-view:not([hidden]) .xterm")).click();
+    for (let i = 0; i < 3; i++) {
+      await b.execute(() => document.querySelector(".term-view:not([hidden]) .xterm")?.click());
+      await (await b.$(".term-view:not([hidden]) .xterm-helper-textarea")).addValue(`clear; time cat ${big}`);
+      await b.keys([Key.Enter]);
+      const secs = await eventually(async () => parseReal(await terminalText(b)), { timeout: 600000, interval: 500, what: "time output" });
+      times.push(secs);
+    }
+  } finally {
+    await app.stop();
+  }
+  const a = median(times);
+  const r = median(raw);
+  console.log(`terminal: cat 50 MB through the app (PTY -> IPC -> xterm.js): median ${a.toFixed(2)} s (${(50 / a).toFixed(0)} MB/s); ` +
+    `raw cat to a PTY (script): median ${r.toFixed(2)} s (${(50 / r).toFixed(0)} MB/s); ratio app/raw = ${(a / r).toFixed(1)}`);
+  fs.rmSync(dirs.base, { recursive: true, force: true });
+}
+
+if (!APP) throw new Error("set AURA_APP_BIN to the built app");
+await startupAndMemory();
+await terminalThroughput();
