@@ -1,15 +1,24 @@
 //! Live changes from disk: a debounced `notify` watcher over the project, reduced to the folders
-//! whose listing changed and the files whose content may have changed.
+//! whose listing changed and the paths that changed.
+//!
+//! Only folders the ignore rules keep are watched (one non-recursive watch each), so
+//! `node_modules` or `target` neither eat inotify watches nor flood the UI. The watches are added
+//! by a background thread, first by walking the project, then for every new folder that appears;
+//! opening a project never waits for that walk.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
+use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use parking_lot::Mutex;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::WorkspaceError;
+use super::{ignore_rules, WorkspaceError};
 use crate::paths::ProjectRoot;
 
 /// How long the watcher waits for a burst of events to settle.
@@ -25,20 +34,31 @@ pub struct FsChange {
     pub paths: Vec<String>,
 }
 
+type Inner = Debouncer<notify::RecommendedWatcher, RecommendedCache>;
+
 /// Keeps the watch alive; dropping it stops watching.
 pub struct ProjectWatcher {
-    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    debouncer: Arc<Mutex<Option<Inner>>>,
+}
+
+impl Drop for ProjectWatcher {
+    fn drop(&mut self) {
+        // Dropping the debouncer drops its handler and with it the sender the setup thread
+        // waits on, so that thread ends too.
+        self.debouncer.lock().take();
+    }
 }
 
 impl ProjectWatcher {
-    /// Watches the whole project and calls `on_change` with each settled batch (from the
-    /// watcher's own thread). `.git` internals and Aura's temporary save files are left out.
+    /// Starts watching and calls `on_change` with each settled batch (from the watcher's own
+    /// thread). `.git` internals and Aura's temporary save files are left out.
     pub fn start(
         root: &ProjectRoot,
         mut on_change: impl FnMut(FsChange) + Send + 'static,
     ) -> Result<Self, WorkspaceError> {
+        let (new_dirs, new_dirs_rx) = channel::<PathBuf>();
         let r = root.clone();
-        let mut debouncer = new_debouncer(DEBOUNCE, None, move |res: DebounceEventResult| {
+        let handler = move |res: DebounceEventResult| {
             let events = match res {
                 Ok(events) => events,
                 Err(errors) => {
@@ -48,14 +68,66 @@ impl ProjectWatcher {
                     return;
                 }
             };
+            for e in &events {
+                if matches!(e.kind, EventKind::Create(_) | EventKind::Modify(notify::event::ModifyKind::Name(_))) {
+                    for p in &e.paths {
+                        if p.is_dir() {
+                            let _ = new_dirs.send(p.clone());
+                        }
+                    }
+                }
+            }
             let change = reduce(&r, events.iter().flat_map(|e| e.paths.iter()));
             if !change.paths.is_empty() {
                 on_change(change);
             }
-        })
-        .map_err(|e| watch_error(root, e))?;
-        debouncer.watch(root.path(), RecursiveMode::Recursive).map_err(|e| watch_error(root, e))?;
-        Ok(Self { _debouncer: debouncer })
+        };
+        let debouncer = new_debouncer(DEBOUNCE, None, handler).map_err(|e| watch_error(root, e))?;
+        let shared = Arc::new(Mutex::new(Some(debouncer)));
+        // The root is watched before returning, so changes at the top level are never missed.
+        if let Some(d) = shared.lock().as_mut() {
+            d.watch(root.path(), RecursiveMode::NonRecursive).map_err(|e| watch_error(root, e))?;
+        }
+        let weak = Arc::downgrade(&shared);
+        let r = root.clone();
+        let first = root.path().to_path_buf();
+        std::thread::Builder::new()
+            .name("watch-setup".into())
+            .spawn(move || {
+                let mut warned = false;
+                let mut add_tree = |dir: PathBuf| {
+                    let Some(shared) = weak.upgrade() else { return false };
+                    let rel = r.relative(&dir).unwrap_or_default();
+                    if !rel.is_empty() && ignore_rules::is_ignored(r.path(), &rel, true) {
+                        return true;
+                    }
+                    let dirs = ignore_rules::walker(&dir)
+                        .build()
+                        .filter_map(Result::ok)
+                        .filter(|e| e.file_type().is_some_and(|t| t.is_dir()));
+                    for d in dirs {
+                        let mut guard = shared.lock();
+                        let Some(deb) = guard.as_mut() else { return false };
+                        if let Err(e) = deb.watch(d.path(), RecursiveMode::NonRecursive) {
+                            if !warned {
+                                tracing::warn!(error = %e, dir = %d.path().display(), "cannot watch all folders; live updates are partial (raise fs.inotify.max_user_watches)");
+                                warned = true;
+                            }
+                        }
+                    }
+                    true
+                };
+                if !add_tree(first) {
+                    return;
+                }
+                while let Ok(dir) = new_dirs_rx.recv() {
+                    if !add_tree(dir) {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| WorkspaceError::Io { action: "watch", path: root.path().display().to_string(), message: e.to_string() })?;
+        Ok(Self { debouncer: shared })
     }
 }
 
@@ -63,14 +135,12 @@ fn watch_error(root: &ProjectRoot, e: notify::Error) -> WorkspaceError {
     WorkspaceError::Io {
         action: "watch",
         path: root.path().display().to_string(),
-        message: format!(
-            "{e}; live updates are off (on Linux, raising fs.inotify.max_user_watches helps)"
-        ),
+        message: format!("{e}; live updates are off (on Linux, raising fs.inotify.max_user_watches helps)"),
     }
 }
 
 /// Reduces raw event paths to a deduplicated change set.
-pub fn reduce<'a>(root: &ProjectRoot, paths: impl Iterator<Item = &'a std::path::PathBuf>) -> FsChange {
+pub fn reduce<'a>(root: &ProjectRoot, paths: impl Iterator<Item = &'a PathBuf>) -> FsChange {
     let mut dirs = BTreeSet::new();
     let mut files = BTreeSet::new();
     for p in paths {
