@@ -7,6 +7,7 @@
 pub mod error;
 pub mod paths;
 pub mod samples;
+pub mod sandbox;
 pub mod store;
 pub mod terminal;
 pub mod workspace;

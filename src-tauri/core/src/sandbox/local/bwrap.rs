@@ -1,0 +1,126 @@
+//! The bubblewrap command line for the local sandbox, and whether bubblewrap works here.
+//!
+//! Inside: the project read-write at `/workspace` (the working directory), `/usr` and `/etc`
+//! read-only, a private `/tmp` and home, fresh `/proc` and `/dev`, own user/pid/ipc/uts/cgroup
+//! namespaces, no capabilities, a cleared environment plus the user's variables. The network is
+//! shared so dev servers are reachable from the preview. Per-process CPU time is capped with
+//! `prlimit`; process count and memory by the watchdog.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::sandbox::Limits;
+
+/// Where the project appears inside the sandbox.
+pub const WORKSPACE: &str = "/workspace";
+pub const HOME: &str = "/home/aura";
+
+/// How commands run locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    Bubblewrap { bwrap: PathBuf },
+    /// No isolation: only after the user accepted it. Commands run on the host in the project.
+    None { reason: String },
+}
+
+impl Isolation {
+    pub fn is_isolated(&self) -> bool {
+        matches!(self, Isolation::Bubblewrap { .. })
+    }
+}
+
+/// Finds a working bubblewrap (it may be installed but unusable, e.g. without user namespaces).
+pub fn detect() -> Result<PathBuf, String> {
+    let bwrap = ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| "the 'bwrap' program is not installed (Debian/Ubuntu: apt install bubblewrap)".to_string())?;
+    let out = Command::new(&bwrap)
+        .args(["--unshare-all", "--share-net", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true"])
+        .output()
+        .map_err(|e| format!("cannot run bwrap: {e}"))?;
+    if out.status.success() {
+        Ok(bwrap)
+    } else {
+        Err(format!(
+            "bwrap cannot create namespaces here: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn prlimit() -> Option<PathBuf> {
+    ["/usr/bin/prlimit", "/bin/prlimit"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// The full argv that runs `command` (argv inside the sandbox) for `project`.
+pub fn argv(iso: &Isolation, project: &Path, cwd: Option<&str>, env: &[(String, String)], limits: &Limits, command: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let (Some(cpu), Some(pl)) = (limits.cpu_seconds, prlimit()) {
+        out.extend([pl.display().to_string(), format!("--cpu={cpu}"), "--".into()]);
+    }
+    match iso {
+        Isolation::Bubblewrap { bwrap } => {
+            let s = |v: &str| v.to_string();
+            out.push(bwrap.display().to_string());
+            out.extend(
+                [
+                    "--unshare-all", "--share-net", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                    "--clearenv", "--hostname", "aura-sandbox",
+                    "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home", "--dir", HOME,
+                    "--tmpfs", "/run", "--tmpfs", "/var",
+                ]
+                .map(s),
+            );
+            for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/lib32", "usr/lib32")] {
+                if Path::new("/").join(target).exists() {
+                    out.extend([s("--symlink"), s(target), s(link)]);
+                }
+            }
+            out.extend([s("--bind"), project.display().to_string(), s(WORKSPACE)]);
+            // The sandbox's own root is read-only too; only /workspace, /tmp and home are writable.
+            out.extend([s("--remount-ro"), s("/")]);
+            let dir = match cwd.filter(|c| !c.is_empty()) {
+                Some(c) => format!("{WORKSPACE}/{}", c.trim_start_matches('/')),
+                None => WORKSPACE.to_string(),
+            };
+            out.extend([s("--chdir"), dir]);
+            let base = [
+                ("HOME", HOME),
+                ("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"),
+                ("USER", "aura"),
+                ("LANG", "C.UTF-8"),
+                ("TERM", "xterm-256color"),
+                ("COLORTERM", "truecolor"),
+                ("AURA_SANDBOX", "local"),
+            ];
+            for (k, v) in base {
+                out.extend([s("--setenv"), s(k), s(v)]);
+            }
+            for (k, v) in env {
+                out.extend([s("--setenv"), k.clone(), v.clone()]);
+            }
+            out.push(s("--"));
+            out.extend(command.iter().cloned());
+        }
+        Isolation::None { .. } => {
+            // `env` sets the variables; the working directory is set by the caller.
+            out.push("/usr/bin/env".into());
+            for (k, v) in env {
+                out.push(format!("{k}={v}"));
+            }
+            out.extend(command.iter().cloned());
+        }
+    }
+    out
+}
+
+/// The working directory on the host for an unsandboxed run.
+pub fn host_cwd(project: &Path, cwd: Option<&str>) -> PathBuf {
+    match cwd.filter(|c| !c.is_empty()) {
+        Some(c) => project.join(c.trim_start_matches('/')),
+        None => project.to_path_buf(),
+    }
+}

@@ -1,0 +1,163 @@
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum ProviderKind {
+    Local,
+    Daytona,
+    E2b,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Daytona => "daytona",
+            Self::E2b => "e2b",
+        }
+    }
+}
+
+/// Every state any provider reports (Daytona's `SandboxState` enum, E2B's running/paused, and
+/// the local sandbox's), so none is ever shown as something it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum SandboxState {
+    Creating,
+    Restoring,
+    Destroyed,
+    Destroying,
+    Started,
+    Stopped,
+    Starting,
+    Stopping,
+    Error,
+    BuildFailed,
+    PendingBuild,
+    BuildingSnapshot,
+    Unknown,
+    PullingSnapshot,
+    Archived,
+    Archiving,
+    Resizing,
+    Snapshotting,
+    Forking,
+    Pausing,
+    Paused,
+    Resuming,
+}
+
+impl SandboxState {
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Started)
+    }
+}
+
+/// Resource limits for a sandbox. `None` means the provider's default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct Limits {
+    /// Memory for everything in the sandbox together (bytes).
+    #[ts(type = "number | null")]
+    pub memory_bytes: Option<u64>,
+    /// Processes and threads alive at once.
+    pub max_pids: Option<u32>,
+    /// CPU time per process (seconds).
+    #[ts(type = "number | null")]
+    pub cpu_seconds: Option<u64>,
+    pub cpus: Option<u32>,
+    pub disk_gib: Option<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { memory_bytes: Some(4 << 30), max_pids: Some(1024), cpu_seconds: None, cpus: None, disk_gib: None }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct SandboxSpec {
+    /// Shown in provider dashboards; also a label.
+    pub name: Option<String>,
+    /// Daytona snapshot / image, E2B template.
+    pub image: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
+    pub limits: Limits,
+    /// Stop after this many idle minutes (Daytona auto-stop; E2B timeout).
+    pub auto_stop_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SandboxInfo {
+    pub id: String,
+    pub provider: ProviderKind,
+    pub state: SandboxState,
+    /// False when commands run without isolation (local fallback the user accepted).
+    pub isolated: bool,
+    /// Provider detail (an error reason, a region...).
+    pub detail: Option<String>,
+    pub cpu: Option<f32>,
+    #[ts(type = "number | null")]
+    pub memory_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct ExecRequest {
+    /// A shell command line (`sh -c`).
+    pub command: String,
+    /// Workspace-relative working directory.
+    pub cwd: Option<String>,
+    pub env: Vec<(String, String)>,
+    #[ts(type = "number | null")]
+    pub timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ExecOutcome {
+    /// Exit code, or `None` when killed by a signal.
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    #[ts(type = "number")]
+    pub duration_ms: u64,
+    #[ts(type = "number")]
+    pub bytes_out: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub command: String,
+    #[ts(type = "number")]
+    pub rss_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct RemoteEntry {
+    pub name: String,
+    pub is_dir: bool,
+    #[ts(type = "number")]
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PreviewTarget {
+    pub url: String,
+    /// Headers the preview proxy injects (provider auth); never shown to the page.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub headers: Vec<(String, String)>,
+}

@@ -1,0 +1,263 @@
+//! The local provider on real bubblewrap sandboxes: isolation, limits, streaming, lifecycle.
+
+use std::time::{Duration, Instant};
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{ExecOutcome, ExecRequest, ExecSink, Limits, Provider, SandboxError, SandboxSpec, SandboxState};
+use aura_core::terminal::{TerminalManager, TerminalSink};
+
+#[derive(Default)]
+struct Collect {
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+impl ExecSink for Collect {
+    fn stdout(&mut self, d: &[u8]) {
+        self.out.extend_from_slice(d);
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.err.extend_from_slice(d);
+    }
+}
+
+struct Fx {
+    _dir: tempfile::TempDir,
+    outside: tempfile::TempDir,
+    root: ProjectRoot,
+    p: LocalProvider,
+}
+
+fn fx() -> Fx {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "inside\n").unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "top secret\n").unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let p = LocalProvider::new(false).expect("bubblewrap must work on the test machine");
+    Fx { _dir: dir, outside, root, p }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+async fn run(p: &LocalProvider, id: &str, cmd: &str) -> (Result<ExecOutcome, SandboxError>, String, String) {
+    let mut c = Collect::default();
+    let r = p.exec(id, &ExecRequest { command: cmd.into(), timeout_s: Some(60), ..Default::default() }, &mut c).await;
+    (r, String::from_utf8_lossy(&c.out).into_owned(), String::from_utf8_lossy(&c.err).into_owned())
+}
+
+#[test]
+fn commands_see_only_the_workspace() {
+    let f = fx();
+    rt().block_on(async {
+        let sb = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+        assert!(sb.isolated);
+        let (r, out, _) = run(&f.p, &sb.id, "pwd; cat hello.txt").await;
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        assert_eq!(out, "/workspace\ninside\n");
+
+        // A file outside the project cannot be read: its folder does not exist in there.
+        let secret = f.outside.path().join("secret.txt");
+        let (r, out, err) = run(&f.p, &sb.id, &format!("cat {}", secret.display())).await;
+        assert_ne!(r.unwrap().exit_code, Some(0));
+        assert!(!out.contains("top secret"));
+        assert!(err.contains("No such file"), "{err}");
+        let (_, out, _) = run(&f.p, &sb.id, "ls /").await;
+        let top: Vec<&str> = out.lines().collect();
+        assert!(!top.contains(&"root") && !top.contains(&"opt") && !top.contains(&"srv"), "host folders are absent: {top:?}");
+
+        // Nothing outside the workspace can be written (or what is written stays inside).
+        for target in ["/usr/aura-x", "/etc/aura-x", "/workspace/../aura-x", "/aura-x", "/var/../aura-x"] {
+            let (r, _, _) = run(&f.p, &sb.id, &format!("echo x > {target}")).await;
+            assert_ne!(r.unwrap().exit_code, Some(0), "{target} must not be writable");
+        }
+        assert!(!std::path::Path::new("/usr/aura-x").exists() && !std::path::Path::new("/etc/aura-x").exists());
+        let (r, _, _) = run(&f.p, &sb.id, "echo tmp > /tmp/aura-sandbox-probe && echo home > ~/probe").await;
+        assert_eq!(r.unwrap().exit_code, Some(0), "private /tmp and home are writable");
+        assert!(!std::path::Path::new("/tmp/aura-sandbox-probe").exists(), "the sandbox's /tmp is private");
+        let (r, _, _) = run(&f.p, &sb.id, "echo made > made.txt").await;
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        assert_eq!(std::fs::read_to_string(f.root.path().join("made.txt")).unwrap(), "made\n");
+    });
+}
+
+#[test]
+fn host_processes_and_environment_are_invisible() {
+    let f = fx();
+    std::env::set_var("AURA_HOST_ONLY_SECRET", "leak");
+    rt().block_on(async {
+        let spec = SandboxSpec { env: vec![("GREETING".into(), "hi there".into())], ..Default::default() };
+        let sb = f.p.create_for(&f.root, &spec).unwrap();
+        let me = std::process::id();
+        let (r, out, _) = run(&f.p, &sb.id, &format!("cat /proc/1/comm; test -e /proc/{me} && echo SEES_HOST; ls /proc | grep -c '^[0-9]'; env")).await;
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("bwrap"), "pid 1 is the sandbox's own init");
+        assert!(!out.contains("SEES_HOST"));
+        let visible: u32 = lines.next().unwrap().trim().parse().unwrap();
+        assert!(visible < 10, "only the sandbox's processes are visible, saw {visible}");
+        assert!(out.contains("GREETING=hi there"));
+        assert!(!out.contains("AURA_HOST_ONLY_SECRET"), "the host environment is cleared");
+        assert!(out.contains("HOME=/home/aura"));
+    });
+}
+
+#[test]
+fn a_fork_bomb_is_stopped_and_the_app_survives() {
+    let f = fx();
+    rt().block_on(async {
+        let spec = SandboxSpec { limits: Limits { max_pids: Some(64), ..Limits::default() }, ..Default::default() };
+        let sb = f.p.create_for(&f.root, &spec).unwrap();
+        let t = Instant::now();
+        // An exponential fork bomb, bounded at depth 12 (4,096 shells) so that a broken limit
+        // cannot take the test machine down with it.
+        let bomb = "bomb() { if [ $1 -lt 12 ]; then bomb $(($1+1)) | bomb $(($1+1)) & fi; sleep 20; }; bomb 0";
+        let (r, _, _) = run(&f.p, &sb.id, bomb).await;
+        match r {
+            Err(e @ SandboxError::LimitExceeded(_)) => assert!(e.to_string().contains("processes"), "{e}"),
+            other => panic!("expected the limit to stop it, got {other:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(25));
+        // Nothing of it is left, and the sandbox still works.
+        let (r, out, _) = run(&f.p, &sb.id, "echo still-alive").await;
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        assert_eq!(out, "still-alive\n");
+    });
+}
+
+#[test]
+fn a_memory_hog_is_stopped() {
+    let f = fx();
+    rt().block_on(async {
+        let spec = SandboxSpec { limits: Limits { memory_bytes: Some(256 << 20), ..Limits::default() }, ..Default::default() };
+        let sb = f.p.create_for(&f.root, &spec).unwrap();
+        // `tail -n 1` keeps the last line, which never ends: it buffers everything.
+        let (r, _, _) = run(&f.p, &sb.id, "head -c 3G /dev/zero | tail -n 1 > /dev/null").await;
+        match r {
+            Err(e @ SandboxError::LimitExceeded(_)) => assert!(e.to_string().contains("memory"), "{e}"),
+            other => panic!("expected the memory limit to stop it, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn cpu_time_and_wall_time_limits() {
+    let f = fx();
+    rt().block_on(async {
+        let spec = SandboxSpec { limits: Limits { cpu_seconds: Some(1), ..Limits::default() }, ..Default::default() };
+        let sb = f.p.create_for(&f.root, &spec).unwrap();
+        let (r, _, _) = run(&f.p, &sb.id, "while :; do :; done").await;
+        let o = r.unwrap();
+        assert_ne!(o.exit_code, Some(0), "a CPU-bound loop is stopped by RLIMIT_CPU: {o:?}");
+
+        let sb2 = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+        let mut c = Collect::default();
+        let r = f.p.exec(&sb2.id, &ExecRequest { command: "sleep 60".into(), timeout_s: Some(1), ..Default::default() }, &mut c).await;
+        assert!(matches!(r, Err(SandboxError::Timeout(1))), "{r:?}");
+    });
+}
+
+#[test]
+fn output_streams_separately_with_exit_codes() {
+    let f = fx();
+    rt().block_on(async {
+        let sb = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+        let (r, out, err) = run(&f.p, &sb.id, "echo out; echo err >&2; exit 7").await;
+        let o = r.unwrap();
+        assert_eq!((o.exit_code, out.as_str(), err.as_str()), (Some(7), "out\n", "err\n"));
+        assert_eq!(o.bytes_out, 8);
+        // Bad requests get clear errors.
+        let mut c = Collect::default();
+        let bad_cwd = ExecRequest { command: "pwd".into(), cwd: Some("../..".into()), ..Default::default() };
+        assert!(matches!(f.p.exec(&sb.id, &bad_cwd, &mut c).await, Err(SandboxError::Path(_))));
+        let bad_env = ExecRequest { command: "true".into(), env: vec![("A=B".into(), "x".into())], ..Default::default() };
+        assert!(matches!(f.p.exec(&sb.id, &bad_env, &mut c).await, Err(SandboxError::Spawn(_))));
+        assert!(matches!(f.p.exec("nope", &ExecRequest::default(), &mut c).await, Err(SandboxError::NotFound(_))));
+    });
+}
+
+#[test]
+fn lifecycle_stop_pause_resume_delete() {
+    let f = fx();
+    let rt = rt();
+    rt.block_on(async {
+        let sb = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+        assert_eq!(sb.state, SandboxState::Started);
+        let p = std::sync::Arc::new(f.p);
+        let (p2, id2) = (p.clone(), sb.id.clone());
+        let long = tokio::spawn(async move { run(&p2, &id2, "sleep 120").await.0 });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(p.processes(&sb.id).await.unwrap().iter().filter(|x| x.command == "sleep").count(), 1);
+        assert_eq!(p.pause(&sb.id).await.unwrap().state, SandboxState::Paused);
+        let mut c = Collect::default();
+        assert!(matches!(p.exec(&sb.id, &ExecRequest { command: "true".into(), ..Default::default() }, &mut c).await, Err(SandboxError::WrongState { .. })));
+        assert_eq!(p.resume(&sb.id).await.unwrap().state, SandboxState::Started);
+        assert_eq!(p.stop(&sb.id).await.unwrap().state, SandboxState::Stopped);
+        let r = tokio::time::timeout(Duration::from_secs(10), long).await.expect("stop ends running commands").unwrap();
+        assert_ne!(r.unwrap().exit_code, Some(0));
+        p.start(&sb.id).await.unwrap();
+        p.delete(&sb.id).await.unwrap();
+        assert!(matches!(p.get(&sb.id).await, Err(SandboxError::NotFound(_))));
+    });
+}
+
+#[test]
+fn files_api_stays_inside_the_project() {
+    let f = fx();
+    rt().block_on(async {
+        let sb = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+        f.p.make_dir(&sb.id, "a/b").await.unwrap();
+        f.p.put_file(&sb.id, "a/b/c.txt", b"data").await.unwrap();
+        assert_eq!(f.p.get_file(&sb.id, "a/b/c.txt").await.unwrap(), b"data");
+        let names: Vec<_> = f.p.list_files(&sb.id, "a/b").await.unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["c.txt"]);
+        f.p.remove_file(&sb.id, "a").await.unwrap();
+        assert!(!f.root.path().join("a").exists());
+        for bad in ["../x", "/etc/passwd", "a/../../x"] {
+            assert!(f.p.get_file(&sb.id, bad).await.is_err(), "{bad}");
+            assert!(f.p.put_file(&sb.id, bad, b"x").await.is_err(), "{bad}");
+        }
+    });
+}
+
+struct TermSink(std::sync::mpsc::Sender<Vec<u8>>);
+impl TerminalSink for TermSink {
+    fn output(&mut self, data: Vec<u8>) {
+        let _ = self.0.send(data);
+    }
+    fn exit(&mut self, _: Option<u32>) {}
+}
+
+#[test]
+fn a_terminal_runs_inside_the_sandbox_and_dies_with_it() {
+    let f = fx();
+    let rt = rt();
+    let sb = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+    let mgr = TerminalManager::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spec = f.p.terminal_spec(&sb.id, 80, 24).unwrap();
+    let id = mgr.open(spec, TermSink(tx)).unwrap();
+    f.p.attach(&sb.id, mgr.pid(id).unwrap()).unwrap();
+    mgr.write(id, b"echo AT=$(pwd) PID1=$(cat /proc/1/comm)\n").unwrap();
+    let mut all = String::new();
+    let end = Instant::now() + Duration::from_secs(20);
+    while !all.contains("AT=/workspace PID1=bwrap") && Instant::now() < end {
+        if let Ok(d) = rx.recv_timeout(Duration::from_millis(200)) {
+            all.push_str(&String::from_utf8_lossy(&d));
+        }
+    }
+    assert!(all.contains("AT=/workspace PID1=bwrap"), "{all}");
+    let pid = mgr.pid(id).unwrap();
+    rt.block_on(f.p.stop(&sb.id)).unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z")
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(stat.is_empty() || stat.contains(") Z"), "terminal survived the stop: {stat}");
+}
