@@ -7,7 +7,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/aura.sqlite3");
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
@@ -22,7 +22,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     assert_eq!(tables, ["executions", "journal", "manifest", "projects", "sandbox_sessions"]);
     drop(conn);
     // Reopening is a no-op migration.
-    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 1);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 2);
 }
 
 #[test]
@@ -90,4 +90,35 @@ fn a_damaged_session_record_falls_back_to_defaults() {
         .execute("UPDATE projects SET session_json = '{not json' WHERE id = ?1", [p.id])
         .unwrap();
     assert_eq!(store.load_session(p.id).unwrap(), ProjectSession::default());
+}
+
+#[test]
+fn settings_sessions_executions_and_usage() {
+    use aura_core::sandbox::ProviderKind;
+    use aura_core::store::ProjectSettings;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("aura.sqlite3")).unwrap();
+    let p = store.touch_project("/w/p", "p").unwrap();
+    assert_eq!(store.project_settings(p.id).unwrap(), ProjectSettings::default());
+    let s = ProjectSettings { provider: ProviderKind::E2b, env: vec![("A".into(), "1".into())], ..Default::default() };
+    store.save_project_settings(p.id, &s).unwrap();
+    assert_eq!(store.project_settings(p.id).unwrap(), s);
+
+    let sid = store.start_sandbox_session(p.id, "local", "abc", "started").unwrap();
+    store.record_execution(p.id, Some(sid), "npm test", Some(0), 1000, 250, 42).unwrap();
+    store.record_execution(p.id, Some(sid), "false", Some(1), 2000, 5, 0).unwrap();
+    store.update_sandbox_session(sid, "destroyed", true).unwrap();
+    let recent = store.recent_executions(p.id, 10).unwrap();
+    assert_eq!(recent.iter().map(|e| e.command.as_str()).collect::<Vec<_>>(), ["false", "npm test"]);
+    assert_eq!(recent[1].provider.as_deref(), Some("local"));
+    let usage = store.usage().unwrap();
+    assert_eq!(usage.len(), 1);
+    assert_eq!((usage[0].provider.as_str(), usage[0].sandboxes, usage[0].executions), ("local", 1, 2));
+    assert!(usage[0].sandbox_hours >= 0.0);
+    // Secrets never reach the database: nothing key-like is stored by settings.
+    let raw: String = rusqlite::Connection::open(dir.path().join("aura.sqlite3"))
+        .unwrap()
+        .query_row("SELECT settings_json FROM projects", [], |r| r.get(0))
+        .unwrap();
+    assert!(!raw.to_lowercase().contains("key"), "{raw}");
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::service::SandboxService;
 use aura_core::store::{ProjectRecord, Store};
 use aura_core::terminal::TerminalManager;
 use aura_core::workspace::watcher::ProjectWatcher;
@@ -20,6 +21,7 @@ pub struct OpenProject {
 pub struct AppState {
     pub store: Arc<Store>,
     pub terminals: Arc<TerminalManager>,
+    pub sandboxes: SandboxService,
     pub data_dir: PathBuf,
     /// When the process started (for the startup figure logged by `ui_ready`).
     pub started: std::time::Instant,
@@ -33,9 +35,10 @@ impl AppState {
         startup: Option<PathBuf>,
         started: std::time::Instant,
     ) -> Result<Self, Box<dyn std::error::Error>> {
-        let store = Store::open(&data_dir.join("aura.sqlite3"))?;
+        let store = Arc::new(Store::open(&data_dir.join("aura.sqlite3"))?);
         Ok(Self {
-            store: Arc::new(store),
+            sandboxes: SandboxService::new(store.clone()),
+            store,
             terminals: Arc::new(TerminalManager::new()),
             data_dir,
             started,
@@ -73,6 +76,7 @@ impl AppState {
 
     pub fn shutdown(&self) {
         self.terminals.close_all();
+        self.sandboxes.shutdown();
         *self.project.write() = None;
     }
 

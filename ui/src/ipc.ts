@@ -12,6 +12,16 @@ import type { RecentProject } from "./bindings/RecentProject";
 import type { SearchQuery } from "./bindings/SearchQuery";
 import type { SearchResults } from "./bindings/SearchResults";
 
+import type { ExecChunk } from "./bindings/ExecChunk";
+import type { ExecOutcome } from "./bindings/ExecOutcome";
+import type { ExecutionRecord } from "./bindings/ExecutionRecord";
+import type { ProcessInfo } from "./bindings/ProcessInfo";
+import type { ProjectSettings } from "./bindings/ProjectSettings";
+import type { SandboxAction } from "./bindings/SandboxAction";
+import type { SandboxStatus } from "./bindings/SandboxStatus";
+import type { UsageRow } from "./bindings/UsageRow";
+
+export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
 export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 
@@ -52,7 +62,20 @@ export const api = {
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),
   findFiles: (query: string, limit = 50) => call<string[]>("find_files", { query, limit }),
 
+  sandboxStatus: () => call<SandboxStatus>("sandbox_status"),
+  sandboxAction: (action: SandboxAction) => call<SandboxStatus>("sandbox_action", { action }),
+  sandboxExec: (command: string, onOutput: (c: ExecChunk) => void) => {
+    const ch = new Channel<ExecChunk>();
+    ch.onmessage = onOutput;
+    return call<ExecOutcome>("sandbox_exec", { command, onOutput: ch });
+  },
+  sandboxProcesses: () => call<ProcessInfo[]>("sandbox_processes"),
+  saveProjectSettings: (settings: ProjectSettings) => call<void>("save_project_settings", { settings }),
+  executionHistory: () => call<ExecutionRecord[]>("execution_history"),
+  usageSummary: () => call<UsageRow[]>("usage_summary"),
+
   terminalOpen: (
+    inSandbox: boolean,
     cols: number,
     rows: number,
     onData: (bytes: Uint8Array) => void,
@@ -62,7 +85,7 @@ export const api = {
     data.onmessage = (buf) => onData(new Uint8Array(buf));
     const exit = new Channel<number | null>();
     exit.onmessage = onExit;
-    return call<number>("terminal_open", { cols, rows, onData: data, onExit: exit });
+    return call<number>("terminal_open", { inSandbox, cols, rows, onData: data, onExit: exit });
   },
   terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
   terminalResize: (id: number, cols: number, rows: number) =>

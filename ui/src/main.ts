@@ -10,6 +10,7 @@ import { matches } from "./keys";
 import { Layout } from "./layout";
 import { toast } from "./modal";
 import { Palette, type Command } from "./palette";
+import { SandboxPanel } from "./sandbox";
 import { SearchPanel } from "./search";
 import { StatusBar } from "./statusbar";
 import { TerminalPanel } from "./terminal";
@@ -35,6 +36,7 @@ const tree = new FileTree($("#tree"), {
 const terminals = new TerminalPanel($("#bottom-panel"));
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
+const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s));
 
 // ---- session state, saved a moment after any change ----
 let saveTimer: number | undefined;
@@ -74,6 +76,7 @@ async function openProject(path: string): Promise<void> {
     await editor.restore(info.session.open_tabs, info.session.active_tab);
     if (info.watch_error) toast(info.watch_error, "error");
     if (layout.get().bottom_visible) await terminals.create();
+    await sandbox.refresh();
     if (!document.body.dataset.ready) api.uiReady(performance.now()).catch(() => {});
     document.body.dataset.ready = "true";
   } catch (e) {
@@ -122,6 +125,9 @@ const commands: Command[] = [
   { id: "view.nextTab", title: "View: Next Editor", shortcut: "Ctrl+Tab", run: () => editor.cycle(1) },
   { id: "view.prevTab", title: "View: Previous Editor", shortcut: "Ctrl+Shift+Tab", run: () => editor.cycle(-1) },
   { id: "terminal.new", title: "Terminal: New Terminal", shortcut: "Ctrl+Shift+`", run: () => { layout.show("bottom"); void terminals.create(); } },
+  { id: "terminal.newSandbox", title: "Terminal: New Terminal in Sandbox", run: () => { layout.show("bottom"); void terminals.create(true); } },
+  { id: "sandbox.show", title: "Sandbox: Show Panel", run: () => { layout.show("sidebar", "sandbox"); void sandbox.refresh(); } },
+  { id: "sandbox.run", title: "Sandbox: Run Command…", run: () => { layout.show("sidebar", "sandbox"); document.querySelector<HTMLInputElement>(".sb-run-input")?.focus(); } },
   { id: "terminal.kill", title: "Terminal: Kill Active Terminal", run: () => terminals.close() },
   { id: "tree.refresh", title: "Explorer: Refresh", run: () => void tree.reloadAll() },
 ];
@@ -156,6 +162,7 @@ for (const b of document.querySelectorAll<HTMLElement>("#sidebar-tabs button")) 
   b.addEventListener("click", () => {
     layout.show("sidebar", b.dataset.view);
     if (b.dataset.view === "search") search.focus();
+    if (b.dataset.view === "sandbox") void sandbox.refresh();
   });
 }
 window.addEventListener("beforeunload", (e) => {

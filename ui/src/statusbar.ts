@@ -1,5 +1,6 @@
 // The status bar: project, cursor position, language, and what the app is doing.
 import { $, h } from "./dom";
+import type { SandboxStatus } from "./ipc";
 
 export class StatusBar {
   private left = h("span", { class: "status-left" });
@@ -23,6 +24,15 @@ export class StatusBar {
 
   setLanguage(lang: string): void {
     this.language.textContent = lang;
+  }
+
+  /** Where commands run, and whether they are isolated. */
+  setSandbox(s: SandboxStatus): void {
+    const state = s.sandbox?.state ?? "no sandbox";
+    const iso = s.isolation === "bubblewrap" ? "" : s.isolation === "none" ? " · NOT ISOLATED" : " · isolation unavailable";
+    this.provider.textContent = `${s.settings.provider}: ${state}${iso}`;
+    this.provider.classList.toggle("warn", s.isolation !== "bubblewrap");
+    this.provider.dataset.state = state;
   }
 
   flash(text: string, ms = 3000): void {

@@ -33,9 +33,11 @@ export class TerminalPanel {
   private counter = 0;
 
   constructor(host: HTMLElement) {
-    const add = h("button", { class: "term-new", title: "New Terminal (Ctrl+Shift+`)" }, "+");
-    add.addEventListener("click", () => this.create());
-    host.append(h("div", { class: "term-header" }, h("span", { class: "pane-title" }, "Terminal"), this.tabs, add), this.body);
+    const add = h("button", { class: "term-new", title: "New host terminal (Ctrl+Shift+`)" }, "+ host");
+    add.addEventListener("click", () => this.create(false));
+    const addSandbox = h("button", { class: "term-new", title: "New terminal inside the project's sandbox" }, "+ sandbox");
+    addSandbox.addEventListener("click", () => this.create(true));
+    host.append(h("div", { class: "term-header" }, h("span", { class: "pane-title" }, "Terminal"), this.tabs, add, addSandbox), this.body);
     new ResizeObserver(() => this.fitActive()).observe(this.body);
   }
 
@@ -43,7 +45,8 @@ export class TerminalPanel {
     return this.terms.length;
   }
 
-  async create(): Promise<void> {
+  /** Opens a shell on the host (in the project folder) or inside the project's sandbox. */
+  async create(inSandbox = false): Promise<void> {
     const xterm = new Terminal({
       scrollback: 10000, fontFamily: "'DejaVu Sans Mono', 'Menlo', monospace", fontSize: 13,
       theme: THEME, allowProposedApi: false, cursorBlink: true,
@@ -55,12 +58,12 @@ export class TerminalPanel {
     xterm.open(host);
     this.show(host);
     try { fit.fit(); } catch { /* not laid out yet */ }
-    const title = `bash ${++this.counter}`;
-    const tab = h("div", { class: "term-tab", role: "tab" }, h("span", {}, title),
+    const title = `${inSandbox ? "sandbox" : "bash"} ${++this.counter}`;
+    const tab = h("div", { class: `term-tab${inSandbox ? " sandboxed" : ""}`, role: "tab", "data-sandbox": String(inSandbox) }, h("span", {}, title),
       h("button", { class: "tab-close", title: "Kill terminal", "aria-label": "close terminal" }, "×"));
     let term: Term | null = null;
     try {
-      const id = await api.terminalOpen(xterm.cols, xterm.rows,
+      const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
         (bytes) => xterm.write(bytes, () => { api.terminalAck(id, bytes.length).catch(() => {}); }),
         (code) => {
           if (term) term.exited = true;
@@ -76,6 +79,7 @@ export class TerminalPanel {
     }
     const t = term;
     host.dataset.terminalId = String(t.id);
+    host.dataset.sandbox = String(inSandbox);
     tab.dataset.terminalId = String(t.id);
     xterm.onData((data) => {
       if (!t.exited) api.terminalWrite(t.id, data).catch((e) => toast(asIpcError(e).message, "error"));

@@ -3,6 +3,7 @@
 
 mod files;
 mod project;
+mod sandbox;
 mod search;
 mod terminal;
 
@@ -22,6 +23,13 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         files::delete_path,
         search::search_project,
         search::find_files,
+        sandbox::sandbox_status,
+        sandbox::sandbox_action,
+        sandbox::sandbox_exec,
+        sandbox::sandbox_processes,
+        sandbox::save_project_settings,
+        sandbox::execution_history,
+        sandbox::usage_summary,
         terminal::terminal_open,
         terminal::terminal_write,
         terminal::terminal_resize,

@@ -20,18 +20,28 @@ impl TerminalSink for ChannelSink {
     }
 }
 
-/// Opens a shell in the project folder.
+/// Opens a shell in the project folder: on the host, or inside the project's sandbox.
 #[tauri::command]
-pub fn terminal_open(
+pub async fn terminal_open(
     state: State<'_, AppState>,
     cols: u16,
     rows: u16,
+    in_sandbox: bool,
     on_data: Channel<InvokeResponseBody>,
     on_exit: Channel<Option<u32>>,
 ) -> IpcResult<u32> {
-    let cwd = state.project_root()?.path().to_path_buf();
-    let spec = TerminalSpec::shell(cwd, cols, rows);
-    Ok(state.terminals.open(spec, ChannelSink { data: on_data, exit: on_exit })?)
+    let sink = ChannelSink { data: on_data, exit: on_exit };
+    if !in_sandbox {
+        let cwd = state.project_root()?.path().to_path_buf();
+        return Ok(state.terminals.open(TerminalSpec::shell(cwd, cols, rows), sink)?);
+    }
+    let p = state.project()?;
+    let (spec, sandbox_id) = state.sandboxes.terminal_spec(&p.root, &p.record, cols, rows).await?;
+    let id = state.terminals.open(spec, sink)?;
+    if let Some(pid) = state.terminals.pid(id) {
+        state.sandboxes.attach(&sandbox_id, pid)?;
+    }
+    Ok(id)
 }
 
 #[tauri::command]

@@ -6,6 +6,7 @@
 
 mod error;
 pub mod local;
+pub mod service;
 mod types;
 
 pub use error::SandboxError;

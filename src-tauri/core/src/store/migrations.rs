@@ -68,6 +68,11 @@ const MIGRATIONS: &[&str] = &[
         bytes_out    INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 2: per-project settings (provider, sandbox env and limits); never secrets.
+    r#"
+    ALTER TABLE projects ADD COLUMN settings_json TEXT;
+    CREATE INDEX executions_by_project ON executions(project_id, started_at DESC);
+    "#,
 ];
 
 /// The schema version this build writes.

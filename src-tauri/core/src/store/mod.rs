@@ -7,6 +7,7 @@
 mod error;
 mod migrations;
 mod projects;
+mod sandboxes;
 
 use std::path::Path;
 
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 
 pub use error::StoreError;
 pub use projects::{PaneLayout, ProjectRecord, ProjectSession, RecentProject};
+pub use sandboxes::{ExecutionRecord, ProjectSettings, UsageRow};
 
 /// The state database. Cheap to share behind an `Arc`; calls are serialized on one connection.
 pub struct Store {
@@ -53,7 +55,8 @@ impl Store {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, as the store records times.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -1,0 +1,173 @@
+//! Per-project sandbox settings, sandbox sessions and the execution history.
+
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::{now_ms, Store, StoreError};
+use crate::sandbox::{Limits, ProviderKind};
+
+/// Where and how a project runs. API keys are not here: they live in the OS keychain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct ProjectSettings {
+    pub provider: ProviderKind,
+    pub env: Vec<(String, String)>,
+    pub limits: Limits,
+    pub auto_stop_minutes: Option<u32>,
+    /// Stop remote sandboxes when Aura closes (local ones always stop).
+    pub stop_on_close: bool,
+    /// The user accepted running commands without isolation where bubblewrap cannot work.
+    pub allow_unsandboxed: bool,
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Local,
+            env: Vec::new(),
+            limits: Limits::default(),
+            auto_stop_minutes: Some(30),
+            stop_on_close: true,
+            allow_unsandboxed: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ExecutionRecord {
+    pub command: String,
+    pub exit_code: Option<i32>,
+    #[ts(type = "number")]
+    pub started_at_ms: i64,
+    #[ts(type = "number | null")]
+    pub duration_ms: Option<i64>,
+    #[ts(type = "number")]
+    pub bytes_out: i64,
+    pub provider: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct UsageRow {
+    pub provider: String,
+    pub sandboxes: u32,
+    pub sandbox_hours: f64,
+    pub executions: u32,
+}
+
+impl Store {
+    pub fn project_settings(&self, project_id: i64) -> Result<ProjectSettings, StoreError> {
+        let json: Option<String> = self
+            .with(|c| {
+                c.query_row("SELECT settings_json FROM projects WHERE id = ?1", [project_id], |r| r.get(0))
+                    .optional()
+            })?
+            .flatten();
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    }
+
+    pub fn save_project_settings(&self, project_id: i64, s: &ProjectSettings) -> Result<(), StoreError> {
+        let json = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.with(|c| c.execute("UPDATE projects SET settings_json = ?1 WHERE id = ?2", params![json, project_id]))?;
+        Ok(())
+    }
+
+    /// Records a new sandbox session; returns its row id.
+    pub fn start_sandbox_session(&self, project_id: i64, provider: &str, remote_id: &str, state: &str) -> Result<i64, StoreError> {
+        let now = now_ms();
+        self.with(|c| {
+            c.query_row(
+                "INSERT INTO sandbox_sessions (project_id, provider, remote_id, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
+                params![project_id, provider, remote_id, state, now],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    /// Updates a session's state; `ended` closes it (deleted, or the app stopped it).
+    pub fn update_sandbox_session(&self, id: i64, state: &str, ended: bool) -> Result<(), StoreError> {
+        let now = now_ms();
+        self.with(|c| {
+            c.execute(
+                "UPDATE sandbox_sessions SET state = ?1, updated_at = ?2,
+                   ended_at = CASE WHEN ?3 THEN COALESCE(ended_at, ?2) ELSE ended_at END
+                 WHERE id = ?4",
+                params![state, now, ended, id],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Sessions left open by a crash are closed at their last update.
+    pub fn close_stale_sessions(&self, provider: &str) -> Result<usize, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sandbox_sessions SET ended_at = updated_at, state = 'destroyed' WHERE ended_at IS NULL AND provider = ?1",
+                [provider],
+            )
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_execution(
+        &self,
+        project_id: i64,
+        session_id: Option<i64>,
+        command: &str,
+        exit_code: Option<i32>,
+        started_at_ms: i64,
+        duration_ms: i64,
+        bytes_out: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO executions (project_id, session_id, command, exit_code, started_at, duration_ms, bytes_out)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![project_id, session_id, command, exit_code, started_at_ms, duration_ms, bytes_out],
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn recent_executions(&self, project_id: i64, limit: u32) -> Result<Vec<ExecutionRecord>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT e.command, e.exit_code, e.started_at, e.duration_ms, e.bytes_out, s.provider
+                 FROM executions e LEFT JOIN sandbox_sessions s ON s.id = e.session_id
+                 WHERE e.project_id = ?1 ORDER BY e.started_at DESC, e.id DESC LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![project_id, limit], |r| {
+                Ok(ExecutionRecord {
+                    command: r.get(0)?,
+                    exit_code: r.get(1)?,
+                    started_at_ms: r.get(2)?,
+                    duration_ms: r.get(3)?,
+                    bytes_out: r.get(4)?,
+                    provider: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Sandbox hours (open sessions count until now) and executions, per provider.
+    pub fn usage(&self) -> Result<Vec<UsageRow>, StoreError> {
+        let now = now_ms();
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT s.provider, COUNT(DISTINCT s.id),
+                        SUM(COALESCE(s.ended_at, ?1) - s.created_at) / 3600000.0,
+                        (SELECT COUNT(*) FROM executions e JOIN sandbox_sessions s2 ON s2.id = e.session_id WHERE s2.provider = s.provider)
+                 FROM sandbox_sessions s GROUP BY s.provider ORDER BY s.provider",
+            )?;
+            let rows = st.query_map([now], |r| {
+                Ok(UsageRow { provider: r.get(0)?, sandboxes: r.get(1)?, sandbox_hours: r.get(2)?, executions: r.get(3)? })
+            })?;
+            rows.collect()
+        })
+    }
+}

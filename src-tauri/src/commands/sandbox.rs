@@ -1,0 +1,92 @@
+use aura_core::sandbox::{ExecOutcome, ExecRequest, ExecSink, ProcessInfo, SandboxInfo};
+use aura_core::store::{ExecutionRecord, ProjectSettings, UsageRow};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::State;
+use ts_rs::TS;
+
+use crate::error::IpcResult;
+use aura_core::sandbox::service::SandboxAction;
+
+use crate::state::AppState;
+
+/// What the sandbox panel and the status bar show.
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct SandboxStatus {
+    pub settings: ProjectSettings,
+    /// "bubblewrap", "none" (accepted), or "unavailable".
+    pub isolation: String,
+    /// Why isolation is unavailable, when it is.
+    pub isolation_problem: Option<String>,
+    pub sandbox: Option<SandboxInfo>,
+}
+
+/// One piece of a running command's output.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ExecChunk {
+    pub stream: String,
+    pub text: String,
+}
+
+struct ChannelExecSink(Channel<ExecChunk>);
+impl ExecSink for ChannelExecSink {
+    fn stdout(&mut self, d: &[u8]) {
+        let _ = self.0.send(ExecChunk { stream: "stdout".into(), text: String::from_utf8_lossy(d).into_owned() });
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        let _ = self.0.send(ExecChunk { stream: "stderr".into(), text: String::from_utf8_lossy(d).into_owned() });
+    }
+}
+
+async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
+    let p = state.project()?;
+    let settings = state.store.project_settings(p.record.id)?;
+    let iso = state.sandboxes.isolation(&settings);
+    let sandbox = state.sandboxes.info(&p.record).await.unwrap_or(None);
+    Ok(SandboxStatus { settings, isolation: iso.mode, isolation_problem: iso.problem, sandbox })
+}
+
+#[tauri::command]
+pub async fn sandbox_status(state: State<'_, AppState>) -> IpcResult<SandboxStatus> {
+    status(&state).await
+}
+
+#[tauri::command]
+pub async fn sandbox_action(state: State<'_, AppState>, action: SandboxAction) -> IpcResult<SandboxStatus> {
+    let p = state.project()?;
+    state.sandboxes.action(&p.root, &p.record, action).await?;
+    status(&state).await
+}
+
+/// Runs a command in the project's sandbox (created on demand), streaming its output.
+#[tauri::command]
+pub async fn sandbox_exec(state: State<'_, AppState>, command: String, on_output: Channel<ExecChunk>) -> IpcResult<ExecOutcome> {
+    let p = state.project()?;
+    let req = ExecRequest { command, ..Default::default() };
+    Ok(state.sandboxes.exec(&p.root, &p.record, &req, &mut ChannelExecSink(on_output)).await?)
+}
+
+#[tauri::command]
+pub async fn sandbox_processes(state: State<'_, AppState>) -> IpcResult<Vec<ProcessInfo>> {
+    let p = state.project()?;
+    Ok(state.sandboxes.processes(&p.record).await?)
+}
+
+#[tauri::command]
+pub fn save_project_settings(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<()> {
+    let p = state.project()?;
+    Ok(state.store.save_project_settings(p.record.id, &settings)?)
+}
+
+#[tauri::command]
+pub fn execution_history(state: State<'_, AppState>) -> IpcResult<Vec<ExecutionRecord>> {
+    let p = state.project()?;
+    Ok(state.store.recent_executions(p.record.id, 50)?)
+}
+
+#[tauri::command]
+pub fn usage_summary(state: State<'_, AppState>) -> IpcResult<Vec<UsageRow>> {
+    Ok(state.store.usage()?)
+}

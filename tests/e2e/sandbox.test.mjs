@@ -1,0 +1,58 @@
+// Issue 3 end to end (local provider): run a command in the bubblewrap sandbox from the UI with
+// streamed output, open a terminal inside the sandbox, and see the state in the status bar.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Key, eventually, makeSandboxDirs, startApp, terminalText } from "./harness.mjs";
+
+const dirs = makeSandboxDirs({ "package.json": '{"name":"demo"}\n', "hello.txt": "from the project\n" });
+
+describe("local sandbox", () => {
+  let app;
+  before(async () => {
+    app = await startApp(dirs);
+    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test("Run executes in the sandbox and streams its output", async () => {
+    const b = app.browser;
+    await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
+    const input = await b.$(".sb-run-input");
+    await input.waitForDisplayed({ timeout: 20000 });
+    await input.addValue("echo sandboxed-$((6*7)); pwd; cat hello.txt; cat /proc/1/comm; echo oops >&2; exit 3");
+    await b.keys([Key.Enter]);
+    const out = await eventually(async () => {
+      const t = await (await b.$('[data-testid="run-output"]')).getText();
+      return t.includes("exit code") ? t : null;
+    }, { what: "run finished", timeout: 60000 });
+    assert.match(out, /sandboxed-42/);
+    assert.match(out, /^\/workspace$/m);
+    assert.match(out, /from the project/);
+    assert.match(out, /^bwrap$/m, "pid 1 inside is the sandbox's init");
+    assert.match(out, /oops/);
+    assert.match(out, /exit code 3/);
+    const state = await (await b.$(".status-provider")).getText();
+    assert.match(state, /local: started/);
+    // The execution is in the history (from SQLite).
+    await eventually(async () => (await (await b.$(".sb-history")).getHTML()).includes("sandboxed"), { what: "history" });
+  });
+
+  test("a terminal opens inside the sandbox", async () => {
+    const b = app.browser;
+    await (await b.$("button.term-new:nth-of-type(2)")).click();
+    await eventually(async () => (await b.$('.term-view[data-sandbox="true"]')).isExisting(), { what: "sandbox terminal" });
+    await (await b.$('.term-view[data-sandbox="true"] .xterm')).click();
+    await (await b.$('.term-view[data-sandbox="true"] .xterm-helper-textarea')).addValue("echo IN=$AURA_SANDBOX:$(pwd)");
+    await b.keys([Key.Enter]);
+    await eventually(async () => /IN=local:\/workspace/.test(await terminalText(b)), { what: "sandbox terminal output" });
+  });
+
+  test("stopping the sandbox from the panel", async () => {
+    const b = app.browser;
+    await (await b.$('.sb-buttons button[data-action="stop"]')).click();
+    await eventually(async () => (await (await b.$(".sb-state")).getAttribute("data-state")) === "stopped", { what: "stopped" });
+    assert.match(await (await b.$(".status-provider")).getText(), /stopped/);
+  });
+});

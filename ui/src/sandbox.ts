@@ -1,0 +1,176 @@
+// The sandbox panel: where the project runs, its state and controls, a Run box with streamed
+// output, running processes, settings (env vars, limits, isolation), history and usage.
+import { h } from "./dom";
+import { formatEnv, parseEnv } from "./envtext";
+import { api, asIpcError, type ProjectSettings, type SandboxAction, type SandboxStatus } from "./ipc";
+import { confirmChoice, toast } from "./modal";
+
+const MiB = 1024 * 1024;
+
+export class SandboxPanel {
+  private status: SandboxStatus | null = null;
+  private header = h("div", { class: "sb-header", "data-testid": "sandbox-state" });
+  private buttons = h("div", { class: "sb-buttons" });
+  private runInput = h("input", { type: "text", class: "sb-run-input", placeholder: "Command to run in the sandbox, e.g. npm test", spellcheck: "false", "aria-label": "command" });
+  private output = h("pre", { class: "sb-output", "data-testid": "run-output" });
+  private procs = h("div", { class: "sb-procs" });
+  private env = h("textarea", { class: "sb-env", rows: 4, spellcheck: "false", placeholder: "NAME=value, one per line" });
+  private memory = h("input", { type: "number", min: 64, step: 64, class: "sb-num", title: "MiB" });
+  private pids = h("input", { type: "number", min: 16, class: "sb-num" });
+  private cpu = h("input", { type: "number", min: 0, class: "sb-num", title: "seconds per process; empty = no limit" });
+  private autoStop = h("input", { type: "number", min: 0, class: "sb-num", title: "minutes" });
+  private unsandboxed = h("input", { type: "checkbox" });
+  private history = h("div", { class: "sb-history" });
+  private running = false;
+
+  constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void) {
+    const run = h("button", { class: "primary" }, "Run");
+    run.addEventListener("click", () => void this.run());
+    this.runInput.addEventListener("keydown", (e) => { if (e.key === "Enter") void this.run(); });
+    const save = h("button", {}, "Save settings");
+    save.addEventListener("click", () => void this.saveSettings());
+    this.unsandboxed.addEventListener("change", () => void this.toggleUnsandboxed());
+    host.append(
+      this.header, this.buttons,
+      h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Run"), h("div", { class: "sb-run" }, this.runInput, run), this.output),
+      h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Processes"), this.procs),
+      h("details", { class: "sb-section" }, h("summary", {}, "Settings"),
+        h("label", { class: "sb-field" }, "Environment variables", this.env),
+        h("label", { class: "sb-field" }, "Memory limit (MiB)", this.memory),
+        h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
+        h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
+        h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
+        h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
+        save),
+      h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history),
+    );
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.show(await api.sandboxStatus());
+    } catch (e) {
+      this.header.textContent = asIpcError(e).message;
+    }
+  }
+
+  private show(s: SandboxStatus): void {
+    this.status = s;
+    this.onStatus(s);
+    const state = s.sandbox?.state ?? "none";
+    const iso = s.isolation === "bubblewrap" ? "isolated (bubblewrap)" : s.isolation === "none" ? "NOT ISOLATED" : "isolation unavailable";
+    this.header.replaceChildren(
+      h("div", {}, h("b", {}, "local"), " sandbox · ", h("span", { class: `sb-state state-${state}`, "data-state": state }, state)),
+      h("div", { class: s.isolation === "bubblewrap" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
+    );
+    const actions: [SandboxAction, string, boolean][] = [
+      ["create", "Create", !s.sandbox],
+      ["start", "Start", state === "stopped"],
+      ["stop", "Stop", state === "started" || state === "paused"],
+      ["pause", "Pause", state === "started"],
+      ["resume", "Resume", state === "paused"],
+      ["delete", "Delete", !!s.sandbox],
+    ];
+    this.buttons.replaceChildren(...actions.map(([a, label, enabled]) => {
+      const b = h("button", { "data-action": a, disabled: !enabled }, label);
+      b.addEventListener("click", () => void this.act(a));
+      return b;
+    }));
+    const st = s.settings;
+    this.env.value = formatEnv(st.env);
+    this.memory.value = st.limits.memory_bytes ? String(Math.round(st.limits.memory_bytes / MiB)) : "";
+    this.pids.value = st.limits.max_pids ? String(st.limits.max_pids) : "";
+    this.cpu.value = st.limits.cpu_seconds ? String(st.limits.cpu_seconds) : "";
+    this.autoStop.value = st.auto_stop_minutes ? String(st.auto_stop_minutes) : "";
+    this.unsandboxed.checked = st.allow_unsandboxed;
+    void this.loadProcesses();
+    void this.loadHistory();
+  }
+
+  private async act(action: SandboxAction): Promise<void> {
+    try {
+      this.show(await api.sandboxAction(action));
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
+  }
+
+  /** Runs the typed command in the sandbox, streaming its output. */
+  async run(command = this.runInput.value.trim()): Promise<void> {
+    if (!command || this.running) return;
+    this.running = true;
+    this.output.replaceChildren(h("span", { class: "sb-cmd" }, `$ ${command}\n`));
+    try {
+      const res = await api.sandboxExec(command, (c) => {
+        this.output.append(h("span", { class: c.stream }, c.text));
+        this.output.scrollTop = this.output.scrollHeight;
+      });
+      const how = res.exit_code !== null ? `exit code ${res.exit_code}` : `killed by signal ${res.signal}`;
+      this.output.append(h("span", { class: "sb-done", "data-exit": String(res.exit_code) }, `\n[${how} in ${res.duration_ms} ms]\n`));
+    } catch (e) {
+      this.output.append(h("span", { class: "stderr sb-done" }, `\n[${asIpcError(e).message}]\n`));
+    } finally {
+      this.running = false;
+      await this.refresh();
+    }
+  }
+
+  private async loadProcesses(): Promise<void> {
+    const ps = await api.sandboxProcesses().catch(() => []);
+    this.procs.replaceChildren(...(ps.length
+      ? ps.map((p) => h("div", { class: "sb-proc" }, `${p.pid}  ${p.command}  ${(p.rss_bytes / MiB).toFixed(1)} MiB`))
+      : [h("div", { class: "hint" }, "nothing running")]));
+  }
+
+  private async loadHistory(): Promise<void> {
+    const [hist, usage] = await Promise.all([api.executionHistory().catch(() => []), api.usageSummary().catch(() => [])]);
+    this.history.replaceChildren(
+      ...usage.map((u) => h("div", { class: "sb-usage" }, `${u.provider}: ${u.sandboxes} sandboxes, ${u.sandbox_hours.toFixed(2)} h, ${u.executions} runs`)),
+      ...hist.slice(0, 20).map((x) => h("div", { class: "sb-hist" },
+        `${new Date(x.started_at_ms).toLocaleTimeString()}  ${x.command}  → ${x.exit_code ?? "killed"} (${x.duration_ms ?? "?"} ms, ${x.bytes_out} B)`)),
+    );
+  }
+
+  private readSettings(): ProjectSettings | null {
+    if (!this.status) return null;
+    const { vars, errors } = parseEnv(this.env.value);
+    if (errors.length) {
+      toast(errors.join("\n"), "error");
+      return null;
+    }
+    const num = (el: HTMLInputElement) => (el.value.trim() === "" ? null : Math.max(0, Math.floor(Number(el.value))));
+    const mem = num(this.memory);
+    return {
+      ...this.status.settings,
+      env: vars,
+      limits: { ...this.status.settings.limits, memory_bytes: mem ? mem * MiB : null, max_pids: num(this.pids), cpu_seconds: num(this.cpu) || null },
+      auto_stop_minutes: num(this.autoStop) || null,
+      allow_unsandboxed: this.unsandboxed.checked,
+    };
+  }
+
+  private async saveSettings(): Promise<void> {
+    const s = this.readSettings();
+    if (!s) return;
+    try {
+      await api.saveProjectSettings(s);
+      toast("Sandbox settings saved; they apply to the next sandbox (Delete, then Create).");
+      await this.refresh();
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
+  }
+
+  private async toggleUnsandboxed(): Promise<void> {
+    if (this.unsandboxed.checked) {
+      const ok = await confirmChoice("Run without isolation?",
+        "Where bubblewrap cannot work, commands and terminals would run directly on this machine with your permissions: " +
+        "they could read and change any of your files. The status bar will say NOT ISOLATED.", ["Cancel", "Allow"]);
+      if (ok !== "Allow") {
+        this.unsandboxed.checked = false;
+        return;
+      }
+    }
+    await this.saveSettings();
+  }
+}
