@@ -22,6 +22,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub terminals: Arc<TerminalManager>,
     pub sandboxes: SandboxService,
+    pub secrets: aura_core::secrets::Secrets,
     pub data_dir: PathBuf,
     /// When the process started (for the startup figure logged by `ui_ready`).
     pub started: std::time::Instant,
@@ -38,6 +39,7 @@ impl AppState {
         let store = Arc::new(Store::open(&data_dir.join("aura.sqlite3"))?);
         Ok(Self {
             sandboxes: SandboxService::new(store.clone()),
+            secrets: aura_core::secrets::Secrets::default(),
             store,
             terminals: Arc::new(TerminalManager::new()),
             data_dir,

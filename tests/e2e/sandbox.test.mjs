@@ -56,3 +56,41 @@ describe("local sandbox", () => {
     assert.match(await (await b.$(".status-provider")).getText(), /stopped/);
   });
 });
+
+describe("API keys", () => {
+  let app;
+  const d = makeSandboxDirs({ "a.txt": "x\n" });
+  before(async () => {
+    app = await startApp(d);
+    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test("a key goes to the OS keychain, never to SQLite or back to the UI", async () => {
+    const b = app.browser;
+    const value = `e2b_e2etest${Date.now()}`;
+    await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
+    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
+    const row = await b.$('.key-row[data-secret="e2b_api_key"]');
+    await row.waitForExist({ timeout: 20000 });
+    await (await row.$("input")).addValue(value);
+    await (await row.$("button=Save")).click();
+    await eventually(async () => (await (await b.$('.key-row[data-secret="e2b_api_key"] .key-set')).isExisting()), { what: "key shown as set" });
+    const html = await b.execute(() => document.documentElement.outerHTML);
+    assert.ok(!html.includes(value), "the value is not in the page after saving");
+    const { execFileSync } = await import("node:child_process");
+    const stored = execFileSync("secret-tool", ["lookup", "service", "dev.aura.ide", "username", "E2B_API_KEY"]).toString();
+    assert.equal(stored, value, "the Secret Service holds it");
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const dbDir = path.join(d.home, ".local/share/dev.aura.ide");
+    for (const f of fs.readdirSync(dbDir)) {
+      if (!fs.statSync(path.join(dbDir, f)).isFile()) continue;
+      assert.ok(!fs.readFileSync(path.join(dbDir, f)).includes(value), `${f} must not contain the key`);
+    }
+    await (await (await b.$('.key-row[data-secret="e2b_api_key"]')).$("button=Remove")).click();
+    await eventually(async () => !(await (await b.$('.key-row[data-secret="e2b_api_key"] .key-set')).isExisting()), { what: "key removed" });
+  });
+});

@@ -20,7 +20,10 @@ import type { ProjectSettings } from "./bindings/ProjectSettings";
 import type { SandboxAction } from "./bindings/SandboxAction";
 import type { SandboxStatus } from "./bindings/SandboxStatus";
 import type { UsageRow } from "./bindings/UsageRow";
+import type { SecretName } from "./bindings/SecretName";
+import type { SecretState } from "./bindings/SecretState";
 
+export type { SecretName, SecretState };
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
 export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
@@ -73,6 +76,9 @@ export const api = {
   saveProjectSettings: (settings: ProjectSettings) => call<void>("save_project_settings", { settings }),
   executionHistory: () => call<ExecutionRecord[]>("execution_history"),
   usageSummary: () => call<UsageRow[]>("usage_summary"),
+  secretsStatus: () => call<SecretState[]>("secrets_status"),
+  secretSet: (name: SecretName, value: string) => call<void>("secret_set", { name, value }),
+  secretDelete: (name: SecretName) => call<void>("secret_delete", { name }),
 
   terminalOpen: (
     inSandbox: boolean,

@@ -1,5 +1,6 @@
 // The sandbox panel: where the project runs, its state and controls, a Run box with streamed
 // output, running processes, settings (env vars, limits, isolation), history and usage.
+import { ApiKeys } from "./apikeys";
 import { h } from "./dom";
 import { formatEnv, parseEnv } from "./envtext";
 import { api, asIpcError, type ProjectSettings, type SandboxAction, type SandboxStatus } from "./ipc";
@@ -22,6 +23,8 @@ export class SandboxPanel {
   private unsandboxed = h("input", { type: "checkbox" });
   private history = h("div", { class: "sb-history" });
   private running = false;
+  private keysHost = h("div", { class: "sb-keys" });
+  private keys = new ApiKeys(this.keysHost);
 
   constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void) {
     const run = h("button", { class: "primary" }, "Run");
@@ -42,6 +45,7 @@ export class SandboxPanel {
         h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
         h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
         save),
+      h("details", { class: "sb-section" }, h("summary", {}, "API keys"), this.keysHost),
       h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history),
     );
   }
@@ -85,6 +89,7 @@ export class SandboxPanel {
     this.unsandboxed.checked = st.allow_unsandboxed;
     void this.loadProcesses();
     void this.loadHistory();
+    void this.keys.refresh();
   }
 
   private async act(action: SandboxAction): Promise<void> {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod paths;
 pub mod samples;
 pub mod sandbox;
+pub mod secrets;
 pub mod store;
 pub mod terminal;
 pub mod workspace;

@@ -5,6 +5,7 @@ mod files;
 mod project;
 mod sandbox;
 mod search;
+mod secrets;
 mod terminal;
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -30,6 +31,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sandbox::save_project_settings,
         sandbox::execution_history,
         sandbox::usage_summary,
+        secrets::secrets_status,
+        secrets::secret_set,
+        secrets::secret_delete,
         terminal::terminal_open,
         terminal::terminal_write,
         terminal::terminal_resize,
