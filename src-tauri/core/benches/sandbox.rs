@@ -1,0 +1,123 @@
+//! Local sandbox benchmarks (issue 3), side by side in one run:
+//! - sandbox create + first exec (`true`), median of 50, vs the same command unsandboxed
+//! - exec round trip in an existing sandbox (`echo`), median of 50, vs unsandboxed
+//! - PTY spawn to first output: a shell in the sandbox vs on the host
+//!
+//!     cargo bench -p aura-core --bench sandbox
+
+mod common;
+
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::bwrap::Isolation;
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
+use aura_core::terminal::{TerminalManager, TerminalSink, TerminalSpec};
+use common::*;
+
+struct Null;
+impl ExecSink for Null {
+    fn stdout(&mut self, _: &[u8]) {}
+    fn stderr(&mut self, _: &[u8]) {}
+}
+
+struct First(std::sync::mpsc::Sender<()>);
+impl TerminalSink for First {
+    fn output(&mut self, _: Vec<u8>) {
+        let _ = self.0.send(());
+    }
+    fn exit(&mut self, _: Option<u32>) {}
+}
+
+/// Creates a sandbox, runs `true` in it, and deletes it; returns create + exec time.
+async fn create_exec(p: &LocalProvider, root: &ProjectRoot) -> Duration {
+    let t = Instant::now();
+    let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
+    let o = p.exec(&sb.id, &ExecRequest { command: "true".into(), ..Default::default() }, &mut Null).await.unwrap();
+    assert_eq!(o.exit_code, Some(0));
+    let d = t.elapsed();
+    p.delete(&sb.id).await.unwrap();
+    d
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "x").unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let boxed = LocalProvider::new(false).expect("bubblewrap");
+    let plain = LocalProvider::with_isolation(Isolation::None { reason: "benchmark baseline".into() });
+    let req = |c: &str| ExecRequest { command: c.into(), ..Default::default() };
+    const N: usize = 50;
+
+    rt.block_on(async {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for _ in 0..N {
+            a.push(create_exec(&boxed, &root).await);
+            b.push(create_exec(&plain, &root).await);
+        }
+        a.sort();
+        b.sort();
+        println!(
+            "sandbox: create + first exec (true), median of {N}: bubblewrap {:.1} ms, unsandboxed {:.1} ms, ratio {:.1}x",
+            ms(median(&a)),
+            ms(median(&b)),
+            median(&a).as_secs_f64() / median(&b).as_secs_f64()
+        );
+
+        let sa = boxed.create_for(&root, &SandboxSpec::default()).unwrap();
+        let sb = plain.create_for(&root, &SandboxSpec::default()).unwrap();
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for _ in 0..N {
+            let t = Instant::now();
+            boxed.exec(&sa.id, &req("echo hi"), &mut Null).await.unwrap();
+            a.push(t.elapsed());
+            let t = Instant::now();
+            plain.exec(&sb.id, &req("echo hi"), &mut Null).await.unwrap();
+            b.push(t.elapsed());
+        }
+        a.sort();
+        b.sort();
+        println!(
+            "sandbox: exec round trip (echo) in a running sandbox, median of {N}: bubblewrap {:.1} ms, unsandboxed {:.1} ms, ratio {:.1}x",
+            ms(median(&a)),
+            ms(median(&b)),
+            median(&a).as_secs_f64() / median(&b).as_secs_f64()
+        );
+
+        // PTY spawn to first output.
+        let mgr = TerminalManager::new();
+        let spawn_first = |spec: TerminalSpec| {
+            let (tx, rx) = channel();
+            let t = Instant::now();
+            let id = mgr.open(spec, First(tx)).unwrap();
+            mgr.write(id, b"echo ready\n").unwrap();
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            let d = t.elapsed();
+            mgr.close(id);
+            d
+        };
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for _ in 0..20 {
+            let mut spec = boxed.terminal_spec(&sa.id, 80, 24).unwrap();
+            spec.args.pop();
+            spec.args.extend(["/bin/sh".to_string()]);
+            a.push(spawn_first(spec));
+            let host = TerminalSpec { program: Some("/bin/sh".into()), ..TerminalSpec::shell(root.path(), 80, 24) };
+            b.push(spawn_first(host));
+        }
+        a.sort();
+        b.sort();
+        println!(
+            "sandbox: PTY spawn to first output (sh), median of 20: in sandbox {:.1} ms, on host {:.1} ms, ratio {:.1}x",
+            ms(median(&a)),
+            ms(median(&b)),
+            median(&a).as_secs_f64() / median(&b).as_secs_f64()
+        );
+    });
+}
