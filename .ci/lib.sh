@@ -59,6 +59,14 @@ npm_deps() { # dir
   fi
 }
 
+# Python packages the contract servers use (they validate requests against the official specs).
+ensure_py_test_deps() {
+  if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then
+    log "pip: installing pyyaml jsonschema"
+    python3 -m pip install --quiet pyyaml jsonschema
+  fi
+}
+
 build_ui() {
   log "building the UI (tsc + vite)"
   (cd "$REPO/ui" && npm run --silent build)

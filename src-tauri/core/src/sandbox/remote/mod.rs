@@ -1,0 +1,147 @@
+//! HTTP plumbing shared by the Daytona and E2B clients: auth headers, timeouts, retries with
+//! exponential backoff and jitter (idempotent calls, and any call answered 429), `Retry-After`,
+//! and one mapping from HTTP failures to [`SandboxError`]s a user can act on.
+
+pub mod daytona;
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::SandboxError;
+use crate::secrets::Secret;
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One provider's API endpoint with its credentials.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    pub provider: &'static str,
+    auth_header: &'static str,
+    auth_value: Secret,
+    pub retry: RetryPolicy,
+}
+
+fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl ApiClient {
+    pub fn new(provider: &'static str, auth_header: &'static str, auth_value: Secret, retry: RetryPolicy) -> Result<Self, SandboxError> {
+        install_crypto();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(retry.timeout)
+            .user_agent(concat!("aura/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SandboxError::Network { provider, message: e.to_string() })?;
+        Ok(Self { http, provider, auth_header, auth_value, retry })
+    }
+
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        self.http.request(method, url).header(self.auth_header, self.auth_value.expose())
+    }
+
+    /// Sends with retries. `idempotent` calls are retried on network errors and 5xx; every call
+    /// is retried on 429. `build` makes a fresh request per attempt.
+    pub async fn send(&self, idempotent: bool, build: impl Fn() -> RequestBuilder) -> Result<Response, SandboxError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.retry.attempts;
+            let res = build().send().await;
+            let wait = match res {
+                Ok(r) if r.status().is_success() => return Ok(r),
+                Ok(r) => {
+                    let status = r.status();
+                    let retry_after = r
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS || (idempotent && status.is_server_error());
+                    if !retryable || last {
+                        return Err(self.http_error(status, retry_after, r).await);
+                    }
+                    tracing::warn!(provider = self.provider, %status, attempt, "retrying");
+                    retry_after.map(|s| Duration::from_secs(s.min(30))).unwrap_or_else(|| self.backoff(attempt))
+                }
+                Err(e) => {
+                    // A request that never reached the server can always be resent.
+                    let safe = idempotent || e.is_connect();
+                    if !safe || last {
+                        return Err(self.network_error(&e));
+                    }
+                    tracing::warn!(provider = self.provider, error = %e, attempt, "retrying");
+                    self.backoff(attempt)
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.retry.base_delay.saturating_mul(1 << (attempt - 1).min(10));
+        let capped = exp.min(self.retry.max_delay);
+        // Full jitter: anywhere between half and all of the capped delay.
+        let jitter = rand::random::<f64>() * 0.5 + 0.5;
+        capped.mul_f64(jitter)
+    }
+
+    fn network_error(&self, e: &reqwest::Error) -> SandboxError {
+        let message = if e.is_timeout() {
+            format!("no answer within {} s", self.retry.timeout.as_secs())
+        } else if e.is_connect() {
+            "connection failed (offline, or the API URL in Settings is wrong)".into()
+        } else {
+            e.to_string()
+        };
+        SandboxError::Network { provider: self.provider, message }
+    }
+
+    async fn http_error(&self, status: StatusCode, retry_after: Option<u64>, r: Response) -> SandboxError {
+        let text = r.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| text.chars().take(300).collect());
+        let provider = self.provider;
+        match status.as_u16() {
+            401 => SandboxError::Unauthorized { provider },
+            403 => SandboxError::Forbidden { provider, message },
+            404 => SandboxError::NotFound(message),
+            409 => SandboxError::WrongState { state: message, action: "this" },
+            429 => SandboxError::RateLimited { provider, retry_after_s: retry_after.unwrap_or(0) },
+            s => SandboxError::Api { provider, status: s, message },
+        }
+    }
+
+    /// Decodes a JSON body, naming the provider when it is not what the contract says.
+    pub async fn json<T: DeserializeOwned>(&self, r: Response) -> Result<T, SandboxError> {
+        let bytes = r.bytes().await.map_err(|e| self.network_error(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| SandboxError::BadResponse { provider: self.provider, message: e.to_string() })
+    }
+}

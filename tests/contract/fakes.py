@@ -1,0 +1,159 @@
+"""Shared machinery of the contract servers: auth, request validation against the official spec,
+fault injection (status codes, Retry-After, delays, dropped connections, malformed JSON), and
+control endpoints for tests:
+
+  POST /__faults   {"rules": [{"match": "POST /sandbox", "status": 500, "times": 2,
+                                "retry_after": 1, "delay_ms": 0, "drop": false, "malformed": false}]}
+  GET  /__violations   every request that did not match the spec
+  GET  /__requests     [{method, path, headers}] seen so far
+"""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+class Fakes:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.violations = []
+        self.requests = []
+
+    def take_rule(self, method, path):
+        with self.lock:
+            for r in self.rules:
+                m = r.get("match", "")
+                if f"{method} {path}".startswith(m) and r.get("times", 1) > 0:
+                    r["times"] = r.get("times", 1) - 1
+                    return dict(r)
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AuraContractServer/1"
+    # Set by subclasses:
+    fakes = None
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def send_json(self, status, data, headers=None):
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_bytes(self, status, data, ctype="application/octet-stream"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, status, message):
+        self.send_json(status, {"statusCode": status, "message": message, "error": message})
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def parsed(self):
+        u = urlparse(self.path)
+        q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+        return u.path, q
+
+    def control(self, method, path, body):
+        f = self.fakes
+        if path == "/__faults" and method == "POST":
+            with f.lock:
+                f.rules = json.loads(body or b"{}").get("rules", [])
+            self.send_json(200, {"ok": True})
+            return True
+        if path == "/__violations":
+            self.send_json(200, f.violations)
+            return True
+        if path == "/__requests":
+            self.send_json(200, f.requests)
+            return True
+        return False
+
+    def apply_fault(self, method, path):
+        """Returns True when the request was answered (or dropped) by a fault rule."""
+        rule = self.fakes.take_rule(method, path)
+        if not rule:
+            return False
+        if rule.get("delay_ms"):
+            time.sleep(rule["delay_ms"] / 1000)
+        if rule.get("drop"):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return True
+        if rule.get("malformed"):
+            body = b'{"id": "truncated'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+        if rule.get("status"):
+            headers = {"Retry-After": str(rule["retry_after"])} if "retry_after" in rule else None
+            self.send_json(rule["status"], {"message": rule.get("body", "injected failure")}, headers)
+            return True
+        return False
+
+    def handle_any(self, method):
+        path, query = self.parsed()
+        body = self.read_body()
+        if self.control(method, path, body):
+            return
+        with self.fakes.lock:
+            self.fakes.requests.append({"method": method, "path": path, "headers": dict(self.headers)})
+        if self.apply_fault(method, path):
+            return
+        self.route(method, path, query, body)
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def do_PUT(self):
+        self.handle_any("PUT")
+
+    def do_DELETE(self):
+        self.handle_any("DELETE")
+
+    def validate(self, spec, method, path, query, body):
+        template, problems = spec.check(method, path, query, dict(self.headers), body, self.headers.get("Content-Type"))
+        if problems:
+            with self.fakes.lock:
+                self.fakes.violations.extend(problems)
+        return template, problems
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # Clients that time out or drop connections (as the fault tests make them) are normal.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
+def serve(handler_cls, port=0):
+    srv = Server(("127.0.0.1", port), handler_cls)
+    srv.daemon_threads = True
+    print(f"LISTENING {srv.server_address[1]}", flush=True)
+    srv.serve_forever()

@@ -1,0 +1,71 @@
+//! Starts one of the contract servers in tests/contract (Python, validating every request
+//! against the official spec) and talks to its control endpoints. Shared by the provider tests.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+pub struct ContractServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl ContractServer {
+    /// `script` is a file in tests/contract; `spec` a folder under ../shared/specs.
+    pub fn start(script: &str, spec: &str, key: &str) -> Self {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let spec_dir = format!("{root}/../shared/specs/{spec}");
+        assert!(std::path::Path::new(&spec_dir).exists(), "the official specs must be at {spec_dir}");
+        let mut child = Command::new("python3")
+            .arg(format!("{root}/tests/contract/{script}"))
+            .args([&spec_dir, key])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 must be installed");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("server said {line:?}")).parse().unwrap();
+        Self { child, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+    }
+
+    /// Replaces the fault rules (see tests/contract/fakes.py).
+    pub fn faults(&self, rules: serde_json::Value) {
+        self.http("POST", "/__faults", &serde_json::json!({ "rules": rules }).to_string());
+    }
+
+    /// Requests that did not match the official spec.
+    pub fn violations(&self) -> Vec<String> {
+        serde_json::from_str(&self.http("GET", "/__violations", "")).unwrap()
+    }
+
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.http("GET", "/__requests", "")).unwrap()
+    }
+}
+
+impl Drop for ContractServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
