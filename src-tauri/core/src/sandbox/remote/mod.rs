@@ -3,6 +3,7 @@
 //! and one mapping from HTTP failures to [`SandboxError`]s a user can act on.
 
 pub mod daytona;
+pub mod e2b;
 
 use std::time::Duration;
 
@@ -51,8 +52,19 @@ fn install_crypto() {
 
 impl ApiClient {
     pub fn new(provider: &'static str, auth_header: &'static str, auth_value: Secret, retry: RetryPolicy) -> Result<Self, SandboxError> {
+        Self::with_builder(provider, auth_header, auth_value, retry, |b| b)
+    }
+
+    /// Like [`ApiClient::new`], letting the caller adjust the HTTP client (e.g. DNS).
+    pub fn with_builder(
+        provider: &'static str,
+        auth_header: &'static str,
+        auth_value: Secret,
+        retry: RetryPolicy,
+        tweak: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Result<Self, SandboxError> {
         install_crypto();
-        let http = reqwest::Client::builder()
+        let http = tweak(reqwest::Client::builder())
             .connect_timeout(Duration::from_secs(10))
             .timeout(retry.timeout)
             .user_agent(concat!("aura/", env!("CARGO_PKG_VERSION")))

@@ -1,0 +1,129 @@
+//! The E2B client against a local server implementing the official contract (shared/specs/e2b):
+//! routed by the real host names (api.<domain>, 49983-<id>.<domain>), validated against
+//! openapi.yml, envd.yaml and the Connect-RPC .proto files.
+
+mod contract_server;
+
+use std::time::Duration;
+
+use aura_core::sandbox::remote::e2b::{envelope, map_state, take_envelopes, E2bConfig, E2bProvider};
+use aura_core::sandbox::remote::RetryPolicy;
+use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxError, SandboxSpec, SandboxState};
+use aura_core::secrets::Secret;
+use contract_server::ContractServer;
+use serde_json::json;
+
+const KEY: &str = "e2b_contract_test_key";
+
+#[derive(Default)]
+struct Split {
+    out: Vec<u8>,
+    err: Vec<u8>,
+    chunks: usize,
+}
+impl ExecSink for Split {
+    fn stdout(&mut self, d: &[u8]) {
+        self.out.extend_from_slice(d);
+        self.chunks += 1;
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.err.extend_from_slice(d);
+    }
+}
+
+fn client(srv: &ContractServer, key: &str) -> E2bProvider {
+    let cfg = E2bConfig {
+        domain: "e2b.test".into(),
+        scheme: "http".into(),
+        resolve_all_to: Some(format!("127.0.0.1:{}", srv.port).parse().unwrap()),
+        template: "base".into(),
+    };
+    let retry = RetryPolicy { attempts: 3, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(200), timeout: Duration::from_secs(5) };
+    E2bProvider::new(cfg, Secret::new(key), retry).unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn lifecycle_streamed_exec_and_files_follow_the_contract() {
+    let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
+    let e2b = client(&srv, KEY);
+    rt().block_on(async {
+        let spec = SandboxSpec { name: Some("demo".into()), env: vec![("FROM_SPEC".into(), "1".into())], auto_stop_minutes: Some(10), ..Default::default() };
+        let sb = e2b.create(&spec).await.unwrap();
+        assert_eq!(sb.state, SandboxState::Started);
+        assert_eq!(e2b.get(&sb.id).await.unwrap().state, SandboxState::Started);
+        assert_eq!(e2b.list().await.unwrap().len(), 1);
+
+        e2b.make_dir(&sb.id, "src").await.unwrap();
+        e2b.put_file(&sb.id, "src/main.py", b"print('hi from e2b')\n").await.unwrap();
+        assert_eq!(e2b.get_file(&sb.id, "src/main.py").await.unwrap(), b"print('hi from e2b')\n");
+        let entries = e2b.list_files(&sb.id, "src").await.unwrap();
+        assert_eq!((entries[0].name.as_str(), entries[0].is_dir, entries[0].size), ("main.py", false, 21));
+
+        // Output arrives as it is produced (several data events), stdout and stderr apart.
+        let mut sink = Split::default();
+        let req = ExecRequest {
+            command: "cat src/main.py; for i in 1 2 3; do echo line$i; sleep 0.2; done; echo oops >&2; exit 5".into(),
+            env: vec![("X".into(), "y".into())],
+            ..Default::default()
+        };
+        let o = e2b.exec(&sb.id, &req, &mut sink).await.unwrap();
+        assert_eq!(o.exit_code, Some(5));
+        assert_eq!(String::from_utf8_lossy(&sink.out), "print('hi from e2b')\nline1\nline2\nline3\n");
+        assert_eq!(String::from_utf8_lossy(&sink.err), "oops\n");
+        assert!(sink.chunks >= 3, "streamed, not buffered: {} chunks", sink.chunks);
+
+        e2b.remove_file(&sb.id, "src").await.unwrap();
+        assert!(e2b.list_files(&sb.id, "").await.unwrap().is_empty());
+        let p = e2b.preview(&sb.id, 3000).await.unwrap();
+        assert_eq!(p.url, format!("http://3000-{}.e2b.test", sb.id));
+
+        assert_eq!(e2b.pause(&sb.id).await.unwrap().state, SandboxState::Paused);
+        assert_eq!(e2b.resume(&sb.id).await.unwrap().state, SandboxState::Started);
+        e2b.delete(&sb.id).await.unwrap();
+        assert!(matches!(e2b.get(&sb.id).await, Err(SandboxError::NotFound(_))));
+    });
+    assert_eq!(srv.violations(), Vec::<String>::new(), "requests drifted from the official contract");
+}
+
+#[test]
+fn failures_become_clear_errors() {
+    let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
+    let rt = rt();
+    assert!(matches!(rt.block_on(client(&srv, "nope").list()), Err(SandboxError::Unauthorized { .. })));
+    let e2b = client(&srv, KEY);
+    let sb = rt.block_on(e2b.create(&SandboxSpec::default())).unwrap();
+    rt.block_on(e2b.pause(&sb.id)).unwrap();
+    assert!(matches!(rt.block_on(e2b.pause(&sb.id)), Err(SandboxError::WrongState { .. })), "409 on a double pause");
+    rt.block_on(e2b.resume(&sb.id)).unwrap();
+    srv.faults(json!([{ "match": "GET /sandboxes/", "status": 503, "times": 2 }]));
+    assert_eq!(rt.block_on(e2b.get(&sb.id)).unwrap().id, sb.id, "5xx on GET is retried");
+    srv.faults(json!([{ "match": "POST /sandboxes", "status": 500, "times": 1 }]));
+    assert!(matches!(rt.block_on(e2b.create(&SandboxSpec::default())), Err(SandboxError::Api { status: 500, .. })));
+    srv.faults(json!([{ "match": "POST /process.Process/Start", "status": 429, "times": 1, "retry_after": 0 }]));
+    let mut sink = Split::default();
+    let o = rt.block_on(e2b.exec(&sb.id, &ExecRequest { command: "echo ok".into(), ..Default::default() }, &mut sink)).unwrap();
+    assert_eq!((o.exit_code, sink.out.as_slice()), (Some(0), b"ok\n".as_slice()));
+    srv.faults(json!([{ "match": "GET /v2/sandboxes", "malformed": true, "times": 3 }]));
+    assert!(matches!(rt.block_on(e2b.list()), Err(SandboxError::BadResponse { .. })));
+    srv.faults(json!([]));
+    let slow = ExecRequest { command: "sleep 5".into(), timeout_s: Some(1), ..Default::default() };
+    assert!(matches!(rt.block_on(e2b.exec(&sb.id, &slow, &mut Split::default())), Err(SandboxError::Timeout(1))));
+    assert!(rt.block_on(e2b.get_file(&sb.id, "../../etc/passwd")).is_err());
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn envelopes_and_states() {
+    let mut buf = envelope(0, br#"{"a":1}"#);
+    buf.extend(envelope(2, b"{}"));
+    buf.extend(&[0, 0, 0]); // a partial next envelope stays buffered
+    let got = take_envelopes(&mut buf);
+    assert_eq!(got, vec![(0, br#"{"a":1}"#.to_vec()), (2, b"{}".to_vec())]);
+    assert_eq!(buf, vec![0, 0, 0]);
+    assert_eq!(map_state(Some("running")), SandboxState::Started);
+    assert_eq!(map_state(Some("paused")), SandboxState::Paused);
+}
