@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "save_project_settings",
     "execution_history",
     "usage_summary",
+    "sandbox_test_connection",
     "secrets_status",
     "secret_set",
     "secret_delete",

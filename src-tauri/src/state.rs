@@ -38,7 +38,7 @@ impl AppState {
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let store = Arc::new(Store::open(&data_dir.join("aura.sqlite3"))?);
         Ok(Self {
-            sandboxes: SandboxService::new(store.clone()),
+            sandboxes: SandboxService::new(store.clone(), aura_core::secrets::Secrets::default()),
             secrets: aura_core::secrets::Secrets::default(),
             store,
             terminals: Arc::new(TerminalManager::new()),

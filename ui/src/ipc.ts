@@ -73,6 +73,7 @@ export const api = {
     return call<ExecOutcome>("sandbox_exec", { command, onOutput: ch });
   },
   sandboxProcesses: () => call<ProcessInfo[]>("sandbox_processes"),
+  sandboxTestConnection: (settings: ProjectSettings) => call<string>("sandbox_test_connection", { settings }),
   saveProjectSettings: (settings: ProjectSettings) => call<void>("save_project_settings", { settings }),
   executionHistory: () => call<ExecutionRecord[]>("execution_history"),
   usageSummary: () => call<UsageRow[]>("usage_summary"),

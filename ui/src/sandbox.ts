@@ -21,6 +21,14 @@ export class SandboxPanel {
   private cpu = h("input", { type: "number", min: 0, class: "sb-num", title: "seconds per process; empty = no limit" });
   private autoStop = h("input", { type: "number", min: 0, class: "sb-num", title: "minutes" });
   private unsandboxed = h("input", { type: "checkbox" });
+  private provider = h("select", { class: "sb-provider", "aria-label": "provider" },
+    h("option", { value: "local" }, "Local (bubblewrap)"), h("option", { value: "daytona" }, "Daytona"), h("option", { value: "e2b" }, "E2B"));
+  private image = h("input", { type: "text", placeholder: "default", spellcheck: "false" });
+  private daytonaUrl = h("input", { type: "text", placeholder: "https://app.daytona.io/api (DAYTONA_API_URL)", spellcheck: "false" });
+  private daytonaTarget = h("input", { type: "text", placeholder: "account default (DAYTONA_TARGET)", spellcheck: "false" });
+  private e2bDomain = h("input", { type: "text", placeholder: "e2b.app (E2B_DOMAIN)", spellcheck: "false" });
+  private stopOnClose = h("input", { type: "checkbox" });
+  private testResult = h("div", { class: "hint sb-test-result" });
   private history = h("div", { class: "sb-history" });
   private running = false;
   private keysHost = h("div", { class: "sb-keys" });
@@ -33,11 +41,21 @@ export class SandboxPanel {
     const save = h("button", {}, "Save settings");
     save.addEventListener("click", () => void this.saveSettings());
     this.unsandboxed.addEventListener("change", () => void this.toggleUnsandboxed());
+    const test = h("button", {}, "Test connection");
+    test.addEventListener("click", () => void this.testConnection());
+    this.provider.addEventListener("change", () => this.showProviderFields());
     host.append(
       this.header, this.buttons,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Run"), h("div", { class: "sb-run" }, this.runInput, run), this.output),
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Processes"), this.procs),
       h("details", { class: "sb-section" }, h("summary", {}, "Settings"),
+        h("label", { class: "sb-field" }, "Where the project runs", this.provider),
+        h("label", { class: "sb-field remote-only" }, "Snapshot / template", this.image),
+        h("label", { class: "sb-field daytona-only" }, "Daytona API URL", this.daytonaUrl),
+        h("label", { class: "sb-field daytona-only" }, "Daytona target (region)", this.daytonaTarget),
+        h("label", { class: "sb-field e2b-only" }, "E2B domain", this.e2bDomain),
+        h("label", { class: "sb-field sb-check remote-only" }, this.stopOnClose, "Stop the sandbox when Aura closes"),
+        h("div", { class: "sb-run" }, test), this.testResult,
         h("label", { class: "sb-field" }, "Environment variables", this.env),
         h("label", { class: "sb-field" }, "Memory limit (MiB)", this.memory),
         h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
@@ -62,10 +80,11 @@ export class SandboxPanel {
     this.status = s;
     this.onStatus(s);
     const state = s.sandbox?.state ?? "none";
-    const iso = s.isolation === "bubblewrap" ? "isolated (bubblewrap)" : s.isolation === "none" ? "NOT ISOLATED" : "isolation unavailable";
+    const iso = s.isolation === "bubblewrap" ? "isolated (bubblewrap)" : s.isolation === "remote" ? "isolated by the provider"
+      : s.isolation === "none" ? "NOT ISOLATED" : "isolation unavailable";
     this.header.replaceChildren(
-      h("div", {}, h("b", {}, "local"), " sandbox · ", h("span", { class: `sb-state state-${state}`, "data-state": state }, state)),
-      h("div", { class: s.isolation === "bubblewrap" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
+      h("div", {}, h("b", {}, s.settings.provider), " sandbox · ", h("span", { class: `sb-state state-${state}`, "data-state": state }, state)),
+      h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
     );
     const actions: [SandboxAction, string, boolean][] = [
       ["create", "Create", !s.sandbox],
@@ -87,6 +106,13 @@ export class SandboxPanel {
     this.cpu.value = st.limits.cpu_seconds ? String(st.limits.cpu_seconds) : "";
     this.autoStop.value = st.auto_stop_minutes ? String(st.auto_stop_minutes) : "";
     this.unsandboxed.checked = st.allow_unsandboxed;
+    this.provider.value = st.provider;
+    this.image.value = st.image;
+    this.daytonaUrl.value = st.daytona_api_url;
+    this.daytonaTarget.value = st.daytona_target;
+    this.e2bDomain.value = st.e2b_domain;
+    this.stopOnClose.checked = st.stop_on_close;
+    this.showProviderFields();
     void this.loadProcesses();
     void this.loadHistory();
     void this.keys.refresh();
@@ -151,7 +177,32 @@ export class SandboxPanel {
       limits: { ...this.status.settings.limits, memory_bytes: mem ? mem * MiB : null, max_pids: num(this.pids), cpu_seconds: num(this.cpu) || null },
       auto_stop_minutes: num(this.autoStop) || null,
       allow_unsandboxed: this.unsandboxed.checked,
+      provider: this.provider.value as ProjectSettings["provider"],
+      image: this.image.value.trim(),
+      daytona_api_url: this.daytonaUrl.value.trim(),
+      daytona_target: this.daytonaTarget.value.trim(),
+      e2b_domain: this.e2bDomain.value.trim(),
+      stop_on_close: this.stopOnClose.checked,
     };
+  }
+
+  private showProviderFields(): void {
+    const p = this.provider.value;
+    const root = this.provider.closest("details");
+    root?.querySelectorAll<HTMLElement>(".remote-only").forEach((el) => { el.hidden = p === "local"; });
+    root?.querySelectorAll<HTMLElement>(".daytona-only").forEach((el) => { el.hidden = p !== "daytona"; });
+    root?.querySelectorAll<HTMLElement>(".e2b-only").forEach((el) => { el.hidden = p !== "e2b"; });
+  }
+
+  private async testConnection(): Promise<void> {
+    const s = this.readSettings();
+    if (!s) return;
+    this.testResult.textContent = "Checking…";
+    try {
+      this.testResult.textContent = await api.sandboxTestConnection(s);
+    } catch (e) {
+      this.testResult.textContent = asIpcError(e).message;
+    }
   }
 
   private async saveSettings(): Promise<void> {

@@ -29,9 +29,10 @@ export class StatusBar {
   /** Where commands run, and whether they are isolated. */
   setSandbox(s: SandboxStatus): void {
     const state = s.sandbox?.state ?? "no sandbox";
-    const iso = s.isolation === "bubblewrap" ? "" : s.isolation === "none" ? " · NOT ISOLATED" : " · isolation unavailable";
+    const iso = s.isolation === "bubblewrap" || s.isolation === "remote" ? ""
+      : s.isolation === "none" ? " · NOT ISOLATED" : " · isolation unavailable";
     this.provider.textContent = `${s.settings.provider}: ${state}${iso}`;
-    this.provider.classList.toggle("warn", s.isolation !== "bubblewrap");
+    this.provider.classList.toggle("warn", iso !== "");
     this.provider.dataset.state = state;
   }
 

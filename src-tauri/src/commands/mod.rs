@@ -31,6 +31,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sandbox::save_project_settings,
         sandbox::execution_history,
         sandbox::usage_summary,
+        sandbox::sandbox_test_connection,
         secrets::secrets_status,
         secrets::secret_set,
         secrets::secret_delete,

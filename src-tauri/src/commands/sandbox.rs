@@ -90,3 +90,19 @@ pub fn execution_history(state: State<'_, AppState>) -> IpcResult<Vec<ExecutionR
 pub fn usage_summary(state: State<'_, AppState>) -> IpcResult<Vec<UsageRow>> {
     Ok(state.store.usage()?)
 }
+
+/// Checks that the chosen provider answers with the stored key (lists sandboxes), or for the
+/// local provider that bubblewrap works. Takes the unsaved settings from the form.
+#[tauri::command]
+pub async fn sandbox_test_connection(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<String> {
+    if settings.provider == aura_core::sandbox::ProviderKind::Local {
+        let iso = state.sandboxes.isolation(&settings);
+        return Ok(match iso.problem {
+            None => "bubblewrap works: commands run isolated.".into(),
+            Some(p) => format!("not isolated: {p}"),
+        });
+    }
+    let client = state.sandboxes.remote(&settings)?;
+    let n = client.list().await?.len();
+    Ok(format!("Connected to {}: {n} sandbox(es) on this account.", settings.provider.as_str()))
+}

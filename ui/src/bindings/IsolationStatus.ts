@@ -2,6 +2,7 @@
 
 export type IsolationStatus = { 
 /**
- * "bubblewrap", "none" (the user accepted running unsandboxed), or "unavailable".
+ * "bubblewrap", "none" (the user accepted running unsandboxed), "unavailable", or
+ * "remote" (Daytona / E2B: isolated by the provider).
  */
 mode: string, problem: string | null, };

@@ -13,4 +13,20 @@ stop_on_close: boolean,
 /**
  * The user accepted running commands without isolation where bubblewrap cannot work.
  */
-allow_unsandboxed: boolean, };
+allow_unsandboxed: boolean, 
+/**
+ * Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
+ */
+daytona_api_url: string, 
+/**
+ * Daytona region (`DAYTONA_TARGET`); empty = the account default.
+ */
+daytona_target: string, 
+/**
+ * Daytona snapshot / E2B template to create from; empty = the provider default.
+ */
+image: string, 
+/**
+ * E2B domain (`E2B_DOMAIN`); empty = the environment or e2b.app.
+ */
+e2b_domain: string, };

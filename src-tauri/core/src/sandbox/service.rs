@@ -1,6 +1,9 @@
-//! The app's sandbox orchestration, headless: picks the provider from the project's settings,
-//! creates the sandbox on demand, records sessions and executions in the store, and cleans up.
+//! The app's sandbox orchestration, headless: picks the provider from the project's settings
+//! (local bubblewrap, Daytona or E2B with its key from the keychain), creates the sandbox on
+//! demand — uploading the project to a remote one — records sessions and executions in the
+//! store, and cleans up.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -9,8 +12,12 @@ use ts_rs::TS;
 
 use super::local::bwrap::{self, Isolation};
 use super::local::LocalProvider;
+use super::remote::daytona::{DaytonaConfig, DaytonaProvider};
+use super::remote::e2b::{E2bConfig, E2bProvider};
+use super::remote::RetryPolicy;
 use super::*;
 use crate::paths::ProjectRoot;
+use crate::secrets::{SecretName, Secrets};
 use crate::store::{ProjectRecord, ProjectSettings, Store};
 use crate::terminal::TerminalSpec;
 
@@ -27,44 +34,59 @@ pub enum SandboxAction {
 }
 
 /// The project's current sandbox.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Current {
     project_id: i64,
+    kind: ProviderKind,
     sandbox_id: String,
     session_row: i64,
+    provider: Arc<dyn Provider>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct IsolationStatus {
-    /// "bubblewrap", "none" (the user accepted running unsandboxed), or "unavailable".
+    /// "bubblewrap", "none" (the user accepted running unsandboxed), "unavailable", or
+    /// "remote" (Daytona / E2B: isolated by the provider).
     pub mode: String,
     pub problem: Option<String>,
 }
 
+/// Largest file uploaded to a new remote sandbox, and how many files at most.
+const MAX_UPLOAD_FILE: u64 = 16 * 1024 * 1024;
+const MAX_UPLOAD_FILES: usize = 20_000;
+
 pub struct SandboxService {
     store: Arc<Store>,
+    secrets: Secrets,
     local: Mutex<Option<Arc<LocalProvider>>>,
     current: Mutex<Option<Current>>,
     /// Cached result of looking for bubblewrap.
-    bwrap: Mutex<Option<Result<std::path::PathBuf, String>>>,
+    bwrap: Mutex<Option<Result<PathBuf, String>>>,
 }
 
 fn state_name(s: SandboxState) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into())
 }
 
+fn env_or(setting: &str, var: &str) -> Option<String> {
+    Some(setting.trim().to_string()).filter(|s| !s.is_empty()).or_else(|| std::env::var(var).ok().filter(|s| !s.is_empty()))
+}
+
 impl SandboxService {
-    pub fn new(store: Arc<Store>) -> Self {
+    pub fn new(store: Arc<Store>, secrets: Secrets) -> Self {
         let _ = store.close_stale_sessions("local");
-        Self { store, local: Mutex::new(None), current: Mutex::new(None), bwrap: Mutex::new(None) }
+        Self { store, secrets, local: Mutex::new(None), current: Mutex::new(None), bwrap: Mutex::new(None) }
     }
 
-    fn detect(&self) -> Result<std::path::PathBuf, String> {
+    fn detect(&self) -> Result<PathBuf, String> {
         self.bwrap.lock().get_or_insert_with(bwrap::detect).clone()
     }
 
     pub fn isolation(&self, settings: &ProjectSettings) -> IsolationStatus {
+        if settings.provider != ProviderKind::Local {
+            return IsolationStatus { mode: "remote".into(), problem: None };
+        }
         match self.detect() {
             Ok(_) => IsolationStatus { mode: "bubblewrap".into(), problem: None },
             Err(p) if settings.allow_unsandboxed => IsolationStatus { mode: "none".into(), problem: Some(p) },
@@ -92,40 +114,89 @@ impl SandboxService {
         Ok(p)
     }
 
+    /// A client for the project's remote provider, with its key from the keychain.
+    pub fn remote(&self, settings: &ProjectSettings) -> Result<Arc<dyn Provider>, SandboxError> {
+        let key = |name: SecretName, label: &'static str| {
+            self.secrets
+                .get(name)
+                .map_err(|e| SandboxError::Api { provider: label, status: 0, message: e.to_string() })?
+                .ok_or(SandboxError::MissingKey(label))
+        };
+        match settings.provider {
+            ProviderKind::Daytona => {
+                let cfg = DaytonaConfig {
+                    api_url: env_or(&settings.daytona_api_url, "DAYTONA_API_URL").unwrap_or_else(|| DaytonaConfig::default().api_url),
+                    target: env_or(&settings.daytona_target, "DAYTONA_TARGET"),
+                    organization_id: std::env::var("DAYTONA_ORGANIZATION_ID").ok(),
+                };
+                Ok(Arc::new(DaytonaProvider::new(cfg, key(SecretName::DaytonaApiKey, "Daytona")?, RetryPolicy::default())?))
+            }
+            ProviderKind::E2b => {
+                let mut cfg = E2bConfig::default();
+                if let Some(d) = env_or(&settings.e2b_domain, "E2B_DOMAIN") {
+                    cfg.domain = d;
+                }
+                // Development and test knobs: talk plain HTTP to a local E2B.
+                if let Ok(s) = std::env::var("AURA_E2B_SCHEME") {
+                    cfg.scheme = s;
+                }
+                cfg.resolve_all_to = std::env::var("AURA_E2B_RESOLVE").ok().and_then(|a| a.parse().ok());
+                if !settings.image.is_empty() {
+                    cfg.template = settings.image.clone();
+                }
+                Ok(Arc::new(E2bProvider::new(cfg, key(SecretName::E2bApiKey, "E2B")?, RetryPolicy::default())?))
+            }
+            ProviderKind::Local => Err(SandboxError::Unsupported("a remote client for the local provider")),
+        }
+    }
+
     fn current_for(&self, project: &ProjectRecord) -> Option<Current> {
-        self.current.lock().clone().filter(|c| c.project_id == project.id)
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
+        self.current.lock().clone().filter(|c| c.project_id == project.id && c.kind == settings.provider)
     }
 
     /// The project's sandbox, if it has one.
     pub async fn info(&self, project: &ProjectRecord) -> Result<Option<SandboxInfo>, SandboxError> {
         let Some(cur) = self.current_for(project) else { return Ok(None) };
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        Ok(Some(self.local(&settings)?.get(&cur.sandbox_id).await?))
+        Ok(Some(cur.provider.get(&cur.sandbox_id).await?))
     }
 
     /// The running sandbox of the project, created on first use.
-    async fn ensure(&self, root: &ProjectRoot, project: &ProjectRecord) -> Result<(Arc<LocalProvider>, Current), SandboxError> {
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        let provider = self.local(&settings)?;
+    async fn ensure(&self, root: &ProjectRoot, project: &ProjectRecord) -> Result<Current, SandboxError> {
         if let Some(cur) = self.current_for(project) {
-            if provider.get(&cur.sandbox_id).await.is_ok() {
-                return Ok((provider, cur));
+            if cur.provider.get(&cur.sandbox_id).await.is_ok() {
+                return Ok(cur);
             }
         }
-        // Another project's sandbox is stopped when this one starts.
+        // Another project's (or provider's) sandbox is released when this one starts.
         self.release().await;
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
         let spec = SandboxSpec {
             name: Some(root.name()),
+            image: Some(settings.image.clone()).filter(|s| !s.is_empty()),
             env: settings.env.clone(),
+            labels: vec![("project".into(), root.name())],
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
-            ..Default::default()
         };
-        let info = provider.create_for(root, &spec)?;
-        let row = self.store.start_sandbox_session(project.id, "local", &info.id, &state_name(info.state)).unwrap_or(0);
-        let cur = Current { project_id: project.id, sandbox_id: info.id, session_row: row };
+        let (provider, info): (Arc<dyn Provider>, SandboxInfo) = match settings.provider {
+            ProviderKind::Local => {
+                let p = self.local(&settings)?;
+                let info = p.create_for(root, &spec)?;
+                (p, info)
+            }
+            _ => {
+                let p = self.remote(&settings)?;
+                let info = p.create(&spec).await?;
+                upload_project(p.as_ref(), &info.id, root).await?;
+                (p, info)
+            }
+        };
+        let kind = settings.provider;
+        let row = self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
+        let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider };
         *self.current.lock() = Some(cur.clone());
-        Ok((provider, cur))
+        Ok(cur)
     }
 
     pub async fn action(&self, root: &ProjectRoot, project: &ProjectRecord, action: SandboxAction) -> Result<(), SandboxError> {
@@ -134,8 +205,7 @@ impl SandboxService {
             return Ok(());
         }
         let cur = self.current_for(project).ok_or_else(|| SandboxError::NotFound("(none yet: create one first)".into()))?;
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        let p = self.local(&settings)?;
+        let p = &cur.provider;
         let info = match action {
             SandboxAction::Start => p.start(&cur.sandbox_id).await?,
             SandboxAction::Stop => p.stop(&cur.sandbox_id).await?,
@@ -155,9 +225,9 @@ impl SandboxService {
 
     /// Runs a command in the project's sandbox (created on demand) and records it.
     pub async fn exec(&self, root: &ProjectRoot, project: &ProjectRecord, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
-        let (p, cur) = self.ensure(root, project).await?;
+        let cur = self.ensure(root, project).await?;
         let started = crate::store::now_ms();
-        let res = p.exec(&cur.sandbox_id, req, sink).await;
+        let res = cur.provider.exec(&cur.sandbox_id, req, sink).await;
         let (code, dur, bytes) = match &res {
             Ok(o) => (o.exit_code, o.duration_ms as i64, o.bytes_out as i64),
             Err(_) => (None, crate::store::now_ms() - started, 0),
@@ -168,13 +238,17 @@ impl SandboxService {
 
     pub async fn processes(&self, project: &ProjectRecord) -> Result<Vec<ProcessInfo>, SandboxError> {
         let Some(cur) = self.current_for(project) else { return Ok(Vec::new()) };
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        self.local(&settings)?.processes(&cur.sandbox_id).await
+        cur.provider.processes(&cur.sandbox_id).await
     }
 
     /// A shell inside the project's sandbox; call [`SandboxService::attach`] with its pid.
     pub async fn terminal_spec(&self, root: &ProjectRoot, project: &ProjectRecord, cols: u16, rows: u16) -> Result<(TerminalSpec, String), SandboxError> {
-        let (p, cur) = self.ensure(root, project).await?;
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
+        if settings.provider != ProviderKind::Local {
+            return Err(SandboxError::Unsupported("interactive terminals in Daytona and E2B sandboxes (use Run for now)"));
+        }
+        let cur = self.ensure(root, project).await?;
+        let p = self.local(&settings)?;
         Ok((p.terminal_spec(&cur.sandbox_id, cols, rows)?, cur.sandbox_id))
     }
 
@@ -183,23 +257,66 @@ impl SandboxService {
         p.attach(sandbox_id, pid)
     }
 
-    /// Stops and forgets the current sandbox (project switch, app exit).
+    /// Releases the current sandbox (project or provider switch): local ones are deleted,
+    /// remote ones stopped when the settings say so.
     pub async fn release(&self) {
         let cur = self.current.lock().take();
-        let provider = self.local.lock().clone();
-        if let (Some(cur), Some(p)) = (cur, provider) {
-            let _ = p.delete(&cur.sandbox_id).await;
+        let Some(cur) = cur else { return };
+        let settings = self.store.project_settings(cur.project_id).unwrap_or_default();
+        if cur.kind == ProviderKind::Local {
+            let _ = cur.provider.delete(&cur.sandbox_id).await;
             let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
+        } else if settings.stop_on_close {
+            let _ = cur.provider.stop(&cur.sandbox_id).await;
+            let _ = self.store.update_sandbox_session(cur.session_row, "stopped", true);
+        } else {
+            let _ = self.store.update_sandbox_session(cur.session_row, "started", true);
         }
     }
 
-    /// Synchronous cleanup for app exit: kills every local sandbox process.
+    /// Cleanup for app exit: every local sandbox process is killed now; a remote sandbox is
+    /// stopped when the settings say so (best effort, bounded).
     pub fn shutdown(&self) {
-        if let Some(cur) = self.current.lock().take() {
-            let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
+        let cur = self.current.lock().clone();
+        if let Some(cur) = cur {
+            if cur.kind != ProviderKind::Local {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.release()).await;
+                    });
+                }
+            } else {
+                let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
+            }
         }
+        self.current.lock().take();
         if let Some(p) = self.local.lock().take() {
             p.shutdown();
         }
     }
+}
+
+/// Copies the project's files (what the ignore rules keep) into a new remote sandbox.
+pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<usize, SandboxError> {
+    let files: Vec<(String, PathBuf)> = crate::workspace::ignore_rules::walker(root.path())
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter(|e| e.metadata().map(|m| m.len() <= MAX_UPLOAD_FILE).unwrap_or(false))
+        .filter_map(|e| Some((root.relative(e.path())?, e.path().to_path_buf())))
+        .take(MAX_UPLOAD_FILES)
+        .collect();
+    let n = files.len();
+    // Bounded concurrency: 8 uploads in flight; the first failure stops the upload.
+    use futures::stream::{StreamExt, TryStreamExt};
+    futures::stream::iter(files)
+        .map(|(rel, path)| async move {
+            let data = tokio::fs::read(&path).await.map_err(|e| SandboxError::Io(format!("{rel}: {e}")))?;
+            p.put_file(id, &rel, &data).await
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(n)
 }

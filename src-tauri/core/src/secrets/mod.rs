@@ -84,39 +84,60 @@ fn map(e: keyring::Error) -> SecretsError {
     }
 }
 
+/// Where secrets are kept: the OS keychain, or (headless tools, tests) process memory.
+#[derive(Debug, Clone)]
+enum Backend {
+    Keychain { service: String },
+    Memory(std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<SecretName, String>>>),
+}
+
 /// The keychain, scoped to Aura's service name.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    service: String,
+    backend: Backend,
 }
 
 impl Default for Secrets {
     fn default() -> Self {
-        Self { service: SERVICE.to_string() }
+        Self::with_service(SERVICE)
     }
 }
 
 impl Secrets {
     /// A keychain scope under another service name (tests use their own).
     pub fn with_service(service: impl Into<String>) -> Self {
-        Self { service: service.into() }
+        Self { backend: Backend::Keychain { service: service.into() } }
     }
 
-    fn entry(&self, name: SecretName) -> Result<keyring::Entry, SecretsError> {
-        keyring::Entry::new(&self.service, name.account()).map_err(map)
+    /// Secrets held in memory only, never persisted (for headless use and tests).
+    pub fn in_memory() -> Self {
+        Self { backend: Backend::Memory(Default::default()) }
+    }
+
+    fn entry(service: &str, name: SecretName) -> Result<keyring::Entry, SecretsError> {
+        keyring::Entry::new(service, name.account()).map_err(map)
     }
 
     pub fn set(&self, name: SecretName, value: &str) -> Result<(), SecretsError> {
         if value.is_empty() || value.trim() != value || value.contains(['\n', '\r']) {
             return Err(SecretsError::Invalid);
         }
-        self.entry(name)?.set_password(value).map_err(map)?;
-        tracing::info!(secret = name.account(), "stored a secret in the keychain");
+        match &self.backend {
+            Backend::Keychain { service } => Self::entry(service, name)?.set_password(value).map_err(map)?,
+            Backend::Memory(m) => {
+                m.lock().insert(name, value.to_string());
+            }
+        }
+        tracing::info!(secret = name.account(), "stored a secret");
         Ok(())
     }
 
     pub fn get(&self, name: SecretName) -> Result<Option<Secret>, SecretsError> {
-        match self.entry(name)?.get_password() {
+        let service = match &self.backend {
+            Backend::Keychain { service } => service,
+            Backend::Memory(m) => return Ok(m.lock().get(&name).cloned().map(Secret)),
+        };
+        match Self::entry(service, name)?.get_password() {
             Ok(v) => Ok(Some(Secret(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map(e)),
@@ -128,7 +149,14 @@ impl Secrets {
     }
 
     pub fn delete(&self, name: SecretName) -> Result<(), SecretsError> {
-        match self.entry(name)?.delete_credential() {
+        let service = match &self.backend {
+            Backend::Keychain { service } => service,
+            Backend::Memory(m) => {
+                m.lock().remove(&name);
+                return Ok(());
+            }
+        };
+        match Self::entry(service, name)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map(e)),
         }

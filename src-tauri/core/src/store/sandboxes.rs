@@ -20,6 +20,14 @@ pub struct ProjectSettings {
     pub stop_on_close: bool,
     /// The user accepted running commands without isolation where bubblewrap cannot work.
     pub allow_unsandboxed: bool,
+    /// Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
+    pub daytona_api_url: String,
+    /// Daytona region (`DAYTONA_TARGET`); empty = the account default.
+    pub daytona_target: String,
+    /// Daytona snapshot / E2B template to create from; empty = the provider default.
+    pub image: String,
+    /// E2B domain (`E2B_DOMAIN`); empty = the environment or e2b.app.
+    pub e2b_domain: String,
 }
 
 impl Default for ProjectSettings {
@@ -31,6 +39,10 @@ impl Default for ProjectSettings {
             auto_stop_minutes: Some(30),
             stop_on_close: true,
             allow_unsandboxed: false,
+            daytona_api_url: String::new(),
+            daytona_target: String::new(),
+            image: String::new(),
+            e2b_domain: String::new(),
         }
     }
 }

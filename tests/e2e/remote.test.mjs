@@ -1,0 +1,72 @@
+// Issue 3 end to end with a remote provider: the real app, an E2B key entered in the UI (kept in
+// the keychain), E2B chosen in the sandbox settings, and "Run" executing in an E2B sandbox served
+// by the local contract server (which validates every request against the official spec).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { Key, eventually, makeSandboxDirs, startApp } from "./harness.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const KEY = "e2b_e2e_contract_key";
+
+async function startContract() {
+  const proc = spawn("python3", [path.join(repo, "tests/contract/e2b_server.py"), path.join(repo, "../shared/specs/e2b"), KEY], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const line = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: proc.stdout }).once("line", resolve);
+    proc.once("exit", (c) => reject(new Error(`contract server exited ${c}`)));
+  });
+  return { proc, port: Number(line.split(" ")[1]) };
+}
+
+describe("E2B provider", () => {
+  let app;
+  let server;
+  const dirs = makeSandboxDirs({ "hello.txt": "uploaded to e2b\n" });
+  before(async () => {
+    server = await startContract();
+    process.env.E2B_DOMAIN = "e2b.test";
+    process.env.AURA_E2B_SCHEME = "http";
+    process.env.AURA_E2B_RESOLVE = `127.0.0.1:${server.port}`;
+    app = await startApp(dirs);
+    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+  });
+  after(async () => {
+    await app?.stop();
+    server?.proc.kill();
+  });
+
+  test("key in the keychain, E2B chosen, Run executes remotely", async () => {
+    const b = app.browser;
+    await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
+    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
+    const row = await b.$('.key-row[data-secret="e2b_api_key"]');
+    await row.waitForExist({ timeout: 20000 });
+    await (await row.$("input")).addValue(KEY);
+    await (await row.$("button=Save")).click();
+    await eventually(async () => (await b.$('.key-row[data-secret="e2b_api_key"] .key-set')).isExisting(), { what: "key set" });
+
+    await (await b.$(".sb-provider")).selectByAttribute("value", "e2b");
+    await (await b.$("button=Test connection")).click();
+    await eventually(async () => /Connected to e2b/.test(await (await b.$(".sb-test-result")).getText()), { what: "connection test" });
+    await (await b.$("button=Save settings")).click();
+    await eventually(async () => /e2b/.test(await (await b.$(".status-provider")).getText()), { what: "provider in status bar" });
+
+    await (await b.$(".sb-run-input")).addValue("cat hello.txt; echo host=$(hostname)");
+    await b.keys([Key.Enter]);
+    const out = await eventually(async () => {
+      const t = await (await b.$('[data-testid="run-output"]')).getText();
+      return t.includes("exit code") ? t : null;
+    }, { what: "remote run", timeout: 60000 });
+    assert.match(out, /uploaded to e2b/);
+    assert.match(out, /exit code 0/);
+    assert.match(await (await b.$(".status-provider")).getText(), /e2b: started/);
+    const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
+    assert.deepEqual(violations, [], "the app's requests follow the official contract");
+  });
+});

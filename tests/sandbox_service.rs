@@ -1,0 +1,86 @@
+//! The app's sandbox orchestration, headless: provider choice from settings, on-demand creation,
+//! project upload to a remote sandbox, and the SQLite records (sessions, executions).
+
+mod contract_server;
+
+use std::sync::Arc;
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::service::{SandboxAction, SandboxService};
+use aura_core::sandbox::{ExecRequest, ExecSink, ProviderKind, SandboxError, SandboxState};
+use aura_core::secrets::{SecretName, Secrets};
+use aura_core::store::{ProjectSettings, Store};
+use contract_server::ContractServer;
+
+#[derive(Default)]
+struct Out(String);
+impl ExecSink for Out {
+    fn stdout(&mut self, d: &[u8]) {
+        self.0.push_str(&String::from_utf8_lossy(d));
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.0.push_str(&String::from_utf8_lossy(d));
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn local_and_e2b_projects_run_and_are_recorded() {
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(proj.path().join("src")).unwrap();
+    std::fs::write(proj.path().join("src/hello.txt"), "hello from the project\n").unwrap();
+    std::fs::write(proj.path().join(".gitignore"), "node_modules/\n").unwrap();
+    std::fs::create_dir_all(proj.path().join("node_modules/big")).unwrap();
+    std::fs::write(proj.path().join("node_modules/big/x.js"), "ignored").unwrap();
+    let root = ProjectRoot::open(proj.path()).unwrap();
+    let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    let project = store.touch_project(&root.path().display().to_string(), "p").unwrap();
+    let secrets = Secrets::in_memory();
+    let svc = SandboxService::new(store.clone(), secrets.clone());
+    let rt = rt();
+
+    // Local (the default).
+    let mut out = Out::default();
+    let o = rt.block_on(svc.exec(&root, &project, &ExecRequest { command: "cat src/hello.txt".into(), ..Default::default() }, &mut out)).unwrap();
+    assert_eq!((o.exit_code, out.0.as_str()), (Some(0), "hello from the project\n"));
+    assert_eq!(rt.block_on(svc.info(&project)).unwrap().unwrap().provider, ProviderKind::Local);
+
+    // E2B without a key: a clear error.
+    let srv = ContractServer::start("e2b_server.py", "e2b", "e2b_service_key");
+    std::env::set_var("E2B_DOMAIN", "e2b.test");
+    std::env::set_var("AURA_E2B_SCHEME", "http");
+    std::env::set_var("AURA_E2B_RESOLVE", format!("127.0.0.1:{}", srv.port));
+    store.save_project_settings(project.id, &ProjectSettings { provider: ProviderKind::E2b, ..Default::default() }).unwrap();
+    let e = rt.block_on(svc.exec(&root, &project, &ExecRequest { command: "true".into(), ..Default::default() }, &mut Out::default())).unwrap_err();
+    assert!(matches!(e, SandboxError::MissingKey("E2B")), "{e:?}");
+    assert!(e.to_string().contains("Settings"));
+
+    // With the key: the project is uploaded (ignored files are not) and commands run there.
+    secrets.set(SecretName::E2bApiKey, "e2b_service_key").unwrap();
+    let mut out = Out::default();
+    let o = rt
+        .block_on(svc.exec(&root, &project, &ExecRequest { command: "cat src/hello.txt; ls -a; test -e node_modules && echo HAS_NODE_MODULES; true".into(), ..Default::default() }, &mut out))
+        .unwrap();
+    assert_eq!(o.exit_code, Some(0));
+    assert!(out.0.starts_with("hello from the project\n"), "{}", out.0);
+    assert!(!out.0.contains("HAS_NODE_MODULES"), "ignored folders are not uploaded: {}", out.0);
+    let info = rt.block_on(svc.info(&project)).unwrap().unwrap();
+    assert_eq!(info.provider, ProviderKind::E2b);
+    rt.block_on(svc.action(&root, &project, SandboxAction::Pause)).unwrap();
+    assert_eq!(rt.block_on(svc.info(&project)).unwrap().unwrap().state, SandboxState::Paused);
+    rt.block_on(svc.action(&root, &project, SandboxAction::Resume)).unwrap();
+    rt.block_on(svc.action(&root, &project, SandboxAction::Delete)).unwrap();
+    assert!(rt.block_on(svc.info(&project)).unwrap().is_none());
+
+    // Both runs are in the history, and usage counts both providers.
+    let hist = store.recent_executions(project.id, 10).unwrap();
+    assert_eq!(hist.len(), 2, "runs that never started (no key) are not history");
+    let providers: Vec<_> = store.usage().unwrap().into_iter().map(|u| u.provider).collect();
+    assert_eq!(providers, ["e2b", "local"]);
+    assert_eq!(srv.violations(), Vec::<String>::new());
+    svc.shutdown();
+}
