@@ -65,7 +65,7 @@ describe("E2B provider", () => {
     }, { what: "remote run", timeout: 60000 });
     assert.match(out, /uploaded to e2b/);
     assert.match(out, /exit code 0/);
-    assert.match(await (await b.$(".status-provider")).getText(), /e2b: started/);
+    await eventually(async () => /e2b: started/.test(await (await b.$(".status-provider")).getText()), { what: "e2b: started in the status bar" });
     const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
     assert.deepEqual(violations, [], "the app's requests follow the official contract");
   });

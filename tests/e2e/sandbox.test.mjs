@@ -33,8 +33,7 @@ describe("local sandbox", () => {
     assert.match(out, /^bwrap$/m, "pid 1 inside is the sandbox's init");
     assert.match(out, /oops/);
     assert.match(out, /exit code 3/);
-    const state = await (await b.$(".status-provider")).getText();
-    assert.match(state, /local: started/);
+    await eventually(async () => /local: started/.test(await (await b.$(".status-provider")).getText()), { what: "status bar state" });
     // The execution is in the history (from SQLite).
     await eventually(async () => (await (await b.$(".sb-history")).getHTML()).includes("sandboxed"), { what: "history" });
   });
@@ -53,7 +52,7 @@ describe("local sandbox", () => {
     const b = app.browser;
     await (await b.$('.sb-buttons button[data-action="stop"]')).click();
     await eventually(async () => (await (await b.$(".sb-state")).getAttribute("data-state")) === "stopped", { what: "stopped" });
-    assert.match(await (await b.$(".status-provider")).getText(), /stopped/);
+    await eventually(async () => /stopped/.test(await (await b.$(".status-provider")).getText()), { what: "stopped in the status bar" });
   });
 });
 

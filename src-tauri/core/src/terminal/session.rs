@@ -179,8 +179,13 @@ fn flush_loop(flow: &Flow, sink: &mut dyn TerminalSink) {
             if p.buf.is_empty() {
                 return; // eof or killed, nothing left to deliver
             }
-            if p.buf.len() < MAX_BATCH / 8 && !p.eof {
-                flow.changed.wait_for(&mut p, LINGER);
+            // Let a small batch grow for a moment (the reader wakes us on every read, so wait
+            // until the deadline, not just for the next notification).
+            let deadline = std::time::Instant::now() + LINGER;
+            while p.buf.len() < MAX_BATCH / 4 && !p.eof && !flow.killed.load(Ordering::SeqCst) {
+                if flow.changed.wait_until(&mut p, deadline).timed_out() {
+                    break;
+                }
             }
             let take = p.buf.len().min(MAX_BATCH);
             let batch: Vec<u8> = p.buf.drain(..take).collect();
