@@ -33,6 +33,8 @@ class Fakes:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Small responses go out at once (no Nagle delay against the client's delayed ACK).
+    disable_nagle_algorithm = True
     server_version = "AuraContractServer/1"
     # Set by subclasses:
     fakes = None
