@@ -6,8 +6,13 @@ openapi.yml / envd.yaml, Connect-RPC bodies against the .proto files. Processes 
   python3 e2b_server.py SPEC_DIR API_KEY   -> prints "LISTENING <port>"
 """
 import base64
+import fcntl
 import json
 import os
+import pty
+import signal
+import struct
+import termios
 import shutil
 import subprocess
 import sys
@@ -28,6 +33,7 @@ ENVD = Spec(os.path.join(SPEC_DIR, "envd", "envd.yaml"))
 PROTOS = Protos(os.path.join(SPEC_DIR, "envd", "process", "process.proto"),
                 os.path.join(SPEC_DIR, "envd", "filesystem", "filesystem.proto"))
 SANDBOXES = {}
+PTYS = {}  # pid -> master fd
 LOCK = threading.Lock()
 ROOT = tempfile.mkdtemp(prefix="e2b-fake-")
 WORKDIR = "/home/user/workspace"
@@ -194,6 +200,8 @@ class E2B(Handler):
         cwd = local(proc.get("cwd"))
         os.makedirs(cwd, exist_ok=True)
         env = dict(os.environ, HOME=local("/home/user"), **sb["env"], **(proc.get("envs") or {}))
+        if msg.get("pty"):
+            return self.start_pty(proc, cwd, env, msg["pty"]["size"])
         p = subprocess.Popen([proc["cmd"], *proc.get("args", [])], cwd=cwd, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         self.send_response(200)
@@ -222,6 +230,68 @@ class E2B(Handler):
         chunk(envelope(0, {"event": {"end": {"exitCode": code, "exited": True, "status": f"exit status {code}"}}}))
         chunk(envelope(2, {}))
         self.wfile.write(b"0\r\n\r\n")
+
+    def start_pty(self, proc, cwd, env, size):
+        master, slave = pty.openpty()
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size["rows"], size["cols"], 0, 0))
+        p = subprocess.Popen([proc["cmd"], *proc.get("args", [])], cwd=cwd, env=env, stdin=slave, stdout=slave,
+                             stderr=slave, start_new_session=True)
+        os.close(slave)
+        with LOCK:
+            PTYS[p.pid] = master
+        self.send_response(200)
+        self.send_header("Content-Type", "application/connect+json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(data):
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        chunk(envelope(0, {"event": {"start": {"pid": p.pid}}}))
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunk(envelope(0, {"event": {"data": {"pty": base64.b64encode(data).decode()}}}))
+        code = p.wait()
+        with LOCK:
+            PTYS.pop(p.pid, None)
+        os.close(master)
+        chunk(envelope(0, {"event": {"end": {"exitCode": code, "exited": True, "status": f"exit status {code}"}}}))
+        chunk(envelope(2, {}))
+        self.wfile.write(b"0\r\n\r\n")
+
+    def pty_of(self, msg):
+        with LOCK:
+            return PTYS.get(msg["process"]["pid"])
+
+    def rpc_SendInput(self, sb, msg, local):
+        master = self.pty_of(msg)
+        if master is None:
+            return self.error(404, "no such process")
+        os.write(master, base64.b64decode(msg["input"]["pty"]))
+        self.send_json(200, {})
+
+    def rpc_Update(self, sb, msg, local):
+        master = self.pty_of(msg)
+        if master is None:
+            return self.error(404, "no such process")
+        size = msg["pty"]["size"]
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size["rows"], size["cols"], 0, 0))
+        self.send_json(200, {})
+
+    def rpc_SendSignal(self, sb, msg, local):
+        pid = msg["process"]["pid"]
+        sig = {"SIGNAL_SIGKILL": signal.SIGKILL, "SIGNAL_SIGTERM": signal.SIGTERM}.get(msg.get("signal"), signal.SIGTERM)
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            pass
+        self.send_json(200, {})
 
     def rpc_List(self, sb, msg, local):
         self.send_json(200, {"processes": []})

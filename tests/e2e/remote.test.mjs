@@ -7,7 +7,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { Key, eventually, makeSandboxDirs, startApp } from "./harness.mjs";
+import { Key, eventually, makeSandboxDirs, startApp, terminalText } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -66,6 +66,15 @@ describe("E2B provider", () => {
     assert.match(out, /uploaded to e2b/);
     assert.match(out, /exit code 0/);
     await eventually(async () => /e2b: started/.test(await (await b.$(".status-provider")).getText()), { what: "e2b: started in the status bar" });
+
+    // A terminal on the E2B sandbox's PTY.
+    await (await b.$("button.term-new:nth-of-type(2)")).click();
+    await eventually(async () => (await b.$('.term-view[data-sandbox="true"]')).isExisting(), { what: "remote terminal" });
+    await (await b.$('.term-view[data-sandbox="true"] .xterm')).click();
+    await (await b.$('.term-view[data-sandbox="true"] .xterm-helper-textarea')).addValue("cat hello.txt; echo remote-$((20+22))");
+    await b.keys([Key.Enter]);
+    await eventually(async () => /remote-42/.test(await terminalText(b)), { what: "remote terminal output" });
+
     const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
     assert.deepEqual(violations, [], "the app's requests follow the official contract");
   });

@@ -36,6 +36,10 @@ pub async fn terminal_open(
         return Ok(state.terminals.open(TerminalSpec::shell(cwd, cols, rows), sink)?);
     }
     let p = state.project()?;
+    if state.sandboxes.is_remote(&p.record) {
+        let handle = state.sandboxes.open_remote_terminal(&p.root, &p.record, cols, rows, Box::new(sink)).await?;
+        return Ok(state.terminals.adopt(handle));
+    }
     let (spec, sandbox_id) = state.sandboxes.terminal_spec(&p.root, &p.record, cols, rows).await?;
     let id = state.terminals.open(spec, sink)?;
     if let Some(pid) = state.terminals.pid(id) {

@@ -13,7 +13,11 @@ mod types;
 pub use error::SandboxError;
 pub use types::*;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+
+use crate::terminal::{TerminalHandle, TerminalSink};
 
 /// Receives a streamed command's output as it arrives.
 pub trait ExecSink: Send {
@@ -51,4 +55,15 @@ pub trait Provider: Send + Sync {
 
     /// Where the preview of `port` is reached (URL and any headers to inject).
     async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError>;
+
+    /// An interactive shell on the provider's PTY, its output going to `sink`.
+    async fn open_terminal(
+        &self,
+        _id: &str,
+        _cols: u16,
+        _rows: u16,
+        _sink: Box<dyn TerminalSink>,
+    ) -> Result<Arc<dyn TerminalHandle>, SandboxError> {
+        Err(SandboxError::Unsupported("interactive terminals with this provider"))
+    }
 }

@@ -241,11 +241,29 @@ impl SandboxService {
         cur.provider.processes(&cur.sandbox_id).await
     }
 
-    /// A shell inside the project's sandbox; call [`SandboxService::attach`] with its pid.
+    /// Whether the project runs on a remote provider (Daytona, E2B).
+    pub fn is_remote(&self, project: &ProjectRecord) -> bool {
+        self.store.project_settings(project.id).unwrap_or_default().provider != ProviderKind::Local
+    }
+
+    /// A shell on the remote sandbox's PTY (created on demand).
+    pub async fn open_remote_terminal(
+        &self,
+        root: &ProjectRoot,
+        project: &ProjectRecord,
+        cols: u16,
+        rows: u16,
+        sink: Box<dyn crate::terminal::TerminalSink>,
+    ) -> Result<Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
+        let cur = self.ensure(root, project).await?;
+        cur.provider.open_terminal(&cur.sandbox_id, cols, rows, sink).await
+    }
+
+    /// A shell inside the project's local sandbox; call [`SandboxService::attach`] with its pid.
     pub async fn terminal_spec(&self, root: &ProjectRoot, project: &ProjectRecord, cols: u16, rows: u16) -> Result<(TerminalSpec, String), SandboxError> {
         let settings = self.store.project_settings(project.id).unwrap_or_default();
         if settings.provider != ProviderKind::Local {
-            return Err(SandboxError::Unsupported("interactive terminals in Daytona and E2B sandboxes (use Run for now)"));
+            return Err(SandboxError::Unsupported("a local terminal spec for a remote sandbox (use open_remote_terminal)"));
         }
         let cur = self.ensure(root, project).await?;
         let p = self.local(&settings)?;

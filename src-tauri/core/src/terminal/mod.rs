@@ -20,6 +20,18 @@ pub use error::TerminalError;
 pub use session::TerminalSink;
 use session::Session;
 
+/// A running terminal, local (a PTY here) or remote (a provider's PTY session).
+pub trait TerminalHandle: Send + Sync {
+    fn write(&self, data: &[u8]) -> Result<(), TerminalError>;
+    fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError>;
+    /// The consumer rendered `bytes` more bytes (flow control; remote terminals may ignore it).
+    fn ack(&self, bytes: usize);
+    /// Ends the terminal and everything it started.
+    fn kill(&self);
+    /// The local process-group leader, when there is one.
+    fn pid(&self) -> Option<u32>;
+}
+
 /// Unacknowledged output above which reading pauses (bytes).
 pub const HIGH_WATER: usize = 4 * 1024 * 1024;
 
@@ -45,7 +57,7 @@ impl TerminalSpec {
 #[derive(Default)]
 pub struct TerminalManager {
     next_id: AtomicU32,
-    sessions: Mutex<HashMap<u32, Arc<Session>>>,
+    sessions: Mutex<HashMap<u32, Arc<dyn TerminalHandle>>>,
 }
 
 impl TerminalManager {
@@ -61,7 +73,14 @@ impl TerminalManager {
         Ok(id)
     }
 
-    fn get(&self, id: u32) -> Result<Arc<Session>, TerminalError> {
+    /// Takes over a terminal started elsewhere (a remote sandbox's PTY).
+    pub fn adopt(&self, handle: Arc<dyn TerminalHandle>) -> u32 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        self.sessions.lock().insert(id, handle);
+        id
+    }
+
+    fn get(&self, id: u32) -> Result<Arc<dyn TerminalHandle>, TerminalError> {
         self.sessions.lock().get(&id).cloned().ok_or(TerminalError::NoSuchTerminal(id))
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, MasterPty, PtySize};
 
-use super::{TerminalError, TerminalSpec, HIGH_WATER};
+use super::{TerminalError, TerminalHandle, TerminalSpec, HIGH_WATER};
 
 /// Where a terminal's output goes. Called from background threads.
 pub trait TerminalSink: Send + 'static {
@@ -99,30 +99,33 @@ impl Session {
         Ok(session)
     }
 
-    pub(super) fn write(&self, data: &[u8]) -> Result<(), TerminalError> {
+}
+
+impl TerminalHandle for Session {
+    fn write(&self, data: &[u8]) -> Result<(), TerminalError> {
         let mut w = self.writer.lock();
         w.write_all(data).and_then(|_| w.flush()).map_err(|e| TerminalError::Io(e.to_string()))
     }
 
-    pub(super) fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError> {
+    fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError> {
         self.master
             .lock()
             .resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 })
             .map_err(|e| TerminalError::Io(e.to_string()))
     }
 
-    pub(super) fn ack(&self, bytes: usize) {
+    fn ack(&self, bytes: usize) {
         let mut p = self.flow.pipe.lock();
         p.unacked = p.unacked.saturating_sub(bytes);
         self.flow.changed.notify_all();
     }
 
-    pub(super) fn pid(&self) -> Option<u32> {
+    fn pid(&self) -> Option<u32> {
         self.pid
     }
 
     /// Hangs up the whole process group, then kills what is left of it.
-    pub(super) fn kill(&self) {
+    fn kill(&self) {
         self.flow.killed.store(true, Ordering::SeqCst);
         self.flow.changed.notify_all();
         if let Some(pid) = self.pid {

@@ -149,25 +149,72 @@ impl E2bProvider {
     }
 
     fn envd_req(&self, e: &Envd, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let b = self.envd.request(method, &format!("{}{path}", e.base));
-        match &e.token {
-            Some(t) => b.header("X-Access-Token", t),
-            None => b,
-        }
+        envd_request(&self.envd, e, method, path)
     }
 
     /// A unary Connect-RPC call with a JSON body.
     async fn rpc(&self, id: &str, method: &str, body: Value) -> Result<Value, SandboxError> {
         let e = self.envd_of(id).await?;
-        let r = self
-            .envd
-            .send(true, || {
-                self.envd_req(&e, Method::POST, &format!("/{method}"))
+        envd_rpc(&self.envd, &e, method, &body, true).await
+    }
+
+    /// Starts `process` with a server-streamed response (`process.Process/Start`).
+    async fn start_stream(&self, e: &Envd, msg: &Value) -> Result<reqwest::Response, SandboxError> {
+        let body = envelope(0, msg.to_string().as_bytes());
+        // Starting a process is not idempotent: no retries beyond 429 / unsent requests.
+        self.envd
+            .send(false, || {
+                envd_request(&self.envd, e, Method::POST, "/process.Process/Start")
+                    .header("Content-Type", "application/connect+json")
                     .header("Connect-Protocol-Version", "1")
-                    .json(&body)
+                    .body(body.clone())
             })
-            .await?;
-        self.envd.json(r).await
+            .await
+    }
+}
+
+fn envd_request(client: &ApiClient, e: &Envd, method: Method, path: &str) -> reqwest::RequestBuilder {
+    let b = client.request(method, &format!("{}{path}", e.base));
+    match &e.token {
+        Some(t) => b.header("X-Access-Token", t),
+        None => b,
+    }
+}
+
+async fn envd_rpc(client: &ApiClient, e: &Envd, method: &str, body: &Value, idempotent: bool) -> Result<Value, SandboxError> {
+    let r = client
+        .send(idempotent, || {
+            envd_request(client, e, Method::POST, &format!("/{method}")).header("Connect-Protocol-Version", "1").json(body)
+        })
+        .await?;
+    client.json(r).await
+}
+
+enum TermCmd {
+    Input(Vec<u8>),
+    Resize(u16, u16),
+    Kill,
+}
+
+/// A PTY process in an E2B sandbox: output streamed from `Start`, input / resize / kill sent
+/// in order by one task (`SendInput`, `Update`, `SendSignal`).
+struct E2bTerminal {
+    tx: tokio::sync::mpsc::UnboundedSender<TermCmd>,
+}
+
+impl crate::terminal::TerminalHandle for E2bTerminal {
+    fn write(&self, data: &[u8]) -> Result<(), crate::terminal::TerminalError> {
+        self.tx.send(TermCmd::Input(data.to_vec())).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
+    }
+    fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::terminal::TerminalError> {
+        self.tx.send(TermCmd::Resize(cols, rows)).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
+    }
+    fn ack(&self, _bytes: usize) {}
+    fn kill(&self) {
+        let _ = self.tx.send(TermCmd::Kill);
+    }
+    fn pid(&self) -> Option<u32> {
+        None
     }
 }
 
@@ -289,14 +336,7 @@ impl Provider for E2bProvider {
             "process": { "cmd": "/bin/bash", "args": ["-l", "-c", req.command], "envs": envs, "cwd": cwd },
             "stdin": false,
         });
-        let body = envelope(0, msg.to_string().as_bytes());
-        // Starting a process is not idempotent: no retries beyond 429 / unsent requests.
-        let send = self.envd.send(false, || {
-            self.envd_req(&e, Method::POST, "/process.Process/Start")
-                .header("Content-Type", "application/connect+json")
-                .header("Connect-Protocol-Version", "1")
-                .body(body.clone())
-        });
+        let send = self.start_stream(&e, &msg);
         let mut r = match req.timeout_s {
             Some(t) => tokio::time::timeout(std::time::Duration::from_secs(t), send).await.map_err(|_| SandboxError::Timeout(t))??,
             None => send.await?,
@@ -417,6 +457,76 @@ impl Provider for E2bProvider {
     async fn make_dir(&self, id: &str, path: &str) -> Result<(), SandboxError> {
         self.rpc(id, "filesystem.Filesystem/MakeDir", json!({ "path": remote_path(path)? })).await?;
         Ok(())
+    }
+
+    async fn open_terminal(
+        &self,
+        id: &str,
+        cols: u16,
+        rows: u16,
+        mut sink: Box<dyn crate::terminal::TerminalSink>,
+    ) -> Result<Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
+        let e = self.envd_of(id).await?;
+        let msg = json!({
+            "process": { "cmd": "/bin/bash", "args": ["-i", "-l"], "envs": { "TERM": "xterm-256color" }, "cwd": WORKDIR },
+            "pty": { "size": { "cols": cols, "rows": rows } },
+        });
+        let mut r = self.start_stream(&e, &msg).await?;
+        let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
+        // Output: read the stream until the end event.
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let mut pid_tx = Some(pid_tx);
+            let mut code = None;
+            while let Ok(Some(chunk)) = r.chunk().await {
+                buf.extend_from_slice(&chunk);
+                for (flags, payload) in take_envelopes(&mut buf) {
+                    if flags & 0x02 != 0 {
+                        continue;
+                    }
+                    let Ok(v) = serde_json::from_slice::<Value>(&payload) else { continue };
+                    let ev = v.get("event").cloned().unwrap_or(Value::Null);
+                    if let Some(pid) = ev.pointer("/start/pid").and_then(Value::as_u64) {
+                        if let Some(tx) = pid_tx.take() {
+                            let _ = tx.send(pid as u32);
+                        }
+                    } else if let Some(s) = ev.pointer("/data/pty").and_then(Value::as_str) {
+                        sink.output(b64(s));
+                    } else if let Some(end) = ev.get("end") {
+                        code = end.get("exitCode").and_then(Value::as_u64).map(|c| c as u32).or(Some(0));
+                    }
+                }
+            }
+            sink.exit(code);
+        });
+        // Input, resize, kill: in order, once the pid is known.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TermCmd>();
+        let client = self.envd.clone();
+        tokio::spawn(async move {
+            let Ok(pid) = pid_rx.await else { return };
+            let sel = json!({ "pid": pid });
+            while let Some(cmd) = rx.recv().await {
+                let res = match cmd {
+                    TermCmd::Input(d) => {
+                        let body = json!({ "process": sel, "input": { "pty": base64::engine::general_purpose::STANDARD.encode(d) } });
+                        envd_rpc(&client, &e, "process.Process/SendInput", &body, false).await
+                    }
+                    TermCmd::Resize(cols, rows) => {
+                        let body = json!({ "process": sel, "pty": { "size": { "cols": cols, "rows": rows } } });
+                        envd_rpc(&client, &e, "process.Process/Update", &body, true).await
+                    }
+                    TermCmd::Kill => {
+                        let body = json!({ "process": sel, "signal": "SIGNAL_SIGKILL" });
+                        let _ = envd_rpc(&client, &e, "process.Process/SendSignal", &body, true).await;
+                        return;
+                    }
+                };
+                if let Err(err) = res {
+                    tracing::warn!(error = %err, "remote terminal call failed");
+                }
+            }
+        });
+        Ok(Arc::new(E2bTerminal { tx }))
     }
 
     /// Any port is reached at `<port>-<sandboxID>.<domain>`.
