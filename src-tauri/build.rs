@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "sandbox_status",
     "sandbox_action",
     "sandbox_exec",
+    "sandbox_cancel",
     "sandbox_processes",
     "save_project_settings",
     "execution_history",

@@ -84,3 +84,29 @@ fn local_and_e2b_projects_run_and_are_recorded() {
     assert_eq!(srv.violations(), Vec::<String>::new());
     svc.shutdown();
 }
+
+#[test]
+fn a_running_command_can_be_stopped() {
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let root = ProjectRoot::open(proj.path()).unwrap();
+    let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    let project = store.touch_project(&root.path().display().to_string(), "p").unwrap();
+    let svc = Arc::new(SandboxService::new(store.clone(), Secrets::in_memory()));
+    let rt = rt();
+    let (s2, r2, p2) = (svc.clone(), root.clone(), project.clone());
+    let run = rt.spawn(async move {
+        let mut out = Out::default();
+        s2.exec(&r2, &p2, &ExecRequest { command: "echo started; sleep 300".into(), ..Default::default() }, &mut out).await
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let t = std::time::Instant::now();
+    svc.cancel_exec();
+    let res = rt.block_on(run).unwrap();
+    assert!(matches!(res, Err(SandboxError::Cancelled)), "{res:?}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    // Nothing of it keeps running.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(rt.block_on(svc.processes(&project)).unwrap().is_empty());
+    svc.shutdown();
+}

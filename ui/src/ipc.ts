@@ -72,6 +72,7 @@ export const api = {
     ch.onmessage = onOutput;
     return call<ExecOutcome>("sandbox_exec", { command, onOutput: ch });
   },
+  sandboxCancel: () => call<void>("sandbox_cancel"),
   sandboxProcesses: () => call<ProcessInfo[]>("sandbox_processes"),
   sandboxTestConnection: (settings: ProjectSettings) => call<string>("sandbox_test_connection", { settings }),
   saveProjectSettings: (settings: ProjectSettings) => call<void>("save_project_settings", { settings }),

@@ -31,12 +31,17 @@ export class SandboxPanel {
   private testResult = h("div", { class: "hint sb-test-result" });
   private history = h("div", { class: "sb-history" });
   private running = false;
+  private runButton: HTMLButtonElement | null = null;
   private keysHost = h("div", { class: "sb-keys" });
   private keys = new ApiKeys(this.keysHost);
 
   constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void) {
-    const run = h("button", { class: "primary" }, "Run");
-    run.addEventListener("click", () => void this.run());
+    const run = h("button", { class: "primary sb-run-button" }, "Run");
+    run.addEventListener("click", () => {
+      if (this.running) void api.sandboxCancel();
+      else void this.run();
+    });
+    this.runButton = run;
     this.runInput.addEventListener("keydown", (e) => { if (e.key === "Enter") void this.run(); });
     const save = h("button", {}, "Save settings");
     save.addEventListener("click", () => void this.saveSettings());
@@ -130,6 +135,7 @@ export class SandboxPanel {
   async run(command = this.runInput.value.trim()): Promise<void> {
     if (!command || this.running) return;
     this.running = true;
+    if (this.runButton) this.runButton.textContent = "Stop";
     this.output.replaceChildren(h("span", { class: "sb-cmd" }, `$ ${command}\n`));
     try {
       const res = await api.sandboxExec(command, (c) => {
@@ -142,6 +148,7 @@ export class SandboxPanel {
       this.output.append(h("span", { class: "stderr sb-done" }, `\n[${asIpcError(e).message}]\n`));
     } finally {
       this.running = false;
+      if (this.runButton) this.runButton.textContent = "Run";
       await this.refresh();
     }
   }

@@ -27,6 +27,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sandbox::sandbox_status,
         sandbox::sandbox_action,
         sandbox::sandbox_exec,
+        sandbox::sandbox_cancel,
         sandbox::sandbox_processes,
         sandbox::save_project_settings,
         sandbox::execution_history,

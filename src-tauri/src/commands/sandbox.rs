@@ -68,6 +68,12 @@ pub async fn sandbox_exec(state: State<'_, AppState>, command: String, on_output
     Ok(state.sandboxes.exec(&p.root, &p.record, &req, &mut ChannelExecSink(on_output)).await?)
 }
 
+/// Stops the running `sandbox_exec` commands.
+#[tauri::command]
+pub fn sandbox_cancel(state: State<'_, AppState>) {
+    state.sandboxes.cancel_exec();
+}
+
 #[tauri::command]
 pub async fn sandbox_processes(state: State<'_, AppState>) -> IpcResult<Vec<ProcessInfo>> {
     let p = state.project()?;

@@ -35,6 +35,8 @@ pub enum SandboxError {
     Unsupported(&'static str),
     #[error("file operation failed: {0}")]
     Io(String),
+    #[error("the command was stopped")]
+    Cancelled,
 }
 
 impl UserFacing for SandboxError {
@@ -56,6 +58,7 @@ impl UserFacing for SandboxError {
             Self::MissingKey(_) => "missing_key",
             Self::Unsupported(_) => "unsupported",
             Self::Io(_) => "io",
+            Self::Cancelled => "cancelled",
         }
     }
 }

@@ -63,6 +63,8 @@ pub struct SandboxService {
     current: Mutex<Option<Current>>,
     /// Cached result of looking for bubblewrap.
     bwrap: Mutex<Option<Result<PathBuf, String>>>,
+    /// Wakes running `exec`s to stop them.
+    cancel: tokio::sync::Notify,
 }
 
 fn state_name(s: SandboxState) -> String {
@@ -76,7 +78,14 @@ fn env_or(setting: &str, var: &str) -> Option<String> {
 impl SandboxService {
     pub fn new(store: Arc<Store>, secrets: Secrets) -> Self {
         let _ = store.close_stale_sessions("local");
-        Self { store, secrets, local: Mutex::new(None), current: Mutex::new(None), bwrap: Mutex::new(None) }
+        Self {
+            store,
+            secrets,
+            local: Mutex::new(None),
+            current: Mutex::new(None),
+            bwrap: Mutex::new(None),
+            cancel: tokio::sync::Notify::new(),
+        }
     }
 
     fn detect(&self) -> Result<PathBuf, String> {
@@ -227,13 +236,23 @@ impl SandboxService {
     pub async fn exec(&self, root: &ProjectRoot, project: &ProjectRecord, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
         let cur = self.ensure(root, project).await?;
         let started = crate::store::now_ms();
-        let res = cur.provider.exec(&cur.sandbox_id, req, sink).await;
+        // Stopping drops the provider's future: a local run is killed with its process tree
+        // (the sandbox dies with its parent), a remote stream is closed.
+        let res = tokio::select! {
+            r = cur.provider.exec(&cur.sandbox_id, req, sink) => r,
+            _ = self.cancel.notified() => Err(SandboxError::Cancelled),
+        };
         let (code, dur, bytes) = match &res {
             Ok(o) => (o.exit_code, o.duration_ms as i64, o.bytes_out as i64),
             Err(_) => (None, crate::store::now_ms() - started, 0),
         };
         let _ = self.store.record_execution(project.id, Some(cur.session_row), &req.command, code, started, dur, bytes);
         res
+    }
+
+    /// Stops every command started through [`SandboxService::exec`] that is still running.
+    pub fn cancel_exec(&self) {
+        self.cancel.notify_waiters();
     }
 
     pub async fn processes(&self, project: &ProjectRecord) -> Result<Vec<ProcessInfo>, SandboxError> {
