@@ -7,8 +7,15 @@ against api-openapi.yaml / toolbox-openapi.yaml; see fakes.py for faults and con
 """
 from email.parser import BytesParser
 from email.policy import default as email_policy
+import base64
+import fcntl
+import hashlib
 import os
+import pty
 import shutil
+import signal
+import struct
+import termios
 import subprocess
 import sys
 import tempfile
@@ -24,6 +31,7 @@ SPEC_DIR, API_KEY = sys.argv[1], sys.argv[2]
 API = Spec(os.path.join(SPEC_DIR, "api-openapi.yaml"))
 TOOLBOX = Spec(os.path.join(SPEC_DIR, "toolbox-openapi.yaml"))
 SANDBOXES = {}
+PTYS = {}  # sessionId -> {"master": fd, "proc": Popen, "cols": n, "rows": n, "cwd": str}
 LOCK = threading.Lock()
 ROOT = tempfile.mkdtemp(prefix="daytona-fake-")
 
@@ -158,6 +166,8 @@ class Daytona(Handler):
             return full
 
         try:
+            if path.startswith("/process/pty"):
+                return self.pty_route(method, path, body, local)
             if path == "/process/execute" and method == "POST":
                 req = json.loads(body)
                 cwd = local(req.get("cwd") or ".")
@@ -216,6 +226,119 @@ class Daytona(Handler):
         except PermissionError:
             return self.error(403, "path outside the sandbox")
         return self.error(404, f"no toolbox route for {method} {path}")
+
+
+    # ---- PTY sessions: REST for create / resize / delete, a WebSocket for the stream ----
+    def pty_info(self, sid, p):
+        return {"id": sid, "active": p["proc"].poll() is None, "cols": p["cols"], "rows": p["rows"], "cwd": p["cwd"],
+                "envs": p["envs"], "createdAt": now(), "lazyStart": False}
+
+    def pty_route(self, method, path, body, local):
+        import json
+
+        segs = [s for s in path.split("/") if s]  # process, pty, [id], [connect|resize]
+        if len(segs) == 2 and method == "POST":
+            req = json.loads(body)
+            sid = req.get("id") or str(uuid.uuid4())
+            cols, rows = req.get("cols", 80), req.get("rows", 24)
+            master, slave = pty.openpty()
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            cwd = local(req.get("cwd"))
+            env = dict(os.environ, **(req.get("envs") or {}))
+            proc = subprocess.Popen(["bash", "--norc", "-i"], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
+                                    start_new_session=True)
+            os.close(slave)
+            with LOCK:
+                PTYS[sid] = {"master": master, "proc": proc, "cols": cols, "rows": rows, "cwd": cwd, "envs": req.get("envs") or {}}
+            return self.send_json(201, {"sessionId": sid})
+        with LOCK:
+            p = PTYS.get(segs[2]) if len(segs) > 2 else None
+        if not p:
+            return self.error(404, "no such PTY session")
+        sid = segs[2]
+        if len(segs) == 4 and segs[3] == "resize" and method == "POST":
+            req = json.loads(body)
+            p["cols"], p["rows"] = req["cols"], req["rows"]
+            fcntl.ioctl(p["master"], termios.TIOCSWINSZ, struct.pack("HHHH", p["rows"], p["cols"], 0, 0))
+            return self.send_json(200, self.pty_info(sid, p))
+        if len(segs) == 3 and method == "DELETE":
+            try:
+                os.killpg(p["proc"].pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            with LOCK:
+                PTYS.pop(sid, None)
+            return self.send_json(200, {"message": "PTY session deleted"})
+        if len(segs) == 3 and method == "GET":
+            return self.send_json(200, self.pty_info(sid, p))
+        if len(segs) == 4 and segs[3] == "connect" and method == "GET":
+            return self.websocket(p)
+        return self.error(404, "no PTY route")
+
+    def websocket(self, p):
+        key = self.headers.get("Sec-WebSocket-Key")
+        if (self.headers.get("Upgrade") or "").lower() != "websocket" or not key:
+            with self.fakes.lock:
+                self.fakes.violations.append("PTY connect without a WebSocket upgrade")
+            return self.error(400, "expected a WebSocket upgrade")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.close_connection = True
+        sock = self.connection
+        wlock = threading.Lock()
+
+        def send(opcode, data):
+            n = len(data)
+            head = bytes([0x80 | opcode]) + (bytes([n]) if n < 126 else (bytes([126]) + struct.pack(">H", n) if n < 65536 else bytes([127]) + struct.pack(">Q", n)))
+            with wlock:
+                sock.sendall(head + data)
+
+        def pump_out():
+            while True:
+                try:
+                    data = os.read(p["master"], 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                try:
+                    send(0x2, data)
+                except OSError:
+                    return
+            try:
+                send(0x8, b"")
+            except OSError:
+                pass
+
+        t = threading.Thread(target=pump_out, daemon=True)
+        t.start()
+        rfile = self.rfile
+        while True:
+            h = rfile.read(2)
+            if len(h) < 2:
+                break
+            opcode, n = h[0] & 0x0F, h[1] & 0x7F
+            masked = h[1] & 0x80
+            if not masked:
+                with self.fakes.lock:
+                    self.fakes.violations.append("client WebSocket frame without a mask")
+            if n == 126:
+                n = struct.unpack(">H", rfile.read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", rfile.read(8))[0]
+            mask = rfile.read(4) if masked else b"\0\0\0\0"
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(rfile.read(n)))
+            if opcode == 0x8:
+                break
+            if opcode in (0x1, 0x2):
+                try:
+                    os.write(p["master"], payload)
+                except OSError:
+                    break
 
 
 if __name__ == "__main__":

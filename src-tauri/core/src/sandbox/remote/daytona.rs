@@ -118,6 +118,10 @@ impl DaytonaProvider {
         Ok(Self { api, cfg, toolbox: Mutex::new(HashMap::new()) })
     }
 
+    fn auth_header_value(&self) -> String {
+        self.api.auth_value().to_string()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.cfg.api_url.trim_end_matches('/'), path)
     }
@@ -189,6 +193,34 @@ fn remote_path(path: &str) -> Result<String, SandboxError> {
         return Err(SandboxError::Path(crate::paths::PathError::ParentTraversal(path.to_string())));
     }
     Ok(if clean.is_empty() { "workspace".to_string() } else { format!("workspace/{clean}") })
+}
+
+enum TermCmd {
+    Input(Vec<u8>),
+    Resize(u16, u16),
+    Kill,
+}
+
+/// A Daytona PTY session: output and input over the toolbox WebSocket
+/// (`/process/pty/{id}/connect`), resize and close through the REST calls.
+struct DaytonaTerminal {
+    tx: tokio::sync::mpsc::UnboundedSender<TermCmd>,
+}
+
+impl crate::terminal::TerminalHandle for DaytonaTerminal {
+    fn write(&self, data: &[u8]) -> Result<(), crate::terminal::TerminalError> {
+        self.tx.send(TermCmd::Input(data.to_vec())).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
+    }
+    fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::terminal::TerminalError> {
+        self.tx.send(TermCmd::Resize(cols, rows)).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
+    }
+    fn ack(&self, _bytes: usize) {}
+    fn kill(&self) {
+        let _ = self.tx.send(TermCmd::Kill);
+    }
+    fn pid(&self) -> Option<u32> {
+        None
+    }
 }
 
 #[async_trait]
@@ -364,6 +396,75 @@ impl Provider for DaytonaProvider {
         let (url, m) = self.tb(id, Method::POST, "/files/folder").await?;
         self.api.send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str()), ("mode", "755")])).await?;
         Ok(())
+    }
+
+    async fn open_terminal(
+        &self,
+        id: &str,
+        cols: u16,
+        rows: u16,
+        mut sink: Box<dyn crate::terminal::TerminalSink>,
+    ) -> Result<std::sync::Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
+        use futures::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::Message;
+
+        let base = self.toolbox_base(id).await?;
+        let session = format!("aura-{}", uuid::Uuid::new_v4());
+        let body = json!({ "id": session, "cols": cols, "rows": rows, "cwd": "workspace", "envs": { "TERM": "xterm-256color" }, "lazyStart": false });
+        let url = format!("{base}/process/pty");
+        let r = self.api.send(false, || self.api.request(Method::POST, &url).json(&body)).await?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Created {
+            session_id: String,
+        }
+        let created: Created = self.api.json(r).await?;
+        let sid = created.session_id;
+        let ws_url = format!("{base}/process/pty/{sid}/connect").replacen("http", "ws", 1);
+        let net = |m: String| SandboxError::Network { provider: "Daytona", message: m };
+        let mut req = ws_url.into_client_request().map_err(|e| net(e.to_string()))?;
+        req.headers_mut().insert("Authorization", self.auth_header_value().parse().map_err(|_| SandboxError::Spawn("the API key has characters not allowed in an HTTP header".into()))?);
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| net(e.to_string()))?;
+        let (mut ws_tx, mut ws_rx) = ws.split();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws_rx.next().await {
+                match msg {
+                    Message::Binary(b) => sink.output(b.to_vec()),
+                    Message::Text(t) => sink.output(t.as_bytes().to_vec()),
+                    Message::Close(_) => break,
+                    _ => {}
+                }
+            }
+            sink.exit(None);
+        });
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TermCmd>();
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            while let Some(cmd) = rx.recv().await {
+                match cmd {
+                    TermCmd::Input(d) => {
+                        if ws_tx.send(Message::Binary(d.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    TermCmd::Resize(cols, rows) => {
+                        let url = format!("{base}/process/pty/{sid}/resize");
+                        let body = json!({ "cols": cols, "rows": rows });
+                        if let Err(e) = api.send(true, || api.request(Method::POST, &url).json(&body)).await {
+                            tracing::warn!(error = %e, "remote terminal resize failed");
+                        }
+                    }
+                    TermCmd::Kill => {
+                        let _ = ws_tx.close().await;
+                        let url = format!("{base}/process/pty/{sid}");
+                        let _ = api.send(true, || api.request(Method::DELETE, &url)).await;
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(std::sync::Arc::new(DaytonaTerminal { tx }))
     }
 
     async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {

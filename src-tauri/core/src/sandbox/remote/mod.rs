@@ -73,6 +73,11 @@ impl ApiClient {
         Ok(Self { http, provider, auth_header, auth_value, retry })
     }
 
+    /// The auth header's value (for connections reqwest does not make, e.g. WebSockets).
+    pub(crate) fn auth_value(&self) -> &str {
+        self.auth_value.expose()
+    }
+
     pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
         self.http.request(method, url).header(self.auth_header, self.auth_value.expose())
     }
