@@ -63,10 +63,26 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
         assert_eq!(names, ["app.js"]);
 
         let mut out = Out::default();
-        let req = ExecRequest { command: "cat src/app.js; echo $GREETING2; exit 4".into(), env: vec![("GREETING2".into(), "yo".into())], timeout_s: Some(30), ..Default::default() };
+        let req = ExecRequest { command: "cat src/app.js; echo $GREETING2; echo err >&2; exit 4".into(), env: vec![("GREETING2".into(), "it's me".into())], timeout_s: Some(30), ..Default::default() };
         let o = dt.exec(&sb.id, &req, &mut out).await.unwrap();
         assert_eq!(o.exit_code, Some(4));
-        assert_eq!(String::from_utf8_lossy(&out.0), "console.log('hi')\nyo\n");
+        assert_eq!(String::from_utf8_lossy(&out.0), "console.log('hi')\nit's me\nerr\n");
+        // Output is streamed while the command runs: the first line arrives before it ends.
+        struct Timed(Vec<(std::time::Instant, Vec<u8>)>);
+        impl ExecSink for Timed {
+            fn stdout(&mut self, d: &[u8]) {
+                self.0.push((Instant::now(), d.to_vec()));
+            }
+            fn stderr(&mut self, _d: &[u8]) {}
+        }
+        let mut timed = Timed(Vec::new());
+        let t0 = Instant::now();
+        let req = ExecRequest { command: "echo first; sleep 1; echo second".into(), ..Default::default() };
+        dt.exec(&sb.id, &req, &mut timed).await.unwrap();
+        let end = Instant::now();
+        assert!(timed.0.len() >= 2, "{:?}", timed.0.len());
+        assert!(end - timed.0[0].0 > Duration::from_millis(600), "the first line came {:?} before the end", end - timed.0[0].0);
+        assert!(timed.0[0].0 - t0 < Duration::from_millis(900));
 
         dt.remove_file(&sb.id, "src").await.unwrap();
         assert!(dt.list_files(&sb.id, "").await.unwrap().is_empty());

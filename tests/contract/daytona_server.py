@@ -31,6 +31,7 @@ SPEC_DIR, API_KEY = sys.argv[1], sys.argv[2]
 API = Spec(os.path.join(SPEC_DIR, "api-openapi.yaml"))
 TOOLBOX = Spec(os.path.join(SPEC_DIR, "toolbox-openapi.yaml"))
 SANDBOXES = {}
+SESSIONS = {}  # sessionId -> {cmdId: {"proc", "out", "err", "command"}}
 PTYS = {}  # sessionId -> {"master": fd, "proc": Popen, "cols": n, "rows": n, "cwd": str}
 LOCK = threading.Lock()
 ROOT = tempfile.mkdtemp(prefix="daytona-fake-")
@@ -168,6 +169,8 @@ class Daytona(Handler):
         try:
             if path.startswith("/process/pty"):
                 return self.pty_route(method, path, body, local)
+            if path.startswith("/process/session"):
+                return self.session_route(method, path, body, os.path.join(ROOT, sid))
             if path == "/process/execute" and method == "POST":
                 req = json.loads(body)
                 cwd = local(req.get("cwd") or ".")
@@ -227,6 +230,76 @@ class Daytona(Handler):
             return self.error(403, "path outside the sandbox")
         return self.error(404, f"no toolbox route for {method} {path}")
 
+
+    # ---- shell sessions: async commands with their logs ----
+    def session_route(self, method, path, body, home):
+        import json
+
+        segs = [s for s in path.split("/") if s]  # process, session, [sid], [exec|command], [cid], [logs]
+        if len(segs) == 2 and method == "POST":
+            sid = json.loads(body)["sessionId"]
+            with LOCK:
+                SESSIONS[sid] = {}
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        with LOCK:
+            sess = SESSIONS.get(segs[2]) if len(segs) > 2 else None
+        if sess is None:
+            return self.error(404, "no such session")
+        if len(segs) == 3 and method == "DELETE":
+            for c in sess.values():
+                if c["proc"].poll() is None:
+                    c["proc"].kill()
+            with LOCK:
+                SESSIONS.pop(segs[2], None)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if len(segs) == 4 and segs[3] == "exec" and method == "POST":
+            req = json.loads(body)
+            cid = str(uuid.uuid4())
+            proc = subprocess.Popen(["sh", "-c", req["command"]], cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            c = {"proc": proc, "out": bytearray(), "err": bytearray(), "command": req["command"], "done": False}
+
+            def pump(stream, buf):
+                for chunk in iter(lambda: stream.read1(65536), b""):
+                    buf.extend(chunk)
+
+            ts = [threading.Thread(target=pump, args=(proc.stdout, c["out"]), daemon=True),
+                  threading.Thread(target=pump, args=(proc.stderr, c["err"]), daemon=True)]
+            for t in ts:
+                t.start()
+
+            def reap():
+                for t in ts:
+                    t.join()
+                proc.wait()
+                c["done"] = True
+
+            threading.Thread(target=reap, daemon=True).start()
+            sess[cid] = c
+            if req.get("runAsync") or req.get("async"):
+                return self.send_json(202, {"cmdId": cid})
+            while not c["done"]:
+                time.sleep(0.02)
+            return self.send_json(200, {"cmdId": cid, "exitCode": proc.returncode, "output": (c["out"] + c["err"]).decode(errors="replace"),
+                                        "stdout": c["out"].decode(errors="replace"), "stderr": c["err"].decode(errors="replace")})
+        if len(segs) >= 5 and segs[3] == "command":
+            c = sess.get(segs[4])
+            if c is None:
+                return self.error(404, "no such command")
+            if len(segs) == 5 and method == "GET":
+                out = {"id": segs[4], "command": c["command"]}
+                if c["done"]:
+                    out["exitCode"] = c["proc"].returncode
+                return self.send_json(200, out)
+            if len(segs) == 6 and segs[5] == "logs" and method == "GET":
+                o, e = bytes(c["out"]).decode(errors="replace"), bytes(c["err"]).decode(errors="replace")
+                return self.send_json(200, {"output": o + e, "stdout": o, "stderr": e})
+        return self.error(404, "no session route")
 
     # ---- PTY sessions: REST for create / resize / delete, a WebSocket for the stream ----
     def pty_info(self, sid, p):

@@ -55,14 +55,6 @@ struct DtSandbox {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ExecuteResponse {
-    #[serde(default)]
-    exit_code: Option<i32>,
-    result: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct FileInfo {
     name: String,
     is_dir: bool,
@@ -172,6 +164,76 @@ impl DaytonaProvider {
         Ok(base)
     }
 
+    async fn exec_in_session(
+        &self,
+        base: &str,
+        session: &str,
+        req: &ExecRequest,
+        sink: &mut dyn ExecSink,
+        started: std::time::Instant,
+    ) -> Result<ExecOutcome, SandboxError> {
+        // The toolbox session has no cwd/env fields: put them in the command line.
+        let mut line = String::new();
+        for (k, v) in &req.env {
+            line.push_str(&format!("export {k}={}; ", shell_quote(v)));
+        }
+        if let Some(c) = &req.cwd {
+            line.push_str(&format!("cd {} && ", shell_quote(&remote_path(c)?)));
+        } else {
+            line.push_str("cd workspace 2>/dev/null; ");
+        }
+        line.push_str(&req.command);
+        let url = format!("{base}/process/session/{session}/exec");
+        let body = json!({ "command": line, "runAsync": true });
+        let r = self.api.send(false, || self.api.request(Method::POST, &url).json(&body)).await?;
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Started {
+            cmd_id: String,
+        }
+        let cmd: Started = self.api.json(r).await?;
+        #[derive(Deserialize, Default)]
+        struct Logs {
+            #[serde(default)]
+            stdout: String,
+            #[serde(default)]
+            stderr: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Cmd {
+            exit_code: Option<i32>,
+        }
+        let logs_url = format!("{base}/process/session/{session}/command/{}/logs", cmd.cmd_id);
+        let cmd_url = format!("{base}/process/session/{session}/command/{}", cmd.cmd_id);
+        let (mut out_at, mut err_at, mut bytes_out) = (0usize, 0usize, 0u64);
+        let deadline = req.timeout_s.map(|t| started + std::time::Duration::from_secs(t));
+        loop {
+            // Read the exit code first, so the logs fetched after it are complete.
+            let r = self.api.send(true, || self.api.request(Method::GET, &cmd_url)).await?;
+            let state: Cmd = self.api.json(r).await?;
+            let r = self.api.send(true, || self.api.request(Method::GET, &logs_url).header("Accept", "application/json")).await?;
+            let logs: Logs = self.api.json(r).await.unwrap_or_default();
+            if logs.stdout.len() > out_at {
+                sink.stdout(&logs.stdout.as_bytes()[out_at..]);
+                bytes_out += (logs.stdout.len() - out_at) as u64;
+                out_at = logs.stdout.len();
+            }
+            if logs.stderr.len() > err_at {
+                sink.stderr(&logs.stderr.as_bytes()[err_at..]);
+                bytes_out += (logs.stderr.len() - err_at) as u64;
+                err_at = logs.stderr.len();
+            }
+            if let Some(code) = state.exit_code {
+                return Ok(ExecOutcome { exit_code: Some(code), signal: None, duration_ms: started.elapsed().as_millis() as u64, bytes_out });
+            }
+            if deadline.is_some_and(|d| std::time::Instant::now() > d) {
+                return Err(SandboxError::Timeout(req.timeout_s.unwrap_or(0)));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+    }
+
     async fn tb(&self, id: &str, method: Method, path: &str) -> Result<(String, reqwest::Method), SandboxError> {
         Ok((format!("{}{}", self.toolbox_base(id).await?, path), method))
     }
@@ -184,6 +246,10 @@ fn enc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Workspace-relative paths become paths under the sandbox user's home folder.
@@ -322,31 +388,19 @@ impl Provider for DaytonaProvider {
         Ok(())
     }
 
+    /// Runs the command asynchronously in a fresh toolbox session and streams its logs by
+    /// polling (`/process/session/{id}/command/{cmd}/logs`, stdout and stderr apart) until the
+    /// command reports its exit code; the session is deleted afterwards.
     async fn exec(&self, id: &str, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
         let started = std::time::Instant::now();
-        let (url, m) = self.tb(id, Method::POST, "/process/execute").await?;
-        let mut body = json!({ "command": req.command });
-        let o = body.as_object_mut().unwrap();
-        if let Some(c) = &req.cwd {
-            o.insert("cwd".into(), json!(remote_path(c)?));
-        }
-        if !req.env.is_empty() {
-            let envs: serde_json::Map<String, serde_json::Value> = req.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            o.insert("envs".into(), json!(envs));
-        }
-        if let Some(t) = req.timeout_s {
-            o.insert("timeout".into(), json!(t));
-        }
-        let r = self.api.send(false, || self.api.request(m.clone(), &url).json(&body)).await?;
-        let res: ExecuteResponse = self.api.json(r).await?;
-        // /process/execute answers once, with stdout and stderr combined.
-        sink.stdout(res.result.as_bytes());
-        Ok(ExecOutcome {
-            exit_code: res.exit_code,
-            signal: None,
-            duration_ms: started.elapsed().as_millis() as u64,
-            bytes_out: res.result.len() as u64,
-        })
+        let base = self.toolbox_base(id).await?;
+        let session = format!("aura-exec-{}", uuid::Uuid::new_v4());
+        let url = format!("{base}/process/session");
+        self.api.send(false, || self.api.request(Method::POST, &url).json(&json!({ "sessionId": session }))).await?;
+        let result = self.exec_in_session(&base, &session, req, sink, started).await;
+        let url = format!("{base}/process/session/{session}");
+        let _ = self.api.send(true, || self.api.request(Method::DELETE, &url)).await;
+        result
     }
 
     async fn processes(&self, _id: &str) -> Result<Vec<ProcessInfo>, SandboxError> {
