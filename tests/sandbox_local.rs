@@ -261,3 +261,25 @@ fn a_terminal_runs_inside_the_sandbox_and_dies_with_it() {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     assert!(stat.is_empty() || stat.contains(") Z"), "terminal survived the stop: {stat}");
 }
+
+#[test]
+fn kernel_rlimits_back_up_the_watchdog() {
+    use aura_core::sandbox::local::bwrap::rlimits;
+    let l = Limits { memory_bytes: Some(256 << 20), cpu_seconds: Some(5), max_pids: Some(64), ..Limits::default() };
+    let rl = rlimits(&l);
+    assert!(rl.contains(&"--cpu=5".to_string()));
+    assert!(rl.contains(&format!("--as={}", 512u64 << 20)), "{rl:?}");
+    let f = fx();
+    rt().block_on(async {
+        let spec = SandboxSpec { limits: Limits { memory_bytes: Some(512 << 20), ..Limits::default() }, ..Default::default() };
+        let sb = f.p.create_for(&f.root, &spec).unwrap();
+        // The limits are really in force inside the sandbox.
+        let (r, out, _) = run(&f.p, &sb.id, "grep -E 'Max (address space|cpu time)' /proc/self/limits").await;
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        assert!(out.contains(&(1024u64 << 20).to_string()), "{out}");
+        // A single allocation past the address-space cap fails at once, inside the sandbox.
+        let (r, _, err) = run(&f.p, &sb.id, "dd if=/dev/zero of=/dev/null bs=2G count=1").await;
+        assert_ne!(r.unwrap().exit_code, Some(0));
+        assert!(err.contains("memory exhausted") || err.contains("Cannot allocate"), "{err}");
+    });
+}

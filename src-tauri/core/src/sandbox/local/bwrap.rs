@@ -54,11 +54,45 @@ fn prlimit() -> Option<PathBuf> {
     ["/usr/bin/prlimit", "/bin/prlimit"].iter().map(PathBuf::from).find(|p| p.exists())
 }
 
+/// Kernel-enforced per-process limits, applied with `prlimit` (they are inherited by everything
+/// the sandbox starts): CPU seconds; address space at twice the memory limit (a backstop: the
+/// watchdog enforces the total resident memory); and, for a non-root user, the process count
+/// (`RLIMIT_NPROC` counts all of the user's processes, so the current count is added).
+pub fn rlimits(limits: &Limits) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(cpu) = limits.cpu_seconds {
+        out.push(format!("--cpu={cpu}"));
+    }
+    if let Some(mem) = limits.memory_bytes {
+        out.push(format!("--as={}", mem.saturating_mul(2)));
+    }
+    // SAFETY: getuid has no preconditions.
+    let uid = unsafe { libc::getuid() };
+    if let (Some(max), true) = (limits.max_pids, uid != 0) {
+        out.push(format!("--nproc={}", max as usize + user_tasks(uid)));
+    }
+    out
+}
+
+/// How many tasks (threads included, as RLIMIT_NPROC counts them) `uid` has now.
+fn user_tasks(uid: u32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    dir.flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|st| st.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string())))
+        .map(|st| st.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).unwrap_or(1))
+        .sum()
+}
+
 /// The full argv that runs `command` (argv inside the sandbox) for `project`.
 pub fn argv(iso: &Isolation, project: &Path, cwd: Option<&str>, env: &[(String, String)], limits: &Limits, command: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    if let (Some(cpu), Some(pl)) = (limits.cpu_seconds, prlimit()) {
-        out.extend([pl.display().to_string(), format!("--cpu={cpu}"), "--".into()]);
+    let rl = rlimits(limits);
+    if let (false, Some(pl)) = (rl.is_empty(), prlimit()) {
+        out.push(pl.display().to_string());
+        out.extend(rl);
+        out.push("--".into());
     }
     match iso {
         Isolation::Bubblewrap { bwrap } => {
