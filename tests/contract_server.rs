@@ -69,3 +69,43 @@ impl Drop for ContractServer {
         let _ = self.child.wait();
     }
 }
+
+/// Collects a remote terminal's output (`Some`) and its end (`None`) for the PTY tests.
+pub struct TermOut(pub std::sync::mpsc::Sender<Option<Vec<u8>>>);
+
+impl aura_core::terminal::TerminalSink for TermOut {
+    fn output(&mut self, data: Vec<u8>) {
+        let _ = self.0.send(Some(data));
+    }
+    fn exit(&mut self, _code: Option<u32>) {
+        let _ = self.0.send(None);
+    }
+}
+
+/// Drives a remote terminal through input, a resize and a kill, as both PTY tests do.
+pub fn exercise_terminal(term: &dyn aura_core::terminal::TerminalHandle, rx: &std::sync::mpsc::Receiver<Option<Vec<u8>>>) {
+    use std::time::{Duration, Instant};
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str| {
+        let end = Instant::now() + Duration::from_secs(15);
+        while !seen.contains(needle) && Instant::now() < end {
+            if let Ok(Some(d)) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push_str(&String::from_utf8_lossy(&d));
+            }
+        }
+        assert!(seen.contains(needle), "{needle:?} not in {seen:?}");
+    };
+    term.write(b"echo pty-$((40+2))\n").unwrap();
+    wait_for("pty-42");
+    term.resize(100, 30).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    term.write(b"stty size\n").unwrap();
+    wait_for("30 100");
+    term.kill();
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut ended = false;
+    while Instant::now() < end && !ended {
+        ended = matches!(rx.recv_timeout(Duration::from_millis(200)), Ok(None));
+    }
+    assert!(ended, "the terminal reports its end after kill");
+}

@@ -173,15 +173,6 @@ fn every_documented_state_is_mapped() {
     }
 }
 
-struct TermOut(std::sync::mpsc::Sender<Option<Vec<u8>>>);
-impl aura_core::terminal::TerminalSink for TermOut {
-    fn output(&mut self, data: Vec<u8>) {
-        let _ = self.0.send(Some(data));
-    }
-    fn exit(&mut self, _code: Option<u32>) {
-        let _ = self.0.send(None);
-    }
-}
 
 #[test]
 fn an_interactive_pty_over_the_toolbox_websocket() {
@@ -190,29 +181,7 @@ fn an_interactive_pty_over_the_toolbox_websocket() {
     let rt = rt();
     let sb = rt.block_on(dt.create(&SandboxSpec::default())).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let term = rt.block_on(dt.open_terminal(&sb.id, 80, 24, Box::new(TermOut(tx)))).unwrap();
-    let mut seen = String::new();
-    let mut wait_for = |needle: &str| {
-        let end = Instant::now() + Duration::from_secs(15);
-        while !seen.contains(needle) && Instant::now() < end {
-            if let Ok(Some(d)) = rx.recv_timeout(Duration::from_millis(200)) {
-                seen.push_str(&String::from_utf8_lossy(&d));
-            }
-        }
-        assert!(seen.contains(needle), "{needle:?} not in {seen:?}");
-    };
-    term.write(b"echo dt-$((40+2))\n").unwrap();
-    wait_for("dt-42");
-    term.resize(100, 30).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    term.write(b"stty size\n").unwrap();
-    wait_for("30 100");
-    term.kill();
-    let end = Instant::now() + Duration::from_secs(10);
-    let mut ended = false;
-    while Instant::now() < end && !ended {
-        ended = matches!(rx.recv_timeout(Duration::from_millis(200)), Ok(None));
-    }
-    assert!(ended, "the terminal reports its end after kill");
+    let term = rt.block_on(dt.open_terminal(&sb.id, 80, 24, Box::new(contract_server::TermOut(tx)))).unwrap();
+    contract_server::exercise_terminal(term.as_ref(), &rx);
     assert_eq!(srv.violations(), Vec::<String>::new());
 }

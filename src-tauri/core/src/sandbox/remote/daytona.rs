@@ -11,9 +11,12 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiClient, RetryPolicy};
+use super::{remote_path, ApiClient, RetryPolicy, TermCmd};
 use crate::sandbox::*;
 use crate::secrets::Secret;
+
+/// Where the project lives, relative to the sandbox user's home (the toolbox's base folder).
+const WORKDIR: &str = "workspace";
 
 /// The SDKs' default API base.
 pub const DEFAULT_API_URL: &str = "https://app.daytona.io/api";
@@ -178,7 +181,7 @@ impl DaytonaProvider {
             line.push_str(&format!("export {k}={}; ", shell_quote(v)));
         }
         if let Some(c) = &req.cwd {
-            line.push_str(&format!("cd {} && ", shell_quote(&remote_path(c)?)));
+            line.push_str(&format!("cd {} && ", shell_quote(&remote_path(WORKDIR, c)?)));
         } else {
             line.push_str("cd workspace 2>/dev/null; ");
         }
@@ -252,42 +255,9 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// Workspace-relative paths become paths under the sandbox user's home folder.
-fn remote_path(path: &str) -> Result<String, SandboxError> {
-    let clean = path.trim_start_matches("./");
-    if clean.starts_with('/') || clean.split('/').any(|c| c == "..") || clean.contains('\0') {
-        return Err(SandboxError::Path(crate::paths::PathError::ParentTraversal(path.to_string())));
-    }
-    Ok(if clean.is_empty() { "workspace".to_string() } else { format!("workspace/{clean}") })
-}
 
-enum TermCmd {
-    Input(Vec<u8>),
-    Resize(u16, u16),
-    Kill,
-}
 
-/// A Daytona PTY session: output and input over the toolbox WebSocket
-/// (`/process/pty/{id}/connect`), resize and close through the REST calls.
-struct DaytonaTerminal {
-    tx: tokio::sync::mpsc::UnboundedSender<TermCmd>,
-}
 
-impl crate::terminal::TerminalHandle for DaytonaTerminal {
-    fn write(&self, data: &[u8]) -> Result<(), crate::terminal::TerminalError> {
-        self.tx.send(TermCmd::Input(data.to_vec())).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
-    }
-    fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::terminal::TerminalError> {
-        self.tx.send(TermCmd::Resize(cols, rows)).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
-    }
-    fn ack(&self, _bytes: usize) {}
-    fn kill(&self) {
-        let _ = self.tx.send(TermCmd::Kill);
-    }
-    fn pid(&self) -> Option<u32> {
-        None
-    }
-}
 
 #[async_trait]
 impl Provider for DaytonaProvider {
@@ -408,7 +378,7 @@ impl Provider for DaytonaProvider {
     }
 
     async fn put_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::POST, "/files/upload").await?;
         let name = path.rsplit('/').next().unwrap_or("file").to_string();
         self.api
@@ -422,14 +392,14 @@ impl Provider for DaytonaProvider {
     }
 
     async fn get_file(&self, id: &str, path: &str) -> Result<Vec<u8>, SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::GET, "/files/download").await?;
         let r = self.api.send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str())])).await?;
         Ok(r.bytes().await.map_err(|e| SandboxError::Network { provider: "Daytona", message: e.to_string() })?.to_vec())
     }
 
     async fn list_files(&self, id: &str, path: &str) -> Result<Vec<RemoteEntry>, SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::GET, "/files").await?;
         let r = self.api.send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str())])).await?;
         let list: Vec<FileInfo> = self.api.json(r).await?;
@@ -437,7 +407,7 @@ impl Provider for DaytonaProvider {
     }
 
     async fn remove_file(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::DELETE, "/files").await?;
         self.api
             .send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str()), ("recursive", "true")]))
@@ -446,7 +416,7 @@ impl Provider for DaytonaProvider {
     }
 
     async fn make_dir(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::POST, "/files/folder").await?;
         self.api.send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str()), ("mode", "755")])).await?;
         Ok(())
@@ -518,7 +488,7 @@ impl Provider for DaytonaProvider {
                 }
             }
         });
-        Ok(std::sync::Arc::new(DaytonaTerminal { tx }))
+        Ok(std::sync::Arc::new(super::RemoteTerminal { tx }))
     }
 
     async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {

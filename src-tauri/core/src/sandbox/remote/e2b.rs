@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiClient, RetryPolicy};
+use super::{remote_path, ApiClient, RetryPolicy, TermCmd};
 use crate::sandbox::*;
 use crate::secrets::Secret;
 
@@ -190,41 +190,9 @@ async fn envd_rpc(client: &ApiClient, e: &Envd, method: &str, body: &Value, idem
     client.json(r).await
 }
 
-enum TermCmd {
-    Input(Vec<u8>),
-    Resize(u16, u16),
-    Kill,
-}
 
-/// A PTY process in an E2B sandbox: output streamed from `Start`, input / resize / kill sent
-/// in order by one task (`SendInput`, `Update`, `SendSignal`).
-struct E2bTerminal {
-    tx: tokio::sync::mpsc::UnboundedSender<TermCmd>,
-}
 
-impl crate::terminal::TerminalHandle for E2bTerminal {
-    fn write(&self, data: &[u8]) -> Result<(), crate::terminal::TerminalError> {
-        self.tx.send(TermCmd::Input(data.to_vec())).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
-    }
-    fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::terminal::TerminalError> {
-        self.tx.send(TermCmd::Resize(cols, rows)).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
-    }
-    fn ack(&self, _bytes: usize) {}
-    fn kill(&self) {
-        let _ = self.tx.send(TermCmd::Kill);
-    }
-    fn pid(&self) -> Option<u32> {
-        None
-    }
-}
 
-fn remote_path(path: &str) -> Result<String, SandboxError> {
-    let clean = path.trim_start_matches("./");
-    if clean.starts_with('/') || clean.split('/').any(|c| c == "..") || clean.contains('\0') {
-        return Err(SandboxError::Path(crate::paths::PathError::ParentTraversal(path.to_string())));
-    }
-    Ok(if clean.is_empty() { WORKDIR.to_string() } else { format!("{WORKDIR}/{clean}") })
-}
 
 /// Splits Connect streaming envelopes (1 flag byte, 4-byte big-endian length, payload) off `buf`.
 pub fn take_envelopes(buf: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
@@ -329,7 +297,7 @@ impl Provider for E2bProvider {
         let e = self.envd_of(id).await?;
         let envs: serde_json::Map<String, Value> = req.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         let cwd = match &req.cwd {
-            Some(c) => remote_path(c)?,
+            Some(c) => remote_path(WORKDIR, c)?,
             None => WORKDIR.to_string(),
         };
         let msg = json!({
@@ -404,7 +372,7 @@ impl Provider for E2bProvider {
     }
 
     async fn put_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let e = self.envd_of(id).await?;
         let name = path.rsplit('/').next().unwrap_or("file").to_string();
         self.envd
@@ -419,7 +387,7 @@ impl Provider for E2bProvider {
     }
 
     async fn get_file(&self, id: &str, path: &str) -> Result<Vec<u8>, SandboxError> {
-        let rp = remote_path(path)?;
+        let rp = remote_path(WORKDIR, path)?;
         let e = self.envd_of(id).await?;
         let r = self
             .envd
@@ -429,7 +397,7 @@ impl Provider for E2bProvider {
     }
 
     async fn list_files(&self, id: &str, path: &str) -> Result<Vec<RemoteEntry>, SandboxError> {
-        let v = self.rpc(id, "filesystem.Filesystem/ListDir", json!({ "path": remote_path(path)?, "depth": 1 })).await?;
+        let v = self.rpc(id, "filesystem.Filesystem/ListDir", json!({ "path": remote_path(WORKDIR, path)?, "depth": 1 })).await?;
         let num = |x: Option<&Value>| match x {
             Some(Value::String(s)) => s.parse().unwrap_or(0),
             Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
@@ -450,12 +418,12 @@ impl Provider for E2bProvider {
     }
 
     async fn remove_file(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        self.rpc(id, "filesystem.Filesystem/Remove", json!({ "path": remote_path(path)? })).await?;
+        self.rpc(id, "filesystem.Filesystem/Remove", json!({ "path": remote_path(WORKDIR, path)? })).await?;
         Ok(())
     }
 
     async fn make_dir(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        self.rpc(id, "filesystem.Filesystem/MakeDir", json!({ "path": remote_path(path)? })).await?;
+        self.rpc(id, "filesystem.Filesystem/MakeDir", json!({ "path": remote_path(WORKDIR, path)? })).await?;
         Ok(())
     }
 
@@ -526,7 +494,7 @@ impl Provider for E2bProvider {
                 }
             }
         });
-        Ok(Arc::new(E2bTerminal { tx }))
+        Ok(Arc::new(super::RemoteTerminal { tx }))
     }
 
     /// Any port is reached at `<port>-<sandboxID>.<domain>`.

@@ -162,3 +162,47 @@ impl ApiClient {
         serde_json::from_slice(&bytes).map_err(|e| SandboxError::BadResponse { provider: self.provider, message: e.to_string() })
     }
 }
+
+/// What a remote terminal's handle asks its driver task to do, in order.
+pub(crate) enum TermCmd {
+    Input(Vec<u8>),
+    Resize(u16, u16),
+    Kill,
+}
+
+/// The handle of a remote PTY: each call is queued to the provider's driver task, which talks
+/// to the provider in order (E2B: SendInput / Update / SendSignal; Daytona: WebSocket / REST).
+pub(crate) struct RemoteTerminal {
+    pub(crate) tx: tokio::sync::mpsc::UnboundedSender<TermCmd>,
+}
+
+impl crate::terminal::TerminalHandle for RemoteTerminal {
+    fn write(&self, data: &[u8]) -> Result<(), crate::terminal::TerminalError> {
+        self.queue(TermCmd::Input(data.to_vec()))
+    }
+    fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::terminal::TerminalError> {
+        self.queue(TermCmd::Resize(cols, rows))
+    }
+    fn ack(&self, _bytes: usize) {}
+    fn kill(&self) {
+        let _ = self.tx.send(TermCmd::Kill);
+    }
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl RemoteTerminal {
+    fn queue(&self, cmd: TermCmd) -> Result<(), crate::terminal::TerminalError> {
+        self.tx.send(cmd).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
+    }
+}
+
+/// A workspace-relative path as a path under `workdir` in the remote sandbox; never outside it.
+pub(crate) fn remote_path(workdir: &str, path: &str) -> Result<String, SandboxError> {
+    let clean = path.trim_start_matches("./");
+    if clean.starts_with('/') || clean.split('/').any(|c| c == "..") || clean.contains('\0') {
+        return Err(SandboxError::Path(crate::paths::PathError::ParentTraversal(path.to_string())));
+    }
+    Ok(if clean.is_empty() { workdir.to_string() } else { format!("{workdir}/{clean}") })
+}
