@@ -87,10 +87,17 @@ export class SandboxPanel {
     const state = s.sandbox?.state ?? "none";
     const iso = s.isolation === "bubblewrap" ? "isolated (bubblewrap)" : s.isolation === "remote" ? "isolated by the provider"
       : s.isolation === "none" ? "NOT ISOLATED" : "isolation unavailable";
-    this.header.replaceChildren(
+    this.header.replaceChildren(...[
       h("div", {}, h("b", {}, s.settings.provider), " sandbox · ", h("span", { class: `sb-state state-${state}`, "data-state": state }, state)),
+      s.sandbox && (s.sandbox.memory_bytes !== null || s.sandbox.cpu !== null)
+        ? h("div", { class: "hint sb-usage-now" }, [
+          s.sandbox.cpu !== null ? `${s.sandbox.cpu} CPU` : "",
+          s.sandbox.memory_bytes !== null ? `${(s.sandbox.memory_bytes / MiB).toFixed(0)} MiB memory${s.settings.provider === "local" ? " in use" : ""}` : "",
+        ].filter(Boolean).join(" · "))
+        : null,
+      s.sandbox?.detail ? h("div", { class: "hint" }, s.sandbox.detail) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
-    );
+    ].filter((x): x is HTMLDivElement => x !== null));
     const actions: [SandboxAction, string, boolean][] = [
       ["create", "Create", !s.sandbox],
       ["start", "Start", state === "stopped"],
