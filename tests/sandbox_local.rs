@@ -283,3 +283,39 @@ fn kernel_rlimits_back_up_the_watchdog() {
         assert!(err.contains("memory exhausted") || err.contains("Cannot allocate"), "{err}");
     });
 }
+
+#[test]
+fn the_ports_a_dev_server_listens_on_are_found() {
+    let f = fx();
+    std::fs::write(
+        f.root.path().join("server.js"),
+        "require('http').createServer((q, s) => s.end('hi')).listen(0, '127.0.0.1', function () { console.log('Local: http://localhost:' + this.address().port + '/'); });",
+    )
+    .unwrap();
+    let rt = rt();
+    let p = std::sync::Arc::new(f.p);
+    let sb = p.create_for(&f.root, &SandboxSpec::default()).unwrap();
+    let (p2, id) = (p.clone(), sb.id.clone());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    struct Lines(std::sync::mpsc::Sender<String>);
+    impl ExecSink for Lines {
+        fn stdout(&mut self, d: &[u8]) {
+            let _ = self.0.send(String::from_utf8_lossy(d).into_owned());
+        }
+        fn stderr(&mut self, _: &[u8]) {}
+    }
+    rt.spawn(async move {
+        let _ = p2.exec(&id, &ExecRequest { command: "node server.js".into(), ..Default::default() }, &mut Lines(tx)).await;
+    });
+    let banner = rx.recv_timeout(Duration::from_secs(20)).expect("the server prints its URL");
+    let hinted = aura_core::preview::ports::ports_in_output(&banner);
+    assert_eq!(hinted.len(), 1, "{banner}");
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut found = Vec::new();
+    while Instant::now() < end && found.is_empty() {
+        found = p.listening_ports(&sb.id).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(found, hinted, "the listening socket of the sandboxed server is found");
+    rt.block_on(p.stop(&sb.id)).unwrap();
+}

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod paths;
+pub mod preview;
 pub mod samples;
 pub mod sandbox;
 pub mod secrets;

@@ -170,6 +170,13 @@ impl LocalProvider {
         Ok(())
     }
 
+    /// TCP ports the sandbox's processes listen on (for the preview).
+    pub fn listening_ports(&self, id: &str) -> Result<Vec<u16>, SandboxError> {
+        let roots = self.with(id, |sb| Ok(sb.pids.clone()))?;
+        let pids: Vec<u32> = roots.into_iter().flat_map(watchdog::process_tree).map(|p| p.pid).collect();
+        Ok(crate::preview::ports::listening_ports(&pids))
+    }
+
     /// Stops every process of every sandbox (on app exit).
     pub fn shutdown(&self) {
         let ids: Vec<String> = self.sandboxes.lock().keys().cloned().collect();

@@ -1,0 +1,263 @@
+//! A loopback reverse proxy in front of a dev server.
+//!
+//! It listens on 127.0.0.1 (a random port) and answers only a browser that presented the
+//! preview's secret: the pane first loads `/?aura_preview_token=<secret>`, the proxy answers with
+//! an HttpOnly, SameSite=Strict cookie named after its own port and redirects to the clean URL;
+//! anything else gets 403. Requests are forwarded with the provider's auth headers injected and
+//! our cookie removed; bodies stream in both directions (nothing is buffered), and WebSocket
+//! upgrades (Vite / Next HMR) are spliced through. When nothing listens upstream, a small page
+//! says so and retries by itself.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use parking_lot::RwLock;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::error::UserFacing;
+
+pub const TOKEN_PARAM: &str = "aura_preview_token";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("cannot start the preview proxy: {0}")]
+    Bind(String),
+}
+
+impl UserFacing for ProxyError {
+    fn kind(&self) -> &'static str {
+        "preview"
+    }
+}
+
+/// Where the preview's requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub host: String,
+    pub port: u16,
+    /// Added to every forwarded request (provider preview auth); never shown to the page.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Upstream {
+    pub fn local(port: u16) -> Self {
+        Self { host: "127.0.0.1".into(), port, headers: Vec::new() }
+    }
+}
+
+struct Shared {
+    token: String,
+    cookie: String,
+    upstream: RwLock<Upstream>,
+}
+
+/// A running proxy; dropping it stops it.
+pub struct PreviewProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+fn full(status: StatusCode, content_type: &str, text: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed())
+        .unwrap()
+}
+
+impl PreviewProxy {
+    /// Starts a proxy on a random loopback port for `upstream`.
+    pub async fn start(upstream: Upstream) -> Result<Self, ProxyError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| ProxyError::Bind(e.to_string()))?;
+        let addr = listener.local_addr().map_err(|e| ProxyError::Bind(e.to_string()))?;
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let shared = Arc::new(Shared { token, cookie: format!("aura_preview_{}", addr.port()), upstream: RwLock::new(upstream) });
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let s = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = &mut stop_rx => return,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, shared, _stop: stop_tx })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL the preview pane opens first (it carries the secret once).
+    pub fn entry_url(&self) -> String {
+        format!("http://{}/?{TOKEN_PARAM}={}", self.addr, self.shared.token)
+    }
+
+    /// The URL without the secret (what the address bar shows).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Points the proxy at another port or host (the user picked another server).
+    pub fn set_upstream(&self, upstream: Upstream) {
+        *self.shared.upstream.write() = upstream;
+    }
+
+    pub fn upstream(&self) -> Upstream {
+        self.shared.upstream.read().clone()
+    }
+}
+
+fn cookie_value<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+/// The request's query without our token parameter.
+fn strip_token(query: &str) -> (String, Option<String>) {
+    let mut token = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix(TOKEN_PARAM).and_then(|r| r.strip_prefix('=')) {
+            Some(t) => {
+                token = Some(t.to_string());
+                false
+            }
+            None => !kv.is_empty(),
+        })
+        .collect();
+    (kept.join("&"), token)
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let (query, presented) = strip_token(req.uri().query().unwrap_or(""));
+    if let Some(t) = presented {
+        if !constant_eq(&t, &s.token) {
+            return Ok(full(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "This preview link is not valid.\n".into()));
+        }
+        // Trade the secret in the URL for a cookie, and drop it from the address.
+        let path = req.uri().path();
+        let location = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+        let mut r = full(StatusCode::FOUND, "text/plain; charset=utf-8", String::new());
+        r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("/")));
+        let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", s.cookie, s.token);
+        r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        return Ok(r);
+    }
+    if !cookie_value(&req, &s.cookie).is_some_and(|v| constant_eq(v, &s.token)) {
+        return Ok(full(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "This preview is only shown inside Aura.\n".into()));
+    }
+    let upstream = s.upstream.read().clone();
+    Ok(forward(&s, upstream, req).await)
+}
+
+fn unreachable_page(up: &Upstream, why: &str) -> Response<Body> {
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=1><title>Waiting for the dev server</title>\
+         <body style=\"font-family:system-ui;color:#555;margin:3rem\"><h2>Nothing is listening on {port} yet</h2>\
+         <p>Start the dev server in a terminal; this page retries every second.</p><p><small>{why}</small></p>",
+        port = up.port,
+        why = why.replace('<', "&lt;")
+    );
+    full(StatusCode::BAD_GATEWAY, "text/html; charset=utf-8", html)
+}
+
+const HOP_BY_HOP: [&str; 7] = ["keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"];
+
+async fn forward(s: &Shared, up: Upstream, mut req: Request<Incoming>) -> Response<Body> {
+    let stream = match TcpStream::connect((up.host.as_str(), up.port)).await {
+        Ok(st) => st,
+        Err(e) => return unreachable_page(&up, &e.to_string()),
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+        Ok(x) => x,
+        Err(e) => return unreachable_page(&up, &e.to_string()),
+    };
+    tokio::spawn(conn.with_upgrades());
+
+    let wants_upgrade = req.headers().contains_key(header::UPGRADE);
+    let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
+    let (query, _) = strip_token(parts.uri.query().unwrap_or(""));
+    let path = if query.is_empty() { parts.uri.path().to_string() } else { format!("{}?{query}", parts.uri.path()) };
+    parts.uri = path.parse().unwrap_or_else(|_| "/".parse().unwrap());
+    let h = &mut parts.headers;
+    for name in HOP_BY_HOP {
+        h.remove(name);
+    }
+    if !wants_upgrade {
+        h.remove(header::CONNECTION);
+        h.remove(header::UPGRADE);
+    }
+    let host = format!("{}:{}", up.host, up.port);
+    h.insert(header::HOST, HeaderValue::from_str(&host).unwrap_or(HeaderValue::from_static("127.0.0.1")));
+    // Our cookie stays with us.
+    let cookies: Vec<String> = h
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';').map(str::trim).map(str::to_string).collect::<Vec<_>>())
+        .filter(|c| !c.starts_with(&format!("{}=", s.cookie)) && !c.is_empty())
+        .collect();
+    h.remove(header::COOKIE);
+    if !cookies.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&cookies.join("; ")) {
+            h.insert(header::COOKIE, v);
+        }
+    }
+    for (k, v) in &up.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            h.insert(k, v);
+        }
+    }
+    let mut resp = match sender.send_request(Request::from_parts(parts, body)).await {
+        Ok(r) => r,
+        Err(e) => return unreachable_page(&up, &e.to_string()),
+    };
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_upgrade) = client_upgrade {
+            let server_upgrade = hyper::upgrade::on(&mut resp);
+            tokio::spawn(async move {
+                if let (Ok(a), Ok(b)) = tokio::join!(client_upgrade, server_upgrade) {
+                    let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(a), &mut TokioIo::new(b)).await;
+                }
+            });
+        }
+        let (parts, _) = resp.into_parts();
+        return Response::from_parts(parts, http_body_util::Empty::new().map_err(|never| match never {}).boxed());
+    }
+    let (mut parts, body) = resp.into_parts();
+    for name in HOP_BY_HOP {
+        parts.headers.remove(name);
+    }
+    Response::from_parts(parts, body.boxed())
+}
