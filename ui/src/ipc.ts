@@ -21,6 +21,7 @@ import type { SandboxAction } from "./bindings/SandboxAction";
 import type { SandboxStatus } from "./bindings/SandboxStatus";
 import type { UsageRow } from "./bindings/UsageRow";
 import type { SecretName } from "./bindings/SecretName";
+import type { PreviewInfo } from "./bindings/PreviewInfo";
 import type { SecretState } from "./bindings/SecretState";
 
 export type { SecretName, SecretState };
@@ -61,6 +62,10 @@ export const api = {
   createDir: (path: string) => call<void>("create_dir", { path }),
   renamePath: (from: string, to: string) => call<void>("rename_path", { from, to }),
   deletePath: (path: string) => call<void>("delete_path", { path }),
+
+  previewPorts: () => call<number[]>("preview_ports"),
+  previewOpen: (port: number) => call<PreviewInfo>("preview_open", { port }),
+  previewClose: () => call<void>("preview_close"),
 
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),
   findFiles: (query: string, limit = 50) => call<string[]>("find_files", { query, limit }),

@@ -10,6 +10,7 @@ import { matches } from "./keys";
 import { Layout } from "./layout";
 import { toast } from "./modal";
 import { Palette, type Command } from "./palette";
+import { PreviewPane } from "./preview";
 import { SandboxPanel } from "./sandbox";
 import { SearchPanel } from "./search";
 import { StatusBar } from "./statusbar";
@@ -36,6 +37,7 @@ const tree = new FileTree($("#tree"), {
 const terminals = new TerminalPanel($("#bottom-panel"));
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
+const preview = new PreviewPane($("#preview-pane"));
 const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s));
 
 // ---- session state, saved a moment after any change ----
@@ -122,6 +124,7 @@ const commands: Command[] = [
   { id: "view.explorer", title: "View: Show Explorer", shortcut: "Ctrl+Shift+E", run: () => layout.show("sidebar", "files") },
   { id: "view.terminal", title: "View: Toggle Terminal", shortcut: "Ctrl+`", run: () => { layout.toggle("bottom"); if (layout.get().bottom_visible) terminals.focus(); } },
   { id: "view.preview", title: "View: Toggle Preview Pane", run: () => layout.toggle("preview") },
+  { id: "preview.detect", title: "Preview: Detect Dev Server", run: () => { layout.show("preview"); void preview.detect(true); } },
   { id: "view.nextTab", title: "View: Next Editor", shortcut: "Ctrl+Tab", run: () => editor.cycle(1) },
   { id: "view.prevTab", title: "View: Previous Editor", shortcut: "Ctrl+Shift+Tab", run: () => editor.cycle(-1) },
   { id: "terminal.new", title: "Terminal: New Terminal", shortcut: "Ctrl+Shift+`", run: () => { layout.show("bottom"); void terminals.create(); } },

@@ -2,6 +2,7 @@
 //! Keep the list in `handler()` in step with `COMMANDS` in `src-tauri/build.rs` (the ACL).
 
 mod files;
+mod preview;
 mod project;
 mod sandbox;
 mod search;
@@ -22,6 +23,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         files::create_dir,
         files::rename_path,
         files::delete_path,
+        preview::preview_ports,
+        preview::preview_open,
+        preview::preview_close,
         search::search_project,
         search::find_files,
         sandbox::sandbox_status,

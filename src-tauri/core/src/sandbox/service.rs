@@ -260,6 +260,26 @@ impl SandboxService {
         cur.provider.processes(&cur.sandbox_id).await
     }
 
+    /// Ports the project's sandbox listens on (local sandboxes; remote ones: none known yet).
+    pub async fn listening_ports(&self, project: &ProjectRecord) -> Result<Vec<u16>, SandboxError> {
+        let Some(cur) = self.current_for(project) else { return Ok(Vec::new()) };
+        if cur.kind != ProviderKind::Local {
+            return Ok(Vec::new());
+        }
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
+        self.local(&settings)?.listening_ports(&cur.sandbox_id)
+    }
+
+    /// Where the preview proxy sends requests for `port` of the project's sandbox.
+    pub async fn preview_upstream(&self, project: &ProjectRecord, port: u16) -> Result<crate::preview::Upstream, SandboxError> {
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
+        if settings.provider == ProviderKind::Local {
+            // The local sandbox shares the network: its servers are on this machine's loopback.
+            return Ok(crate::preview::Upstream::local(port));
+        }
+        Err(SandboxError::Unsupported("previews of Daytona and E2B sandboxes (their HTTPS preview hosts) in this version"))
+    }
+
     /// Whether the project runs on a remote provider (Daytona, E2B).
     pub fn is_remote(&self, project: &ProjectRecord) -> bool {
         self.store.project_settings(project.id).unwrap_or_default().provider != ProviderKind::Local

@@ -87,6 +87,21 @@ fn user_tasks(uid: u32) -> usize {
 
 /// The full argv that runs `command` (argv inside the sandbox) for `project`.
 pub fn argv(iso: &Isolation, project: &Path, cwd: Option<&str>, env: &[(String, String)], limits: &Limits, command: &[String]) -> Vec<String> {
+    argv_with(iso, project, cwd, env, limits, command, true)
+}
+
+/// Like [`argv`]; `new_session: false` keeps the caller's controlling terminal, which an
+/// interactive shell on Aura's own PTY needs for job control and Ctrl+C (the PTY belongs to the
+/// sandbox, so keystroke injection reaches nothing else).
+pub fn argv_with(
+    iso: &Isolation,
+    project: &Path,
+    cwd: Option<&str>,
+    env: &[(String, String)],
+    limits: &Limits,
+    command: &[String],
+    new_session: bool,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let rl = rlimits(limits);
     if let (false, Some(pl)) = (rl.is_empty(), prlimit()) {
@@ -98,9 +113,12 @@ pub fn argv(iso: &Isolation, project: &Path, cwd: Option<&str>, env: &[(String, 
         Isolation::Bubblewrap { bwrap } => {
             let s = |v: &str| v.to_string();
             out.push(bwrap.display().to_string());
+            if new_session {
+                out.push(s("--new-session"));
+            }
             out.extend(
                 [
-                    "--unshare-all", "--share-net", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                    "--unshare-all", "--share-net", "--die-with-parent", "--cap-drop", "ALL",
                     "--clearenv", "--hostname", "aura-sandbox",
                     "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
                     "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home", "--dir", HOME,

@@ -123,7 +123,7 @@ impl LocalProvider {
         self.with(id, |sb| {
             Self::require_running(sb, "opening a terminal")?;
             let shell = if std::path::Path::new("/usr/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" };
-            let argv = bwrap::argv(&self.isolation, sb.root.path(), None, &sb.spec.env, &sb.spec.limits, &[shell.to_string()]);
+            let argv = bwrap::argv_with(&self.isolation, sb.root.path(), None, &sb.spec.env, &sb.spec.limits, &[shell.to_string()], false);
             Ok(TerminalSpec {
                 cwd: sb.root.path().to_path_buf(),
                 cols,
