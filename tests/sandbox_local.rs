@@ -134,10 +134,13 @@ fn a_memory_hog_is_stopped() {
         let spec = SandboxSpec { limits: Limits { memory_bytes: Some(256 << 20), ..Limits::default() }, ..Default::default() };
         let sb = f.p.create_for(&f.root, &spec).unwrap();
         // `tail -n 1` keeps the last line, which never ends: it buffers everything.
-        let (r, _, _) = run(&f.p, &sb.id, "head -c 3G /dev/zero | tail -n 1 > /dev/null").await;
+        let (r, _, err) = run(&f.p, &sb.id, "head -c 3G /dev/zero | tail -n 1 > /dev/null").await;
+        // Usually the watchdog (total resident memory) stops it with a clear reason; when the
+        // machine is busy the kernel's address-space cap (4x) may fail the allocation first.
         match r {
             Err(e @ SandboxError::LimitExceeded(_)) => assert!(e.to_string().contains("memory"), "{e}"),
-            other => panic!("expected the memory limit to stop it, got {other:?}"),
+            Ok(o) if o.exit_code != Some(0) && err.contains("memory exhausted") => {}
+            other => panic!("expected the memory limit to stop it, got {other:?} / {err}"),
         }
     });
 }
@@ -268,7 +271,7 @@ fn kernel_rlimits_back_up_the_watchdog() {
     let l = Limits { memory_bytes: Some(256 << 20), cpu_seconds: Some(5), max_pids: Some(64), ..Limits::default() };
     let rl = rlimits(&l);
     assert!(rl.contains(&"--cpu=5".to_string()));
-    assert!(rl.contains(&format!("--as={}", 512u64 << 20)), "{rl:?}");
+    assert!(rl.contains(&format!("--as={}", 1024u64 << 20)), "{rl:?}");
     let f = fx();
     rt().block_on(async {
         let spec = SandboxSpec { limits: Limits { memory_bytes: Some(512 << 20), ..Limits::default() }, ..Default::default() };
@@ -276,9 +279,9 @@ fn kernel_rlimits_back_up_the_watchdog() {
         // The limits are really in force inside the sandbox.
         let (r, out, _) = run(&f.p, &sb.id, "grep -E 'Max (address space|cpu time)' /proc/self/limits").await;
         assert_eq!(r.unwrap().exit_code, Some(0));
-        assert!(out.contains(&(1024u64 << 20).to_string()), "{out}");
+        assert!(out.contains(&(2048u64 << 20).to_string()), "{out}");
         // A single allocation past the address-space cap fails at once, inside the sandbox.
-        let (r, _, err) = run(&f.p, &sb.id, "dd if=/dev/zero of=/dev/null bs=2G count=1").await;
+        let (r, _, err) = run(&f.p, &sb.id, "dd if=/dev/zero of=/dev/null bs=3G count=1").await;
         assert_ne!(r.unwrap().exit_code, Some(0));
         assert!(err.contains("memory exhausted") || err.contains("Cannot allocate"), "{err}");
     });
