@@ -66,6 +66,8 @@ pub struct PreviewProxy {
 }
 
 type Body = BoxBody<Bytes, hyper::Error>;
+/// A reusable upstream connection and the upstream it goes to.
+type Conn = Arc<tokio::sync::Mutex<Option<(Upstream, hyper::client::conn::http1::SendRequest<Incoming>)>>>;
 
 fn full(status: StatusCode, content_type: &str, text: String) -> Response<Body> {
     Response::builder()
@@ -95,7 +97,10 @@ impl PreviewProxy {
                 let _ = stream.set_nodelay(true);
                 let s = s.clone();
                 tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(s.clone(), req));
+                    // One upstream connection per browser connection, reused request after
+                    // request (HTTP/1.1 keep-alive on both sides).
+                    let upstream_conn: Conn = Arc::new(tokio::sync::Mutex::new(None));
+                    let svc = hyper::service::service_fn(move |req| handle(s.clone(), upstream_conn.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
                         .with_upgrades()
@@ -157,7 +162,7 @@ fn constant_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn handle(s: Arc<Shared>, conn: Conn, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let (query, presented) = strip_token(req.uri().query().unwrap_or(""));
     if let Some(t) = presented {
         if !constant_eq(&t, &s.token) {
@@ -176,7 +181,7 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         return Ok(full(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "This preview is only shown inside Aura.\n".into()));
     }
     let upstream = s.upstream.read().clone();
-    Ok(forward(&s, upstream, req).await)
+    Ok(forward(&s, upstream, conn, req).await)
 }
 
 fn unreachable_page(up: &Upstream, why: &str) -> Response<Body> {
@@ -192,19 +197,35 @@ fn unreachable_page(up: &Upstream, why: &str) -> Response<Body> {
 
 const HOP_BY_HOP: [&str; 7] = ["keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"];
 
-async fn forward(s: &Shared, up: Upstream, mut req: Request<Incoming>) -> Response<Body> {
-    let stream = match TcpStream::connect((up.host.as_str(), up.port)).await {
-        Ok(st) => st,
-        Err(e) => return unreachable_page(&up, &e.to_string()),
-    };
+async fn connect(up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
+    let stream = TcpStream::connect((up.host.as_str(), up.port)).await.map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
-        Ok(x) => x,
-        Err(e) => return unreachable_page(&up, &e.to_string()),
-    };
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn.with_upgrades());
+    Ok(sender)
+}
 
+async fn forward(s: &Shared, up: Upstream, pool: Conn, mut req: Request<Incoming>) -> Response<Body> {
     let wants_upgrade = req.headers().contains_key(header::UPGRADE);
+    // Reuse this browser connection's upstream connection when it is to the same place and
+    // idle; an upgrade always gets its own (it becomes a tunnel).
+    let reused = if wants_upgrade {
+        None
+    } else {
+        let taken = pool.lock().await.take();
+        match taken {
+            Some((u, mut sender)) if u == up => sender.ready().await.ok().map(|_| sender),
+            _ => None,
+        }
+    };
+    let mut sender = match reused {
+        Some(sn) => sn,
+        None => match connect(&up).await {
+            Ok(sn) => sn,
+            Err(e) => return unreachable_page(&up, &e),
+        },
+    };
+
     let client_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     let (query, _) = strip_token(parts.uri.query().unwrap_or(""));
@@ -243,6 +264,9 @@ async fn forward(s: &Shared, up: Upstream, mut req: Request<Incoming>) -> Respon
         Ok(r) => r,
         Err(e) => return unreachable_page(&up, &e.to_string()),
     };
+    if !wants_upgrade {
+        *pool.lock().await = Some((up.clone(), sender));
+    }
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client_upgrade) = client_upgrade {
             let server_upgrade = hyper::upgrade::on(&mut resp);
