@@ -1,6 +1,6 @@
 //! What the running app holds: the state database, the open project and its watcher, terminals.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use aura_core::paths::ProjectRoot;
@@ -83,10 +83,5 @@ impl AppState {
         self.terminals.close_all();
         self.sandboxes.shutdown();
         *self.project.write() = None;
-    }
-
-    #[allow(dead_code)]
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 }

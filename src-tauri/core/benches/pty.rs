@@ -42,15 +42,10 @@ fn aura_cat(mgr: &Arc<TerminalManager>, file: &std::path::Path) -> (Duration, us
     let id = mgr.open(spec, Sink(tx)).unwrap();
     let mut total = 0;
     let mut batches = 0;
-    loop {
-        match rx.recv().unwrap() {
-            Ev::Out(n) => {
-                total += n;
-                batches += 1;
-                mgr.ack(id, n).unwrap();
-            }
-            Ev::Exit => break,
-        }
+    while let Ev::Out(n) = rx.recv().unwrap() {
+        total += n;
+        batches += 1;
+        mgr.ack(id, n).unwrap();
     }
     let d = t.elapsed();
     mgr.close(id);

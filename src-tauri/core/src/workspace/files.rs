@@ -144,7 +144,7 @@ pub fn write_file(
     Ok(version_of(text.as_bytes(), &meta))
 }
 
-fn parent_and_name<'a>(rel: &'a str) -> (&'a str, &'a str) {
+fn parent_and_name(rel: &str) -> (&str, &str) {
     let rel = rel.trim_end_matches('/');
     match rel.rfind('/') {
         Some(i) => (&rel[..i], &rel[i + 1..]),
