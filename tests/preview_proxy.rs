@@ -210,3 +210,80 @@ fn a_clear_page_when_nothing_listens_and_no_blocking_behind_slow_requests() {
     assert!(t.elapsed() < Duration::from_secs(2), "a slow request does not hold up others");
     assert_eq!(slow.join().unwrap(), 200);
 }
+
+#[test]
+fn https_upstreams_get_tls_host_and_injected_auth() {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // A self-signed "remote preview host" on loopback, trusted only by this proxy.
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let server_cfg = Arc::new(rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(vec![der.clone()], key).unwrap());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let client_cfg = Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth());
+
+    let rt = rt();
+    let (port, seen) = rt.block_on(async {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        let acceptor = tokio_rustls::TlsAcceptor::from(server_cfg);
+        let tx = Arc::new(once_slot::Slot::new(tx));
+        tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = l.accept().await else { return };
+                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    // A client that rejects our certificate hangs up mid-handshake: fine.
+                    let Ok(mut tls) = acceptor.accept(s).await else { return };
+                    let mut head = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if tls.read_exact(&mut b).await.is_err() {
+                            return;
+                        }
+                        head.push(b[0]);
+                    }
+                    tx.send(String::from_utf8_lossy(&head).to_string());
+                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure").await;
+                    let _ = tls.flush().await;
+                });
+            }
+        });
+        (port, rx)
+    });
+    let up = Upstream { host: "127.0.0.1".into(), port, tls: true, headers: vec![("x-daytona-preview-token".into(), "tok".into())] };
+    let proxy = rt.block_on(PreviewProxy::start_with_tls(up, client_cfg)).unwrap();
+    let cookie = login(&proxy);
+    let (status, _, body) = get(proxy.addr(), "/", Some(&cookie));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, b"secure");
+    let seen = rt.block_on(seen).unwrap().to_lowercase();
+    assert!(seen.contains("x-daytona-preview-token: tok"), "{seen}");
+    assert!(seen.contains(&format!("host: 127.0.0.1:{port}")), "{seen}");
+
+    // An upstream whose certificate is not trusted is refused, with a page that says why.
+    let untrusted = rt.block_on(PreviewProxy::start(Upstream { host: "127.0.0.1".into(), port, tls: true, headers: vec![] })).unwrap();
+    let cookie = login(&untrusted);
+    let (status, _, body) = get(untrusted.addr(), "/", Some(&cookie));
+    assert_eq!(status, 502);
+    assert!(String::from_utf8_lossy(&body).contains("TLS"), "{}", String::from_utf8_lossy(&body));
+}
+
+/// A one-shot sender usable from several tasks (the first send wins).
+mod once_slot {
+    pub struct Slot<T>(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<T>>>);
+    impl<T> Slot<T> {
+        pub fn new(tx: tokio::sync::oneshot::Sender<T>) -> Self {
+            Self(std::sync::Mutex::new(Some(tx)))
+        }
+        pub fn send(&self, v: T) {
+            if let Some(tx) = self.0.lock().unwrap().take() {
+                let _ = tx.send(v);
+            }
+        }
+    }
+}

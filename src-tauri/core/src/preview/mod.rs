@@ -4,4 +4,4 @@
 pub mod ports;
 pub mod proxy;
 
-pub use proxy::{PreviewProxy, ProxyError, Upstream};
+pub use proxy::{system_tls, PreviewProxy, ProxyError, Upstream};

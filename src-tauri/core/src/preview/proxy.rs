@@ -42,17 +42,56 @@ impl UserFacing for ProxyError {
 pub struct Upstream {
     pub host: String,
     pub port: u16,
+    /// HTTPS (remote providers' preview hosts).
+    pub tls: bool,
     /// Added to every forwarded request (provider preview auth); never shown to the page.
     pub headers: Vec<(String, String)>,
 }
 
 impl Upstream {
     pub fn local(port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), port, headers: Vec::new() }
+        Self { host: "127.0.0.1".into(), port, tls: false, headers: Vec::new() }
+    }
+
+    /// From a provider's preview URL (`https://5173-<id>.<domain>`); a path is not kept.
+    pub fn from_url(url: &str, headers: Vec<(String, String)>) -> Option<Self> {
+        let (scheme, rest) = url.split_once("://")?;
+        let tls = match scheme {
+            "https" => true,
+            "http" => false,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')) => {
+                (h.to_string(), p.parse().ok()?)
+            }
+            _ => (authority.to_string(), if tls { 443 } else { 80 }),
+        };
+        (!host.is_empty()).then_some(Self { host, port, tls, headers })
+    }
+
+    /// The Host header value.
+    fn authority(&self) -> String {
+        match (self.tls, self.port) {
+            (true, 443) | (false, 80) => self.host.clone(),
+            _ => format!("{}:{}", self.host, self.port),
+        }
     }
 }
 
+/// TLS settings for HTTPS upstreams: the system's roots.
+pub fn system_tls() -> Arc<tokio_rustls::rustls::ClientConfig> {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    Arc::new(tokio_rustls::rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+}
+
 struct Shared {
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
     token: String,
     cookie: String,
     upstream: RwLock<Upstream>,
@@ -81,10 +120,15 @@ fn full(status: StatusCode, content_type: &str, text: String) -> Response<Body> 
 impl PreviewProxy {
     /// Starts a proxy on a random loopback port for `upstream`.
     pub async fn start(upstream: Upstream) -> Result<Self, ProxyError> {
+        Self::start_with_tls(upstream, system_tls()).await
+    }
+
+    /// Like [`PreviewProxy::start`] with explicit TLS settings for HTTPS upstreams.
+    pub async fn start_with_tls(upstream: Upstream, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> Result<Self, ProxyError> {
         let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| ProxyError::Bind(e.to_string()))?;
         let addr = listener.local_addr().map_err(|e| ProxyError::Bind(e.to_string()))?;
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let shared = Arc::new(Shared { token, cookie: format!("aura_preview_{}", addr.port()), upstream: RwLock::new(upstream) });
+        let shared = Arc::new(Shared { tls, token, cookie: format!("aura_preview_{}", addr.port()), upstream: RwLock::new(upstream) });
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let s = shared.clone();
         tokio::spawn(async move {
@@ -197,9 +241,16 @@ fn unreachable_page(up: &Upstream, why: &str) -> Response<Body> {
 
 const HOP_BY_HOP: [&str; 7] = ["keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"];
 
-async fn connect(up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
+async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
     let stream = TcpStream::connect((up.host.as_str(), up.port)).await.map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
+    if up.tls {
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(up.host.clone()).map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(s.tls.clone()).connect(name, stream).await.map_err(|e| format!("TLS: {e}"))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(conn.with_upgrades());
+        return Ok(sender);
+    }
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn.with_upgrades());
     Ok(sender)
@@ -220,7 +271,7 @@ async fn forward(s: &Shared, up: Upstream, pool: Conn, mut req: Request<Incoming
     };
     let mut sender = match reused {
         Some(sn) => sn,
-        None => match connect(&up).await {
+        None => match connect(s, &up).await {
             Ok(sn) => sn,
             Err(e) => return unreachable_page(&up, &e),
         },
@@ -239,8 +290,7 @@ async fn forward(s: &Shared, up: Upstream, pool: Conn, mut req: Request<Incoming
         h.remove(header::CONNECTION);
         h.remove(header::UPGRADE);
     }
-    let host = format!("{}:{}", up.host, up.port);
-    h.insert(header::HOST, HeaderValue::from_str(&host).unwrap_or(HeaderValue::from_static("127.0.0.1")));
+    h.insert(header::HOST, HeaderValue::from_str(&up.authority()).unwrap_or(HeaderValue::from_static("127.0.0.1")));
     // Our cookie stays with us.
     let cookies: Vec<String> = h
         .get_all(header::COOKIE)
@@ -284,4 +334,24 @@ async fn forward(s: &Shared, up: Upstream, pool: Conn, mut req: Request<Incoming
         parts.headers.remove(name);
     }
     Response::from_parts(parts, body.boxed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Upstream;
+
+    #[test]
+    fn upstreams_from_provider_urls() {
+        let e2b = Upstream::from_url("https://5173-abc.e2b.app", vec![]).unwrap();
+        assert_eq!((e2b.host.as_str(), e2b.port, e2b.tls), ("5173-abc.e2b.app", 443, true));
+        assert_eq!(e2b.authority(), "5173-abc.e2b.app");
+        let dt = Upstream::from_url("https://3000-x.proxy.daytona.works/some/path", vec![("x-daytona-preview-token".into(), "t".into())]).unwrap();
+        assert_eq!((dt.port, dt.headers.len()), (443, 1));
+        let local = Upstream::from_url("http://127.0.0.1:8080/", vec![]).unwrap();
+        assert_eq!((local.host.as_str(), local.port, local.tls, local.authority()), ("127.0.0.1", 8080, false, "127.0.0.1:8080".to_string()));
+        let v6 = Upstream::from_url("http://[::1]:9000", vec![]).unwrap();
+        assert_eq!((v6.host.as_str(), v6.port), ("[::1]", 9000));
+        assert!(Upstream::from_url("ftp://x", vec![]).is_none());
+        assert!(Upstream::from_url("https://", vec![]).is_none());
+    }
 }

@@ -277,7 +277,11 @@ impl SandboxService {
             // The local sandbox shares the network: its servers are on this machine's loopback.
             return Ok(crate::preview::Upstream::local(port));
         }
-        Err(SandboxError::Unsupported("previews of Daytona and E2B sandboxes (their HTTPS preview hosts) in this version"))
+        // Remote: the provider's preview host, with its auth headers (Daytona's token).
+        let cur = self.current_for(project).ok_or_else(|| SandboxError::NotFound("(no sandbox yet: run something first)".into()))?;
+        let target = cur.provider.preview(&cur.sandbox_id, port).await?;
+        crate::preview::Upstream::from_url(&target.url, target.headers)
+            .ok_or_else(|| SandboxError::BadResponse { provider: "preview", message: format!("unusable preview URL {}", target.url) })
     }
 
     /// Whether the project runs on a remote provider (Daytona, E2B).
