@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "delete_path",
     "preview_ports",
     "preview_open",
+    "preview_location",
     "preview_close",
     "search_project",
     "find_files",

@@ -287,3 +287,25 @@ mod once_slot {
         }
     }
 }
+
+#[test]
+fn previews_live_on_their_own_loopback_host_and_track_the_page() {
+    let rt = rt();
+    let port = rt.block_on(upstream());
+    let ip = std::net::Ipv4Addr::new(127, 0, 0, 3);
+    let proxy = rt.block_on(PreviewProxy::start_on(ip, Upstream::local(port), aura_core::preview::system_tls())).unwrap();
+    assert_eq!(proxy.addr().ip(), std::net::IpAddr::V4(ip), "its own host: its cookies are its own");
+    assert!(rt.block_on(PreviewProxy::start_on(std::net::Ipv4Addr::new(10, 0, 0, 1), Upstream::local(port), aura_core::preview::system_tls())).is_err(), "never off loopback");
+    let cookie = login(&proxy);
+    let send = |path: &str, dest: &str| {
+        let mut s = TcpStream::connect(proxy.addr()).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nSec-Fetch-Dest: {dest}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+    };
+    send("/docs/page?x=1", "iframe");
+    assert_eq!(proxy.location(), format!("http://{}/docs/page?x=1", proxy.addr()));
+    send("/assets/app.js", "script");
+    send("/api/data", "empty");
+    assert!(proxy.location().ends_with("/docs/page?x=1"), "assets and fetches do not move the page");
+}

@@ -23,8 +23,8 @@ pub struct AppState {
     pub terminals: Arc<TerminalManager>,
     pub sandboxes: SandboxService,
     pub secrets: aura_core::secrets::Secrets,
-    /// The preview pane's proxy (one per window), started on first use.
-    pub preview: tokio::sync::Mutex<Option<aura_core::preview::PreviewProxy>>,
+    /// Preview proxies by upstream port, started on first use.
+    pub preview: tokio::sync::Mutex<std::collections::HashMap<u16, aura_core::preview::PreviewProxy>>,
     pub data_dir: PathBuf,
     /// When the process started (for the startup figure logged by `ui_ready`).
     pub started: std::time::Instant,
@@ -42,7 +42,7 @@ impl AppState {
         Ok(Self {
             sandboxes: SandboxService::new(store.clone(), aura_core::secrets::Secrets::default()),
             secrets: aura_core::secrets::Secrets::default(),
-            preview: tokio::sync::Mutex::new(None),
+            preview: tokio::sync::Mutex::new(std::collections::HashMap::new()),
             store,
             terminals: Arc::new(TerminalManager::new()),
             data_dir,

@@ -66,7 +66,7 @@ describe("preview", () => {
     }
     // The proxy refuses anyone without the secret (here: this test process, no cookie).
     const base = (await address()).split(" ")[0];
-    assert.match(base, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.match(base, /^http:\/\/127\.0\.0\.\d+:\d+\/$/, "a loopback host of its own");
     assert.equal((await fetch(base)).status, 403);
   });
 });

@@ -65,6 +65,7 @@ export const api = {
 
   previewPorts: () => call<number[]>("preview_ports"),
   previewOpen: (port: number) => call<PreviewInfo>("preview_open", { port }),
+  previewLocation: (port: number) => call<string>("preview_location", { port }),
   previewClose: () => call<void>("preview_close"),
 
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),

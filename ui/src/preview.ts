@@ -21,6 +21,10 @@ export class PreviewPane {
     h("p", {}, "No app running yet."),
     h("p", { class: "hint" }, "Start the dev server in a sandbox terminal (e.g. npm run dev), then Detect or type its port."));
   private base = "";
+  private current = 0; // the port shown
+  private history: string[] = [];
+  private at = -1;
+  private expect: string | null = null; // a location we navigated to ourselves
 
   constructor(host: HTMLElement) {
     this.port.setAttribute("list", "preview-ports");
@@ -31,12 +35,18 @@ export class PreviewPane {
     detect.addEventListener("click", () => void this.detect(true));
     const reload = h("button", { title: "Reload" }, "⟳");
     reload.addEventListener("click", () => this.reload());
+    const back = h("button", { title: "Back" }, "◀");
+    back.addEventListener("click", () => this.go(-1));
+    const forward = h("button", { title: "Forward" }, "▶");
+    forward.addEventListener("click", () => this.go(1));
+    // The frame is another origin: its address comes from the proxy, which sees navigations.
+    window.setInterval(() => void this.track(), 800);
     this.width.addEventListener("change", () => {
       this.frame.style.width = this.width.value ? `${this.width.value}px` : "100%";
     });
     this.frame.hidden = true;
     host.replaceChildren(
-      h("div", { class: "preview-toolbar" }, h("span", { class: "pane-title" }, "Preview"), this.port, this.ports, go, detect, reload, this.width),
+      h("div", { class: "preview-toolbar" }, h("span", { class: "pane-title" }, "Preview"), back, forward, reload, this.port, this.ports, go, detect, this.width),
       this.address,
       h("div", { class: "preview-stage" }, this.frame, this.message),
     );
@@ -62,6 +72,9 @@ export class PreviewPane {
       const info = await api.previewOpen(port);
       this.port.value = String(port);
       this.base = info.base_url;
+      this.current = port;
+      this.history = [info.base_url];
+      this.at = 0;
       this.address.textContent = `${info.base_url} → sandbox port ${port}`;
       this.frame.hidden = false;
       this.message.hidden = true;
@@ -72,7 +85,33 @@ export class PreviewPane {
   }
 
   reload(): void {
-    if (this.base) this.frame.src = this.frame.src;
+    if (!this.base) return;
+    const here = this.history[this.at] ?? this.base;
+    this.expect = here;
+    this.frame.src = here;
+  }
+
+  /** Back (-1) or forward (+1) through the pages the proxy saw the frame load. */
+  go(delta: number): void {
+    const next = this.at + delta;
+    if (next < 0 || next >= this.history.length) return;
+    this.at = next;
+    this.expect = this.history[next];
+    this.frame.src = this.history[next];
+  }
+
+  private async track(): Promise<void> {
+    if (!this.current || this.frame.hidden) return;
+    const loc = await api.previewLocation(this.current).catch(() => null);
+    if (!loc || loc === this.history[this.at]) return;
+    if (loc === this.expect) {
+      this.expect = null;
+      return;
+    }
+    // A navigation inside the page: it becomes the newest entry.
+    this.history = [...this.history.slice(0, this.at + 1), loc];
+    this.at = this.history.length - 1;
+    this.address.textContent = `${loc} → sandbox port ${this.current}`;
   }
 
   private note(text: string): void {

@@ -25,6 +25,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         files::delete_path,
         preview::preview_ports,
         preview::preview_open,
+        preview::preview_location,
         preview::preview_close,
         search::search_project,
         search::find_files,

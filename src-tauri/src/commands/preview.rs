@@ -33,17 +33,32 @@ pub async fn preview_open(state: State<'_, AppState>, port: u16) -> IpcResult<Pr
         return Err(IpcError::new("invalid_port", "choose a port between 1 and 65535"));
     }
     let upstream = state.sandboxes.preview_upstream(&p.record, port).await?;
-    let mut slot = state.preview.lock().await;
-    match slot.as_ref() {
-        Some(proxy) => proxy.set_upstream(upstream),
-        None => *slot = Some(PreviewProxy::start(upstream).await?),
+    let mut previews = state.preview.lock().await;
+    if let Some(proxy) = previews.get(&port) {
+        proxy.set_upstream(upstream);
+    } else {
+        // Each preview gets its own loopback host, so the apps' cookies never mix.
+        let ip = std::net::Ipv4Addr::new(127, 0, 0, 2 + (previews.len() % MAX_HOSTS) as u8);
+        let proxy = PreviewProxy::start_on(ip, upstream, aura_core::preview::system_tls()).await?;
+        previews.insert(port, proxy);
     }
-    let proxy = slot.as_ref().expect("just set");
+    let proxy = &previews[&port];
     Ok(PreviewInfo { entry_url: proxy.entry_url(), base_url: proxy.base_url(), port })
+}
+
+/// Loopback hosts previews use (127.0.0.2 ...); the CSP's frame-src lists the same ones.
+const MAX_HOSTS: usize = 16;
+
+/// The page the preview of `port` shows now (for the address bar and back / forward).
+#[tauri::command]
+pub async fn preview_location(state: State<'_, AppState>, port: u16) -> IpcResult<String> {
+    let previews = state.preview.lock().await;
+    let proxy = previews.get(&port).ok_or_else(|| IpcError::new("not_found", format!("no preview of port {port}")))?;
+    Ok(proxy.location())
 }
 
 #[tauri::command]
 pub async fn preview_close(state: State<'_, AppState>) -> IpcResult<()> {
-    state.preview.lock().await.take();
+    state.preview.lock().await.clear();
     Ok(())
 }

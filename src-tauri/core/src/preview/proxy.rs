@@ -91,6 +91,8 @@ pub fn system_tls() -> Arc<tokio_rustls::rustls::ClientConfig> {
 }
 
 struct Shared {
+    /// The last page (document) the preview navigated to: path and query.
+    location: RwLock<String>,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
     token: String,
     cookie: String,
@@ -125,10 +127,23 @@ impl PreviewProxy {
 
     /// Like [`PreviewProxy::start`] with explicit TLS settings for HTTPS upstreams.
     pub async fn start_with_tls(upstream: Upstream, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> Result<Self, ProxyError> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| ProxyError::Bind(e.to_string()))?;
+        Self::start_on(std::net::Ipv4Addr::LOCALHOST, upstream, tls).await
+    }
+
+    /// Starts on a given loopback address. Browsers keep cookies per host, not per port, so
+    /// previews that must not share cookies listen on different loopback addresses
+    /// (127.0.0.2, 127.0.0.3, ...); where only 127.0.0.1 exists, that is used.
+    pub async fn start_on(ip: std::net::Ipv4Addr, upstream: Upstream, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> Result<Self, ProxyError> {
+        if !ip.is_loopback() {
+            return Err(ProxyError::Bind(format!("{ip} is not a loopback address")));
+        }
+        let listener = match TcpListener::bind((ip, 0)).await {
+            Ok(l) => l,
+            Err(_) => TcpListener::bind("127.0.0.1:0").await.map_err(|e| ProxyError::Bind(e.to_string()))?,
+        };
         let addr = listener.local_addr().map_err(|e| ProxyError::Bind(e.to_string()))?;
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let shared = Arc::new(Shared { tls, token, cookie: format!("aura_preview_{}", addr.port()), upstream: RwLock::new(upstream) });
+        let shared = Arc::new(Shared { location: RwLock::new("/".into()), tls, token, cookie: format!("aura_preview_{}", addr.port()), upstream: RwLock::new(upstream) });
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let s = shared.clone();
         tokio::spawn(async move {
@@ -167,6 +182,11 @@ impl PreviewProxy {
     /// The URL without the secret (what the address bar shows).
     pub fn base_url(&self) -> String {
         format!("http://{}/", self.addr)
+    }
+
+    /// The page the preview shows now (as the proxy saw the last document request).
+    pub fn location(&self) -> String {
+        format!("http://{}{}", self.addr, self.shared.location.read())
     }
 
     /// Points the proxy at another port or host (the user picked another server).
@@ -223,6 +243,13 @@ async fn handle(s: Arc<Shared>, conn: Conn, req: Request<Incoming>) -> Result<Re
     }
     if !cookie_value(&req, &s.cookie).is_some_and(|v| constant_eq(v, &s.token)) {
         return Ok(full(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "This preview is only shown inside Aura.\n".into()));
+    }
+    // Page navigations (not assets, not fetches) move the address bar and the history.
+    let dest = req.headers().get("sec-fetch-dest").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if req.method() == hyper::Method::GET && (matches!(dest, "iframe" | "document") || (dest.is_empty() && html)) {
+        let q = strip_token(req.uri().query().unwrap_or("")).0;
+        *s.location.write() = if q.is_empty() { req.uri().path().to_string() } else { format!("{}?{q}", req.uri().path()) };
     }
     let upstream = s.upstream.read().clone();
     Ok(forward(&s, upstream, conn, req).await)
