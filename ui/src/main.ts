@@ -34,11 +34,11 @@ const tree = new FileTree($("#tree"), {
   deleted: (p) => editor.deleted(p),
   changed: () => scheduleSave(),
 });
-const terminals = new TerminalPanel($("#bottom-panel"));
+const terminals = new TerminalPanel($("#bottom-panel"), (text) => preview.hint(text));
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
 const preview = new PreviewPane($("#preview-pane"));
-const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s));
+const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), (text) => preview.hint(text));
 
 // ---- session state, saved a moment after any change ----
 let saveTimer: number | undefined;

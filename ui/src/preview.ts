@@ -52,6 +52,17 @@ export class PreviewPane {
     );
   }
 
+  /** A dev-server banner seen in command output ("Local: http://localhost:5173/"): offered in
+   *  the port list, and shown at once when the pane is open with nothing in it. */
+  hint(text: string): void {
+    for (const p of portsInText(text)) {
+      if (![...this.ports.children].some((o) => (o as HTMLOptionElement).value === String(p))) {
+        this.ports.append(h("option", { value: String(p) }));
+      }
+      if (!this.current && this.frame.hidden && this.frame.isConnected && this.frame.offsetParent !== null) void this.show(p);
+    }
+  }
+
   /** Finds listening ports; with `open`, shows the first one. */
   async detect(open = false): Promise<number[]> {
     const ports = await api.previewPorts().catch((e) => {
@@ -118,4 +129,14 @@ export class PreviewPane {
     this.message.hidden = false;
     this.message.replaceChildren(h("p", {}, text));
   }
+}
+
+/** Ports in dev-server URLs such as `http://localhost:5173/` or `http://127.0.0.1:3000`. */
+export function portsInText(text: string): number[] {
+  const out: number[] = [];
+  for (const m of text.matchAll(/https?:\/\/(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):(\d{1,5})/g)) {
+    const p = Number(m[1]);
+    if (p > 0 && p < 65536 && !out.includes(p)) out.push(p);
+  }
+  return out;
 }

@@ -35,7 +35,7 @@ export class SandboxPanel {
   private keysHost = h("div", { class: "sb-keys" });
   private keys = new ApiKeys(this.keysHost);
 
-  constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void) {
+  constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void, private onOutput: (text: string) => void = () => {}) {
     const run = h("button", { class: "primary sb-run-button" }, "Run");
     run.addEventListener("click", () => {
       if (this.running) void api.sandboxCancel();
@@ -147,6 +147,7 @@ export class SandboxPanel {
     try {
       const res = await api.sandboxExec(command, (c) => {
         this.output.append(h("span", { class: c.stream }, c.text));
+        this.onOutput(c.text);
         this.output.scrollTop = this.output.scrollHeight;
       });
       const how = res.exit_code !== null ? `exit code ${res.exit_code}` : `killed by signal ${res.signal}`;

@@ -32,7 +32,8 @@ export class TerminalPanel {
   private body = h("div", { class: "term-body" });
   private counter = 0;
 
-  constructor(host: HTMLElement) {
+  /** `onOutput` sees the decoded output of sandbox terminals (the preview looks for URLs). */
+  constructor(host: HTMLElement, private onOutput: (text: string) => void = () => {}) {
     const add = h("button", { class: "term-new", title: "New host terminal (Ctrl+Shift+`)" }, "+ host");
     add.addEventListener("click", () => this.create(false));
     const addSandbox = h("button", { class: "term-new", title: "New terminal inside the project's sandbox" }, "+ sandbox");
@@ -62,9 +63,13 @@ export class TerminalPanel {
     const tab = h("div", { class: `term-tab${inSandbox ? " sandboxed" : ""}`, role: "tab", "data-sandbox": String(inSandbox) }, h("span", {}, title),
       h("button", { class: "tab-close", title: "Kill terminal", "aria-label": "close terminal" }, "×"));
     let term: Term | null = null;
+    const decoder = new TextDecoder();
     try {
       const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
-        (bytes) => xterm.write(bytes, () => { api.terminalAck(id, bytes.length).catch(() => {}); }),
+        (bytes) => {
+          xterm.write(bytes, () => { api.terminalAck(id, bytes.length).catch(() => {}); });
+          if (inSandbox && bytes.length < 65536) this.onOutput(decoder.decode(bytes, { stream: true }));
+        },
         (code) => {
           if (term) term.exited = true;
           tab.classList.add("exited");
