@@ -195,6 +195,19 @@ class E2B(Handler):
             return self.error(400, "path outside the sandbox")
         return self.error(404, f"no envd route {method} {path}")
 
+    def begin_stream(self):
+        """Starts a Connect server-stream response; returns a function sending one chunk."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/connect+json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(data):
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        return chunk
+
     def rpc_Start(self, sb, msg, local):
         proc = msg["process"]
         cwd = local(proc.get("cwd"))
@@ -204,14 +217,7 @@ class E2B(Handler):
             return self.start_pty(proc, cwd, env, msg["pty"]["size"])
         p = subprocess.Popen([proc["cmd"], *proc.get("args", [])], cwd=cwd, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/connect+json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-        def chunk(data):
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
+        chunk = self.begin_stream()
 
         chunk(envelope(0, {"event": {"start": {"pid": p.pid}}}))
         lock = threading.Lock()
@@ -239,14 +245,7 @@ class E2B(Handler):
         os.close(slave)
         with LOCK:
             PTYS[p.pid] = master
-        self.send_response(200)
-        self.send_header("Content-Type", "application/connect+json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-        def chunk(data):
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
+        chunk = self.begin_stream()
 
         chunk(envelope(0, {"event": {"start": {"pid": p.pid}}}))
         while True:
