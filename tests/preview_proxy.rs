@@ -255,7 +255,7 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
         });
         (port, rx)
     });
-    let up = Upstream { host: "127.0.0.1".into(), port, tls: true, headers: vec![("x-daytona-preview-token".into(), "tok".into())] };
+    let up = Upstream { host: "127.0.0.1".into(), port, tls: true, connect_to: None, headers: vec![("x-daytona-preview-token".into(), "tok".into())] };
     let proxy = rt.block_on(PreviewProxy::start_with_tls(up, client_cfg)).unwrap();
     let cookie = login(&proxy);
     let (status, _, body) = get(proxy.addr(), "/", Some(&cookie));
@@ -266,7 +266,7 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
     assert!(seen.contains(&format!("host: 127.0.0.1:{port}")), "{seen}");
 
     // An upstream whose certificate is not trusted is refused, with a page that says why.
-    let untrusted = rt.block_on(PreviewProxy::start(Upstream { host: "127.0.0.1".into(), port, tls: true, headers: vec![] })).unwrap();
+    let untrusted = rt.block_on(PreviewProxy::start(Upstream { host: "127.0.0.1".into(), port, tls: true, connect_to: None, headers: vec![] })).unwrap();
     let cookie = login(&untrusted);
     let (status, _, body) = get(untrusted.addr(), "/", Some(&cookie));
     assert_eq!(status, 502);

@@ -61,7 +61,34 @@ class E2B(Handler):
         label = host.split(".")[0]
         if label.startswith("49983-"):
             return self.envd(label[len("49983-"):], method, path, query, body)
+        port, _, sid = label.partition("-")
+        if port.isdigit() and sid:
+            return self.sandbox_port(sid, int(port), method, body)
         return self.error(404, f"unknown host {host}")
+
+    def sandbox_port(self, sid, port, method, body):
+        """<port>-<sandboxID>.<domain>: the sandbox's port (its processes run on this machine)."""
+        import http.client
+
+        with LOCK:
+            sb = SANDBOXES.get(sid)
+        if not sb:
+            return self.error(502, "sandbox not found")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+            c.request(method, self.path, body=body or None, headers=headers)
+            r = c.getresponse()
+            data = r.read()
+        except OSError:
+            return self.error(502, f"The sandbox is running but there's no service running on port {port}")
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def sandbox_json(self, sb, detail=True):
         out = {"templateID": sb["templateID"], "sandboxID": sb["id"], "clientID": "client-1", "envdVersion": "0.2.0",

@@ -27,7 +27,10 @@ async function startContract() {
 describe("E2B provider", () => {
   let app;
   let server;
-  const dirs = makeSandboxDirs({ "hello.txt": "uploaded to e2b\n" });
+  const dirs = makeSandboxDirs({
+  "hello.txt": "uploaded to e2b\n",
+  "web.js": "require('http').createServer((q, s) => s.end('<h1 id=remote>served from the e2b sandbox</h1>')).listen(5175, '127.0.0.1', () => console.log('Local: http://localhost:5175/'));\n",
+});
   before(async () => {
     server = await startContract();
     process.env.E2B_DOMAIN = "e2b.test";
@@ -74,6 +77,20 @@ describe("E2B provider", () => {
     await (await b.$('.term-view[data-sandbox="true"] .xterm-helper-textarea')).addValue("cat hello.txt; echo remote-$((20+22))");
     await b.keys([Key.Enter]);
     await eventually(async () => /remote-42/.test(await terminalText(b)), { what: "remote terminal output" });
+
+    // The preview reaches the sandbox's port at <port>-<id>.<domain> through Aura's proxy.
+    await (await b.$('.term-view[data-sandbox="true"] .xterm-helper-textarea')).addValue("node web.js");
+    await b.keys([Key.Enter]);
+    await eventually(async () => /localhost:5175/.test(await terminalText(b)), { what: "remote dev server started" });
+    await (await b.$("#toggle-preview")).click();
+    await (await b.$(".preview-port")).setValue("5175");
+    await b.execute(() => [...document.querySelectorAll(".preview-toolbar button")].find((x) => x.textContent === "Go").click());
+    await b.switchFrame(await b.$(".preview-frame"));
+    try {
+      await eventually(async () => (await (await b.$("#remote")).getText()) === "served from the e2b sandbox", { what: "remote preview", timeout: 30000 });
+    } finally {
+      await b.switchFrame(null);
+    }
 
     const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
     assert.deepEqual(violations, [], "the app's requests follow the official contract");

@@ -44,13 +44,16 @@ pub struct Upstream {
     pub port: u16,
     /// HTTPS (remote providers' preview hosts).
     pub tls: bool,
+    /// Connect here instead of resolving `host` (a local stand-in for a provider in tests);
+    /// TLS names and the Host header still use `host`.
+    pub connect_to: Option<SocketAddr>,
     /// Added to every forwarded request (provider preview auth); never shown to the page.
     pub headers: Vec<(String, String)>,
 }
 
 impl Upstream {
     pub fn local(port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), port, tls: false, headers: Vec::new() }
+        Self { host: "127.0.0.1".into(), port, tls: false, connect_to: None, headers: Vec::new() }
     }
 
     /// From a provider's preview URL (`https://5173-<id>.<domain>`); a path is not kept.
@@ -68,7 +71,7 @@ impl Upstream {
             }
             _ => (authority.to_string(), if tls { 443 } else { 80 }),
         };
-        (!host.is_empty()).then_some(Self { host, port, tls, headers })
+        (!host.is_empty()).then_some(Self { host, port, tls, connect_to: None, headers })
     }
 
     /// The Host header value.
@@ -269,7 +272,11 @@ fn unreachable_page(up: &Upstream, why: &str) -> Response<Body> {
 const HOP_BY_HOP: [&str; 7] = ["keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"];
 
 async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
-    let stream = TcpStream::connect((up.host.as_str(), up.port)).await.map_err(|e| e.to_string())?;
+    let stream = match up.connect_to {
+        Some(addr) => TcpStream::connect(addr).await,
+        None => TcpStream::connect((up.host.as_str(), up.port)).await,
+    }
+    .map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);
     if up.tls {
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(up.host.clone()).map_err(|e| e.to_string())?;

@@ -280,8 +280,13 @@ impl SandboxService {
         // Remote: the provider's preview host, with its auth headers (Daytona's token).
         let cur = self.current_for(project).ok_or_else(|| SandboxError::NotFound("(no sandbox yet: run something first)".into()))?;
         let target = cur.provider.preview(&cur.sandbox_id, port).await?;
-        crate::preview::Upstream::from_url(&target.url, target.headers)
-            .ok_or_else(|| SandboxError::BadResponse { provider: "preview", message: format!("unusable preview URL {}", target.url) })
+        let mut up = crate::preview::Upstream::from_url(&target.url, target.headers)
+            .ok_or_else(|| SandboxError::BadResponse { provider: "preview", message: format!("unusable preview URL {}", target.url) })?;
+        if settings.provider == ProviderKind::E2b {
+            // The same development / test knob the E2B client honours.
+            up.connect_to = std::env::var("AURA_E2B_RESOLVE").ok().and_then(|a| a.parse().ok());
+        }
+        Ok(up)
     }
 
     /// Whether the project runs on a remote provider (Daytona, E2B).
