@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "preview_ports",
     "preview_open",
     "preview_location",
+    "preview_open_external",
     "preview_close",
     "search_project",
     "find_files",

@@ -66,6 +66,7 @@ export const api = {
   previewPorts: () => call<number[]>("preview_ports"),
   previewOpen: (port: number) => call<PreviewInfo>("preview_open", { port }),
   previewLocation: (port: number) => call<string>("preview_location", { port }),
+  previewOpenExternal: (port: number) => call<void>("preview_open_external", { port }),
   previewClose: () => call<void>("preview_close"),
 
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),

@@ -35,6 +35,10 @@ export class PreviewPane {
     detect.addEventListener("click", () => void this.detect(true));
     const reload = h("button", { title: "Reload" }, "⟳");
     reload.addEventListener("click", () => this.reload());
+    const external = h("button", { title: "Open in your browser" }, "↗");
+    external.addEventListener("click", () => {
+      if (this.current) api.previewOpenExternal(this.current).catch((e) => this.note(asIpcError(e).message));
+    });
     const back = h("button", { title: "Back" }, "◀");
     back.addEventListener("click", () => this.go(-1));
     const forward = h("button", { title: "Forward" }, "▶");
@@ -46,7 +50,7 @@ export class PreviewPane {
     });
     this.frame.hidden = true;
     host.replaceChildren(
-      h("div", { class: "preview-toolbar" }, h("span", { class: "pane-title" }, "Preview"), back, forward, reload, this.port, this.ports, go, detect, this.width),
+      h("div", { class: "preview-toolbar" }, h("span", { class: "pane-title" }, "Preview"), back, forward, reload, this.port, this.ports, go, detect, this.width, external),
       this.address,
       h("div", { class: "preview-stage" }, this.frame, this.message),
     );

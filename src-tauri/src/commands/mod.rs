@@ -26,6 +26,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         preview::preview_ports,
         preview::preview_open,
         preview::preview_location,
+        preview::preview_open_external,
         preview::preview_close,
         search::search_project,
         search::find_files,

@@ -57,6 +57,16 @@ pub async fn preview_location(state: State<'_, AppState>, port: u16) -> IpcResul
     Ok(proxy.location())
 }
 
+/// Opens the preview of `port` in the system's browser (through the same proxy and secret).
+#[tauri::command]
+pub async fn preview_open_external(state: State<'_, AppState>, port: u16) -> IpcResult<()> {
+    let url = {
+        let previews = state.preview.lock().await;
+        previews.get(&port).ok_or_else(|| IpcError::new("not_found", format!("no preview of port {port}")))?.entry_url()
+    };
+    open::that_detached(&url).map_err(|e| IpcError::new("open_failed", format!("cannot start a browser: {e}")))
+}
+
 #[tauri::command]
 pub async fn preview_close(state: State<'_, AppState>) -> IpcResult<()> {
     state.preview.lock().await.clear();
