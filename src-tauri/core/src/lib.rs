@@ -11,6 +11,7 @@ pub mod samples;
 pub mod sandbox;
 pub mod secrets;
 pub mod store;
+pub mod sync;
 pub mod terminal;
 pub mod workspace;
 

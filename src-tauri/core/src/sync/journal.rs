@@ -1,0 +1,91 @@
+//! The change journal: every local change is written here (durably, in SQLite) before anything
+//! tries to upload it; workers take entries in order and mark them done or failed. A crash or a
+//! dead network loses nothing: on restart the pending entries are still there.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::{now_ms, Store, StoreError};
+
+/// What happened to a path. Paths are raw bytes: file names need not be UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalOp {
+    Upsert(Vec<u8>),
+    Delete(Vec<u8>),
+    Rename { from: Vec<u8>, to: Vec<u8> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub op: JournalOp,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Records a change; a pending upsert of the same path is not recorded twice.
+    pub fn journal_record(&self, project_id: i64, op: &JournalOp) -> Result<i64, StoreError> {
+        let (kind, path, from): (&str, &[u8], Option<&[u8]>) = match op {
+            JournalOp::Upsert(p) => ("upsert", p, None),
+            JournalOp::Delete(p) => ("delete", p, None),
+            JournalOp::Rename { from, to } => ("rename", to, Some(from)),
+        };
+        self.with(|c| {
+            if kind == "upsert" {
+                let existing: Option<i64> = c
+                    .query_row(
+                        "SELECT seq FROM journal WHERE project_id = ?1 AND op = 'upsert' AND path = ?2 AND attempts = 0",
+                        params![project_id, path],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(seq) = existing {
+                    return Ok(seq);
+                }
+            }
+            c.query_row(
+                "INSERT INTO journal (project_id, op, path, from_path, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
+                params![project_id, kind, path, from, now_ms()],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    /// Pending entries, oldest first.
+    pub fn journal_pending(&self, project_id: i64, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT seq, op, path, from_path, attempts, last_error FROM journal WHERE project_id = ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![project_id, limit], |r| {
+                let op: String = r.get(1)?;
+                let path: Vec<u8> = r.get(2)?;
+                let from: Option<Vec<u8>> = r.get(3)?;
+                let op = match (op.as_str(), from) {
+                    ("delete", _) => JournalOp::Delete(path),
+                    ("rename", Some(from)) => JournalOp::Rename { from, to: path },
+                    _ => JournalOp::Upsert(path),
+                };
+                Ok(JournalEntry { seq: r.get(0)?, op, attempts: r.get(4)?, last_error: r.get(5)? })
+            })?;
+            rows.collect()
+        })
+    }
+
+    pub fn journal_count(&self, project_id: i64) -> Result<u64, StoreError> {
+        let n: i64 = self.with(|c| c.query_row("SELECT COUNT(*) FROM journal WHERE project_id = ?1", [project_id], |r| r.get(0)))?;
+        Ok(n as u64)
+    }
+
+    /// The entry reached every target: forget it.
+    pub fn journal_done(&self, seq: i64) -> Result<(), StoreError> {
+        self.with(|c| c.execute("DELETE FROM journal WHERE seq = ?1", [seq]))?;
+        Ok(())
+    }
+
+    /// A try failed; the entry stays for the next one.
+    pub fn journal_failed(&self, seq: i64, error: &str) -> Result<(), StoreError> {
+        self.with(|c| c.execute("UPDATE journal SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error]))?;
+        Ok(())
+    }
+}
