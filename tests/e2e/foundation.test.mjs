@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Key } from "webdriverio";
-import { chord, eventually, invoke, makeSandboxDirs, startApp, terminalText } from "./harness.mjs";
+import { chord, eventually, invoke, makeSandboxDirs, startReady, terminalText } from "./harness.mjs";
 
 const dirs = makeSandboxDirs({
   "main.rs": 'fn main() {\n    println!("hi");\n}\n',
@@ -19,8 +19,7 @@ fs.chmodSync(path.join(dirs.project, "main.rs"), 0o640);
 describe("foundation", () => {
   let app;
   before(async () => {
-    app = await startApp(dirs);
-    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "project opened", timeout: 60000 });
+    app = await startReady(dirs);
   });
   after(async () => {
     await app?.stop();
@@ -115,9 +114,8 @@ describe("foundation", () => {
     // Let the debounced session save land, then restart the app on the same data dir.
     await new Promise((r) => setTimeout(r, 1200));
     await app.stop();
-    app = await startApp(dirs);
+    app = await startReady(dirs);
     const b = app.browser;
-    await eventually(() => b.execute(() => document.body.dataset.ready === "true"), { what: "reopened", timeout: 60000 });
     const tabs = await b.execute(() => [...document.querySelectorAll(".tab")].map((t) => t.dataset.path));
     assert.deepEqual(tabs.sort(), ["main.rs", "src/app.ts"]);
     assert.ok(fs.existsSync(path.join(dirs.home, ".local/share/dev.aura.ide/aura.sqlite3")), "state lives in the real SQLite file");

@@ -145,3 +145,10 @@ export async function invoke(browser, cmd, args) {
 export async function chord(browser, modifier, key) {
   await browser.action("key").down(modifier).down(key).up(key).up(modifier).perform();
 }
+
+/** Starts the app on `dirs` and waits until it has opened the project. */
+export async function startReady(dirs, args) {
+  const app = await startApp(dirs, args);
+  await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "project opened", timeout: 60000 });
+  return app;
+}

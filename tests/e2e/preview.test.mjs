@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { Key, eventually, makeSandboxDirs, startApp } from "./harness.mjs";
+import { Key, eventually, makeSandboxDirs, startReady } from "./harness.mjs";
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures/hmr-app");
 const files = Object.fromEntries(fs.readdirSync(fixture).map((f) => [f, fs.readFileSync(path.join(fixture, f), "utf8")]));
@@ -15,8 +15,7 @@ describe("preview", () => {
   let app;
   const dirs = makeSandboxDirs(files);
   before(async () => {
-    app = await startApp(dirs);
-    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+    app = await startReady(dirs);
   });
   after(async () => {
     await app?.stop();

@@ -7,7 +7,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { Key, eventually, makeSandboxDirs, startApp, terminalText } from "./harness.mjs";
+import { Key, eventually, makeSandboxDirs, startReady, terminalText } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -36,8 +36,7 @@ describe("E2B provider", () => {
     process.env.E2B_DOMAIN = "e2b.test";
     process.env.AURA_E2B_SCHEME = "http";
     process.env.AURA_E2B_RESOLVE = `127.0.0.1:${server.port}`;
-    app = await startApp(dirs);
-    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+    app = await startReady(dirs);
   });
   after(async () => {
     await app?.stop();

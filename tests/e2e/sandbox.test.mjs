@@ -2,15 +2,14 @@
 // streamed output, open a terminal inside the sandbox, and see the state in the status bar.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Key, eventually, makeSandboxDirs, startApp, terminalText } from "./harness.mjs";
+import { Key, eventually, makeSandboxDirs, startReady, terminalText } from "./harness.mjs";
 
 const dirs = makeSandboxDirs({ "package.json": '{"name":"demo"}\n', "hello.txt": "from the project\n" });
 
 describe("local sandbox", () => {
   let app;
   before(async () => {
-    app = await startApp(dirs);
-    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+    app = await startReady(dirs);
   });
   after(async () => {
     await app?.stop();
@@ -60,8 +59,7 @@ describe("API keys", () => {
   let app;
   const d = makeSandboxDirs({ "a.txt": "x\n" });
   before(async () => {
-    app = await startApp(d);
-    await eventually(() => app.browser.execute(() => document.body.dataset.ready === "true"), { what: "ready", timeout: 60000 });
+    app = await startReady(d);
   });
   after(async () => {
     await app?.stop();
