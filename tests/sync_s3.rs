@@ -155,3 +155,73 @@ fn blobs_snapshots_conflicts_and_a_store_that_is_down() {
     assert!(matches!(e, SyncError::Unreachable(_)), "{e:?}");
     assert!(e.to_string().contains("queued"), "{e}");
 }
+
+#[test]
+fn push_and_restore_a_project_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::scan::scan;
+
+    let Some(w) = weed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let p = proj.path();
+    std::fs::create_dir_all(p.join("src/deep")).unwrap();
+    std::fs::write(p.join(".gitignore"), "target/\n").unwrap();
+    std::fs::create_dir_all(p.join("target")).unwrap();
+    std::fs::write(p.join("target/big.o"), vec![7u8; 4096]).unwrap();
+    std::fs::write(p.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(p.join("src/same.rs"), "fn main() {}\n").unwrap(); // same content: one blob
+    std::fs::write(p.join("src/deep/data.bin"), (0..=255u8).cycle().take(100_000).collect::<Vec<_>>()).unwrap();
+    std::fs::write(p.join("run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(p.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(p.join(std::ffi::OsStr::from_bytes(b"na\xefve.txt")), "latin-1 name").unwrap();
+    let root = ProjectRoot::open(p).unwrap();
+    let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    let rt = rt();
+    rt.block_on(async {
+        let t = target(w.s3_port, "projects/roundtrip");
+        let end = Instant::now() + Duration::from_secs(30);
+        while let Err(e) = t.ensure_bucket().await {
+            assert!(Instant::now() < end, "bucket: {e}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        scan(&root, &store, id).unwrap();
+        let first = push(&root, &store, id, &t).await.unwrap();
+        assert_eq!((first.uploaded, first.already_there), (5, 1), "identical content is stored once");
+        assert_eq!(store.journal_count(id).unwrap(), 0);
+        let s1 = first.snapshot.unwrap();
+
+        // Edit, delete, add: the next pass sends only the new content.
+        std::fs::write(p.join("src/main.rs"), "fn main() { println!(\"v2\"); }\n").unwrap();
+        std::fs::remove_file(p.join("src/same.rs")).unwrap();
+        std::fs::write(p.join("NEW.md"), "# new\n").unwrap();
+        scan(&root, &store, id).unwrap();
+        let second = push(&root, &store, id, &t).await.unwrap();
+        assert_eq!((second.uploaded, second.deleted), (2, 1));
+        // A pass with nothing to do sends nothing.
+        scan(&root, &store, id).unwrap();
+        assert!(push(&root, &store, id, &t).await.unwrap().snapshot.is_none());
+
+        // Restore the latest snapshot into an empty folder: byte-identical, modes kept,
+        // ignored build output absent.
+        let out = tempfile::tempdir().unwrap();
+        restore(&t, None, out.path()).await.unwrap();
+        for rel in ["src/main.rs", "src/deep/data.bin", "run.sh", "NEW.md", ".gitignore"] {
+            assert_eq!(std::fs::read(out.path().join(rel)).unwrap(), std::fs::read(p.join(rel)).unwrap(), "{rel}");
+        }
+        let odd = std::ffi::OsStr::from_bytes(b"na\xefve.txt");
+        assert_eq!(std::fs::read(out.path().join(odd)).unwrap(), b"latin-1 name");
+        assert_eq!(std::fs::metadata(out.path().join("run.sh")).unwrap().permissions().mode() & 0o777, 0o755);
+        assert!(!out.path().join("src/same.rs").exists() && !out.path().join("target").exists());
+        // Any earlier point in time too.
+        let old = tempfile::tempdir().unwrap();
+        restore(&t, Some(&s1), old.path()).await.unwrap();
+        assert_eq!(std::fs::read(old.path().join("src/main.rs")).unwrap(), b"fn main() {}\n");
+        assert!(old.path().join("src/same.rs").exists());
+    });
+}

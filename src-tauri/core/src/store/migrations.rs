@@ -73,6 +73,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE projects ADD COLUMN settings_json TEXT;
     CREATE INDEX executions_by_project ON executions(project_id, started_at DESC);
     "#,
+    // 3: where the project's bucket copy was when this machine last synced it.
+    r#"
+    ALTER TABLE projects ADD COLUMN sync_snapshot TEXT;
+    ALTER TABLE projects ADD COLUMN sync_head_etag TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -3,6 +3,7 @@
 //! targets (the sandbox files API, S3/R2) build on these.
 
 pub mod journal;
+pub mod engine;
 pub mod s3;
 pub mod scan;
 
