@@ -10,28 +10,21 @@ fn read(p: &str) -> String {
 fn acl_commands() -> BTreeSet<String> {
     let build = read("src-tauri/build.rs");
     let list = build.split("const COMMANDS").nth(1).unwrap().split("];").next().unwrap();
-    list.lines()
-        .filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",").map(str::to_string))
-        .collect()
+    list.lines().filter_map(|l| l.trim().strip_prefix('"')?.strip_suffix("\",").map(str::to_string)).collect()
 }
 
 fn handler_commands() -> BTreeSet<String> {
     let src = read("src-tauri/src/commands/mod.rs");
     let list = src.split("generate_handler![").nth(1).unwrap().split(']').next().unwrap();
-    list.split(',')
-        .filter_map(|s| s.trim().rsplit("::").next().filter(|n| !n.is_empty()).map(str::to_string))
-        .collect()
+    list.split(',').filter_map(|s| s.trim().rsplit("::").next().filter(|n| !n.is_empty()).map(str::to_string)).collect()
 }
 
 fn granted_commands() -> (BTreeSet<String>, Vec<String>) {
     let cap: serde_json::Value = serde_json::from_str(&read("src-tauri/capabilities/main.json")).unwrap();
     assert_eq!(cap["windows"], serde_json::json!(["main"]), "only the main window gets a capability");
-    let perms: Vec<String> = cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
-    let ours = perms
-        .iter()
-        .filter_map(|p| p.strip_prefix("allow-"))
-        .map(|p| p.replace('-', "_"))
-        .collect();
+    let perms: Vec<String> =
+        cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let ours = perms.iter().filter_map(|p| p.strip_prefix("allow-")).map(|p| p.replace('-', "_")).collect();
     (ours, perms)
 }
 
@@ -44,7 +37,15 @@ fn every_command_is_declared_handled_and_granted_exactly_once() {
     assert_eq!(acl, granted, "build.rs COMMANDS vs capabilities/main.json");
     for p in &perms {
         assert!(
-            p.starts_with("allow-") || ["core:event:default", "core:window:allow-set-title", "dialog:allow-open", "dialog:allow-message", "dialog:allow-ask"].contains(&p.as_str()),
+            p.starts_with("allow-")
+                || [
+                    "core:event:default",
+                    "core:window:allow-set-title",
+                    "dialog:allow-open",
+                    "dialog:allow-message",
+                    "dialog:allow-ask"
+                ]
+                .contains(&p.as_str()),
             "unexpected permission {p}: the main window gets only Aura's commands and the plugins it uses"
         );
     }

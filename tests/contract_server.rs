@@ -27,7 +27,8 @@ impl ContractServer {
             .expect("python3 must be installed");
         let mut line = String::new();
         BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("server said {line:?}")).parse().unwrap();
+        let port =
+            line.trim().strip_prefix("LISTENING ").unwrap_or_else(|| panic!("server said {line:?}")).parse().unwrap();
         Self { child, port }
     }
 
@@ -83,7 +84,10 @@ impl aura_core::terminal::TerminalSink for TermOut {
 }
 
 /// Drives a remote terminal through input, a resize and a kill, as both PTY tests do.
-pub fn exercise_terminal(term: &dyn aura_core::terminal::TerminalHandle, rx: &std::sync::mpsc::Receiver<Option<Vec<u8>>>) {
+pub fn exercise_terminal(
+    term: &dyn aura_core::terminal::TerminalHandle,
+    rx: &std::sync::mpsc::Receiver<Option<Vec<u8>>>,
+) {
     use std::time::{Duration, Instant};
     let mut seen = String::new();
     let mut wait_for = |needle: &str| {

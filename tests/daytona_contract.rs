@@ -26,7 +26,12 @@ impl ExecSink for Out {
 }
 
 fn fast_retry() -> RetryPolicy {
-    RetryPolicy { attempts: 3, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(200), timeout: Duration::from_secs(3) }
+    RetryPolicy {
+        attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        timeout: Duration::from_secs(3),
+    }
 }
 
 fn client(srv: &ContractServer, key: &str) -> DaytonaProvider {
@@ -63,7 +68,12 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
         assert_eq!(names, ["app.js"]);
 
         let mut out = Out::default();
-        let req = ExecRequest { command: "cat src/app.js; echo $GREETING2; echo err >&2; exit 4".into(), env: vec![("GREETING2".into(), "it's me".into())], timeout_s: Some(30), ..Default::default() };
+        let req = ExecRequest {
+            command: "cat src/app.js; echo $GREETING2; echo err >&2; exit 4".into(),
+            env: vec![("GREETING2".into(), "it's me".into())],
+            timeout_s: Some(30),
+            ..Default::default()
+        };
         let o = dt.exec(&sb.id, &req, &mut out).await.unwrap();
         assert_eq!(o.exit_code, Some(4));
         assert_eq!(String::from_utf8_lossy(&out.0), "console.log('hi')\nit's me\nerr\n");
@@ -81,7 +91,11 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
         dt.exec(&sb.id, &req, &mut timed).await.unwrap();
         let end = Instant::now();
         assert!(timed.0.len() >= 2, "{:?}", timed.0.len());
-        assert!(end - timed.0[0].0 > Duration::from_millis(600), "the first line came {:?} before the end", end - timed.0[0].0);
+        assert!(
+            end - timed.0[0].0 > Duration::from_millis(600),
+            "the first line came {:?} before the end",
+            end - timed.0[0].0
+        );
         assert!(timed.0[0].0 - t0 < Duration::from_millis(900));
 
         dt.remove_file(&sb.id, "src").await.unwrap();
@@ -101,7 +115,12 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
     assert_eq!(srv.violations(), Vec::<String>::new(), "requests drifted from the official contract");
     let reqs = srv.requests();
     let auth = |r: &serde_json::Value| {
-        r["headers"].as_object().unwrap().iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.clone())
+        r["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.clone())
     };
     assert!(!reqs.is_empty());
     assert!(reqs.iter().all(|r| auth(r) == Some(json!(format!("Bearer {KEY}")))), "every call carries the key");
@@ -134,7 +153,10 @@ fn failures_become_clear_errors_and_idempotent_calls_retry() {
     srv.faults(json!([{ "match": "POST /api/sandbox", "status": 500, "times": 1, "body": "runner exploded" }]));
     let before = srv.requests().len();
     let e = rt.block_on(dt.create(&SandboxSpec::default())).unwrap_err();
-    assert!(matches!(&e, SandboxError::Api { status: 500, message, .. } if message.contains("runner exploded")), "{e:?}");
+    assert!(
+        matches!(&e, SandboxError::Api { status: 500, message, .. } if message.contains("runner exploded")),
+        "{e:?}"
+    );
     assert_eq!(srv.requests().len(), before + 1, "a create is never sent twice after a 500");
     // 429 with Retry-After: waited for, then retried even for create.
     srv.faults(json!([{ "match": "POST /api/sandbox", "status": 429, "times": 1, "retry_after": 1 }]));
@@ -163,16 +185,21 @@ fn failures_become_clear_errors_and_idempotent_calls_retry() {
 
 #[test]
 fn every_documented_state_is_mapped() {
-    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/daytona/api-openapi.yaml")).unwrap();
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/daytona/api-openapi.yaml"))
+            .unwrap();
     let block = spec.split("    SandboxState:\n      enum:\n").nth(1).unwrap();
-    let states: Vec<&str> = block.lines().take_while(|l| l.trim_start().starts_with("- ")).map(|l| l.trim().trim_start_matches("- ")).collect();
+    let states: Vec<&str> = block
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim().trim_start_matches("- "))
+        .collect();
     assert!(states.len() >= 20, "{states:?}");
     for s in states {
         let mapped = map_state(Some(s));
         assert!(s == "unknown" || mapped != SandboxState::Unknown, "state {s} is not mapped");
     }
 }
-
 
 #[test]
 fn an_interactive_pty_over_the_toolbox_websocket() {

@@ -38,7 +38,12 @@ fn client(srv: &ContractServer, key: &str) -> E2bProvider {
         resolve_all_to: Some(format!("127.0.0.1:{}", srv.port).parse().unwrap()),
         template: "base".into(),
     };
-    let retry = RetryPolicy { attempts: 3, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(200), timeout: Duration::from_secs(5) };
+    let retry = RetryPolicy {
+        attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        timeout: Duration::from_secs(5),
+    };
     E2bProvider::new(cfg, Secret::new(key), retry).unwrap()
 }
 
@@ -51,7 +56,12 @@ fn lifecycle_streamed_exec_and_files_follow_the_contract() {
     let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
     let e2b = client(&srv, KEY);
     rt().block_on(async {
-        let spec = SandboxSpec { name: Some("demo".into()), env: vec![("FROM_SPEC".into(), "1".into())], auto_stop_minutes: Some(10), ..Default::default() };
+        let spec = SandboxSpec {
+            name: Some("demo".into()),
+            env: vec![("FROM_SPEC".into(), "1".into())],
+            auto_stop_minutes: Some(10),
+            ..Default::default()
+        };
         let sb = e2b.create(&spec).await.unwrap();
         assert_eq!(sb.state, SandboxState::Started);
         assert_eq!(e2b.get(&sb.id).await.unwrap().state, SandboxState::Started);
@@ -105,7 +115,9 @@ fn failures_become_clear_errors() {
     assert!(matches!(rt.block_on(e2b.create(&SandboxSpec::default())), Err(SandboxError::Api { status: 500, .. })));
     srv.faults(json!([{ "match": "POST /process.Process/Start", "status": 429, "times": 1, "retry_after": 0 }]));
     let mut sink = Split::default();
-    let o = rt.block_on(e2b.exec(&sb.id, &ExecRequest { command: "echo ok".into(), ..Default::default() }, &mut sink)).unwrap();
+    let o = rt
+        .block_on(e2b.exec(&sb.id, &ExecRequest { command: "echo ok".into(), ..Default::default() }, &mut sink))
+        .unwrap();
     assert_eq!((o.exit_code, sink.out.as_slice()), (Some(0), b"ok\n".as_slice()));
     srv.faults(json!([{ "match": "GET /v2/sandboxes", "malformed": true, "times": 3 }]));
     assert!(matches!(rt.block_on(e2b.list()), Err(SandboxError::BadResponse { .. })));
@@ -127,7 +139,6 @@ fn envelopes_and_states() {
     assert_eq!(map_state(Some("running")), SandboxState::Started);
     assert_eq!(map_state(Some("paused")), SandboxState::Paused);
 }
-
 
 #[test]
 fn an_interactive_pty_takes_input_resizes_and_closes() {

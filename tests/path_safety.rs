@@ -94,7 +94,18 @@ fn error_kinds_say_what_is_wrong() {
 #[test]
 fn paths_inside_are_accepted() {
     let f = fixture();
-    for ok in ["", ".", "src", "src/", "./src/main.rs", "src//main.rs", "link-in/main.rs", "src/link-main", "new.txt", "src/new/deeper.txt"] {
+    for ok in [
+        "",
+        ".",
+        "src",
+        "src/",
+        "./src/main.rs",
+        "src//main.rs",
+        "link-in/main.rs",
+        "src/link-main",
+        "new.txt",
+        "src/new/deeper.txt",
+    ] {
         let p = f.root.resolve(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         assert!(p.starts_with(f.root.path()), "{ok:?} -> {p:?}");
     }

@@ -31,7 +31,8 @@ async fn upstream() -> u16 {
                 let text = String::from_utf8_lossy(&head).to_string();
                 let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
                 if path == "/ws" {
-                    let ws = tokio_tungstenite::accept_async(PrefixedStream { head: Some(head), inner: s }).await.unwrap();
+                    let ws =
+                        tokio_tungstenite::accept_async(PrefixedStream { head: Some(head), inner: s }).await.unwrap();
                     let (mut tx, mut rx) = ws.split();
                     tx.send(Message::text("hello from upstream")).await.unwrap();
                     while let Some(Ok(m)) = rx.next().await {
@@ -43,7 +44,15 @@ async fn upstream() -> u16 {
                 }
                 if let Some(mib) = path.strip_prefix("/big/") {
                     let n: usize = mib.parse().unwrap();
-                    s.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n", n << 20).as_bytes()).await.unwrap();
+                    s.write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                            n << 20
+                        )
+                        .as_bytes(),
+                    )
+                    .await
+                    .unwrap();
                     let chunk = vec![b'x'; 1 << 20];
                     for _ in 0..n {
                         if s.write_all(&chunk).await.is_err() {
@@ -56,7 +65,12 @@ async fn upstream() -> u16 {
                     tokio::time::sleep(Duration::from_secs(3)).await;
                 }
                 let body = text;
-                let _ = s.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nSet-Cookie: app=1\r\n\r\n{body}", body.len()).as_bytes()).await;
+                let _ = s
+                    .write_all(
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nSet-Cookie: app=1\r\n\r\n{body}", body.len())
+                            .as_bytes(),
+                    )
+                    .await;
             });
         }
     });
@@ -69,7 +83,11 @@ struct PrefixedStream {
     inner: tokio::net::TcpStream,
 }
 impl tokio::io::AsyncRead for PrefixedStream {
-    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         if let Some(h) = self.head.take() {
             buf.put_slice(&h);
             return std::task::Poll::Ready(Ok(()));
@@ -78,13 +96,23 @@ impl tokio::io::AsyncRead for PrefixedStream {
     }
 }
 impl tokio::io::AsyncWrite for PrefixedStream {
-    fn poll_write(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, b: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        b: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut self.inner).poll_write(cx, b)
     }
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_flush(cx)
     }
-    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -142,7 +170,16 @@ fn only_the_pane_with_the_secret_gets_through_and_auth_is_injected() {
 #[test]
 fn large_downloads_stream_without_buffering() {
     fn rss_kib() -> u64 {
-        std::fs::read_to_string("/proc/self/status").unwrap().lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap()
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap()
+            .trim()
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap()
     }
     let rt = rt();
     let port = rt.block_on(upstream());
@@ -196,7 +233,10 @@ fn a_clear_page_when_nothing_listens_and_no_blocking_behind_slow_requests() {
     let (status, _, body) = get(proxy.addr(), "/", Some(&cookie));
     let page = String::from_utf8_lossy(&body);
     assert_eq!(status, 502);
-    assert!(page.contains(&format!("Nothing is listening on {free} yet")) && page.contains("http-equiv=refresh"), "{page}");
+    assert!(
+        page.contains(&format!("Nothing is listening on {free} yet")) && page.contains("http-equiv=refresh"),
+        "{page}"
+    );
 
     // The same proxy follows the server once it is there (the user picked the port).
     let port = rt.block_on(upstream());
@@ -220,7 +260,9 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
     let der = cert.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
-    let server_cfg = Arc::new(rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(vec![der.clone()], key).unwrap());
+    let server_cfg = Arc::new(
+        rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(vec![der.clone()], key).unwrap(),
+    );
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der).unwrap();
     let client_cfg = Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth());
@@ -255,7 +297,13 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
         });
         (port, rx)
     });
-    let up = Upstream { host: "127.0.0.1".into(), port, tls: true, connect_to: None, headers: vec![("x-daytona-preview-token".into(), "tok".into())] };
+    let up = Upstream {
+        host: "127.0.0.1".into(),
+        port,
+        tls: true,
+        connect_to: None,
+        headers: vec![("x-daytona-preview-token".into(), "tok".into())],
+    };
     let proxy = rt.block_on(PreviewProxy::start_with_tls(up, client_cfg)).unwrap();
     let cookie = login(&proxy);
     let (status, _, body) = get(proxy.addr(), "/", Some(&cookie));
@@ -266,7 +314,15 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
     assert!(seen.contains(&format!("host: 127.0.0.1:{port}")), "{seen}");
 
     // An upstream whose certificate is not trusted is refused, with a page that says why.
-    let untrusted = rt.block_on(PreviewProxy::start(Upstream { host: "127.0.0.1".into(), port, tls: true, connect_to: None, headers: vec![] })).unwrap();
+    let untrusted = rt
+        .block_on(PreviewProxy::start(Upstream {
+            host: "127.0.0.1".into(),
+            port,
+            tls: true,
+            connect_to: None,
+            headers: vec![],
+        }))
+        .unwrap();
     let cookie = login(&untrusted);
     let (status, _, body) = get(untrusted.addr(), "/", Some(&cookie));
     assert_eq!(status, 502);
@@ -293,13 +349,26 @@ fn previews_live_on_their_own_loopback_host_and_track_the_page() {
     let rt = rt();
     let port = rt.block_on(upstream());
     let ip = std::net::Ipv4Addr::new(127, 0, 0, 3);
-    let proxy = rt.block_on(PreviewProxy::start_on(ip, Upstream::local(port), aura_core::preview::system_tls())).unwrap();
+    let proxy =
+        rt.block_on(PreviewProxy::start_on(ip, Upstream::local(port), aura_core::preview::system_tls())).unwrap();
     assert_eq!(proxy.addr().ip(), std::net::IpAddr::V4(ip), "its own host: its cookies are its own");
-    assert!(rt.block_on(PreviewProxy::start_on(std::net::Ipv4Addr::new(10, 0, 0, 1), Upstream::local(port), aura_core::preview::system_tls())).is_err(), "never off loopback");
+    assert!(
+        rt.block_on(PreviewProxy::start_on(
+            std::net::Ipv4Addr::new(10, 0, 0, 1),
+            Upstream::local(port),
+            aura_core::preview::system_tls()
+        ))
+        .is_err(),
+        "never off loopback"
+    );
     let cookie = login(&proxy);
     let send = |path: &str, dest: &str| {
         let mut s = TcpStream::connect(proxy.addr()).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nSec-Fetch-Dest: {dest}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nSec-Fetch-Dest: {dest}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut all = Vec::new();
         s.read_to_end(&mut all).unwrap();
     };

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{ExecOutcome, ExecRequest, ExecSink, Limits, Provider, SandboxError, SandboxSpec, SandboxState};
+use aura_core::sandbox::{
+    ExecOutcome, ExecRequest, ExecSink, Limits, Provider, SandboxError, SandboxSpec, SandboxState,
+};
 use aura_core::terminal::{TerminalManager, TerminalSink};
 
 #[derive(Default)]
@@ -66,7 +68,10 @@ fn commands_see_only_the_workspace() {
         assert!(err.contains("No such file"), "{err}");
         let (_, out, _) = run(&f.p, &sb.id, "ls /").await;
         let top: Vec<&str> = out.lines().collect();
-        assert!(!top.contains(&"root") && !top.contains(&"opt") && !top.contains(&"srv"), "host folders are absent: {top:?}");
+        assert!(
+            !top.contains(&"root") && !top.contains(&"opt") && !top.contains(&"srv"),
+            "host folders are absent: {top:?}"
+        );
 
         // Nothing outside the workspace can be written (or what is written stays inside).
         for target in ["/usr/aura-x", "/etc/aura-x", "/workspace/../aura-x", "/aura-x", "/var/../aura-x"] {
@@ -91,7 +96,12 @@ fn host_processes_and_environment_are_invisible() {
         let spec = SandboxSpec { env: vec![("GREETING".into(), "hi there".into())], ..Default::default() };
         let sb = f.p.create_for(&f.root, &spec).unwrap();
         let me = std::process::id();
-        let (r, out, _) = run(&f.p, &sb.id, &format!("cat /proc/1/comm; test -e /proc/{me} && echo SEES_HOST; ls /proc | grep -c '^[0-9]'; env")).await;
+        let (r, out, _) = run(
+            &f.p,
+            &sb.id,
+            &format!("cat /proc/1/comm; test -e /proc/{me} && echo SEES_HOST; ls /proc | grep -c '^[0-9]'; env"),
+        )
+        .await;
         assert_eq!(r.unwrap().exit_code, Some(0));
         let mut lines = out.lines();
         assert_eq!(lines.next(), Some("bwrap"), "pid 1 is the sandbox's own init");
@@ -131,7 +141,8 @@ fn a_fork_bomb_is_stopped_and_the_app_survives() {
 fn a_memory_hog_is_stopped() {
     let f = fx();
     rt().block_on(async {
-        let spec = SandboxSpec { limits: Limits { memory_bytes: Some(256 << 20), ..Limits::default() }, ..Default::default() };
+        let spec =
+            SandboxSpec { limits: Limits { memory_bytes: Some(256 << 20), ..Limits::default() }, ..Default::default() };
         let sb = f.p.create_for(&f.root, &spec).unwrap();
         // `tail -n 1` keeps the last line, which never ends: it buffers everything.
         let (r, _, err) = run(&f.p, &sb.id, "head -c 3G /dev/zero | tail -n 1 > /dev/null").await;
@@ -157,7 +168,13 @@ fn cpu_time_and_wall_time_limits() {
 
         let sb2 = f.p.create_for(&f.root, &SandboxSpec::default()).unwrap();
         let mut c = Collect::default();
-        let r = f.p.exec(&sb2.id, &ExecRequest { command: "sleep 60".into(), timeout_s: Some(1), ..Default::default() }, &mut c).await;
+        let r =
+            f.p.exec(
+                &sb2.id,
+                &ExecRequest { command: "sleep 60".into(), timeout_s: Some(1), ..Default::default() },
+                &mut c,
+            )
+            .await;
         assert!(matches!(r, Err(SandboxError::Timeout(1))), "{r:?}");
     });
 }
@@ -175,7 +192,8 @@ fn output_streams_separately_with_exit_codes() {
         let mut c = Collect::default();
         let bad_cwd = ExecRequest { command: "pwd".into(), cwd: Some("../..".into()), ..Default::default() };
         assert!(matches!(f.p.exec(&sb.id, &bad_cwd, &mut c).await, Err(SandboxError::Path(_))));
-        let bad_env = ExecRequest { command: "true".into(), env: vec![("A=B".into(), "x".into())], ..Default::default() };
+        let bad_env =
+            ExecRequest { command: "true".into(), env: vec![("A=B".into(), "x".into())], ..Default::default() };
         assert!(matches!(f.p.exec(&sb.id, &bad_env, &mut c).await, Err(SandboxError::Spawn(_))));
         assert!(matches!(f.p.exec("nope", &ExecRequest::default(), &mut c).await, Err(SandboxError::NotFound(_))));
     });
@@ -195,7 +213,10 @@ fn lifecycle_stop_pause_resume_delete() {
         assert_eq!(p.processes(&sb.id).await.unwrap().iter().filter(|x| x.command == "sleep").count(), 1);
         assert_eq!(p.pause(&sb.id).await.unwrap().state, SandboxState::Paused);
         let mut c = Collect::default();
-        assert!(matches!(p.exec(&sb.id, &ExecRequest { command: "true".into(), ..Default::default() }, &mut c).await, Err(SandboxError::WrongState { .. })));
+        assert!(matches!(
+            p.exec(&sb.id, &ExecRequest { command: "true".into(), ..Default::default() }, &mut c).await,
+            Err(SandboxError::WrongState { .. })
+        ));
         assert_eq!(p.resume(&sb.id).await.unwrap().state, SandboxState::Started);
         assert_eq!(p.stop(&sb.id).await.unwrap().state, SandboxState::Stopped);
         let r = tokio::time::timeout(Duration::from_secs(10), long).await.expect("stop ends running commands").unwrap();
@@ -274,7 +295,8 @@ fn kernel_rlimits_back_up_the_watchdog() {
     assert!(rl.contains(&format!("--as={}", 1024u64 << 20)), "{rl:?}");
     let f = fx();
     rt().block_on(async {
-        let spec = SandboxSpec { limits: Limits { memory_bytes: Some(512 << 20), ..Limits::default() }, ..Default::default() };
+        let spec =
+            SandboxSpec { limits: Limits { memory_bytes: Some(512 << 20), ..Limits::default() }, ..Default::default() };
         let sb = f.p.create_for(&f.root, &spec).unwrap();
         // The limits are really in force inside the sandbox.
         let (r, out, _) = run(&f.p, &sb.id, "grep -E 'Max (address space|cpu time)' /proc/self/limits").await;
@@ -308,7 +330,8 @@ fn the_ports_a_dev_server_listens_on_are_found() {
         fn stderr(&mut self, _: &[u8]) {}
     }
     rt.spawn(async move {
-        let _ = p2.exec(&id, &ExecRequest { command: "node server.js".into(), ..Default::default() }, &mut Lines(tx)).await;
+        let _ =
+            p2.exec(&id, &ExecRequest { command: "node server.js".into(), ..Default::default() }, &mut Lines(tx)).await;
     });
     let banner = rx.recv_timeout(Duration::from_secs(20)).expect("the server prints its URL");
     let hinted = aura_core::preview::ports::ports_in_output(&banner);

@@ -45,7 +45,14 @@ fn local_and_e2b_projects_run_and_are_recorded() {
 
     // Local (the default).
     let mut out = Out::default();
-    let o = rt.block_on(svc.exec(&root, &project, &ExecRequest { command: "cat src/hello.txt".into(), ..Default::default() }, &mut out)).unwrap();
+    let o = rt
+        .block_on(svc.exec(
+            &root,
+            &project,
+            &ExecRequest { command: "cat src/hello.txt".into(), ..Default::default() },
+            &mut out,
+        ))
+        .unwrap();
     assert_eq!((o.exit_code, out.0.as_str()), (Some(0), "hello from the project\n"));
     assert_eq!(rt.block_on(svc.info(&project)).unwrap().unwrap().provider, ProviderKind::Local);
 
@@ -54,8 +61,17 @@ fn local_and_e2b_projects_run_and_are_recorded() {
     std::env::set_var("E2B_DOMAIN", "e2b.test");
     std::env::set_var("AURA_E2B_SCHEME", "http");
     std::env::set_var("AURA_E2B_RESOLVE", format!("127.0.0.1:{}", srv.port));
-    store.save_project_settings(project.id, &ProjectSettings { provider: ProviderKind::E2b, ..Default::default() }).unwrap();
-    let e = rt.block_on(svc.exec(&root, &project, &ExecRequest { command: "true".into(), ..Default::default() }, &mut Out::default())).unwrap_err();
+    store
+        .save_project_settings(project.id, &ProjectSettings { provider: ProviderKind::E2b, ..Default::default() })
+        .unwrap();
+    let e = rt
+        .block_on(svc.exec(
+            &root,
+            &project,
+            &ExecRequest { command: "true".into(), ..Default::default() },
+            &mut Out::default(),
+        ))
+        .unwrap_err();
     assert!(matches!(e, SandboxError::MissingKey("E2B")), "{e:?}");
     assert!(e.to_string().contains("Settings"));
 
@@ -63,7 +79,15 @@ fn local_and_e2b_projects_run_and_are_recorded() {
     secrets.set(SecretName::E2bApiKey, "e2b_service_key").unwrap();
     let mut out = Out::default();
     let o = rt
-        .block_on(svc.exec(&root, &project, &ExecRequest { command: "cat src/hello.txt; ls -a; test -e node_modules && echo HAS_NODE_MODULES; true".into(), ..Default::default() }, &mut out))
+        .block_on(svc.exec(
+            &root,
+            &project,
+            &ExecRequest {
+                command: "cat src/hello.txt; ls -a; test -e node_modules && echo HAS_NODE_MODULES; true".into(),
+                ..Default::default()
+            },
+            &mut out,
+        ))
         .unwrap();
     assert_eq!(o.exit_code, Some(0));
     assert!(out.0.starts_with("hello from the project\n"), "{}", out.0);
@@ -97,7 +121,8 @@ fn a_running_command_can_be_stopped() {
     let (s2, r2, p2) = (svc.clone(), root.clone(), project.clone());
     let run = rt.spawn(async move {
         let mut out = Out::default();
-        s2.exec(&r2, &p2, &ExecRequest { command: "echo started; sleep 300".into(), ..Default::default() }, &mut out).await
+        s2.exec(&r2, &p2, &ExecRequest { command: "echo started; sleep 300".into(), ..Default::default() }, &mut out)
+            .await
     });
     std::thread::sleep(std::time::Duration::from_secs(1));
     let t = std::time::Instant::now();

@@ -33,7 +33,12 @@ fn pretend_synced(root: &ProjectRoot, store: &Store, id: i64) {
                 let path = root.path().join(std::ffi::OsStr::from_bytes(p));
                 let m = std::fs::metadata(&path).unwrap();
                 use std::os::unix::fs::MetadataExt;
-                let state = FileState { size: m.len(), mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(), inode: m.ino(), blake3: hash_file(&path).unwrap() };
+                let state = FileState {
+                    size: m.len(),
+                    mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+                    inode: m.ino(),
+                    blake3: hash_file(&path).unwrap(),
+                };
                 store.manifest_put(id, p, &state).unwrap();
             }
             JournalOp::Delete(p) => store.manifest_remove(id, p).unwrap(),
@@ -47,7 +52,11 @@ fn pretend_synced(root: &ProjectRoot, store: &Store, id: i64) {
 fn a_no_op_rescan_reads_no_file() {
     let (_d, _p, root, store, id) = setup();
     let first = scan(&root, &store, id).unwrap();
-    assert_eq!(first.changed, vec![b".gitignore".to_vec(), b"notes.md".to_vec(), b"src/a.rs".to_vec(), b"src/b.rs".to_vec()], "ignored folders are not synced");
+    assert_eq!(
+        first.changed,
+        vec![b".gitignore".to_vec(), b"notes.md".to_vec(), b"src/a.rs".to_vec(), b"src/b.rs".to_vec()],
+        "ignored folders are not synced"
+    );
     assert_eq!(first.hashed, 4);
     pretend_synced(&root, &store, id);
     let again = scan(&root, &store, id).unwrap();

@@ -96,7 +96,12 @@ fn snap(id: &str, parent: Option<&str>, files: &[(&[u8], &[u8])]) -> Snapshot {
         created_at_ms: 0,
         files: files
             .iter()
-            .map(|(p, c)| SnapshotFile { path: p.to_vec(), size: c.len() as u64, blake3: blake3::hash(c).to_hex().to_string(), mode: 0o644 })
+            .map(|(p, c)| SnapshotFile {
+                path: p.to_vec(),
+                size: c.len() as u64,
+                blake3: blake3::hash(c).to_hex().to_string(),
+                mode: 0o644,
+            })
             .collect(),
     }
 }
@@ -158,12 +163,12 @@ fn blobs_snapshots_conflicts_and_a_store_that_is_down() {
 
 #[test]
 fn push_and_restore_a_project_byte_for_byte() {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::PermissionsExt;
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
     use aura_core::sync::engine::{push, restore};
     use aura_core::sync::scan::scan;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
 
     let Some(w) = weed() else { return };
     let data = tempfile::tempdir().unwrap();

@@ -68,7 +68,11 @@ fn interactive_shell_takes_input_and_resizes() {
     let dir = tempfile::tempdir().unwrap();
     let mgr = TerminalManager::new();
     let (tx, rx) = channel();
-    let spec = TerminalSpec { program: Some("/bin/bash".into()), args: vec!["--norc".into(), "-i".into()], ..TerminalSpec::shell(dir.path(), 80, 24) };
+    let spec = TerminalSpec {
+        program: Some("/bin/bash".into()),
+        args: vec!["--norc".into(), "-i".into()],
+        ..TerminalSpec::shell(dir.path(), 80, 24)
+    };
     let id = mgr.open(spec, Sink(tx)).unwrap();
     mgr.write(id, b"echo $((6*7))\n").unwrap();
     read_until(&rx, |s| s.contains("42"));
@@ -93,9 +97,7 @@ fn closing_kills_the_whole_process_group() {
     let mgr = TerminalManager::new();
     let (tx, rx) = channel();
     // A background child that ignores SIGHUP: only the group kill can stop it.
-    let id = mgr
-        .open(sh(dir.path(), "trap '' HUP; sleep 300 & echo CHILD=$!; wait"), Sink(tx))
-        .unwrap();
+    let id = mgr.open(sh(dir.path(), "trap '' HUP; sleep 300 & echo CHILD=$!; wait"), Sink(tx)).unwrap();
     let out = read_until(&rx, |s| s.contains("CHILD=") && s.trim_end().ends_with(|c: char| c.is_ascii_digit()));
     let child: i32 = out.split("CHILD=").nth(1).unwrap().trim().parse().unwrap();
     let leader = mgr.pid(id).unwrap() as i32;

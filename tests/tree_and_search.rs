@@ -12,7 +12,8 @@ fn project() -> (tempfile::TempDir, ProjectRoot) {
     }
     std::fs::write(p.join(".gitignore"), "target/\n*.log\n").unwrap();
     std::fs::write(p.join(".auraignore"), "node_modules/\n").unwrap();
-    std::fs::write(p.join("src/main.rs"), "fn main() {\n    let answer = 42;\n    println!(\"{answer}\");\n}\n").unwrap();
+    std::fs::write(p.join("src/main.rs"), "fn main() {\n    let answer = 42;\n    println!(\"{answer}\");\n}\n")
+        .unwrap();
     std::fs::write(p.join("src/util/strings.rs"), "pub fn Answer() -> &'static str { \"answer: ünïcode\" }\n").unwrap();
     std::fs::write(p.join("node_modules/dep/index.js"), "const answer = 1;\n").unwrap();
     std::fs::write(p.join("target/debug/out.txt"), "answer\n").unwrap();
@@ -95,7 +96,10 @@ fn search_modes() {
     let (s, e) = m.ranges[0];
     let utf16: Vec<u16> = m.line.encode_utf16().collect();
     assert_eq!(String::from_utf16(&utf16[s as usize..e as usize]).unwrap(), "ünïcode");
-    assert!(search(&root, &SearchQuery { regex: true, ..q("(unclosed") }).unwrap_err().to_string().contains("invalid search"));
+    assert!(search(&root, &SearchQuery { regex: true, ..q("(unclosed") })
+        .unwrap_err()
+        .to_string()
+        .contains("invalid search"));
     assert!(search(&root, &q("")).is_err());
 }
 

@@ -41,12 +41,15 @@ async fn upstream() -> u16 {
                     }
                     if path == "/big" {
                         let n = 100usize << 20;
-                        w.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").as_bytes()).await.unwrap();
+                        w.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").as_bytes())
+                            .await
+                            .unwrap();
                         let chunk = vec![b'x'; 1 << 20];
                         for _ in 0..100 {
                             w.write_all(&chunk).await.unwrap();
                         }
-                    } else if w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nhello, aura!\n").await.is_err() {
+                    } else if w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nhello, aura!\n").await.is_err()
+                    {
                         return;
                     }
                 }

@@ -54,9 +54,7 @@ fn aura_cat(mgr: &Arc<TerminalManager>, file: &std::path::Path) -> (Duration, us
 }
 
 fn raw_cat(file: &std::path::Path) -> Duration {
-    let pair = native_pty_system()
-        .openpty(PtySize { rows: 50, cols: 200, pixel_width: 0, pixel_height: 0 })
-        .unwrap();
+    let pair = native_pty_system().openpty(PtySize { rows: 50, cols: 200, pixel_width: 0, pixel_height: 0 }).unwrap();
     let mut cmd = CommandBuilder::new("cat");
     cmd.arg(file);
     let t = Instant::now();

@@ -127,9 +127,7 @@ impl ProjectRoot {
                 },
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => exists = false,
-                Err(e) => {
-                    return Err(PathError::Io { path: printable(rel), message: e.to_string() })
-                }
+                Err(e) => return Err(PathError::Io { path: printable(rel), message: e.to_string() }),
             }
         }
         Ok(current)
@@ -183,10 +181,7 @@ impl ProjectRoot {
                 "" | "." => continue,
                 ".." => return Err(PathError::ParentTraversal(printable(rel))),
                 p if p.len() > MAX_NAME_BYTES => {
-                    return Err(PathError::InvalidName {
-                        name: printable(p),
-                        why: "it is longer than 255 bytes",
-                    })
+                    return Err(PathError::InvalidName { name: printable(p), why: "it is longer than 255 bytes" })
                 }
                 p => parts.push(p),
             }

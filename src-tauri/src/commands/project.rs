@@ -60,9 +60,5 @@ pub fn save_session(state: State<'_, AppState>, session: ProjectSession) -> IpcR
 /// the time since the process started: the startup benchmark reads this line.
 #[tauri::command]
 pub fn ui_ready(state: State<'_, AppState>, page_ms: u32) {
-    tracing::info!(
-        process_ms = state.started.elapsed().as_millis() as u64,
-        page_ms,
-        "ui ready"
-    );
+    tracing::info!(process_ms = state.started.elapsed().as_millis() as u64, page_ms, "ui ready");
 }

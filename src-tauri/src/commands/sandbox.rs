@@ -62,7 +62,11 @@ pub async fn sandbox_action(state: State<'_, AppState>, action: SandboxAction) -
 
 /// Runs a command in the project's sandbox (created on demand), streaming its output.
 #[tauri::command]
-pub async fn sandbox_exec(state: State<'_, AppState>, command: String, on_output: Channel<ExecChunk>) -> IpcResult<ExecOutcome> {
+pub async fn sandbox_exec(
+    state: State<'_, AppState>,
+    command: String,
+    on_output: Channel<ExecChunk>,
+) -> IpcResult<ExecOutcome> {
     let p = state.project()?;
     let req = ExecRequest { command, ..Default::default() };
     Ok(state.sandboxes.exec(&p.root, &p.record, &req, &mut ChannelExecSink(on_output)).await?)

@@ -21,9 +21,7 @@ pub struct SecretState {
 pub fn secrets_status(state: State<'_, AppState>) -> IpcResult<Vec<SecretState>> {
     SecretName::ALL
         .iter()
-        .map(|&name| {
-            Ok(SecretState { name, env_name: name.account().to_string(), set: state.secrets.is_set(name)? })
-        })
+        .map(|&name| Ok(SecretState { name, env_name: name.account().to_string(), set: state.secrets.is_set(name)? }))
         .collect()
 }
 

@@ -66,7 +66,9 @@ impl Upstream {
         };
         let authority = rest.split(['/', '?', '#']).next()?;
         let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')) => {
+            Some((h, p))
+                if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')) =>
+            {
                 (h.to_string(), p.parse().ok()?)
             }
             _ => (authority.to_string(), if tls { 443 } else { 80 }),
@@ -129,14 +131,21 @@ impl PreviewProxy {
     }
 
     /// Like [`PreviewProxy::start`] with explicit TLS settings for HTTPS upstreams.
-    pub async fn start_with_tls(upstream: Upstream, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> Result<Self, ProxyError> {
+    pub async fn start_with_tls(
+        upstream: Upstream,
+        tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    ) -> Result<Self, ProxyError> {
         Self::start_on(std::net::Ipv4Addr::LOCALHOST, upstream, tls).await
     }
 
     /// Starts on a given loopback address. Browsers keep cookies per host, not per port, so
     /// previews that must not share cookies listen on different loopback addresses
     /// (127.0.0.2, 127.0.0.3, ...); where only 127.0.0.1 exists, that is used.
-    pub async fn start_on(ip: std::net::Ipv4Addr, upstream: Upstream, tls: Arc<tokio_rustls::rustls::ClientConfig>) -> Result<Self, ProxyError> {
+    pub async fn start_on(
+        ip: std::net::Ipv4Addr,
+        upstream: Upstream,
+        tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    ) -> Result<Self, ProxyError> {
         if !ip.is_loopback() {
             return Err(ProxyError::Bind(format!("{ip} is not a loopback address")));
         }
@@ -146,7 +155,13 @@ impl PreviewProxy {
         };
         let addr = listener.local_addr().map_err(|e| ProxyError::Bind(e.to_string()))?;
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let shared = Arc::new(Shared { location: RwLock::new("/".into()), tls, token, cookie: format!("aura_preview_{}", addr.port()), upstream: RwLock::new(upstream) });
+        let shared = Arc::new(Shared {
+            location: RwLock::new("/".into()),
+            tls,
+            token,
+            cookie: format!("aura_preview_{}", addr.port()),
+            upstream: RwLock::new(upstream),
+        });
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let s = shared.clone();
         tokio::spawn(async move {
@@ -203,10 +218,12 @@ impl PreviewProxy {
 }
 
 fn cookie_value<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
-    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (k, v) = c.trim().split_once('=')?;
-        (k == name).then_some(v)
-    })
+    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
+        |c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == name).then_some(v)
+        },
+    )
 }
 
 /// The request's query without our token parameter.
@@ -233,26 +250,36 @@ async fn handle(s: Arc<Shared>, conn: Conn, req: Request<Incoming>) -> Result<Re
     let (query, presented) = strip_token(req.uri().query().unwrap_or(""));
     if let Some(t) = presented {
         if !constant_eq(&t, &s.token) {
-            return Ok(full(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "This preview link is not valid.\n".into()));
+            return Ok(full(
+                StatusCode::FORBIDDEN,
+                "text/plain; charset=utf-8",
+                "This preview link is not valid.\n".into(),
+            ));
         }
         // Trade the secret in the URL for a cookie, and drop it from the address.
         let path = req.uri().path();
         let location = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
         let mut r = full(StatusCode::FOUND, "text/plain; charset=utf-8", String::new());
-        r.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("/")));
+        r.headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("/")));
         let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", s.cookie, s.token);
         r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).unwrap());
         return Ok(r);
     }
     if !cookie_value(&req, &s.cookie).is_some_and(|v| constant_eq(v, &s.token)) {
-        return Ok(full(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "This preview is only shown inside Aura.\n".into()));
+        return Ok(full(
+            StatusCode::FORBIDDEN,
+            "text/plain; charset=utf-8",
+            "This preview is only shown inside Aura.\n".into(),
+        ));
     }
     // Page navigations (not assets, not fetches) move the address bar and the history.
     let dest = req.headers().get("sec-fetch-dest").and_then(|v| v.to_str().ok()).unwrap_or("");
     let html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if req.method() == hyper::Method::GET && (matches!(dest, "iframe" | "document") || (dest.is_empty() && html)) {
         let q = strip_token(req.uri().query().unwrap_or("")).0;
-        *s.location.write() = if q.is_empty() { req.uri().path().to_string() } else { format!("{}?{q}", req.uri().path()) };
+        *s.location.write() =
+            if q.is_empty() { req.uri().path().to_string() } else { format!("{}?{q}", req.uri().path()) };
     }
     let upstream = s.upstream.read().clone();
     Ok(forward(&s, upstream, conn, req).await)
@@ -269,7 +296,15 @@ fn unreachable_page(up: &Upstream, why: &str) -> Response<Body> {
     full(StatusCode::BAD_GATEWAY, "text/html; charset=utf-8", html)
 }
 
-const HOP_BY_HOP: [&str; 7] = ["keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding"];
+const HOP_BY_HOP: [&str; 7] = [
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
 
 async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
     let stream = match up.connect_to {
@@ -280,12 +315,17 @@ async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1
     let _ = stream.set_nodelay(true);
     if up.tls {
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(up.host.clone()).map_err(|e| e.to_string())?;
-        let tls = tokio_rustls::TlsConnector::from(s.tls.clone()).connect(name, stream).await.map_err(|e| format!("TLS: {e}"))?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(s.tls.clone())
+            .connect(name, stream)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
         tokio::spawn(conn.with_upgrades());
         return Ok(sender);
     }
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn.with_upgrades());
     Ok(sender)
 }
@@ -379,10 +419,17 @@ mod tests {
         let e2b = Upstream::from_url("https://5173-abc.e2b.app", vec![]).unwrap();
         assert_eq!((e2b.host.as_str(), e2b.port, e2b.tls), ("5173-abc.e2b.app", 443, true));
         assert_eq!(e2b.authority(), "5173-abc.e2b.app");
-        let dt = Upstream::from_url("https://3000-x.proxy.daytona.works/some/path", vec![("x-daytona-preview-token".into(), "t".into())]).unwrap();
+        let dt = Upstream::from_url(
+            "https://3000-x.proxy.daytona.works/some/path",
+            vec![("x-daytona-preview-token".into(), "t".into())],
+        )
+        .unwrap();
         assert_eq!((dt.port, dt.headers.len()), (443, 1));
         let local = Upstream::from_url("http://127.0.0.1:8080/", vec![]).unwrap();
-        assert_eq!((local.host.as_str(), local.port, local.tls, local.authority()), ("127.0.0.1", 8080, false, "127.0.0.1:8080".to_string()));
+        assert_eq!(
+            (local.host.as_str(), local.port, local.tls, local.authority()),
+            ("127.0.0.1", 8080, false, "127.0.0.1:8080".to_string())
+        );
         let v6 = Upstream::from_url("http://[::1]:9000", vec![]).unwrap();
         assert_eq!((v6.host.as_str(), v6.port), ("[::1]", 9000));
         assert!(Upstream::from_url("ftp://x", vec![]).is_none());

@@ -72,7 +72,9 @@ fn state_name(s: SandboxState) -> String {
 }
 
 fn env_or(setting: &str, var: &str) -> Option<String> {
-    Some(setting.trim().to_string()).filter(|s| !s.is_empty()).or_else(|| std::env::var(var).ok().filter(|s| !s.is_empty()))
+    Some(setting.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var(var).ok().filter(|s| !s.is_empty()))
 }
 
 impl SandboxService {
@@ -134,11 +136,16 @@ impl SandboxService {
         match settings.provider {
             ProviderKind::Daytona => {
                 let cfg = DaytonaConfig {
-                    api_url: env_or(&settings.daytona_api_url, "DAYTONA_API_URL").unwrap_or_else(|| DaytonaConfig::default().api_url),
+                    api_url: env_or(&settings.daytona_api_url, "DAYTONA_API_URL")
+                        .unwrap_or_else(|| DaytonaConfig::default().api_url),
                     target: env_or(&settings.daytona_target, "DAYTONA_TARGET"),
                     organization_id: std::env::var("DAYTONA_ORGANIZATION_ID").ok(),
                 };
-                Ok(Arc::new(DaytonaProvider::new(cfg, key(SecretName::DaytonaApiKey, "Daytona")?, RetryPolicy::default())?))
+                Ok(Arc::new(DaytonaProvider::new(
+                    cfg,
+                    key(SecretName::DaytonaApiKey, "Daytona")?,
+                    RetryPolicy::default(),
+                )?))
             }
             ProviderKind::E2b => {
                 let mut cfg = E2bConfig::default();
@@ -202,18 +209,25 @@ impl SandboxService {
             }
         };
         let kind = settings.provider;
-        let row = self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
+        let row =
+            self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
         let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider };
         *self.current.lock() = Some(cur.clone());
         Ok(cur)
     }
 
-    pub async fn action(&self, root: &ProjectRoot, project: &ProjectRecord, action: SandboxAction) -> Result<(), SandboxError> {
+    pub async fn action(
+        &self,
+        root: &ProjectRoot,
+        project: &ProjectRecord,
+        action: SandboxAction,
+    ) -> Result<(), SandboxError> {
         if action == SandboxAction::Create {
             self.ensure(root, project).await?;
             return Ok(());
         }
-        let cur = self.current_for(project).ok_or_else(|| SandboxError::NotFound("(none yet: create one first)".into()))?;
+        let cur =
+            self.current_for(project).ok_or_else(|| SandboxError::NotFound("(none yet: create one first)".into()))?;
         let p = &cur.provider;
         let info = match action {
             SandboxAction::Start => p.start(&cur.sandbox_id).await?,
@@ -233,7 +247,13 @@ impl SandboxService {
     }
 
     /// Runs a command in the project's sandbox (created on demand) and records it.
-    pub async fn exec(&self, root: &ProjectRoot, project: &ProjectRecord, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
+    pub async fn exec(
+        &self,
+        root: &ProjectRoot,
+        project: &ProjectRecord,
+        req: &ExecRequest,
+        sink: &mut dyn ExecSink,
+    ) -> Result<ExecOutcome, SandboxError> {
         let cur = self.ensure(root, project).await?;
         let started = crate::store::now_ms();
         // Stopping drops the provider's future: a local run is killed with its process tree
@@ -271,17 +291,24 @@ impl SandboxService {
     }
 
     /// Where the preview proxy sends requests for `port` of the project's sandbox.
-    pub async fn preview_upstream(&self, project: &ProjectRecord, port: u16) -> Result<crate::preview::Upstream, SandboxError> {
+    pub async fn preview_upstream(
+        &self,
+        project: &ProjectRecord,
+        port: u16,
+    ) -> Result<crate::preview::Upstream, SandboxError> {
         let settings = self.store.project_settings(project.id).unwrap_or_default();
         if settings.provider == ProviderKind::Local {
             // The local sandbox shares the network: its servers are on this machine's loopback.
             return Ok(crate::preview::Upstream::local(port));
         }
         // Remote: the provider's preview host, with its auth headers (Daytona's token).
-        let cur = self.current_for(project).ok_or_else(|| SandboxError::NotFound("(no sandbox yet: run something first)".into()))?;
+        let cur = self
+            .current_for(project)
+            .ok_or_else(|| SandboxError::NotFound("(no sandbox yet: run something first)".into()))?;
         let target = cur.provider.preview(&cur.sandbox_id, port).await?;
-        let mut up = crate::preview::Upstream::from_url(&target.url, target.headers)
-            .ok_or_else(|| SandboxError::BadResponse { provider: "preview", message: format!("unusable preview URL {}", target.url) })?;
+        let mut up = crate::preview::Upstream::from_url(&target.url, target.headers).ok_or_else(|| {
+            SandboxError::BadResponse { provider: "preview", message: format!("unusable preview URL {}", target.url) }
+        })?;
         if settings.provider == ProviderKind::E2b {
             // The same development / test knob the E2B client honours.
             up.connect_to = std::env::var("AURA_E2B_RESOLVE").ok().and_then(|a| a.parse().ok());
@@ -308,10 +335,18 @@ impl SandboxService {
     }
 
     /// A shell inside the project's local sandbox; call [`SandboxService::attach`] with its pid.
-    pub async fn terminal_spec(&self, root: &ProjectRoot, project: &ProjectRecord, cols: u16, rows: u16) -> Result<(TerminalSpec, String), SandboxError> {
+    pub async fn terminal_spec(
+        &self,
+        root: &ProjectRoot,
+        project: &ProjectRecord,
+        cols: u16,
+        rows: u16,
+    ) -> Result<(TerminalSpec, String), SandboxError> {
         let settings = self.store.project_settings(project.id).unwrap_or_default();
         if settings.provider != ProviderKind::Local {
-            return Err(SandboxError::Unsupported("a local terminal spec for a remote sandbox (use open_remote_terminal)"));
+            return Err(SandboxError::Unsupported(
+                "a local terminal spec for a remote sandbox (use open_remote_terminal)",
+            ));
         }
         let cur = self.ensure(root, project).await?;
         let p = self.local(&settings)?;

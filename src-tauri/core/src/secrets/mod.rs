@@ -24,7 +24,8 @@ pub enum SecretName {
 }
 
 impl SecretName {
-    pub const ALL: [SecretName; 4] = [Self::DaytonaApiKey, Self::E2bApiKey, Self::R2AccessKeyId, Self::R2SecretAccessKey];
+    pub const ALL: [SecretName; 4] =
+        [Self::DaytonaApiKey, Self::E2bApiKey, Self::R2AccessKeyId, Self::R2SecretAccessKey];
 
     /// The keychain account name (what a user sees in their keychain app).
     pub fn account(self) -> &'static str {
@@ -79,7 +80,9 @@ impl UserFacing for SecretsError {
 
 fn map(e: keyring::Error) -> SecretsError {
     match e {
-        keyring::Error::PlatformFailure(e) | keyring::Error::NoStorageAccess(e) => SecretsError::Unavailable(e.to_string()),
+        keyring::Error::PlatformFailure(e) | keyring::Error::NoStorageAccess(e) => {
+            SecretsError::Unavailable(e.to_string())
+        }
         other => SecretsError::Other(other.to_string()),
     }
 }

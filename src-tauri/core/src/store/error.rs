@@ -4,7 +4,9 @@ use crate::error::UserFacing;
 pub enum StoreError {
     #[error("cannot open Aura's state database at '{path}': {message}")]
     Open { path: String, message: String },
-    #[error("Aura's state database was written by a newer Aura (schema {found}, this build knows {known}); update Aura")]
+    #[error(
+        "Aura's state database was written by a newer Aura (schema {found}, this build knows {known}); update Aura"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("state database error: {0}")]
     Sql(#[from] rusqlite::Error),

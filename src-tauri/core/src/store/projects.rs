@@ -105,9 +105,7 @@ impl Store {
 
     pub fn save_session(&self, project_id: i64, session: &ProjectSession) -> Result<(), StoreError> {
         let json = serde_json::to_string(session).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.with(|c| {
-            c.execute("UPDATE projects SET session_json = ?1 WHERE id = ?2", params![json, project_id])
-        })?;
+        self.with(|c| c.execute("UPDATE projects SET session_json = ?1 WHERE id = ?2", params![json, project_id]))?;
         Ok(())
     }
 
@@ -115,8 +113,7 @@ impl Store {
     pub fn load_session(&self, project_id: i64) -> Result<ProjectSession, StoreError> {
         let json: Option<String> = self
             .with(|c| {
-                c.query_row("SELECT session_json FROM projects WHERE id = ?1", [project_id], |r| r.get(0))
-                    .optional()
+                c.query_row("SELECT session_json FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
             })?
             .flatten();
         Ok(match json {

@@ -74,8 +74,7 @@ impl Store {
     pub fn project_settings(&self, project_id: i64) -> Result<ProjectSettings, StoreError> {
         let json: Option<String> = self
             .with(|c| {
-                c.query_row("SELECT settings_json FROM projects WHERE id = ?1", [project_id], |r| r.get(0))
-                    .optional()
+                c.query_row("SELECT settings_json FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
             })?
             .flatten();
         Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
@@ -88,7 +87,13 @@ impl Store {
     }
 
     /// Records a new sandbox session; returns its row id.
-    pub fn start_sandbox_session(&self, project_id: i64, provider: &str, remote_id: &str, state: &str) -> Result<i64, StoreError> {
+    pub fn start_sandbox_session(
+        &self,
+        project_id: i64,
+        provider: &str,
+        remote_id: &str,
+        state: &str,
+    ) -> Result<i64, StoreError> {
         let now = now_ms();
         self.with(|c| {
             c.query_row(

@@ -47,14 +47,21 @@ impl Store {
     pub fn sync_position(&self, project_id: i64) -> Result<(Option<String>, Option<String>), StoreError> {
         Ok(self
             .with(|c| {
-                c.query_row("SELECT sync_snapshot, sync_head_etag FROM projects WHERE id = ?1", [project_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
+                c.query_row("SELECT sync_snapshot, sync_head_etag FROM projects WHERE id = ?1", [project_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
             })?
             .unwrap_or((None, None)))
     }
 
     pub fn set_sync_position(&self, project_id: i64, snapshot: &str, etag: &str) -> Result<(), StoreError> {
-        self.with(|c| c.execute("UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2 WHERE id = ?3", params![snapshot, etag, project_id]))?;
+        self.with(|c| {
+            c.execute(
+                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2 WHERE id = ?3",
+                params![snapshot, etag, project_id],
+            )
+        })?;
         Ok(())
     }
 }
@@ -64,7 +71,12 @@ fn hex(h: &[u8; 32]) -> String {
 }
 
 /// Sends what the journal holds and commits a snapshot.
-pub async fn push(root: &ProjectRoot, store: &Store, project_id: i64, target: &S3Target) -> Result<PushReport, EngineError> {
+pub async fn push(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+) -> Result<PushReport, EngineError> {
     let mut report = PushReport::default();
     let pending = store.journal_pending(project_id, 100_000)?;
     if pending.is_empty() {
@@ -73,10 +85,18 @@ pub async fn push(root: &ProjectRoot, store: &Store, project_id: i64, target: &S
     // The project as the manifest knows it, plus this pass's changes.
     // (Modes are not in the manifest: read them from disk, a stat per file, no reads.)
     let mode_of = |p: &[u8]| {
-        std::fs::metadata(root.path().join(OsStr::from_bytes(p))).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644)
+        std::fs::metadata(root.path().join(OsStr::from_bytes(p)))
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644)
     };
-    let mut files: BTreeMap<Vec<u8>, (FileState, u32)> =
-        store.manifest_all(project_id)?.into_iter().map(|(p, s)| { let m = mode_of(&p); (p, (s, m)) }).collect();
+    let mut files: BTreeMap<Vec<u8>, (FileState, u32)> = store
+        .manifest_all(project_id)?
+        .into_iter()
+        .map(|(p, s)| {
+            let m = mode_of(&p);
+            (p, (s, m))
+        })
+        .collect();
     let mut done = Vec::new();
     for entry in &pending {
         let (path, removed_from) = match &entry.op {
@@ -124,7 +144,12 @@ pub async fn push(root: &ProjectRoot, store: &Store, project_id: i64, target: &S
             } else {
                 report.already_there += 1;
             }
-            let state = FileState { size: meta.len(), mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), inode: meta.ino(), blake3: hash };
+            let state = FileState {
+                size: meta.len(),
+                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+                inode: meta.ino(),
+                blake3: hash,
+            };
             files.insert(p, (state, meta.permissions().mode() & 0o7777));
         }
         done.push(entry.seq);
@@ -134,7 +159,10 @@ pub async fn push(root: &ProjectRoot, store: &Store, project_id: i64, target: &S
         id: format!("{}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
         parent,
         created_at_ms: now_ms(),
-        files: files.iter().map(|(p, (s, mode))| SnapshotFile { path: p.clone(), size: s.size, blake3: hex(&s.blake3), mode: *mode }).collect(),
+        files: files
+            .iter()
+            .map(|(p, (s, mode))| SnapshotFile { path: p.clone(), size: s.size, blake3: hex(&s.blake3), mode: *mode })
+            .collect(),
     };
     // A conflict returns here: nothing below runs, the journal keeps every entry.
     let new_etag = target.commit(&snap, etag.as_deref()).await?;
@@ -159,13 +187,20 @@ pub async fn push(root: &ProjectRoot, store: &Store, project_id: i64, target: &S
 pub async fn restore(target: &S3Target, id: Option<&str>, dest: &std::path::Path) -> Result<Snapshot, EngineError> {
     let id = match id {
         Some(i) => i.to_string(),
-        None => target.head().await?.map(|h| h.0).ok_or(SyncError::Refused("the bucket has no snapshot of this project".into()))?,
+        None => target
+            .head()
+            .await?
+            .map(|h| h.0)
+            .ok_or(SyncError::Refused("the bucket has no snapshot of this project".into()))?,
     };
     let snap = target.snapshot(&id).await?;
     for f in &snap.files {
         let rel = std::path::Path::new(OsStr::from_bytes(&f.path));
         if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(EngineError::Restore { path: rel.display().to_string(), message: "path outside the project".into() });
+            return Err(EngineError::Restore {
+                path: rel.display().to_string(),
+                message: "path outside the project".into(),
+            });
         }
         let data = target.get_blob(&f.blake3).await?;
         let path = dest.join(rel);

@@ -73,7 +73,8 @@ impl Store {
     }
 
     pub fn journal_count(&self, project_id: i64) -> Result<u64, StoreError> {
-        let n: i64 = self.with(|c| c.query_row("SELECT COUNT(*) FROM journal WHERE project_id = ?1", [project_id], |r| r.get(0)))?;
+        let n: i64 = self
+            .with(|c| c.query_row("SELECT COUNT(*) FROM journal WHERE project_id = ?1", [project_id], |r| r.get(0)))?;
         Ok(n as u64)
     }
 
@@ -85,7 +86,9 @@ impl Store {
 
     /// A try failed; the entry stays for the next one.
     pub fn journal_failed(&self, seq: i64, error: &str) -> Result<(), StoreError> {
-        self.with(|c| c.execute("UPDATE journal SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error]))?;
+        self.with(|c| {
+            c.execute("UPDATE journal SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error])
+        })?;
         Ok(())
     }
 }

@@ -2,8 +2,8 @@
 //! a manifest-driven scan that finds what changed without rehashing what did not. Upload
 //! targets (the sandbox files API, S3/R2) build on these.
 
-pub mod journal;
 pub mod engine;
+pub mod journal;
 pub mod s3;
 pub mod scan;
 

@@ -169,7 +169,8 @@ impl S3Target {
             Ok(o) => {
                 let etag = o.e_tag().unwrap_or_default().to_string();
                 let bytes = o.body.collect().await.map_err(|e| SyncError::Unreachable(e.to_string()))?.into_bytes();
-                let head: Head = serde_json::from_slice(&bytes).map_err(|e| SyncError::Corrupt { key: format!("HEAD ({e})") })?;
+                let head: Head =
+                    serde_json::from_slice(&bytes).map_err(|e| SyncError::Corrupt { key: format!("HEAD ({e})") })?;
                 Ok(Some((head.snapshot, etag)))
             }
             Err(e) if status(&e) == Some(404) => Ok(None),

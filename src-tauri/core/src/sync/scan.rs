@@ -49,7 +49,12 @@ impl Store {
                 }
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
-                    FileState { size: r.get::<_, i64>(1)? as u64, mtime_ns: r.get(2)?, inode: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64, blake3 },
+                    FileState {
+                        size: r.get::<_, i64>(1)? as u64,
+                        mtime_ns: r.get(2)?,
+                        inode: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                        blake3,
+                    },
                 ))
             })?;
             rows.collect()
@@ -70,7 +75,9 @@ impl Store {
     }
 
     pub fn manifest_remove(&self, project_id: i64, path: &[u8]) -> Result<(), StoreError> {
-        self.with(|c| c.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, path]))?;
+        self.with(|c| {
+            c.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, path])
+        })?;
         Ok(())
     }
 }
@@ -125,7 +132,11 @@ pub fn scan(root: &ProjectRoot, store: &Store, project_id: i64) -> Result<ScanRe
         match before {
             // Same content, new metadata (a touch, a copy back): remember the metadata only.
             Some(b) if b.blake3 == hash => {
-                store.manifest_put(project_id, &rel, &FileState { size: now.0, mtime_ns: now.1, inode: now.2, blake3: hash })?;
+                store.manifest_put(
+                    project_id,
+                    &rel,
+                    &FileState { size: now.0, mtime_ns: now.1, inode: now.2, blake3: hash },
+                )?;
             }
             _ => {
                 store.journal_record(project_id, &JournalOp::Upsert(rel.clone()))?;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use error::TerminalError;
-pub use session::TerminalSink;
 use session::Session;
+pub use session::TerminalSink;
 
 /// A running terminal, local (a PTY here) or remote (a provider's PTY session).
 pub trait TerminalHandle: Send + Sync {

@@ -98,7 +98,6 @@ impl Session {
             .map_err(|e| TerminalError::Spawn(e.to_string()))?;
         Ok(session)
     }
-
 }
 
 impl TerminalHandle for Session {

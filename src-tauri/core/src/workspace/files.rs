@@ -42,12 +42,8 @@ pub struct FileContent {
 }
 
 fn version_of(bytes: &[u8], meta: &std::fs::Metadata) -> FileVersion {
-    let mtime_ms = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let mtime_ms =
+        meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64).unwrap_or(0);
     FileVersion { hash: blake3::hash(bytes).to_hex().to_string(), size: bytes.len() as u64, mtime_ms }
 }
 
@@ -63,11 +59,7 @@ pub fn read_file(root: &ProjectRoot, rel: &str) -> Result<FileContent, Workspace
         return Err(WorkspaceError::IsADirectory(rel.to_string()));
     }
     if meta.len() > MAX_EDITABLE_BYTES {
-        return Err(WorkspaceError::TooLarge {
-            path: rel.to_string(),
-            size: meta.len(),
-            limit: MAX_EDITABLE_BYTES,
-        });
+        return Err(WorkspaceError::TooLarge { path: rel.to_string(), size: meta.len(), limit: MAX_EDITABLE_BYTES });
     }
     let bytes = std::fs::read(&path).map_err(|e| WorkspaceError::io("read", rel, e))?;
     if looks_binary(&bytes) {
@@ -107,9 +99,7 @@ pub fn write_file(
     let link = root.resolve_entry(rel)?;
     // Write through an in-project symlink to its target, so the link survives the save.
     let target = match std::fs::symlink_metadata(&link) {
-        Ok(m) if m.file_type().is_symlink() => {
-            link.canonicalize().map_err(|e| WorkspaceError::io("save", rel, e))?
-        }
+        Ok(m) if m.file_type().is_symlink() => link.canonicalize().map_err(|e| WorkspaceError::io("save", rel, e))?,
         _ => link,
     };
     let existing = match std::fs::metadata(&target) {

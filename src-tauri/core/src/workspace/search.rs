@@ -81,16 +81,11 @@ pub fn search(root: &ProjectRoot, q: &SearchQuery) -> Result<SearchResults, Work
     let files = AtomicUsize::new(0);
 
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(12);
-    ignore_rules::walker(root.path())
-        .max_filesize(Some(MAX_SEARCH_FILE_BYTES))
-        .threads(threads)
-        .build_parallel()
-        .run(|| {
+    ignore_rules::walker(root.path()).max_filesize(Some(MAX_SEARCH_FILE_BYTES)).threads(threads).build_parallel().run(
+        || {
             let matcher = matcher.clone();
-            let mut searcher = SearcherBuilder::new()
-                .binary_detection(BinaryDetection::quit(0))
-                .line_number(true)
-                .build();
+            let mut searcher =
+                SearcherBuilder::new().binary_detection(BinaryDetection::quit(0)).line_number(true).build();
             let (found, stop, results, files) = (&found, &stop, &results, &files);
             Box::new(move |entry| {
                 if stop.load(Ordering::Relaxed) {
@@ -120,7 +115,8 @@ pub fn search(root: &ProjectRoot, q: &SearchQuery) -> Result<SearchResults, Work
                 }
                 WalkState::Continue
             })
-        });
+        },
+    );
 
     let mut matches = results.into_inner().unwrap();
     matches.sort_by(|a, b| a.path.cmp(&b.path).then(a.line_number.cmp(&b.line_number)));

@@ -49,12 +49,12 @@ pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, Workspac
         HashSet::new()
     } else {
         ignore_rules::walker(&dir)
-        .max_depth(Some(1))
-        .build()
-        .filter_map(Result::ok)
-        .filter(|e| e.depth() == 1)
-        .map(|e| e.file_name().to_os_string())
-        .collect()
+            .max_depth(Some(1))
+            .build()
+            .filter_map(Result::ok)
+            .filter(|e| e.depth() == 1)
+            .map(|e| e.file_name().to_os_string())
+            .collect()
     };
 
     let prefix = root.relative(&dir).unwrap_or_default();

@@ -18,9 +18,13 @@ pub const HOME: &str = "/home/aura";
 /// How commands run locally.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Isolation {
-    Bubblewrap { bwrap: PathBuf },
+    Bubblewrap {
+        bwrap: PathBuf,
+    },
     /// No isolation: only after the user accepted it. Commands run on the host in the project.
-    None { reason: String },
+    None {
+        reason: String,
+    },
 }
 
 impl Isolation {
@@ -37,16 +41,24 @@ pub fn detect() -> Result<PathBuf, String> {
         .find(|p| p.exists())
         .ok_or_else(|| "the 'bwrap' program is not installed (Debian/Ubuntu: apt install bubblewrap)".to_string())?;
     let out = Command::new(&bwrap)
-        .args(["--unshare-all", "--share-net", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--", "/bin/true"])
+        .args([
+            "--unshare-all",
+            "--share-net",
+            "--die-with-parent",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--",
+            "/bin/true",
+        ])
         .output()
         .map_err(|e| format!("cannot run bwrap: {e}"))?;
     if out.status.success() {
         Ok(bwrap)
     } else {
-        Err(format!(
-            "bwrap cannot create namespaces here: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("bwrap cannot create namespaces here: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 
@@ -87,7 +99,14 @@ fn user_tasks(uid: u32) -> usize {
 }
 
 /// The full argv that runs `command` (argv inside the sandbox) for `project`.
-pub fn argv(iso: &Isolation, project: &Path, cwd: Option<&str>, env: &[(String, String)], limits: &Limits, command: &[String]) -> Vec<String> {
+pub fn argv(
+    iso: &Isolation,
+    project: &Path,
+    cwd: Option<&str>,
+    env: &[(String, String)],
+    limits: &Limits,
+    command: &[String],
+) -> Vec<String> {
     argv_with(iso, project, cwd, env, limits, command, true)
 }
 
@@ -119,15 +138,44 @@ pub fn argv_with(
             }
             out.extend(
                 [
-                    "--unshare-all", "--share-net", "--die-with-parent", "--cap-drop", "ALL",
-                    "--clearenv", "--hostname", "aura-sandbox",
-                    "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home", "--dir", HOME,
-                    "--tmpfs", "/run", "--tmpfs", "/var",
+                    "--unshare-all",
+                    "--share-net",
+                    "--die-with-parent",
+                    "--cap-drop",
+                    "ALL",
+                    "--clearenv",
+                    "--hostname",
+                    "aura-sandbox",
+                    "--ro-bind",
+                    "/usr",
+                    "/usr",
+                    "--ro-bind",
+                    "/etc",
+                    "/etc",
+                    "--proc",
+                    "/proc",
+                    "--dev",
+                    "/dev",
+                    "--tmpfs",
+                    "/tmp",
+                    "--tmpfs",
+                    "/home",
+                    "--dir",
+                    HOME,
+                    "--tmpfs",
+                    "/run",
+                    "--tmpfs",
+                    "/var",
                 ]
                 .map(s),
             );
-            for (link, target) in [("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"), ("/lib32", "usr/lib32")] {
+            for (link, target) in [
+                ("/bin", "usr/bin"),
+                ("/sbin", "usr/sbin"),
+                ("/lib", "usr/lib"),
+                ("/lib64", "usr/lib64"),
+                ("/lib32", "usr/lib32"),
+            ] {
                 if Path::new("/").join(target).exists() {
                     out.extend([s("--symlink"), s(target), s(link)]);
                 }

@@ -78,7 +78,8 @@ impl LocalProvider {
     pub fn create_for(&self, root: &ProjectRoot, spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError> {
         check_env(&spec.env)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let sb = LocalSandbox { root: root.clone(), spec: spec.clone(), state: SandboxState::Started, pids: Vec::new() };
+        let sb =
+            LocalSandbox { root: root.clone(), spec: spec.clone(), state: SandboxState::Started, pids: Vec::new() };
         let info = self.info(&id, &sb);
         self.sandboxes.lock().insert(id, sb);
         Ok(info)
@@ -100,7 +101,11 @@ impl LocalProvider {
         }
     }
 
-    fn with<T>(&self, id: &str, f: impl FnOnce(&mut LocalSandbox) -> Result<T, SandboxError>) -> Result<T, SandboxError> {
+    fn with<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut LocalSandbox) -> Result<T, SandboxError>,
+    ) -> Result<T, SandboxError> {
         let mut map = self.sandboxes.lock();
         let sb = map.get_mut(id).ok_or_else(|| SandboxError::NotFound(id.to_string()))?;
         f(sb)
@@ -123,7 +128,15 @@ impl LocalProvider {
         self.with(id, |sb| {
             Self::require_running(sb, "opening a terminal")?;
             let shell = if std::path::Path::new("/usr/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" };
-            let argv = bwrap::argv_with(&self.isolation, sb.root.path(), None, &sb.spec.env, &sb.spec.limits, &[shell.to_string()], false);
+            let argv = bwrap::argv_with(
+                &self.isolation,
+                sb.root.path(),
+                None,
+                &sb.spec.env,
+                &sb.spec.limits,
+                &[shell.to_string()],
+                false,
+            );
             Ok(TerminalSpec {
                 cwd: sb.root.path().to_path_buf(),
                 cols,
@@ -370,7 +383,11 @@ impl Provider for LocalProvider {
         let mut out = Vec::new();
         while let Some(e) = rd.next_entry().await.map_err(io)? {
             let meta = e.metadata().await.map_err(io)?;
-            out.push(RemoteEntry { name: e.file_name().to_string_lossy().into_owned(), is_dir: meta.is_dir(), size: meta.len() });
+            out.push(RemoteEntry {
+                name: e.file_name().to_string_lossy().into_owned(),
+                is_dir: meta.is_dir(),
+                size: meta.len(),
+            });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)

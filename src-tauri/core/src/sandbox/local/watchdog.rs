@@ -51,10 +51,9 @@ impl Watchdog {
                         (Some(max), _) if tasks > max as u64 => {
                             Some(format!("it ran more than {max} processes and threads at once (a fork bomb?)"))
                         }
-                        (_, Some(max)) if rss > max => Some(format!(
-                            "it used more than {} MiB of memory",
-                            max / (1024 * 1024)
-                        )),
+                        (_, Some(max)) if rss > max => {
+                            Some(format!("it used more than {} MiB of memory", max / (1024 * 1024)))
+                        }
                         _ => None,
                     };
                     if let Some(reason) = reason {
@@ -103,7 +102,11 @@ fn read_proc(pid: u32) -> Option<Proc> {
 fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if v > 0 { v as u64 } else { 4096 }
+    if v > 0 {
+        v as u64
+    } else {
+        4096
+    }
 }
 
 /// `root` and all its live descendants, root first.

@@ -215,7 +215,10 @@ impl DaytonaProvider {
             // Read the exit code first, so the logs fetched after it are complete.
             let r = self.api.send(true, || self.api.request(Method::GET, &cmd_url)).await?;
             let state: Cmd = self.api.json(r).await?;
-            let r = self.api.send(true, || self.api.request(Method::GET, &logs_url).header("Accept", "application/json")).await?;
+            let r = self
+                .api
+                .send(true, || self.api.request(Method::GET, &logs_url).header("Accept", "application/json"))
+                .await?;
             let logs: Logs = self.api.json(r).await.unwrap_or_default();
             if logs.stdout.len() > out_at {
                 sink.stdout(&logs.stdout.as_bytes()[out_at..]);
@@ -228,7 +231,12 @@ impl DaytonaProvider {
                 err_at = logs.stderr.len();
             }
             if let Some(code) = state.exit_code {
-                return Ok(ExecOutcome { exit_code: Some(code), signal: None, duration_ms: started.elapsed().as_millis() as u64, bytes_out });
+                return Ok(ExecOutcome {
+                    exit_code: Some(code),
+                    signal: None,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    bytes_out,
+                });
             }
             if deadline.is_some_and(|d| std::time::Instant::now() > d) {
                 return Err(SandboxError::Timeout(req.timeout_s.unwrap_or(0)));
@@ -255,10 +263,6 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-
-
-
-
 #[async_trait]
 impl Provider for DaytonaProvider {
     fn kind(&self) -> ProviderKind {
@@ -266,7 +270,8 @@ impl Provider for DaytonaProvider {
     }
 
     async fn create(&self, spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError> {
-        let env: serde_json::Map<String, serde_json::Value> = spec.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let env: serde_json::Map<String, serde_json::Value> =
+            spec.env.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         let mut labels: serde_json::Map<String, serde_json::Value> =
             spec.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         labels.insert("created-by".into(), json!("aura"));
@@ -418,7 +423,9 @@ impl Provider for DaytonaProvider {
     async fn make_dir(&self, id: &str, path: &str) -> Result<(), SandboxError> {
         let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::POST, "/files/folder").await?;
-        self.api.send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str()), ("mode", "755")])).await?;
+        self.api
+            .send(true, || self.api.request(m.clone(), &url).query(&[("path", rp.as_str()), ("mode", "755")]))
+            .await?;
         Ok(())
     }
 
@@ -448,7 +455,12 @@ impl Provider for DaytonaProvider {
         let ws_url = format!("{base}/process/pty/{sid}/connect").replacen("http", "ws", 1);
         let net = |m: String| SandboxError::Network { provider: "Daytona", message: m };
         let mut req = ws_url.into_client_request().map_err(|e| net(e.to_string()))?;
-        req.headers_mut().insert("Authorization", self.auth_header_value().parse().map_err(|_| SandboxError::Spawn("the API key has characters not allowed in an HTTP header".into()))?);
+        req.headers_mut().insert(
+            "Authorization",
+            self.auth_header_value()
+                .parse()
+                .map_err(|_| SandboxError::Spawn("the API key has characters not allowed in an HTTP header".into()))?,
+        );
         let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| net(e.to_string()))?;
         let (mut ws_tx, mut ws_rx) = ws.split();
         tokio::spawn(async move {

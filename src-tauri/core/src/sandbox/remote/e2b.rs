@@ -142,7 +142,10 @@ impl E2bProvider {
             }
         }
         let path = format!("/sandboxes/{id}/connect");
-        let r = self.api.send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 300 }))).await?;
+        let r = self
+            .api
+            .send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 300 })))
+            .await?;
         let s: E2bSandbox = self.api.json(r).await?;
         self.remember(&s);
         self.sandboxes.lock().get(id).cloned().ok_or_else(|| SandboxError::NotFound(id.to_string()))
@@ -181,18 +184,22 @@ fn envd_request(client: &ApiClient, e: &Envd, method: Method, path: &str) -> req
     }
 }
 
-async fn envd_rpc(client: &ApiClient, e: &Envd, method: &str, body: &Value, idempotent: bool) -> Result<Value, SandboxError> {
+async fn envd_rpc(
+    client: &ApiClient,
+    e: &Envd,
+    method: &str,
+    body: &Value,
+    idempotent: bool,
+) -> Result<Value, SandboxError> {
     let r = client
         .send(idempotent, || {
-            envd_request(client, e, Method::POST, &format!("/{method}")).header("Connect-Protocol-Version", "1").json(body)
+            envd_request(client, e, Method::POST, &format!("/{method}"))
+                .header("Connect-Protocol-Version", "1")
+                .json(body)
         })
         .await?;
     client.json(r).await
 }
-
-
-
-
 
 /// Splits Connect streaming envelopes (1 flag byte, 4-byte big-endian length, payload) off `buf`.
 pub fn take_envelopes(buf: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
@@ -241,7 +248,8 @@ impl Provider for E2bProvider {
             "envVars": env,
             "metadata": meta,
         });
-        let r = self.api.send(false, || self.api.request(Method::POST, &self.api_url("/sandboxes")).json(&body)).await?;
+        let r =
+            self.api.send(false, || self.api.request(Method::POST, &self.api_url("/sandboxes")).json(&body)).await?;
         let s: E2bSandbox = self.api.json(r).await?;
         self.remember(&s);
         Ok(self.info(&s))
@@ -279,7 +287,10 @@ impl Provider for E2bProvider {
 
     async fn resume(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
         let path = format!("/sandboxes/{id}/connect");
-        let r = self.api.send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 1800 }))).await?;
+        let r = self
+            .api
+            .send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 1800 })))
+            .await?;
         let s: E2bSandbox = self.api.json(r).await?;
         self.remember(&s);
         self.get(id).await
@@ -306,7 +317,9 @@ impl Provider for E2bProvider {
         });
         let send = self.start_stream(&e, &msg);
         let mut r = match req.timeout_s {
-            Some(t) => tokio::time::timeout(std::time::Duration::from_secs(t), send).await.map_err(|_| SandboxError::Timeout(t))??,
+            Some(t) => tokio::time::timeout(std::time::Duration::from_secs(t), send)
+                .await
+                .map_err(|_| SandboxError::Timeout(t))??,
             None => send.await?,
         };
         let bad = |m: String| SandboxError::BadResponse { provider: "E2B", message: m };
@@ -317,7 +330,9 @@ impl Provider for E2bProvider {
         loop {
             let next = r.chunk();
             let chunk = match deadline {
-                Some(d) => tokio::time::timeout_at(d, next).await.map_err(|_| SandboxError::Timeout(req.timeout_s.unwrap_or(0)))?,
+                Some(d) => tokio::time::timeout_at(d, next)
+                    .await
+                    .map_err(|_| SandboxError::Timeout(req.timeout_s.unwrap_or(0)))?,
                 None => next.await,
             }
             .map_err(|e| SandboxError::Network { provider: "E2B", message: e.to_string() })?;
@@ -328,7 +343,8 @@ impl Provider for E2bProvider {
                 if flags & 0x02 != 0 {
                     // End of stream: an error here is the RPC's failure.
                     if let Some(err) = v.get("error") {
-                        let message = err.get("message").and_then(Value::as_str).unwrap_or("process failed").to_string();
+                        let message =
+                            err.get("message").and_then(Value::as_str).unwrap_or("process failed").to_string();
                         return Err(SandboxError::Api { provider: "E2B", status: 200, message });
                     }
                     continue;
@@ -391,13 +407,17 @@ impl Provider for E2bProvider {
         let e = self.envd_of(id).await?;
         let r = self
             .envd
-            .send(true, || self.envd_req(&e, Method::GET, "/files").query(&[("path", rp.as_str()), ("username", "user")]))
+            .send(true, || {
+                self.envd_req(&e, Method::GET, "/files").query(&[("path", rp.as_str()), ("username", "user")])
+            })
             .await?;
         Ok(r.bytes().await.map_err(|e| SandboxError::Network { provider: "E2B", message: e.to_string() })?.to_vec())
     }
 
     async fn list_files(&self, id: &str, path: &str) -> Result<Vec<RemoteEntry>, SandboxError> {
-        let v = self.rpc(id, "filesystem.Filesystem/ListDir", json!({ "path": remote_path(WORKDIR, path)?, "depth": 1 })).await?;
+        let v = self
+            .rpc(id, "filesystem.Filesystem/ListDir", json!({ "path": remote_path(WORKDIR, path)?, "depth": 1 }))
+            .await?;
         let num = |x: Option<&Value>| match x {
             Some(Value::String(s)) => s.parse().unwrap_or(0),
             Some(Value::Number(n)) => n.as_u64().unwrap_or(0),

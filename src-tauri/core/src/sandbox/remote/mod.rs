@@ -51,7 +51,12 @@ fn install_crypto() {
 }
 
 impl ApiClient {
-    pub fn new(provider: &'static str, auth_header: &'static str, auth_value: Secret, retry: RetryPolicy) -> Result<Self, SandboxError> {
+    pub fn new(
+        provider: &'static str,
+        auth_header: &'static str,
+        auth_value: Secret,
+        retry: RetryPolicy,
+    ) -> Result<Self, SandboxError> {
         Self::with_builder(provider, auth_header, auth_value, retry, |b| b)
     }
 
@@ -159,7 +164,8 @@ impl ApiClient {
     /// Decodes a JSON body, naming the provider when it is not what the contract says.
     pub async fn json<T: DeserializeOwned>(&self, r: Response) -> Result<T, SandboxError> {
         let bytes = r.bytes().await.map_err(|e| self.network_error(&e))?;
-        serde_json::from_slice(&bytes).map_err(|e| SandboxError::BadResponse { provider: self.provider, message: e.to_string() })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| SandboxError::BadResponse { provider: self.provider, message: e.to_string() })
     }
 }
 
