@@ -12,7 +12,30 @@ use aura_core::sync::s3::{S3Config, S3Target, Snapshot, SnapshotFile, SyncError}
 struct Weed {
     child: Child,
     s3_port: u16,
+    args: Vec<String>,
     _dir: tempfile::TempDir,
+}
+
+impl Weed {
+    /// Stops the server (the bucket is down).
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same data and ports.
+    fn restart(&mut self) {
+        self.child = Command::new("weed").args(&self.args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        wait_port(self.s3_port);
+    }
+}
+
+fn wait_port(port: u16) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < end, "SeaweedFS did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 impl Drop for Weed {
@@ -44,33 +67,28 @@ fn weed() -> Option<Weed> {
     let (master, volume, filer, s3) = (free_pair(), free_pair(), free_pair(), free_pair());
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let child = Command::new("weed")
-        .args([
-            "mini",
-            &format!("-dir={}", data.display()),
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            "-master.telemetry=false",
-            "-webdav=false",
-            "-admin.ui=false",
-            &format!("-s3.config={}", creds.display()),
-            &format!("-master.port={master}"),
-            &format!("-volume.port={volume}"),
-            &format!("-filer.port={filer}"),
-            &format!("-s3.port={s3}"),
-            "-s3.port.iceberg=0",
-            "-s3.port.lance=0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let w = Weed { child, s3_port: s3, _dir: dir };
-    let end = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", s3)).is_err() {
-        assert!(Instant::now() < end, "SeaweedFS did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let args: Vec<String> = [
+        "mini",
+        &format!("-dir={}", data.display()),
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-webdav=false",
+        "-admin.ui=false",
+        &format!("-s3.config={}", creds.display()),
+        &format!("-master.port={master}"),
+        &format!("-volume.port={volume}"),
+        &format!("-filer.port={filer}"),
+        &format!("-s3.port={s3}"),
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let child = Command::new("weed").args(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let w = Weed { child, s3_port: s3, args, _dir: dir };
+    wait_port(s3);
     Some(w)
 }
 
@@ -228,5 +246,92 @@ fn push_and_restore_a_project_byte_for_byte() {
         restore(&t, Some(&s1), old.path()).await.unwrap();
         assert_eq!(std::fs::read(old.path().join("src/main.rs")).unwrap(), b"fn main() {}\n");
         assert!(old.path().join("src/same.rs").exists());
+    });
+}
+
+#[test]
+fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::{push, restore, EngineError};
+    use aura_core::sync::scan::scan;
+
+    let Some(mut w) = weed() else { return };
+    let rt = rt();
+    let machine = |files: &[(&str, &str)]| {
+        let data = tempfile::tempdir().unwrap();
+        let proj = tempfile::tempdir().unwrap();
+        for (p, c) in files {
+            std::fs::write(proj.path().join(p), c).unwrap();
+        }
+        let root = ProjectRoot::open(proj.path()).unwrap();
+        let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+        let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+        (data, proj, root, store, id)
+    };
+    let (_da, proj_a, root_a, store_a, id_a) = machine(&[("a.txt", "one")]);
+    let t = target(w.s3_port, "projects/shared");
+    rt.block_on(async {
+        let end = Instant::now() + Duration::from_secs(30);
+        while t.ensure_bucket().await.is_err() {
+            assert!(Instant::now() < end);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        scan(&root_a, &store_a, id_a).unwrap();
+        push(&root_a, &store_a, id_a, &t).await.unwrap();
+    });
+
+    // The store goes down while the user keeps editing: the queue grows, nothing is lost.
+    w.stop();
+    for i in 0..5 {
+        std::fs::write(proj_a.path().join(format!("edit{i}.txt")), format!("edit {i}")).unwrap();
+        scan(&root_a, &store_a, id_a).unwrap();
+        let e = rt.block_on(push(&root_a, &store_a, id_a, &t)).unwrap_err();
+        assert!(matches!(e, EngineError::Sync(SyncError::Unreachable(_))), "{e:?}");
+    }
+    assert_eq!(store_a.journal_count(id_a).unwrap(), 5, "every edit is still queued");
+    // Back up: the queue drains and the bucket has every file.
+    w.restart();
+    rt.block_on(async {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            match push(&root_a, &store_a, id_a, &t).await {
+                Ok(r) => {
+                    assert!(r.snapshot.is_some());
+                    break;
+                }
+                Err(e) => {
+                    assert!(Instant::now() < end, "{e:?}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+        }
+        assert_eq!(store_a.journal_count(id_a).unwrap(), 0);
+        let out = tempfile::tempdir().unwrap();
+        let snap = restore(&t, None, out.path()).await.unwrap();
+        assert_eq!(snap.files.len(), 6);
+
+        // Machine B restores, then both edit and push: the second one gets a conflict, its
+        // changes stay queued locally and A's snapshot stays HEAD.
+        let (_db, proj_b, root_b, store_b, id_b) = machine(&[]);
+        restore(&t, None, proj_b.path()).await.unwrap();
+        scan(&root_b, &store_b, id_b).unwrap();
+        // B adopts the bucket's position as its own starting point.
+        let (head, etag) = t.head().await.unwrap().unwrap();
+        store_b.set_sync_position(id_b, &head, &etag).unwrap();
+        std::fs::write(proj_a.path().join("a.txt"), "A's version").unwrap();
+        std::fs::write(proj_b.path().join("a.txt"), "B's version").unwrap();
+        scan(&root_a, &store_a, id_a).unwrap();
+        scan(&root_b, &store_b, id_b).unwrap();
+        let a_snap = push(&root_a, &store_a, id_a, &t).await.unwrap().snapshot.unwrap();
+        match push(&root_b, &store_b, id_b, &t).await {
+            Err(EngineError::Sync(SyncError::Conflict { remote })) => assert_eq!(remote, a_snap),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert!(store_b.journal_count(id_b).unwrap() > 0, "B's changes are kept, queued");
+        assert_eq!(std::fs::read_to_string(proj_b.path().join("a.txt")).unwrap(), "B's version");
+        let check = tempfile::tempdir().unwrap();
+        restore(&t, None, check.path()).await.unwrap();
+        assert_eq!(std::fs::read_to_string(check.path().join("a.txt")).unwrap(), "A's version");
     });
 }
