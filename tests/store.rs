@@ -7,7 +7,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/aura.sqlite3");
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
@@ -19,10 +19,10 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(tables, ["executions", "journal", "manifest", "projects", "sandbox_sessions"]);
+    assert_eq!(tables, ["executions", "journal", "manifest", "projects", "sandbox_sessions", "settings"]);
     drop(conn);
     // Reopening is a no-op migration.
-    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 3);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 4);
 }
 
 #[test]

@@ -38,13 +38,14 @@ fn pretend_synced(root: &ProjectRoot, store: &Store, id: i64) {
                     mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
                     inode: m.ino(),
                     blake3: hash_file(&path).unwrap(),
+                    mode: 0o644,
                 };
                 store.manifest_put(id, p, &state).unwrap();
             }
             JournalOp::Delete(p) => store.manifest_remove(id, p).unwrap(),
             JournalOp::Rename { .. } => {}
         }
-        store.journal_done(e.seq).unwrap();
+        store.journal_done(e.seq, e.rev).unwrap();
     }
 }
 
@@ -121,4 +122,18 @@ fn the_journal_survives_a_restart_and_retries() {
     store.journal_record(id, &JournalOp::Rename { from: b"src/a.rs".to_vec(), to: b"src/c.rs".to_vec() }).unwrap();
     let last = store.journal_pending(id, 10).unwrap().pop().unwrap();
     assert_eq!(last.op, JournalOp::Rename { from: b"src/a.rs".to_vec(), to: b"src/c.rs".to_vec() });
+}
+
+#[test]
+fn a_change_folded_into_a_row_being_uploaded_is_not_dropped_with_it() {
+    let (_data, _p, _root, store, id) = setup();
+    store.journal_record(id, &JournalOp::Upsert(b"a.txt".to_vec())).unwrap();
+    let taken = store.journal_pending(id, 10).unwrap().remove(0);
+    // A save lands while the pass uploads the earlier content.
+    store.journal_record(id, &JournalOp::Upsert(b"a.txt".to_vec())).unwrap();
+    store.journal_done(taken.seq, taken.rev).unwrap();
+    let left = store.journal_pending(id, 10).unwrap();
+    assert_eq!(left.len(), 1, "the newer save is still queued");
+    store.journal_done(left[0].seq, left[0].rev).unwrap();
+    assert_eq!(store.journal_count(id).unwrap(), 0);
 }

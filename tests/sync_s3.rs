@@ -99,8 +99,20 @@ fn target(port: u16, prefix: &str) -> S3Target {
         region: "auto".into(),
         path_style: true,
         prefix: prefix.into(),
+        max_attempts: 2,
     };
     S3Target::new(cfg, &Secret::new("aura-test-key"), &Secret::new("aura-test-secret"))
+}
+
+/// Small parts so multipart is exercised without big files.
+fn opts() -> aura_core::sync::engine::PushOptions {
+    aura_core::sync::engine::PushOptions {
+        concurrency: 8,
+        multipart_threshold: 6 * 1024 * 1024,
+        part_size: 5 * 1024 * 1024,
+        max_file_size: 64 * 1024 * 1024,
+        machine: "test".into(),
+    }
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -112,6 +124,8 @@ fn snap(id: &str, parent: Option<&str>, files: &[(&[u8], &[u8])]) -> Snapshot {
         id: id.into(),
         parent: parent.map(str::to_string),
         created_at_ms: 0,
+        machine: "test".into(),
+        side: false,
         files: files
             .iter()
             .map(|(p, c)| SnapshotFile {
@@ -214,8 +228,8 @@ fn push_and_restore_a_project_byte_for_byte() {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         scan(&root, &store, id).unwrap();
-        let first = push(&root, &store, id, &t).await.unwrap();
-        assert_eq!((first.uploaded, first.already_there), (5, 1), "identical content is stored once");
+        let first = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert_eq!((first.uploaded.len(), first.already_there), (5, 1), "identical content is stored once");
         assert_eq!(store.journal_count(id).unwrap(), 0);
         let s1 = first.snapshot.unwrap();
 
@@ -224,11 +238,11 @@ fn push_and_restore_a_project_byte_for_byte() {
         std::fs::remove_file(p.join("src/same.rs")).unwrap();
         std::fs::write(p.join("NEW.md"), "# new\n").unwrap();
         scan(&root, &store, id).unwrap();
-        let second = push(&root, &store, id, &t).await.unwrap();
-        assert_eq!((second.uploaded, second.deleted), (2, 1));
+        let second = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert_eq!((second.uploaded.len(), second.deleted.len()), (2, 1));
         // A pass with nothing to do sends nothing.
         scan(&root, &store, id).unwrap();
-        assert!(push(&root, &store, id, &t).await.unwrap().snapshot.is_none());
+        assert!(push(&root, &store, id, &t, &opts()).await.unwrap().snapshot.is_none());
 
         // Restore the latest snapshot into an empty folder: byte-identical, modes kept,
         // ignored build output absent.
@@ -253,8 +267,13 @@ fn push_and_restore_a_project_byte_for_byte() {
 fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{push, restore, EngineError};
+    use aura_core::sync::engine::{adopt, file_history, gc, push, push_to, restore, CommitTo, EngineError};
     use aura_core::sync::scan::scan;
+    use futures::StreamExt;
+
+    async fn restore_blob(t: &S3Target, hash: &str) -> Vec<u8> {
+        t.get_blob(hash).await.unwrap()
+    }
 
     let Some(mut w) = weed() else { return };
     let rt = rt();
@@ -278,7 +297,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         scan(&root_a, &store_a, id_a).unwrap();
-        push(&root_a, &store_a, id_a, &t).await.unwrap();
+        push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap();
     });
 
     // The store goes down while the user keeps editing: the queue grows, nothing is lost.
@@ -286,7 +305,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     for i in 0..5 {
         std::fs::write(proj_a.path().join(format!("edit{i}.txt")), format!("edit {i}")).unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
-        let e = rt.block_on(push(&root_a, &store_a, id_a, &t)).unwrap_err();
+        let e = rt.block_on(push(&root_a, &store_a, id_a, &t, &opts())).unwrap_err();
         assert!(matches!(e, EngineError::Sync(SyncError::Unreachable(_))), "{e:?}");
     }
     assert_eq!(store_a.journal_count(id_a).unwrap(), 5, "every edit is still queued");
@@ -295,7 +314,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     rt.block_on(async {
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            match push(&root_a, &store_a, id_a, &t).await {
+            match push(&root_a, &store_a, id_a, &t, &opts()).await {
                 Ok(r) => {
                     assert!(r.snapshot.is_some());
                     break;
@@ -311,20 +330,19 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         let snap = restore(&t, None, out.path()).await.unwrap();
         assert_eq!(snap.files.len(), 6);
 
-        // Machine B restores, then both edit and push: the second one gets a conflict, its
-        // changes stay queued locally and A's snapshot stays HEAD.
+        // Machine B restores onto an empty folder (the "Restore from cloud" path), then both
+        // edit and push: the second one gets a conflict, its changes stay queued locally and
+        // A's snapshot stays HEAD.
         let (_db, proj_b, root_b, store_b, id_b) = machine(&[]);
-        restore(&t, None, proj_b.path()).await.unwrap();
-        scan(&root_b, &store_b, id_b).unwrap();
-        // B adopts the bucket's position as its own starting point.
-        let (head, etag) = t.head().await.unwrap().unwrap();
-        store_b.set_sync_position(id_b, &head, &etag).unwrap();
+        let r = adopt(&root_b, &store_b, id_b, &t, None, true, &opts()).await.unwrap();
+        assert_eq!((r.written, r.kept_local_as), (6, None));
+        assert_eq!(store_b.journal_count(id_b).unwrap(), 0, "a restored project starts in sync");
         std::fs::write(proj_a.path().join("a.txt"), "A's version").unwrap();
         std::fs::write(proj_b.path().join("a.txt"), "B's version").unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
         scan(&root_b, &store_b, id_b).unwrap();
-        let a_snap = push(&root_a, &store_a, id_a, &t).await.unwrap().snapshot.unwrap();
-        match push(&root_b, &store_b, id_b, &t).await {
+        let a_snap = push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap().snapshot.unwrap();
+        match push(&root_b, &store_b, id_b, &t, &opts()).await {
             Err(EngineError::Sync(SyncError::Conflict { remote })) => assert_eq!(remote, a_snap),
             other => panic!("expected a conflict, got {other:?}"),
         }
@@ -333,5 +351,138 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         let check = tempfile::tempdir().unwrap();
         restore(&t, None, check.path()).await.unwrap();
         assert_eq!(std::fs::read_to_string(check.path().join("a.txt")).unwrap(), "A's version");
+
+        // B picks "keep mine": B's files become HEAD, A's version stays in the history.
+        let kept = push_to(&root_b, &store_b, id_b, &t, &opts(), CommitTo::HeadOverriding).await.unwrap();
+        let b_snap = kept.snapshot.unwrap();
+        assert_eq!(t.head().await.unwrap().unwrap().0, b_snap);
+        assert_eq!(t.snapshot(&b_snap).await.unwrap().parent.as_deref(), Some(a_snap.as_str()));
+        assert_eq!(store_b.journal_count(id_b).unwrap(), 0);
+        // A edits again and is now behind: a conflict; A picks "take theirs". A's unsynced
+        // edit is kept as a side snapshot first, then A's folder equals B's.
+        std::fs::write(proj_a.path().join("a.txt"), "A's second version").unwrap();
+        scan(&root_a, &store_a, id_a).unwrap();
+        assert!(matches!(
+            push(&root_a, &store_a, id_a, &t, &opts()).await,
+            Err(EngineError::Sync(SyncError::Conflict { .. }))
+        ));
+        let took = adopt(&root_a, &store_a, id_a, &t, None, true, &opts()).await.unwrap();
+        let side = took.kept_local_as.expect("A's edit kept aside");
+        assert!(t.snapshot(&side).await.unwrap().side);
+        assert_eq!(std::fs::read_to_string(proj_a.path().join("a.txt")).unwrap(), "B's version");
+        assert_eq!(store_a.journal_count(id_a).unwrap(), 0);
+        // Every version is in the file's history: nothing was lost.
+        let versions: Vec<Vec<u8>> = file_history(&t, b"a.txt", 50)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| restore_blob(&t, &v.blake3))
+            .collect::<futures::stream::FuturesOrdered<_>>()
+            .collect()
+            .await;
+        for want in ["one", "A's version", "B's version", "A's second version"] {
+            assert!(versions.iter().any(|v| v == want.as_bytes()), "{want} is in the history");
+        }
+        // And A's next edit goes straight on top of B's.
+        std::fs::write(proj_a.path().join("a.txt"), "agreed").unwrap();
+        scan(&root_a, &store_a, id_a).unwrap();
+        push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap();
+
+        // Garbage collection deletes only blobs no snapshot references.
+        let orphan = b"never referenced".to_vec();
+        let orphan_hash = blake3::hash(&orphan).to_hex().to_string();
+        t.put_blob(&orphan_hash, orphan).await.unwrap();
+        let before = t.list_blobs().await.unwrap().len();
+        let gc_report = gc(&t, 0).await.unwrap();
+        assert_eq!(gc_report.blobs_deleted, 1);
+        assert_eq!(t.list_blobs().await.unwrap().len(), before - 1);
+        assert!(!t.has_blob(&orphan_hash).await.unwrap());
+        for id in t.list_snapshots().await.unwrap() {
+            let out = tempfile::tempdir().unwrap();
+            restore(&t, Some(&id), out.path()).await.unwrap_or_else(|e| panic!("snapshot {id} after gc: {e}"));
+        }
+    });
+}
+
+#[test]
+fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::scan::scan;
+    use std::os::unix::ffi::OsStrExt;
+
+    let Some(w) = weed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let p = proj.path();
+    // 20 MiB of varied bytes: four parts of 5 MiB.
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(p.join("big.bin"), &big).unwrap();
+    // A 2 GiB sparse file: over the limit, reported, not read.
+    let sparse = std::fs::File::create(p.join("sparse.img")).unwrap();
+    sparse.set_len(2 * 1024 * 1024 * 1024).unwrap();
+    drop(sparse);
+    // Odd names and a very long path.
+    let odd: [&[u8]; 3] = [b"new\nline.txt", b"bad-\xff\xfe-utf8.txt", b"tab\tand space .txt"];
+    for n in odd {
+        std::fs::write(p.join(std::ffi::OsStr::from_bytes(n)), n).unwrap();
+    }
+    let mut long = std::path::PathBuf::new();
+    for i in 0..14 {
+        long.push(format!("{i:02}-{}", "d".repeat(200)));
+    }
+    std::fs::create_dir_all(p.join(&long)).unwrap();
+    let long_file = long.join("deep.txt");
+    std::fs::write(p.join(&long_file), "deep").unwrap();
+    assert!(long_file.as_os_str().len() > 2800);
+    std::fs::write(p.join("ok.txt"), "fine").unwrap();
+
+    let root = ProjectRoot::open(p).unwrap();
+    let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    let rt = rt();
+    rt.block_on(async {
+        let t = target(w.s3_port, "projects/bad-inputs");
+        let end = Instant::now() + Duration::from_secs(30);
+        while let Err(e) = t.ensure_bucket().await {
+            assert!(Instant::now() < end, "bucket: {e}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        scan(&root, &store, id).unwrap();
+        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        assert_eq!(r.errors[0].0, b"sparse.img".to_vec());
+        assert!(r.errors[0].1.contains("over the 64 MiB limit"), "{}", r.errors[0].1);
+        assert_eq!(r.uploaded.len(), 6, "everything else went: {:?}", r.uploaded);
+        assert_eq!(store.journal_count(id).unwrap(), 1, "the refused file stays queued");
+
+        let out = tempfile::tempdir().unwrap();
+        restore(&t, None, out.path()).await.unwrap();
+        assert_eq!(std::fs::read(out.path().join("big.bin")).unwrap(), big, "multipart upload is byte-identical");
+        for n in odd {
+            assert_eq!(std::fs::read(out.path().join(std::ffi::OsStr::from_bytes(n))).unwrap(), n);
+        }
+        assert_eq!(std::fs::read(out.path().join(&long_file)).unwrap(), b"deep");
+        assert!(!out.path().join("sparse.img").exists());
+
+        // A file that vanishes or shrinks while its parts are read: the upload is abandoned
+        // with a clear error, and no blob is left under its hash.
+        let h = blake3::hash(b"whatever").to_hex().to_string();
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(p.join("ok.txt")).unwrap();
+        let claimed = (12 * 1024 * 1024, m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+        let e = t.put_blob_file(&h, &p.join("ok.txt"), claimed, 5 * 1024 * 1024, 4).await.unwrap_err();
+        assert!(matches!(e, SyncError::Changed { .. }), "{e:?}");
+        assert!(e.to_string().contains("changed while it was being uploaded"));
+        let e = t.put_blob_file(&h, &p.join("gone.bin"), claimed, 5 * 1024 * 1024, 4).await.unwrap_err();
+        assert!(matches!(e, SyncError::Changed { .. }), "{e:?}");
+        assert!(!t.has_blob(&h).await.unwrap());
+        // A file deleted after it was journaled is a delete, not an error.
+        std::fs::write(p.join("brief.txt"), "here").unwrap();
+        scan(&root, &store, id).unwrap();
+        std::fs::remove_file(p.join("brief.txt")).unwrap();
+        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert!(r.errors.iter().all(|(p, _)| p == b"sparse.img"), "{:?}", r.errors);
     });
 }

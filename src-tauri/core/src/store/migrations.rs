@@ -78,6 +78,20 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE projects ADD COLUMN sync_snapshot TEXT;
     ALTER TABLE projects ADD COLUMN sync_head_etag TEXT;
     "#,
+    // 4: sync in the app: a revision on journal rows (a change coalesced into a row that is
+    // being uploaded must not be forgotten with it), file modes in the manifest, the project's
+    // key in the bucket, the snapshot a pass is committing (so a crash after the bucket moved
+    // is not mistaken for another machine), and app-wide settings (the bucket; never secrets).
+    r#"
+    ALTER TABLE journal ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE manifest ADD COLUMN mode INTEGER NOT NULL DEFAULT 420;
+    ALTER TABLE projects ADD COLUMN sync_key TEXT;
+    ALTER TABLE projects ADD COLUMN sync_inflight TEXT;
+    CREATE TABLE settings (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,26 +1,31 @@
-//! One sync pass to the bucket, and restore from it.
+//! Sync passes to the bucket, and restores from it.
 //!
-//! `push` drains the journal: each changed file is read, hashed and stored as a blob (once per
-//! content), then one snapshot of the whole project is committed with a conditional HEAD
-//! write. Only after that commit are the journal entries dropped and the manifest updated, so a
-//! crash or a dead network at any point leaves the journal as it was: the next pass redoes
-//! the work (blobs already stored are not sent again). A conflict leaves everything queued.
+//! `push` drains the journal: changed files are read, hashed and stored as blobs (once per
+//! content; `concurrency` at a time; large files in parts), then one snapshot of the whole
+//! project is committed with a conditional HEAD write. Only after that commit are the journal
+//! entries dropped and the manifest updated (one SQLite transaction), so a crash or a dead
+//! network at any point leaves the journal as it was: the next pass redoes the work (blobs
+//! already stored are not sent again). A conflict leaves everything queued.
+//!
+//! A pass notes the snapshot it is committing (`sync_inflight`) before moving HEAD. If the
+//! process dies after HEAD moved but before the commit was recorded, the next pass finds HEAD
+//! at its own snapshot and takes it as its position instead of reporting a false conflict.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
 
+use futures::stream::{StreamExt, TryStreamExt};
 use rusqlite::{params, OptionalExtension};
 
 use super::journal::JournalOp;
 use super::s3::{S3Target, Snapshot, SnapshotFile, SyncError};
-use super::scan::FileState;
+use super::scan::{put_row, FileState};
 use crate::paths::ProjectRoot;
 use crate::store::{now_ms, Store, StoreError};
-
-/// Files larger than this are reported, not uploaded, until multipart upload lands.
-pub const MAX_SINGLE_PUT: u64 = 256 * 1024 * 1024;
+use crate::workspace::ignore_rules;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -32,15 +37,75 @@ pub enum EngineError {
     Restore { path: String, message: String },
 }
 
+impl crate::error::UserFacing for EngineError {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Sync(e) => e.kind(),
+            Self::Store(_) => "store",
+            Self::Restore { .. } => "io",
+        }
+    }
+}
+
+/// How a pass uploads.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Uploads (files, or parts of one large file) in flight at once.
+    pub concurrency: usize,
+    /// Files at least this large go up in parts.
+    pub multipart_threshold: u64,
+    pub part_size: u64,
+    /// Files larger than this are not synced (a per-file error says so).
+    pub max_file_size: u64,
+    /// Written into snapshots: which machine made them.
+    pub machine: String,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            multipart_threshold: 64 * 1024 * 1024,
+            part_size: 16 * 1024 * 1024,
+            max_file_size: 1024 * 1024 * 1024,
+            machine: machine_name(),
+        }
+    }
+}
+
+/// This machine's host name.
+pub fn machine_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "this machine".into())
+}
+
 #[derive(Debug, Default)]
 pub struct PushReport {
-    pub uploaded: usize,
+    /// Paths whose content was sent.
+    pub uploaded: Vec<Vec<u8>>,
     /// Blobs the bucket already had (same content elsewhere, or a retried pass).
     pub already_there: usize,
-    pub deleted: usize,
+    pub bytes_sent: u64,
+    pub deleted: Vec<Vec<u8>>,
     pub snapshot: Option<String>,
     /// Per-file problems; those files stay queued.
     pub errors: Vec<(Vec<u8>, String)>,
+}
+
+/// Where a pass's snapshot goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitTo {
+    /// Move HEAD from where this machine last saw it (the normal pass).
+    Head,
+    /// Move HEAD from wherever it is now: "keep mine" after a conflict (the other version
+    /// stays in the history as HEAD's parent).
+    HeadOverriding,
+    /// Store the snapshot beside the history without moving HEAD (keeping local changes
+    /// before taking another version).
+    Side,
 }
 
 impl Store {
@@ -58,158 +123,583 @@ impl Store {
     pub fn set_sync_position(&self, project_id: i64, snapshot: &str, etag: &str) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2 WHERE id = ?3",
+                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
                 params![snapshot, etag, project_id],
             )
         })?;
         Ok(())
     }
+
+    fn sync_inflight(&self, project_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .with(|c| {
+                c.query_row("SELECT sync_inflight FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
+            })?
+            .flatten())
+    }
+
+    fn set_sync_inflight(&self, project_id: i64, id: Option<&str>) -> Result<(), StoreError> {
+        self.with(|c| c.execute("UPDATE projects SET sync_inflight = ?1 WHERE id = ?2", params![id, project_id]))?;
+        Ok(())
+    }
+
+    /// The project's key in the bucket, made on first use (`<folder name>-<8 hex>`).
+    pub fn sync_key(&self, project_id: i64) -> Result<String, StoreError> {
+        let (key, name): (Option<String>, String) = self.with(|c| {
+            c.query_row("SELECT sync_key, name FROM projects WHERE id = ?1", [project_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })?;
+        if let Some(k) = key {
+            return Ok(k);
+        }
+        let slug: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+            .take(40)
+            .collect();
+        let key = format!("{}-{}", slug.trim_matches('-'), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.set_sync_key(project_id, &key)?;
+        Ok(key)
+    }
+
+    /// Binds the project to an existing key (restoring a project made on another machine).
+    pub fn set_sync_key(&self, project_id: i64, key: &str) -> Result<(), StoreError> {
+        self.with(|c| c.execute("UPDATE projects SET sync_key = ?1 WHERE id = ?2", params![key, project_id]))?;
+        Ok(())
+    }
+
+    /// Forgets the bucket position, the manifest and the queue (sync turned off, or the
+    /// project bound to another key).
+    pub fn sync_forget(&self, project_id: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
+            tx.execute(
+                "UPDATE projects SET sync_snapshot = NULL, sync_head_etag = NULL, sync_inflight = NULL WHERE id = ?1",
+                [project_id],
+            )?;
+            tx.commit()
+        })
+    }
 }
 
-fn hex(h: &[u8; 32]) -> String {
+pub(crate) fn hex(h: &[u8; 32]) -> String {
     blake3::Hash::from_bytes(*h).to_hex().to_string()
 }
 
-/// Sends what the journal holds and commits a snapshot.
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    blake3::Hash::from_hex(s).ok().map(|h| *h.as_bytes())
+}
+
+fn shown(p: &[u8]) -> String {
+    String::from_utf8_lossy(p).into_owned()
+}
+
+/// What one changed path turned into.
+enum Sent {
+    Stored { state: FileState, uploaded: bool, bytes: u64 },
+    Gone,
+    Failed(String),
+}
+
+/// Reads, hashes and stores one file. `Err` only for what stops the whole pass (the bucket is
+/// unreachable or refuses); anything about the file itself is `Sent::Failed`.
+async fn send_file(target: &S3Target, abs: PathBuf, rel: &[u8], opts: &PushOptions) -> Result<Sent, SyncError> {
+    let meta = match std::fs::symlink_metadata(&abs) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
+        Err(e) => return Ok(Sent::Failed(e.to_string())),
+    };
+    if !meta.is_file() {
+        // A symlink or a special file now: sync carries regular files only.
+        return Ok(Sent::Gone);
+    }
+    if meta.len() > opts.max_file_size {
+        return Ok(Sent::Failed(format!(
+            "{} MiB is over the {} MiB limit for one file (Settings → Sync); it is not synced",
+            meta.len() / (1024 * 1024),
+            opts.max_file_size / (1024 * 1024)
+        )));
+    }
+    let before = FileState::from_meta(&meta, [0; 32]);
+    if meta.len() >= opts.multipart_threshold {
+        let p = abs.clone();
+        let hash = match tokio::task::spawn_blocking(move || super::scan::hash_file(&p)).await {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
+            Ok(Err(e)) => return Ok(Sent::Failed(e.to_string())),
+            Err(e) => return Ok(Sent::Failed(e.to_string())),
+        };
+        let expect = (before.size, before.mtime_ns, before.inode);
+        return match target.put_blob_file(&hex(&hash), &abs, expect, opts.part_size, opts.concurrency).await {
+            Ok(up) => Ok(Sent::Stored {
+                state: FileState { blake3: hash, ..before },
+                uploaded: up,
+                bytes: if up { meta.len() } else { 0 },
+            }),
+            Err(e @ (SyncError::Changed { .. } | SyncError::Local { .. })) => Ok(Sent::Failed(e.to_string())),
+            Err(e) => Err(e),
+        };
+    }
+    let p = abs.clone();
+    let data = match tokio::task::spawn_blocking(move || std::fs::read(&p)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
+        Ok(Err(e)) => return Ok(Sent::Failed(e.to_string())),
+        Err(e) => return Ok(Sent::Failed(e.to_string())),
+    };
+    // The state recorded is the metadata from before the read: if the file changes after,
+    // its new mtime makes the next scan look at it again.
+    let hash = *blake3::hash(&data).as_bytes();
+    let bytes = data.len() as u64;
+    let _ = rel;
+    let uploaded = target.put_blob(&hex(&hash), data).await?;
+    Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded, bytes: if uploaded { bytes } else { 0 } })
+}
+
+/// If a pass died after moving HEAD to its snapshot but before recording that, take HEAD as
+/// this machine's position (it is this machine's own snapshot).
+async fn recover_inflight(store: &Store, project_id: i64, target: &S3Target) -> Result<(), EngineError> {
+    if let Some(inflight) = store.sync_inflight(project_id)? {
+        match target.head().await? {
+            Some((id, etag)) if id == inflight => {
+                tracing::info!(snapshot = %id, "recovering a sync pass that committed before it stopped");
+                store.set_sync_position(project_id, &id, &etag)?;
+            }
+            _ => store.set_sync_inflight(project_id, None)?,
+        }
+    }
+    Ok(())
+}
+
+/// Sends what the journal holds and commits a snapshot (a normal pass).
 pub async fn push(
     root: &ProjectRoot,
     store: &Store,
     project_id: i64,
     target: &S3Target,
+    opts: &PushOptions,
+) -> Result<PushReport, EngineError> {
+    push_to(root, store, project_id, target, opts, CommitTo::Head).await
+}
+
+/// A pass with a chosen commit (see [`CommitTo`]). `Head` with an empty journal does nothing;
+/// the others always write a snapshot.
+pub async fn push_to(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+    opts: &PushOptions,
+    commit: CommitTo,
 ) -> Result<PushReport, EngineError> {
     let mut report = PushReport::default();
-    let pending = store.journal_pending(project_id, 100_000)?;
-    if pending.is_empty() {
+    let pending = store.journal_pending(project_id, 1_000_000)?;
+    if pending.is_empty() && commit == CommitTo::Head {
         return Ok(report);
     }
-    // The project as the manifest knows it, plus this pass's changes.
-    // (Modes are not in the manifest: read them from disk, a stat per file, no reads.)
-    let mode_of = |p: &[u8]| {
-        std::fs::metadata(root.path().join(OsStr::from_bytes(p)))
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644)
-    };
-    let mut files: BTreeMap<Vec<u8>, (FileState, u32)> = store
-        .manifest_all(project_id)?
-        .into_iter()
-        .map(|(p, s)| {
-            let m = mode_of(&p);
-            (p, (s, m))
-        })
-        .collect();
-    let mut done = Vec::new();
-    for entry in &pending {
-        let (path, removed_from) = match &entry.op {
-            JournalOp::Upsert(p) => (Some(p.clone()), None),
-            JournalOp::Delete(p) => (None, Some(p.clone())),
-            JournalOp::Rename { from, to } => (Some(to.clone()), Some(from.clone())),
-        };
-        if let Some(p) = removed_from {
-            files.remove(&p);
-            report.deleted += 1;
-        }
-        if let Some(p) = path {
-            let abs = root.path().join(OsStr::from_bytes(&p));
-            let meta = match std::fs::metadata(&abs) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    // Vanished since it was journaled: it is a delete now.
-                    files.remove(&p);
-                    done.push(entry.seq);
-                    continue;
-                }
-                Err(e) => {
-                    store.journal_failed(entry.seq, &e.to_string())?;
-                    report.errors.push((p, e.to_string()));
-                    continue;
-                }
-            };
-            if meta.len() > MAX_SINGLE_PUT {
-                let msg = format!("{} bytes: larger than {MAX_SINGLE_PUT}, not synced by this version", meta.len());
-                store.journal_failed(entry.seq, &msg)?;
-                report.errors.push((p, msg));
-                continue;
+    recover_inflight(store, project_id, target).await?;
+
+    // Fold the entries into one action per path (the last one wins).
+    let mut upload: BTreeMap<Vec<u8>, bool> = BTreeMap::new();
+    for e in &pending {
+        match &e.op {
+            JournalOp::Upsert(p) => {
+                upload.insert(p.clone(), true);
             }
-            let data = match std::fs::read(&abs) {
-                Ok(d) => d,
-                Err(e) => {
-                    store.journal_failed(entry.seq, &e.to_string())?;
-                    report.errors.push((p, e.to_string()));
-                    continue;
-                }
-            };
-            let hash = *blake3::hash(&data).as_bytes();
-            if target.put_blob(&hex(&hash), data).await? {
-                report.uploaded += 1;
-            } else {
-                report.already_there += 1;
+            JournalOp::Delete(p) => {
+                upload.insert(p.clone(), false);
             }
-            let state = FileState {
-                size: meta.len(),
-                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-                inode: meta.ino(),
-                blake3: hash,
-            };
-            files.insert(p, (state, meta.permissions().mode() & 0o7777));
+            JournalOp::Rename { from, to } => {
+                upload.insert(from.clone(), false);
+                upload.insert(to.clone(), true);
+            }
         }
-        done.push(entry.seq);
     }
+
+    let mut files: BTreeMap<Vec<u8>, FileState> = store.manifest_all(project_id)?.into_iter().collect();
+    let before: HashSet<Vec<u8>> = files.keys().cloned().collect();
+    let to_send: Vec<Vec<u8>> = upload.iter().filter(|(_, up)| **up).map(|(p, _)| p.clone()).collect();
+    for (p, up) in &upload {
+        if !*up && files.remove(p).is_some() {
+            report.deleted.push(p.clone());
+        }
+    }
+
+    // Large files upload their parts `concurrency` at a time themselves: count them as one.
+    let results: Vec<(Vec<u8>, Sent)> = futures::stream::iter(to_send)
+        .map(|rel| async move {
+            let abs = root.path().join(OsStr::from_bytes(&rel));
+            let sent = send_file(target, abs, &rel, opts).await?;
+            Ok::<_, SyncError>((rel, sent))
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .try_collect()
+        .await?;
+
+    let mut failed: HashMap<Vec<u8>, String> = HashMap::new();
+    let mut changed: Vec<(Vec<u8>, FileState)> = Vec::new();
+    for (rel, sent) in results {
+        match sent {
+            Sent::Stored { state, uploaded, bytes } => {
+                if uploaded {
+                    report.uploaded.push(rel.clone());
+                    report.bytes_sent += bytes;
+                } else {
+                    report.already_there += 1;
+                }
+                files.insert(rel.clone(), state.clone());
+                changed.push((rel, state));
+            }
+            Sent::Gone => {
+                if files.remove(&rel).is_some() {
+                    report.deleted.push(rel);
+                }
+            }
+            Sent::Failed(msg) => {
+                // The snapshot keeps the last version that was synced, if any.
+                failed.insert(rel, msg);
+            }
+        }
+    }
+    report.uploaded.sort();
+    report.deleted.sort();
+
     let (parent, etag) = store.sync_position(project_id)?;
+    let (parent, expected) = match commit {
+        CommitTo::Head | CommitTo::Side => (parent, etag),
+        CommitTo::HeadOverriding => match target.head().await? {
+            Some((id, etag)) => (Some(id), Some(etag)),
+            None => (None, None),
+        },
+    };
     let snap = Snapshot {
-        id: format!("{}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
-        parent,
+        id: format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        parent: parent.clone(),
         created_at_ms: now_ms(),
+        machine: opts.machine.clone(),
+        side: commit == CommitTo::Side,
         files: files
             .iter()
-            .map(|(p, (s, mode))| SnapshotFile { path: p.clone(), size: s.size, blake3: hex(&s.blake3), mode: *mode })
+            .map(|(p, s)| SnapshotFile { path: p.clone(), size: s.size, blake3: hex(&s.blake3), mode: s.mode })
             .collect(),
     };
-    // A conflict returns here: nothing below runs, the journal keeps every entry.
-    let new_etag = target.commit(&snap, etag.as_deref()).await?;
-    store.set_sync_position(project_id, &snap.id, &new_etag)?;
-    let known = store.manifest_all(project_id)?;
-    for p in known.keys() {
-        if !files.contains_key(p) {
-            store.manifest_remove(project_id, p)?;
+    target.put_snapshot(&snap).await?;
+    let new_etag = if commit == CommitTo::Side {
+        None
+    } else {
+        store.set_sync_inflight(project_id, Some(&snap.id))?;
+        // A conflict returns here: nothing below runs, the journal keeps every entry.
+        match target.move_head(&snap.id, expected.as_deref()).await {
+            Ok(e) => Some(e),
+            Err(e) => {
+                store.set_sync_inflight(project_id, None)?;
+                return Err(e.into());
+            }
         }
+    };
+
+    // Record the commit: manifest, journal and position together.
+    let done: Vec<(i64, i64)> = pending
+        .iter()
+        .filter(|e| {
+            let paths: Vec<&Vec<u8>> = match &e.op {
+                JournalOp::Upsert(p) | JournalOp::Delete(p) => vec![p],
+                JournalOp::Rename { from, to } => vec![from, to],
+            };
+            !paths.iter().any(|p| failed.contains_key(*p))
+        })
+        .map(|e| (e.seq, e.rev))
+        .collect();
+    if let Some(etag) = &new_etag {
+        store.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            for p in before.iter().filter(|p| !files.contains_key(*p)) {
+                tx.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, p])?;
+            }
+            for (p, s) in &changed {
+                put_row(&tx, project_id, p, s)?;
+            }
+            for (seq, rev) in &done {
+                tx.execute("DELETE FROM journal WHERE seq = ?1 AND rev = ?2", params![seq, rev])?;
+            }
+            tx.execute(
+                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
+                params![snap.id, etag, project_id],
+            )?;
+            tx.commit()
+        })?;
     }
-    for (p, (s, _)) in &files {
-        store.manifest_put(project_id, p, s)?;
+    for (p, msg) in failed {
+        for e in pending.iter().filter(|e| match &e.op {
+            JournalOp::Upsert(q) | JournalOp::Delete(q) => *q == p,
+            JournalOp::Rename { from, to } => *from == p || *to == p,
+        }) {
+            store.journal_failed(e.seq, &msg)?;
+        }
+        report.errors.push((p, msg));
     }
-    for seq in done {
-        store.journal_done(seq)?;
-    }
+    report.errors.sort();
     report.snapshot = Some(snap.id);
     Ok(report)
 }
 
-/// Writes snapshot `id` (or the bucket's HEAD) into `dest`, every file checked against its hash.
-pub async fn restore(target: &S3Target, id: Option<&str>, dest: &std::path::Path) -> Result<Snapshot, EngineError> {
-    let id = match id {
+/// Checks a snapshot path and makes its parent folders under `dest`, refusing to pass through
+/// a symlink (which could lead out of the folder) or to write into `.git`.
+fn prepare_path(dest: &Path, raw: &[u8]) -> Result<PathBuf, EngineError> {
+    let rel = Path::new(OsStr::from_bytes(raw));
+    let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
+    let parts: Vec<&OsStr> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(n) => Ok(n),
+            _ => Err(bad("path outside the project")),
+        })
+        .collect::<Result<_, _>>()?;
+    if parts.is_empty() || parts.iter().any(|p| p.as_bytes() == b".git") {
+        return Err(bad("not a project file path"));
+    }
+    let mut dir = dest.to_path_buf();
+    for p in &parts[..parts.len() - 1] {
+        dir.push(p);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(bad("a folder on its path is a symlink or a file")),
+            Err(_) => std::fs::create_dir(&dir).map_err(|e| bad(&e.to_string()))?,
+        }
+    }
+    let path = dir.join(parts[parts.len() - 1]);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
+        return Err(bad("a folder or symlink is in the way"));
+    }
+    Ok(path)
+}
+
+/// Writes one snapshot file (downloaded to a temporary name beside it, hash-checked, then
+/// renamed over the old one, so a failure never leaves half a file).
+async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<(), EngineError> {
+    let path = prepare_path(dest, &f.path)?;
+    let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: e.to_string() };
+    let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
+    if let Err(e) = target.get_blob_to_file(&f.blake3, &tmp).await {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode)).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, EngineError> {
+    Ok(match id {
         Some(i) => i.to_string(),
         None => target
             .head()
             .await?
             .map(|h| h.0)
             .ok_or(SyncError::Refused("the bucket has no snapshot of this project".into()))?,
-    };
+    })
+}
+
+/// Writes snapshot `id` (or the bucket's HEAD) into `dest`, every file checked against its hash.
+pub async fn restore(target: &S3Target, id: Option<&str>, dest: &Path) -> Result<Snapshot, EngineError> {
+    let id = resolve_id(target, id).await?;
     let snap = target.snapshot(&id).await?;
-    for f in &snap.files {
-        let rel = std::path::Path::new(OsStr::from_bytes(&f.path));
-        if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(EngineError::Restore {
-                path: rel.display().to_string(),
-                message: "path outside the project".into(),
-            });
-        }
-        let data = target.get_blob(&f.blake3).await?;
-        let path = dest.join(rel);
-        let io = |e: std::io::Error| EngineError::Restore { path: rel.display().to_string(), message: e.to_string() };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        std::fs::write(&path, &data).map_err(io)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(f.mode)).map_err(io)?;
-    }
+    futures::stream::iter(snap.files.iter())
+        .map(|f| write_file(target, dest, f))
+        .buffer_unordered(16)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(snap)
+}
+
+/// What [`adopt`] did.
+#[derive(Debug, Default)]
+pub struct AdoptReport {
+    pub snapshot: String,
+    /// Local changes not in the bucket were first kept as this side snapshot.
+    pub kept_local_as: Option<String>,
+    pub written: usize,
+    pub removed: usize,
+}
+
+/// Makes the project folder equal to a bucket snapshot (HEAD when `id` is `None`) without
+/// losing anything: local changes the bucket does not have are first stored as a side
+/// snapshot. Files already identical are not downloaded; files the snapshot does not have are
+/// removed (ignored ones are left alone).
+///
+/// With `follow`, the project's position becomes the bucket's HEAD ("take theirs", a restore
+/// onto a new machine). Without it the restored content is journaled as a new change on top
+/// of HEAD (restoring an old snapshot from the history).
+pub async fn adopt(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+    id: Option<&str>,
+    follow: bool,
+    opts: &PushOptions,
+) -> Result<AdoptReport, EngineError> {
+    let mut report = AdoptReport::default();
+    // Keep what is only here first.
+    super::scan::scan(root, store, project_id)?;
+    if store.journal_count(project_id)? > 0 {
+        let side = push_to(root, store, project_id, target, opts, CommitTo::Side).await?;
+        report.kept_local_as = side.snapshot;
+    }
+    let id = resolve_id(target, id).await?;
+    let snap = target.snapshot(&id).await?;
+    let want: HashMap<&[u8], &SnapshotFile> = snap.files.iter().map(|f| (f.path.as_slice(), f)).collect();
+
+    // What is on disk now (sync's view), hashed only where the metadata differs from the manifest.
+    let known = store.manifest_all(project_id)?;
+    let mut on_disk: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
+    for e in ignore_rules::sync_walker(root.path()).build().filter_map(Result::ok) {
+        if !e.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = e.path().strip_prefix(root.path()) else { continue };
+        let rel = rel.as_os_str().as_bytes().to_vec();
+        let hash = match (known.get(&rel), e.metadata()) {
+            (Some(k), Ok(m)) if FileState::from_meta(&m, k.blake3) == *k => k.blake3,
+            _ => super::scan::hash_file(e.path()).unwrap_or([0; 32]),
+        };
+        on_disk.insert(rel, hash);
+    }
+    let to_write: Vec<&SnapshotFile> = snap
+        .files
+        .iter()
+        .filter(|f| {
+            let same = on_disk.get(&f.path).is_some_and(|h| Some(*h) == unhex(&f.blake3));
+            let mode_ok = std::fs::metadata(root.path().join(OsStr::from_bytes(&f.path)))
+                .is_ok_and(|m| m.permissions().mode() & 0o7777 == f.mode);
+            !(same && mode_ok)
+        })
+        .collect();
+    report.written = to_write.len();
+    futures::stream::iter(to_write)
+        .map(|f| write_file(target, root.path(), f))
+        .buffer_unordered(opts.concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    for p in on_disk.keys().filter(|p| !want.contains_key(p.as_slice())) {
+        match std::fs::remove_file(root.path().join(OsStr::from_bytes(p))) {
+            Ok(()) => report.removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::Restore { path: shown(p), message: e.to_string() }),
+        }
+    }
+
+    if follow {
+        let (head_id, etag) = target.head().await?.ok_or(SyncError::Refused("the bucket has no HEAD".into()))?;
+        store.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
+            for f in &snap.files {
+                let abs = root.path().join(OsStr::from_bytes(&f.path));
+                if let (Ok(m), Some(h)) = (std::fs::metadata(&abs), unhex(&f.blake3)) {
+                    put_row(&tx, project_id, &f.path, &FileState::from_meta(&m, h))?;
+                }
+            }
+            tx.execute(
+                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
+                params![head_id, etag, project_id],
+            )?;
+            tx.commit()
+        })?;
+        if head_id != snap.id {
+            // Following HEAD but restoring an older snapshot: the difference is a new change.
+            super::scan::scan(root, store, project_id)?;
+        }
+    } else {
+        super::scan::scan(root, store, project_id)?;
+    }
+    report.snapshot = snap.id;
+    Ok(report)
+}
+
+/// One version of a file in the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVersion {
+    pub snapshot: String,
+    pub created_at_ms: i64,
+    pub machine: String,
+    pub blake3: String,
+    pub size: u64,
+}
+
+/// The distinct versions of `path` in the newest `limit` snapshots, newest first (a version
+/// shows once, at the newest snapshot that has it... and the snapshot where it first appeared
+/// is the one after it in the list).
+pub async fn file_history(target: &S3Target, path: &[u8], limit: usize) -> Result<Vec<FileVersion>, EngineError> {
+    let ids = target.list_snapshots().await?;
+    let ids: Vec<String> = ids.into_iter().rev().take(limit).collect();
+    let snaps: Vec<Snapshot> =
+        futures::stream::iter(ids.iter()).map(|id| target.snapshot(id)).buffered(8).try_collect().await?;
+    let mut out: Vec<FileVersion> = Vec::new();
+    for s in snaps {
+        if let Some(f) = s.files.iter().find(|f| f.path == path) {
+            if out.last().is_none_or(|v| v.blake3 != f.blake3) {
+                out.push(FileVersion {
+                    snapshot: s.id.clone(),
+                    created_at_ms: s.created_at_ms,
+                    machine: s.machine.clone(),
+                    blake3: f.blake3.clone(),
+                    size: f.size,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes one version of one file (from the history) over the project's copy; the watcher or
+/// the caller journals it as a change like any save.
+pub async fn restore_file(root: &ProjectRoot, target: &S3Target, path: &[u8], blake3: &str) -> Result<(), EngineError> {
+    let mode = std::fs::metadata(root.path().join(OsStr::from_bytes(path)))
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o644);
+    let f = SnapshotFile { path: path.to_vec(), size: 0, blake3: blake3.to_string(), mode };
+    write_file(target, root.path(), &f).await
+}
+
+#[derive(Debug, Default)]
+pub struct GcReport {
+    pub snapshots: usize,
+    pub blobs_kept: usize,
+    pub blobs_deleted: usize,
+    pub bytes_freed: u64,
+}
+
+/// Deletes blobs no snapshot references. Blobs newer than `grace_ms` are kept: a pass on
+/// another machine may have stored them for a snapshot it has not committed yet.
+pub async fn gc(target: &S3Target, grace_ms: i64) -> Result<GcReport, EngineError> {
+    let ids = target.list_snapshots().await?;
+    let mut referenced = HashSet::new();
+    let snaps: Vec<Snapshot> =
+        futures::stream::iter(ids.iter()).map(|id| target.snapshot(id)).buffered(8).try_collect().await?;
+    for s in &snaps {
+        for f in &s.files {
+            referenced.insert(f.blake3.clone());
+        }
+    }
+    let cutoff = now_ms() - grace_ms;
+    let mut report = GcReport { snapshots: snaps.len(), ..Default::default() };
+    let mut doomed = Vec::new();
+    for b in target.list_blobs().await? {
+        if referenced.contains(&b.hash) || b.modified_ms > cutoff {
+            report.blobs_kept += 1;
+        } else {
+            report.bytes_freed += b.size;
+            doomed.push(b.hash);
+        }
+    }
+    report.blobs_deleted = doomed.len();
+    target.delete_blobs(&doomed).await?;
+    Ok(report)
 }

@@ -18,12 +18,16 @@ pub enum JournalOp {
 pub struct JournalEntry {
     pub seq: i64,
     pub op: JournalOp,
+    /// Bumped when a later change to the same path is folded into this row: a pass that
+    /// uploaded an earlier revision must not drop the row.
+    pub rev: i64,
     pub attempts: u32,
     pub last_error: Option<String>,
 }
 
 impl Store {
-    /// Records a change; a pending upsert of the same path is not recorded twice.
+    /// Records a change; a pending upsert of the same path is not recorded twice (its revision
+    /// goes up instead, so a pass that is uploading it keeps the row for the next pass).
     pub fn journal_record(&self, project_id: i64, op: &JournalOp) -> Result<i64, StoreError> {
         let (kind, path, from): (&str, &[u8], Option<&[u8]>) = match op {
             JournalOp::Upsert(p) => ("upsert", p, None),
@@ -34,12 +38,13 @@ impl Store {
             if kind == "upsert" {
                 let existing: Option<i64> = c
                     .query_row(
-                        "SELECT seq FROM journal WHERE project_id = ?1 AND op = 'upsert' AND path = ?2 AND attempts = 0",
+                        "SELECT seq FROM journal WHERE project_id = ?1 AND op = 'upsert' AND path = ?2",
                         params![project_id, path],
                         |r| r.get(0),
                     )
                     .optional()?;
                 if let Some(seq) = existing {
+                    c.execute("UPDATE journal SET rev = rev + 1 WHERE seq = ?1", [seq])?;
                     return Ok(seq);
                 }
             }
@@ -55,7 +60,7 @@ impl Store {
     pub fn journal_pending(&self, project_id: i64, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
         self.with(|c| {
             let mut st = c.prepare(
-                "SELECT seq, op, path, from_path, attempts, last_error FROM journal WHERE project_id = ?1 ORDER BY seq LIMIT ?2",
+                "SELECT seq, op, path, from_path, attempts, last_error, rev FROM journal WHERE project_id = ?1 ORDER BY seq LIMIT ?2",
             )?;
             let rows = st.query_map(params![project_id, limit], |r| {
                 let op: String = r.get(1)?;
@@ -66,7 +71,7 @@ impl Store {
                     ("rename", Some(from)) => JournalOp::Rename { from, to: path },
                     _ => JournalOp::Upsert(path),
                 };
-                Ok(JournalEntry { seq: r.get(0)?, op, attempts: r.get(4)?, last_error: r.get(5)? })
+                Ok(JournalEntry { seq: r.get(0)?, op, rev: r.get(6)?, attempts: r.get(4)?, last_error: r.get(5)? })
             })?;
             rows.collect()
         })
@@ -78,10 +83,21 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// The entry reached every target: forget it.
-    pub fn journal_done(&self, seq: i64) -> Result<(), StoreError> {
-        self.with(|c| c.execute("DELETE FROM journal WHERE seq = ?1", [seq]))?;
+    /// The entry (at revision `rev`) reached the bucket: forget it, unless a newer change was
+    /// folded into it meanwhile.
+    pub fn journal_done(&self, seq: i64, rev: i64) -> Result<(), StoreError> {
+        self.with(|c| c.execute("DELETE FROM journal WHERE seq = ?1 AND rev = ?2", [seq, rev]))?;
         Ok(())
+    }
+
+    /// Entries that failed at least once, with their last error (for the sync panel).
+    pub fn journal_failing(&self, project_id: i64) -> Result<u64, StoreError> {
+        let n: i64 = self.with(|c| {
+            c.query_row("SELECT COUNT(*) FROM journal WHERE project_id = ?1 AND attempts > 0", [project_id], |r| {
+                r.get(0)
+            })
+        })?;
+        Ok(n as u64)
     }
 
     /// A try failed; the entry stays for the next one.

@@ -1,11 +1,18 @@
-//! The sync engine's local half (issue 4, first part): a durable change journal in SQLite and
-//! a manifest-driven scan that finds what changed without rehashing what did not. Upload
-//! targets (the sandbox files API, S3/R2) build on these.
+//! The sync engine (issue 4): local disk is the source of truth; every change is journaled in
+//! SQLite before anything else, then pushed to an S3-compatible bucket (Cloudflare R2) as
+//! content-addressed blobs plus one snapshot manifest per pass, with HEAD moved by conditional
+//! writes so two machines never overwrite each other.
+//!
+//! - `journal`: the durable queue of changes; `scan`: what changed, hashing only what must be.
+//! - `s3`: the bucket (aws-sdk-s3); `engine`: passes, restore, history, garbage collection.
+//! - `settings`: where the bucket is; `service`: the background worker for the open project.
 
 pub mod engine;
 pub mod journal;
 pub mod s3;
 pub mod scan;
+pub mod service;
+pub mod settings;
 
 pub use journal::{JournalEntry, JournalOp};
-pub use scan::{scan, FileState, ScanReport};
+pub use scan::{scan, scan_hints, FileState, ScanReport};

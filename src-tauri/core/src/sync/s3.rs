@@ -3,8 +3,13 @@
 //! with conditional writes (`If-Match` on its ETag) so two machines never overwrite each other:
 //! the loser sees a conflict and keeps both versions.
 
+use std::time::Duration;
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::Secret;
@@ -19,6 +24,10 @@ pub enum SyncError {
     Corrupt { key: String },
     #[error("the bucket refused the request: {0}")]
     Refused(String),
+    #[error("'{path}' changed while it was being uploaded; it is sent again on the next pass")]
+    Changed { path: String },
+    #[error("cannot read '{path}': {message}")]
+    Local { path: String, message: String },
 }
 
 impl crate::error::UserFacing for SyncError {
@@ -28,6 +37,8 @@ impl crate::error::UserFacing for SyncError {
             Self::Conflict { .. } => "conflict",
             Self::Corrupt { .. } => "corrupt",
             Self::Refused(_) => "refused",
+            Self::Changed { .. } => "changed",
+            Self::Local { .. } => "io",
         }
     }
 }
@@ -40,8 +51,28 @@ pub struct S3Config {
     /// `auto` for R2.
     pub region: String,
     pub path_style: bool,
-    /// Key prefix of this project in the bucket.
+    /// Key prefix of this project in the bucket (`projects/<key>`).
     pub prefix: String,
+    /// Attempts per request (the SDK's standard retry: exponential backoff with full jitter).
+    pub max_attempts: u32,
+}
+
+impl S3Config {
+    /// The prefix a project's key maps to.
+    pub fn project_prefix(key: &str) -> String {
+        format!("{PROJECTS}{key}")
+    }
+}
+
+/// Where projects live in the bucket: `projects/<key>/{HEAD, snapshots/, blobs/}`.
+pub const PROJECTS: &str = "projects/";
+
+/// One blob in the bucket, for garbage collection.
+#[derive(Debug, Clone)]
+pub struct BlobInfo {
+    pub hash: String,
+    pub size: u64,
+    pub modified_ms: i64,
 }
 
 /// One file of a snapshot. Paths are stored as bytes (base64 in JSON) so any name survives.
@@ -59,6 +90,13 @@ pub struct Snapshot {
     pub id: String,
     pub parent: Option<String>,
     pub created_at_ms: i64,
+    /// The machine that wrote it (host name), for the history and conflict views.
+    #[serde(default)]
+    pub machine: String,
+    /// A snapshot kept aside when a conflict was resolved by taking the other version; HEAD
+    /// never pointed at it.
+    #[serde(default)]
+    pub side: bool,
     pub files: Vec<SnapshotFile>,
 }
 
@@ -108,6 +146,18 @@ impl S3Target {
             .region(Region::new(cfg.region.clone()))
             .credentials_provider(creds)
             .force_path_style(cfg.path_style)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(cfg.max_attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(100))
+                    .with_max_backoff(Duration::from_secs(5)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .read_timeout(Duration::from_secs(60))
+                    .build(),
+            )
             .build();
         Self { client: aws_sdk_s3::Client::from_conf(conf), cfg }
     }
@@ -181,17 +231,33 @@ impl S3Target {
     /// Writes a snapshot manifest and moves HEAD to it, only if HEAD is still where this
     /// machine last saw it (`expected`: its ETag, or `None` for a project new in the bucket).
     pub async fn commit(&self, snap: &Snapshot, expected: Option<&str>) -> Result<String, SyncError> {
+        self.put_snapshot(snap).await?;
+        self.move_head(&snap.id, expected).await
+    }
+
+    /// Stores a snapshot manifest (never overwriting one).
+    pub async fn put_snapshot(&self, snap: &Snapshot) -> Result<(), SyncError> {
         let body = serde_json::to_vec(snap).map_err(|e| SyncError::Refused(e.to_string()))?;
-        self.client
+        let r = self
+            .client
             .put_object()
             .bucket(&self.cfg.bucket)
             .key(self.key(&format!("snapshots/{}.json", snap.id)))
             .if_none_match("*")
             .body(ByteStream::from(body))
             .send()
-            .await
-            .map_err(err)?;
-        let head = serde_json::to_vec(&Head { snapshot: snap.id.clone() }).unwrap();
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            // Written by an earlier try of this same pass (ids are unique per pass).
+            Err(e) if matches!(status(&e), Some(412) | Some(409)) => Ok(()),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Moves HEAD to snapshot `id` if it is still at `expected`; returns HEAD's new ETag.
+    pub async fn move_head(&self, id: &str, expected: Option<&str>) -> Result<String, SyncError> {
+        let head = serde_json::to_vec(&Head { snapshot: id.to_string() }).unwrap();
         let put = self.client.put_object().bucket(&self.cfg.bucket).key(self.key("HEAD")).body(ByteStream::from(head));
         let put = match expected {
             Some(etag) => put.if_match(etag),
@@ -212,5 +278,234 @@ impl S3Target {
         let o = self.client.get_object().bucket(&self.cfg.bucket).key(&key).send().await.map_err(err)?;
         let bytes = o.body.collect().await.map_err(|e| SyncError::Unreachable(e.to_string()))?.into_bytes();
         serde_json::from_slice(&bytes).map_err(|_| SyncError::Corrupt { key })
+    }
+
+    /// Keys under `prefix` (paginated), with their sizes and times.
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, u64, i64)>, SyncError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let r = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.cfg.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(err)?;
+            for o in r.contents() {
+                let t = o.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0);
+                out.push((o.key().unwrap_or_default().to_string(), o.size().unwrap_or(0) as u64, t));
+            }
+            match r.next_continuation_token() {
+                Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every snapshot id of the project, oldest first (ids start with their time).
+    pub async fn list_snapshots(&self) -> Result<Vec<String>, SyncError> {
+        let prefix = self.key("snapshots/");
+        let mut ids: Vec<String> = self
+            .list(&prefix)
+            .await?
+            .into_iter()
+            .filter_map(|(k, _, _)| k.strip_prefix(&prefix)?.strip_suffix(".json").map(str::to_string))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The project keys the bucket holds (for "Restore from cloud").
+    pub async fn list_projects(&self) -> Result<Vec<String>, SyncError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let r = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.cfg.bucket)
+                .prefix(PROJECTS)
+                .delimiter("/")
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(err)?;
+            for p in r.common_prefixes() {
+                if let Some(k) = p.prefix().and_then(|p| p.strip_prefix(PROJECTS)) {
+                    out.push(k.trim_end_matches('/').to_string());
+                }
+            }
+            match r.next_continuation_token() {
+                Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every blob of the project.
+    pub async fn list_blobs(&self) -> Result<Vec<BlobInfo>, SyncError> {
+        Ok(self
+            .list(&self.key("blobs/"))
+            .await?
+            .into_iter()
+            .filter_map(|(k, size, modified_ms)| {
+                let hash = k.rsplit('/').next()?.to_string();
+                Some(BlobInfo { hash, size, modified_ms })
+            })
+            .collect())
+    }
+
+    /// Deletes blobs (only garbage collection calls this, with unreferenced hashes).
+    pub async fn delete_blobs(&self, hashes: &[String]) -> Result<(), SyncError> {
+        for chunk in hashes.chunks(1000) {
+            let objects: Vec<ObjectIdentifier> =
+                chunk.iter().filter_map(|h| ObjectIdentifier::builder().key(self.blob_key(h)).build().ok()).collect();
+            let del = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| SyncError::Refused(e.to_string()))?;
+            self.client.delete_objects().bucket(&self.cfg.bucket).delete(del).send().await.map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the bucket has this blob already.
+    pub async fn has_blob(&self, hash: &str) -> Result<bool, SyncError> {
+        match self.client.head_object().bucket(&self.cfg.bucket).key(self.blob_key(hash)).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if status(&e) == Some(404) => Ok(false),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Uploads a large file as blob `hash` in parts of `part_size`, `concurrency` at a time,
+    /// reading it from disk part by part (never whole in memory). The file's metadata must still
+    /// be `expect` (size, mtime, inode) once every part is read, otherwise the upload is
+    /// aborted: the file changed under it and its hash no longer names its content.
+    pub async fn put_blob_file(
+        &self,
+        hash: &str,
+        path: &std::path::Path,
+        expect: (u64, i64, u64),
+        part_size: u64,
+        concurrency: usize,
+    ) -> Result<bool, SyncError> {
+        use futures::stream::{StreamExt, TryStreamExt};
+        if self.has_blob(hash).await? {
+            return Ok(false);
+        }
+        let key = self.blob_key(hash);
+        let up = self.client.create_multipart_upload().bucket(&self.cfg.bucket).key(&key).send().await.map_err(err)?;
+        let upload_id = up.upload_id().unwrap_or_default().to_string();
+        let size = expect.0;
+        let part_size = part_size.max(5 * 1024 * 1024);
+        let parts = size.div_ceil(part_size).max(1);
+        let shown = path.display().to_string();
+        let result: Result<Vec<CompletedPart>, SyncError> = futures::stream::iter(0..parts)
+            .map(|i| {
+                let (key, upload_id, path, shown) = (key.clone(), upload_id.clone(), path.to_path_buf(), shown.clone());
+                async move {
+                    let off = i * part_size;
+                    let len = part_size.min(size - off) as usize;
+                    let data = tokio::task::spawn_blocking(move || {
+                        use std::os::unix::fs::FileExt;
+                        let f = std::fs::File::open(&path)?;
+                        let mut buf = vec![0u8; len];
+                        f.read_exact_at(&mut buf, off)?;
+                        Ok::<_, std::io::Error>(buf)
+                    })
+                    .await
+                    .map_err(|e| SyncError::Local { path: shown.clone(), message: e.to_string() })?
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::NotFound => {
+                            SyncError::Changed { path: shown.clone() }
+                        }
+                        _ => SyncError::Local { path: shown.clone(), message: e.to_string() },
+                    })?;
+                    let r = self
+                        .client
+                        .upload_part()
+                        .bucket(&self.cfg.bucket)
+                        .key(&key)
+                        .upload_id(&upload_id)
+                        .part_number(i as i32 + 1)
+                        .body(ByteStream::from(data))
+                        .send()
+                        .await
+                        .map_err(err)?;
+                    Ok(CompletedPart::builder()
+                        .part_number(i as i32 + 1)
+                        .set_e_tag(r.e_tag().map(str::to_string))
+                        .build())
+                }
+            })
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await;
+        let unchanged = || {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path)
+                .map(|m| (m.len(), m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()) == expect)
+                .unwrap_or(false)
+        };
+        let result = match result {
+            Ok(_) if !unchanged() => Err(SyncError::Changed { path: shown }),
+            other => other,
+        };
+        match result {
+            Ok(parts) => {
+                self.client
+                    .complete_multipart_upload()
+                    .bucket(&self.cfg.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                    .send()
+                    .await
+                    .map_err(err)?;
+                Ok(true)
+            }
+            Err(e) => {
+                let _ = self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.cfg.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams a blob into `dest` (a new file), checking it against its hash; a mismatch
+    /// removes `dest` and is reported.
+    pub async fn get_blob_to_file(&self, hash: &str, dest: &std::path::Path) -> Result<u64, SyncError> {
+        use tokio::io::AsyncWriteExt;
+        let key = self.blob_key(hash);
+        let mut r = self.client.get_object().bucket(&self.cfg.bucket).key(&key).send().await.map_err(err)?;
+        let local = |e: std::io::Error| SyncError::Local { path: dest.display().to_string(), message: e.to_string() };
+        let mut f = tokio::fs::File::create(dest).await.map_err(local)?;
+        let mut h = blake3::Hasher::new();
+        let mut n = 0u64;
+        while let Some(chunk) = r.body.try_next().await.map_err(|e| SyncError::Unreachable(e.to_string()))? {
+            h.update(&chunk);
+            n += chunk.len() as u64;
+            f.write_all(&chunk).await.map_err(local)?;
+        }
+        f.flush().await.map_err(local)?;
+        f.sync_all().await.map_err(local)?;
+        if h.finalize().to_hex().as_str() != hash {
+            let _ = tokio::fs::remove_file(dest).await;
+            return Err(SyncError::Corrupt { key });
+        }
+        Ok(n)
     }
 }

@@ -2,10 +2,14 @@
 //! mtime and inode match its manifest row is taken as unchanged without being read; otherwise
 //! it is hashed (blake3) and only a different hash is a change. Deleted files are found by
 //! difference. Unreadable files become per-file errors; the rest of the scan goes on.
+//!
+//! `scan` walks the whole project (at start, and after anything the watcher may have missed);
+//! `scan_hints` looks only at the paths a watcher or a save named.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use rusqlite::params;
 
@@ -21,6 +25,26 @@ pub struct FileState {
     pub mtime_ns: i64,
     pub inode: u64,
     pub blake3: [u8; 32],
+    /// Permission bits (`0o755` for an executable script).
+    pub mode: u32,
+}
+
+impl FileState {
+    /// The metadata half of a state (the hash is filled in by whoever read the content).
+    pub fn from_meta(m: &std::fs::Metadata, blake3: [u8; 32]) -> Self {
+        Self {
+            size: m.len(),
+            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+            inode: m.ino(),
+            blake3,
+            mode: m.permissions().mode() & 0o7777,
+        }
+    }
+
+    fn same_meta(&self, m: &std::fs::Metadata) -> bool {
+        let now = Self::from_meta(m, self.blake3);
+        (self.size, self.mtime_ns, self.inode, self.mode) == (now.size, now.mtime_ns, now.inode, now.mode)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -37,40 +61,59 @@ pub struct ScanReport {
     pub errors: Vec<(Vec<u8>, String)>,
 }
 
+fn row_to_state(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<FileState> {
+    let hash: Vec<u8> = r.get::<_, Option<Vec<u8>>>(from + 3)?.unwrap_or_default();
+    let mut blake3 = [0u8; 32];
+    if hash.len() == 32 {
+        blake3.copy_from_slice(&hash);
+    }
+    Ok(FileState {
+        size: r.get::<_, i64>(from)? as u64,
+        mtime_ns: r.get(from + 1)?,
+        inode: r.get::<_, Option<i64>>(from + 2)?.unwrap_or(0) as u64,
+        blake3,
+        mode: r.get::<_, i64>(from + 4)? as u32,
+    })
+}
+
 impl Store {
     pub fn manifest_all(&self, project_id: i64) -> Result<HashMap<Vec<u8>, FileState>, StoreError> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT path, size, mtime_ns, inode, blake3 FROM manifest WHERE project_id = ?1")?;
-            let rows = st.query_map([project_id], |r| {
-                let hash: Vec<u8> = r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default();
-                let mut blake3 = [0u8; 32];
-                if hash.len() == 32 {
-                    blake3.copy_from_slice(&hash);
-                }
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    FileState {
-                        size: r.get::<_, i64>(1)? as u64,
-                        mtime_ns: r.get(2)?,
-                        inode: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
-                        blake3,
-                    },
-                ))
-            })?;
+            let mut st =
+                c.prepare("SELECT path, size, mtime_ns, inode, blake3, mode FROM manifest WHERE project_id = ?1")?;
+            let rows = st.query_map([project_id], |r| Ok((r.get::<_, Vec<u8>>(0)?, row_to_state(r, 1)?)))?;
+            rows.collect()
+        })
+    }
+
+    pub fn manifest_get(&self, project_id: i64, path: &[u8]) -> Result<Option<FileState>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.with(|c| {
+            c.query_row(
+                "SELECT size, mtime_ns, inode, blake3, mode FROM manifest WHERE project_id = ?1 AND path = ?2",
+                params![project_id, path],
+                |r| row_to_state(r, 0),
+            )
+            .optional()
+        })
+    }
+
+    /// Paths the manifest holds under the folder `dir` (project-relative, no trailing slash).
+    pub fn manifest_under(&self, project_id: i64, dir: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut lo = dir.to_vec();
+        lo.push(b'/');
+        let mut hi = dir.to_vec();
+        hi.push(b'/' + 1);
+        self.with(|c| {
+            let mut st = c.prepare("SELECT path FROM manifest WHERE project_id = ?1 AND path >= ?2 AND path < ?3")?;
+            let rows = st.query_map(params![project_id, lo, hi], |r| r.get(0))?;
             rows.collect()
         })
     }
 
     /// Records what was synced (or, for a metadata-only change, what the file looks like now).
     pub fn manifest_put(&self, project_id: i64, path: &[u8], s: &FileState) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO manifest (project_id, path, size, mtime_ns, inode, blake3, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(project_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-                   inode = excluded.inode, blake3 = excluded.blake3, synced_at = excluded.synced_at",
-                params![project_id, path, s.size as i64, s.mtime_ns, s.inode as i64, s.blake3.to_vec(), crate::store::now_ms()],
-            )
-        })?;
+        self.with(|c| put_row(c, project_id, path, s))?;
         Ok(())
     }
 
@@ -82,6 +125,29 @@ impl Store {
     }
 }
 
+pub(crate) fn put_row(
+    c: &rusqlite::Connection,
+    project_id: i64,
+    path: &[u8],
+    s: &FileState,
+) -> rusqlite::Result<usize> {
+    c.execute(
+        "INSERT INTO manifest (project_id, path, size, mtime_ns, inode, blake3, mode, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(project_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+           inode = excluded.inode, blake3 = excluded.blake3, mode = excluded.mode, synced_at = excluded.synced_at",
+        params![
+            project_id,
+            path,
+            s.size as i64,
+            s.mtime_ns,
+            s.inode as i64,
+            s.blake3.to_vec(),
+            s.mode as i64,
+            crate::store::now_ms()
+        ],
+    )
+}
+
 /// Hashes a file's content as it is on disk now.
 pub fn hash_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
     let mut h = blake3::Hasher::new();
@@ -89,11 +155,65 @@ pub fn hash_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
     Ok(*h.finalize().as_bytes())
 }
 
-/// Scans the project against the manifest and journals what changed.
-pub fn scan(root: &ProjectRoot, store: &Store, project_id: i64) -> Result<ScanReport, StoreError> {
-    let mut known = store.manifest_all(project_id)?;
-    let mut report = ScanReport::default();
-    for entry in ignore_rules::walker(root.path()).build() {
+/// Compares one regular file with its manifest row and journals it when its content differs.
+fn check_file(
+    store: &Store,
+    project_id: i64,
+    rel: Vec<u8>,
+    abs: &std::path::Path,
+    meta: &std::fs::Metadata,
+    before: Option<FileState>,
+    report: &mut ScanReport,
+) -> Result<(), StoreError> {
+    if let Some(b) = &before {
+        if b.same_meta(meta) {
+            report.unchanged += 1;
+            return Ok(());
+        }
+    }
+    let hash = match hash_file(abs) {
+        Ok(h) => h,
+        Err(e) => {
+            report.errors.push((rel, e.to_string()));
+            return Ok(());
+        }
+    };
+    report.hashed += 1;
+    match before {
+        // Same content and mode, new metadata (a touch, a copy back): remember the metadata only.
+        Some(b) if b.blake3 == hash && b.mode == meta.permissions().mode() & 0o7777 => {
+            store.manifest_put(project_id, &rel, &FileState::from_meta(meta, hash))?;
+        }
+        _ => {
+            store.journal_record(project_id, &JournalOp::Upsert(rel.clone()))?;
+            report.changed.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Walks `dir_rel` (project-relative; empty for the whole project) and journals what differs
+/// from the manifest rows under it, including files that are gone.
+fn scan_dir(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    dir_rel: &[u8],
+    report: &mut ScanReport,
+) -> Result<(), StoreError> {
+    let mut known: HashMap<Vec<u8>, FileState> = if dir_rel.is_empty() {
+        store.manifest_all(project_id)?
+    } else {
+        let mut m = HashMap::new();
+        for p in store.manifest_under(project_id, dir_rel)? {
+            if let Some(s) = store.manifest_get(project_id, &p)? {
+                m.insert(p, s);
+            }
+        }
+        m
+    };
+    let start = root.path().join(OsStr::from_bytes(dir_rel));
+    for entry in ignore_rules::sync_walker(&start).build() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -101,6 +221,8 @@ pub fn scan(root: &ProjectRoot, store: &Store, project_id: i64) -> Result<ScanRe
                 continue;
             }
         };
+        // Regular files only: symlinks are not followed (they may point out of the project),
+        // FIFOs and sockets have no content to sync.
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
@@ -113,43 +235,70 @@ pub fn scan(root: &ProjectRoot, store: &Store, project_id: i64) -> Result<ScanRe
                 continue;
             }
         };
-        let now = (meta.len(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ino());
         let before = known.remove(&rel);
-        if let Some(b) = &before {
-            if (b.size, b.mtime_ns, b.inode) == now {
-                report.unchanged += 1;
-                continue;
-            }
-        }
-        let hash = match hash_file(entry.path()) {
-            Ok(h) => h,
-            Err(e) => {
-                report.errors.push((rel, e.to_string()));
-                continue;
-            }
-        };
-        report.hashed += 1;
-        match before {
-            // Same content, new metadata (a touch, a copy back): remember the metadata only.
-            Some(b) if b.blake3 == hash => {
-                store.manifest_put(
-                    project_id,
-                    &rel,
-                    &FileState { size: now.0, mtime_ns: now.1, inode: now.2, blake3: hash },
-                )?;
-            }
-            _ => {
-                store.journal_record(project_id, &JournalOp::Upsert(rel.clone()))?;
-                report.changed.push(rel);
-            }
-        }
+        check_file(store, project_id, rel, entry.path(), &meta, before, report)?;
     }
     // Whatever the manifest still holds is gone from disk.
     for (path, _) in known {
         store.journal_record(project_id, &JournalOp::Delete(path.clone()))?;
         report.deleted.push(path);
     }
+    Ok(())
+}
+
+/// Scans the project against the manifest and journals what changed.
+pub fn scan(root: &ProjectRoot, store: &Store, project_id: i64) -> Result<ScanReport, StoreError> {
+    let mut report = ScanReport::default();
+    scan_dir(root, store, project_id, b"", &mut report)?;
     report.changed.sort();
     report.deleted.sort();
+    Ok(report)
+}
+
+/// Journals what changed at the given project-relative paths (from the watcher or a save): a
+/// file is compared with its manifest row, a folder is scanned, a path that is gone is deleted
+/// with everything the manifest holds under it. Ignored paths are left alone.
+pub fn scan_hints(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    paths: &[Vec<u8>],
+) -> Result<ScanReport, StoreError> {
+    let mut report = ScanReport::default();
+    let mut paths: Vec<&Vec<u8>> = paths.iter().collect();
+    paths.sort();
+    paths.dedup();
+    for rel in paths {
+        let rel = rel.strip_suffix(b"/").unwrap_or(rel);
+        if rel.is_empty() {
+            scan_dir(root, store, project_id, b"", &mut report)?;
+            continue;
+        }
+        let abs = root.path().join(OsStr::from_bytes(rel));
+        match std::fs::symlink_metadata(&abs) {
+            Ok(m) if m.is_dir() => {
+                if !ignore_rules::sync_ignored(root.path(), rel, true) {
+                    scan_dir(root, store, project_id, rel, &mut report)?;
+                }
+            }
+            Ok(m) if m.is_file() => {
+                if !ignore_rules::sync_ignored(root.path(), rel, false) {
+                    let before = store.manifest_get(project_id, rel)?;
+                    check_file(store, project_id, rel.to_vec(), &abs, &m, before, &mut report)?;
+                }
+            }
+            // Gone, or replaced by something sync does not carry (a symlink, a FIFO).
+            Ok(_) | Err(_) => {
+                let mut gone = store.manifest_under(project_id, rel)?;
+                if store.manifest_get(project_id, rel)?.is_some() {
+                    gone.push(rel.to_vec());
+                }
+                for p in gone {
+                    store.journal_record(project_id, &JournalOp::Delete(p.clone()))?;
+                    report.deleted.push(p);
+                }
+            }
+        }
+    }
     Ok(report)
 }

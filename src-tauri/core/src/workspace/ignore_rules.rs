@@ -69,3 +69,50 @@ pub fn is_ignored(root: &Path, rel: &str, is_dir: bool) -> bool {
     }
     false
 }
+
+/// Folders sync leaves out by default, whatever the ignore files say: dependencies and build
+/// outputs are installed or produced inside the sandbox, not uploaded.
+pub const SYNC_SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    "dist",
+    "build",
+    ".next",
+    ".nuxt",
+    ".svelte-kit",
+    ".turbo",
+    ".parcel-cache",
+    ".cache",
+    "__pycache__",
+    ".venv",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".gradle",
+];
+
+/// The walker sync uses: the project's ignore rules plus [`SYNC_SKIPPED_DIRS`].
+pub fn sync_walker(dir: &Path) -> WalkBuilder {
+    let mut b = walker(dir);
+    b.filter_entry(|e| {
+        let name = e.file_name();
+        name != ".git" && !(e.file_type().is_some_and(|t| t.is_dir()) && SYNC_SKIPPED_DIRS.iter().any(|d| name == *d))
+    });
+    b
+}
+
+/// Whether sync leaves `rel` out (ignore files, a skipped folder above it, `.git`).
+pub fn sync_ignored(root: &Path, rel: &[u8], is_dir: bool) -> bool {
+    let parts: Vec<&[u8]> = rel.split(|b| *b == b'/').filter(|p| !p.is_empty()).collect();
+    let n = parts.len();
+    for (i, p) in parts.iter().enumerate() {
+        let dir_like = i + 1 < n || is_dir;
+        if *p == b".git" || (dir_like && SYNC_SKIPPED_DIRS.iter().any(|d| d.as_bytes() == *p)) {
+            return true;
+        }
+    }
+    match std::str::from_utf8(rel) {
+        Ok(s) => is_ignored(root, s, is_dir),
+        // Ignore files are UTF-8; a name that is not cannot be matched by them.
+        Err(_) => false,
+    }
+}
