@@ -137,3 +137,14 @@ fn a_change_folded_into_a_row_being_uploaded_is_not_dropped_with_it() {
     store.journal_done(left[0].seq, left[0].rev).unwrap();
     assert_eq!(store.journal_count(id).unwrap(), 0);
 }
+
+#[test]
+fn a_file_deleted_and_made_again_ends_as_an_upsert() {
+    let (_data, _p, _root, store, id) = setup();
+    let p = b"x.txt".to_vec();
+    store.journal_record(id, &JournalOp::Upsert(p.clone())).unwrap();
+    store.journal_record(id, &JournalOp::Delete(p.clone())).unwrap();
+    store.journal_record(id, &JournalOp::Upsert(p.clone())).unwrap();
+    let ops: Vec<JournalOp> = store.journal_pending(id, 10).unwrap().into_iter().map(|e| e.op).collect();
+    assert_eq!(ops.last(), Some(&JournalOp::Upsert(p)), "the newest change is last: {ops:?}");
+}

@@ -84,12 +84,22 @@ const MIGRATIONS: &[&str] = &[
     // is not mistaken for another machine), and app-wide settings (the bucket; never secrets).
     r#"
     ALTER TABLE journal ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX journal_by_path ON journal(project_id, path);
+    CREATE INDEX journal_by_from ON journal(project_id, from_path);
     ALTER TABLE manifest ADD COLUMN mode INTEGER NOT NULL DEFAULT 420;
     ALTER TABLE projects ADD COLUMN sync_key TEXT;
     ALTER TABLE projects ADD COLUMN sync_inflight TEXT;
     CREATE TABLE settings (
         key    TEXT PRIMARY KEY,
         value  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- Blobs this machine stored recently (a pass cut short by a crash or the network does not
+    -- send them again). Trusted only while fresh: older entries may have been collected.
+    CREATE TABLE sent_blobs (
+        location  TEXT    NOT NULL,
+        hash      BLOB    NOT NULL,
+        at_ms     INTEGER NOT NULL,
+        PRIMARY KEY (location, hash)
     ) WITHOUT ROWID;
     "#,
 ];

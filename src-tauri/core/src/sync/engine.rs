@@ -185,6 +185,36 @@ impl Store {
     }
 }
 
+/// How long a blob this machine stored is trusted to still be there without asking: well under
+/// the garbage collector's grace period, so a collected blob is never assumed present.
+const SENT_FRESH_MS: i64 = 20 * 60 * 1000;
+
+impl Store {
+    fn blob_sent_recently(&self, location: &str, hash: &[u8; 32]) -> bool {
+        self.with(|c| {
+            c.query_row(
+                "SELECT 1 FROM sent_blobs WHERE location = ?1 AND hash = ?2 AND at_ms > ?3",
+                params![location, hash.to_vec(), now_ms() - SENT_FRESH_MS],
+                |_| Ok(()),
+            )
+            .optional()
+        })
+        .ok()
+        .flatten()
+        .is_some()
+    }
+
+    fn blob_sent(&self, location: &str, hash: &[u8; 32]) {
+        let _ = self.with(|c| {
+            c.execute(
+                "INSERT INTO sent_blobs (location, hash, at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(location, hash) DO UPDATE SET at_ms = excluded.at_ms",
+                params![location, hash.to_vec(), now_ms()],
+            )
+        });
+    }
+}
+
 pub(crate) fn hex(h: &[u8; 32]) -> String {
     blake3::Hash::from_bytes(*h).to_hex().to_string()
 }
@@ -206,7 +236,7 @@ enum Sent {
 
 /// Reads, hashes and stores one file. `Err` only for what stops the whole pass (the bucket is
 /// unreachable or refuses); anything about the file itself is `Sent::Failed`.
-async fn send_file(target: &S3Target, abs: PathBuf, rel: &[u8], opts: &PushOptions) -> Result<Sent, SyncError> {
+async fn send_file(store: &Store, target: &S3Target, abs: PathBuf, opts: &PushOptions) -> Result<Sent, SyncError> {
     let meta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
@@ -233,12 +263,18 @@ async fn send_file(target: &S3Target, abs: PathBuf, rel: &[u8], opts: &PushOptio
             Err(e) => return Ok(Sent::Failed(e.to_string())),
         };
         let expect = (before.size, before.mtime_ns, before.inode);
+        if store.blob_sent_recently(&target.location(), &hash) {
+            return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
+        }
         return match target.put_blob_file(&hex(&hash), &abs, expect, opts.part_size, opts.concurrency).await {
-            Ok(up) => Ok(Sent::Stored {
-                state: FileState { blake3: hash, ..before },
-                uploaded: up,
-                bytes: if up { meta.len() } else { 0 },
-            }),
+            Ok(up) => {
+                store.blob_sent(&target.location(), &hash);
+                Ok(Sent::Stored {
+                    state: FileState { blake3: hash, ..before },
+                    uploaded: up,
+                    bytes: if up { meta.len() } else { 0 },
+                })
+            }
             Err(e @ (SyncError::Changed { .. } | SyncError::Local { .. })) => Ok(Sent::Failed(e.to_string())),
             Err(e) => Err(e),
         };
@@ -254,8 +290,11 @@ async fn send_file(target: &S3Target, abs: PathBuf, rel: &[u8], opts: &PushOptio
     // its new mtime makes the next scan look at it again.
     let hash = *blake3::hash(&data).as_bytes();
     let bytes = data.len() as u64;
-    let _ = rel;
+    if store.blob_sent_recently(&target.location(), &hash) {
+        return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
+    }
     let uploaded = target.put_blob(&hex(&hash), data).await?;
+    store.blob_sent(&target.location(), &hash);
     Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded, bytes: if uploaded { bytes } else { 0 } })
 }
 
@@ -332,7 +371,7 @@ pub async fn push_to(
     let results: Vec<(Vec<u8>, Sent)> = futures::stream::iter(to_send)
         .map(|rel| async move {
             let abs = root.path().join(OsStr::from_bytes(&rel));
-            let sent = send_file(target, abs, &rel, opts).await?;
+            let sent = send_file(store, target, abs, opts).await?;
             Ok::<_, SyncError>((rel, sent))
         })
         .buffer_unordered(opts.concurrency.max(1))

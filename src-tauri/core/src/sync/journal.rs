@@ -36,16 +36,21 @@ impl Store {
         };
         self.with(|c| {
             if kind == "upsert" {
-                let existing: Option<i64> = c
+                // Fold into the path's newest row only when that row is an upsert: folding into
+                // an older one would put this change before a later delete of the same path.
+                let newest: Option<(i64, String, Vec<u8>)> = c
                     .query_row(
-                        "SELECT seq FROM journal WHERE project_id = ?1 AND op = 'upsert' AND path = ?2",
+                        "SELECT seq, op, path FROM journal WHERE project_id = ?1 AND (path = ?2 OR from_path = ?2)
+                         ORDER BY seq DESC LIMIT 1",
                         params![project_id, path],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )
                     .optional()?;
-                if let Some(seq) = existing {
-                    c.execute("UPDATE journal SET rev = rev + 1 WHERE seq = ?1", [seq])?;
-                    return Ok(seq);
+                if let Some((seq, op, p)) = newest {
+                    if op == "upsert" && p == path {
+                        c.execute("UPDATE journal SET rev = rev + 1 WHERE seq = ?1", [seq])?;
+                        return Ok(seq);
+                    }
                 }
             }
             c.query_row(

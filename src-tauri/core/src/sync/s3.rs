@@ -162,6 +162,11 @@ impl S3Target {
         Self { client: aws_sdk_s3::Client::from_conf(conf), cfg }
     }
 
+    /// Where this project's objects are (endpoint, bucket, prefix): names the blob cache.
+    pub fn location(&self) -> String {
+        format!("{}/{}/{}", self.cfg.endpoint.trim_end_matches('/'), self.cfg.bucket, self.cfg.prefix)
+    }
+
     fn key(&self, rest: &str) -> String {
         format!("{}/{rest}", self.cfg.prefix.trim_end_matches('/'))
     }

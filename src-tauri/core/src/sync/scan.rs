@@ -174,6 +174,8 @@ fn check_file(
     let hash = match hash_file(abs) {
         Ok(h) => h,
         Err(e) => {
+            // Queued anyway: the pass reports it on the file and retries until it is readable.
+            store.journal_record(project_id, &JournalOp::Upsert(rel.clone()))?;
             report.errors.push((rel, e.to_string()));
             return Ok(());
         }

@@ -1,0 +1,139 @@
+//! `aura-sync`: Aura's sync engine without the window, for scripts, servers and benchmarks.
+//! The same code the app runs (`aura_core::sync`), configured from the environment:
+//!
+//! ```text
+//! AURA_S3_ENDPOINT  AURA_S3_BUCKET  AURA_S3_REGION (auto)  AURA_S3_PATH_STYLE (1)
+//! AURA_S3_ACCESS_KEY_ID  AURA_S3_SECRET_ACCESS_KEY  AURA_SYNC_CONCURRENCY (16)
+//!
+//! aura-sync push DIR [--db FILE] [--key KEY]   scan DIR and push what changed
+//! aura-sync restore KEY DEST [--snapshot ID]   write a snapshot into an empty folder
+//! aura-sync projects | snapshots KEY | gc KEY
+//! ```
+//! Each command prints one JSON line; errors go to stderr with exit status 1.
+
+use std::path::PathBuf;
+
+use aura_core::paths::ProjectRoot;
+use aura_core::secrets::Secret;
+use aura_core::store::Store;
+use aura_core::sync::engine::{self, PushOptions};
+use aura_core::sync::s3::{S3Config, S3Target};
+use serde_json::json;
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+fn target(key: &str) -> Result<(S3Target, PushOptions), String> {
+    let cfg = S3Config {
+        endpoint: env("AURA_S3_ENDPOINT")?,
+        bucket: env("AURA_S3_BUCKET")?,
+        region: std::env::var("AURA_S3_REGION").unwrap_or_else(|_| "auto".into()),
+        path_style: std::env::var("AURA_S3_PATH_STYLE").map(|v| v != "0").unwrap_or(true),
+        prefix: S3Config::project_prefix(key),
+        max_attempts: 3,
+    };
+    let id = Secret::new(env("AURA_S3_ACCESS_KEY_ID")?);
+    let secret = Secret::new(env("AURA_S3_SECRET_ACCESS_KEY")?);
+    let mut opts = PushOptions::default();
+    if let Ok(n) = std::env::var("AURA_SYNC_CONCURRENCY") {
+        opts.concurrency = n.parse().map_err(|_| "AURA_SYNC_CONCURRENCY must be a number".to_string())?;
+    }
+    Ok((S3Target::new(cfg, &id, &secret), opts))
+}
+
+fn flag(args: &mut Vec<String>, name: &str) -> Option<String> {
+    let i = args.iter().position(|a| a == name)?;
+    args.remove(i);
+    (i < args.len()).then(|| args.remove(i))
+}
+
+fn default_db() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("aura-sync/state.sqlite3")
+}
+
+async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
+    let db = flag(&mut args, "--db").map(PathBuf::from).unwrap_or_else(default_db);
+    let key_flag = flag(&mut args, "--key");
+    let snapshot = flag(&mut args, "--snapshot");
+    let s = |e: &dyn std::fmt::Display| e.to_string();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["push", dir] => {
+            let root = ProjectRoot::open(dir).map_err(|e| s(&e))?;
+            let store = Store::open(&db).map_err(|e| s(&e))?;
+            let id = store.touch_project(&root.path().display().to_string(), &root.name()).map_err(|e| s(&e))?.id;
+            if let Some(k) = &key_flag {
+                store.set_sync_key(id, k).map_err(|e| s(&e))?;
+            }
+            let key = store.sync_key(id).map_err(|e| s(&e))?;
+            let (t, opts) = target(&key)?;
+            t.ensure_bucket().await.map_err(|e| s(&e))?;
+            let started = std::time::Instant::now();
+            let (r2, st2, id2) = (root.clone(), db.clone(), id);
+            let scan = tokio::task::spawn_blocking(move || {
+                let store = Store::open(&st2)?;
+                aura_core::sync::scan(&r2, &store, id2)
+            })
+            .await
+            .map_err(|e| s(&e))?
+            .map_err(|e| s(&e))?;
+            let scanned_ms = started.elapsed().as_millis();
+            let r = engine::push(&root, &store, id, &t, &opts).await.map_err(|e| s(&e))?;
+            Ok(json!({
+                "key": key,
+                "snapshot": r.snapshot,
+                "hashed": scan.hashed,
+                "unchanged": scan.unchanged,
+                "uploaded": r.uploaded.len(),
+                "already_there": r.already_there,
+                "bytes_sent": r.bytes_sent,
+                "deleted": r.deleted.len(),
+                "errors": r.errors.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), "error": e})).collect::<Vec<_>>(),
+                "scan_errors": scan.errors.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), "error": e})).collect::<Vec<_>>(),
+                "pending": store.journal_count(id).map_err(|e| s(&e))?,
+                "scan_ms": scanned_ms,
+                "total_ms": started.elapsed().as_millis(),
+            }))
+        }
+        ["restore", key, dest] => {
+            let (t, _) = target(key)?;
+            let dest = PathBuf::from(dest);
+            std::fs::create_dir_all(&dest).map_err(|e| s(&e))?;
+            if std::fs::read_dir(&dest).map_err(|e| s(&e))?.next().is_some() {
+                return Err(format!("{} is not empty", dest.display()));
+            }
+            let snap = engine::restore(&t, snapshot.as_deref(), &dest).await.map_err(|e| s(&e))?;
+            Ok(json!({"snapshot": snap.id, "files": snap.files.len()}))
+        }
+        ["projects"] => {
+            let (t, _) = target("_")?;
+            Ok(json!(t.list_projects().await.map_err(|e| s(&e))?))
+        }
+        ["snapshots", key] => {
+            let (t, _) = target(key)?;
+            Ok(json!({"head": t.head().await.map_err(|e| s(&e))?.map(|h| h.0), "snapshots": t.list_snapshots().await.map_err(|e| s(&e))?}))
+        }
+        ["gc", key] => {
+            let (t, _) = target(key)?;
+            let r = engine::gc(&t, 3_600_000).await.map_err(|e| s(&e))?;
+            Ok(json!({"deleted": r.blobs_deleted, "kept": r.blobs_kept, "bytes_freed": r.bytes_freed}))
+        }
+        _ => Err("usage: aura-sync push DIR [--db FILE] [--key KEY] | restore KEY DEST [--snapshot ID] | projects | snapshots KEY | gc KEY".into()),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match rt.block_on(run(args)) {
+        Ok(v) => println!("{v}"),
+        Err(e) => {
+            eprintln!("aura-sync: {e}");
+            std::process::exit(1);
+        }
+    }
+}
