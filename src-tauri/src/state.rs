@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::service::SandboxService;
 use aura_core::store::{ProjectRecord, Store};
+use aura_core::sync::service::{SyncService, SyncStatus};
 use aura_core::terminal::TerminalManager;
 use aura_core::workspace::watcher::ProjectWatcher;
 use parking_lot::{Mutex, RwLock};
@@ -28,6 +29,10 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// When the process started (for the startup figure logged by `ui_ready`).
     pub started: std::time::Instant,
+    /// Sync of the open project to the bucket (runs in the background).
+    pub sync: Arc<SyncService>,
+    /// Where sync status updates go (the window subscribes once it is up).
+    pub sync_channel: Arc<Mutex<Option<tauri::ipc::Channel<SyncStatus>>>>,
     project: RwLock<Option<Arc<OpenProject>>>,
     startup: Mutex<Option<PathBuf>>,
 }
@@ -39,7 +44,18 @@ impl AppState {
         started: std::time::Instant,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let store = Arc::new(Store::open(&data_dir.join("aura.sqlite3"))?);
+        let sync_channel: Arc<Mutex<Option<tauri::ipc::Channel<SyncStatus>>>> = Arc::new(Mutex::new(None));
+        let tauri::async_runtime::RuntimeHandle::Tokio(runtime) = tauri::async_runtime::handle();
+        let to_window = sync_channel.clone();
+        let sync =
+            Arc::new(SyncService::new(store.clone(), aura_core::secrets::Secrets::default(), runtime, move |status| {
+                if let Some(ch) = to_window.lock().as_ref() {
+                    let _ = ch.send(status.clone());
+                }
+            }));
         Ok(Self {
+            sync,
+            sync_channel,
             sandboxes: SandboxService::new(store.clone(), aura_core::secrets::Secrets::default()),
             secrets: aura_core::secrets::Secrets::default(),
             preview: tokio::sync::Mutex::new(std::collections::HashMap::new()),
@@ -68,7 +84,15 @@ impl AppState {
     }
 
     pub fn set_project(&self, root: ProjectRoot, record: ProjectRecord, watcher: Option<ProjectWatcher>) {
+        self.sync.open_project(record.id, root.clone());
         *self.project.write() = Some(Arc::new(OpenProject { root, record, _watcher: watcher }));
+    }
+
+    /// A command changed these project-relative paths: journal them for sync now (before the
+    /// command answers) rather than when the watcher reports them.
+    pub fn changed(&self, paths: &[&str]) {
+        let paths: Vec<Vec<u8>> = paths.iter().map(|p| p.as_bytes().to_vec()).collect();
+        self.sync.hint(&paths);
     }
 
     pub fn project(&self) -> Result<Arc<OpenProject>, IpcError> {
@@ -80,6 +104,7 @@ impl AppState {
     }
 
     pub fn shutdown(&self) {
+        self.sync.close();
         self.terminals.close_all();
         self.sandboxes.shutdown();
         *self.project.write() = None;

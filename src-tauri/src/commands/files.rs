@@ -23,12 +23,16 @@ pub fn write_file(
     text: String,
     expected_hash: Option<String>,
 ) -> IpcResult<FileVersion> {
-    Ok(files::write_file(&state.project_root()?, &path, &text, expected_hash.as_deref())?)
+    let v = files::write_file(&state.project_root()?, &path, &text, expected_hash.as_deref())?;
+    state.changed(&[&path]);
+    Ok(v)
 }
 
 #[tauri::command]
 pub fn create_file(state: State<'_, AppState>, path: String) -> IpcResult<()> {
-    Ok(files::create_file(&state.project_root()?, &path)?)
+    files::create_file(&state.project_root()?, &path)?;
+    state.changed(&[&path]);
+    Ok(())
 }
 
 #[tauri::command]
@@ -38,10 +42,14 @@ pub fn create_dir(state: State<'_, AppState>, path: String) -> IpcResult<()> {
 
 #[tauri::command]
 pub fn rename_path(state: State<'_, AppState>, from: String, to: String) -> IpcResult<()> {
-    Ok(files::rename_path(&state.project_root()?, &from, &to)?)
+    files::rename_path(&state.project_root()?, &from, &to)?;
+    state.changed(&[&from, &to]);
+    Ok(())
 }
 
 #[tauri::command]
 pub fn delete_path(state: State<'_, AppState>, path: String) -> IpcResult<()> {
-    Ok(files::delete_path(&state.project_root()?, &path)?)
+    files::delete_path(&state.project_root()?, &path)?;
+    state.changed(&[&path]);
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod project;
 mod sandbox;
 mod search;
 mod secrets;
+mod sync;
 mod terminal;
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -42,6 +43,22 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         secrets::secrets_status,
         secrets::secret_set,
         secrets::secret_delete,
+        sync::sync_subscribe,
+        sync::sync_settings,
+        sync::sync_save_settings,
+        sync::sync_test,
+        sync::sync_enable,
+        sync::sync_now,
+        sync::sync_events,
+        sync::sync_resolve,
+        sync::sync_snapshots,
+        sync::sync_restore_snapshot,
+        sync::sync_file_history,
+        sync::sync_restore_file,
+        sync::sync_gc,
+        sync::sync_cloud_projects,
+        sync::sync_cloud_snapshots,
+        sync::sync_restore_project,
         terminal::terminal_open,
         terminal::terminal_write,
         terminal::terminal_resize,

@@ -34,7 +34,10 @@ pub async fn open_project(
     let root_str = root.path().display().to_string();
     let record = state.store.touch_project(&root_str, &root.name())?;
     let session = state.store.load_session(record.id)?;
+    let sync = state.sync.clone();
     let (watcher, watch_error) = match ProjectWatcher::start(&root, move |c| {
+        // Journal for sync first (durable), then tell the window.
+        sync.hint(&aura_core::sync::service::hint_paths(&c.paths));
         let _ = on_change.send(c);
     }) {
         Ok(w) => (Some(w), None),

@@ -368,15 +368,18 @@ pub async fn push_to(
     }
 
     // Large files upload their parts `concurrency` at a time themselves: count them as one.
-    let results: Vec<(Vec<u8>, Sent)> = futures::stream::iter(to_send)
+    // (The futures are made before they go into the stream: a closure inside the stream's type
+    // trips rustc's higher-ranked Send check in callers.)
+    let sends: Vec<_> = to_send
+        .into_iter()
         .map(|rel| async move {
             let abs = root.path().join(OsStr::from_bytes(&rel));
             let sent = send_file(store, target, abs, opts).await?;
             Ok::<_, SyncError>((rel, sent))
         })
-        .buffer_unordered(opts.concurrency.max(1))
-        .try_collect()
-        .await?;
+        .collect();
+    let results: Vec<(Vec<u8>, Sent)> =
+        futures::stream::iter(sends).buffer_unordered(opts.concurrency.max(1)).try_collect().await?;
 
     let mut failed: HashMap<Vec<u8>, String> = HashMap::new();
     let mut changed: Vec<(Vec<u8>, FileState)> = Vec::new();
@@ -548,11 +551,8 @@ async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, Engin
 pub async fn restore(target: &S3Target, id: Option<&str>, dest: &Path) -> Result<Snapshot, EngineError> {
     let id = resolve_id(target, id).await?;
     let snap = target.snapshot(&id).await?;
-    futures::stream::iter(snap.files.iter())
-        .map(|f| write_file(target, dest, f))
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await?;
+    let writes: Vec<_> = snap.files.iter().map(|f| write_file(target, dest, f)).collect();
+    futures::stream::iter(writes).buffer_unordered(16).try_collect::<Vec<()>>().await?;
     Ok(snap)
 }
 
@@ -620,11 +620,8 @@ pub async fn adopt(
         })
         .collect();
     report.written = to_write.len();
-    futures::stream::iter(to_write)
-        .map(|f| write_file(target, root.path(), f))
-        .buffer_unordered(opts.concurrency.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
+    let writes: Vec<_> = to_write.into_iter().map(|f| write_file(target, root.path(), f)).collect();
+    futures::stream::iter(writes).buffer_unordered(opts.concurrency.max(1)).try_collect::<Vec<()>>().await?;
     for p in on_disk.keys().filter(|p| !want.contains_key(p.as_slice())) {
         match std::fs::remove_file(root.path().join(OsStr::from_bytes(p))) {
             Ok(()) => report.removed += 1,
@@ -678,8 +675,10 @@ pub struct FileVersion {
 pub async fn file_history(target: &S3Target, path: &[u8], limit: usize) -> Result<Vec<FileVersion>, EngineError> {
     let ids = target.list_snapshots().await?;
     let ids: Vec<String> = ids.into_iter().rev().take(limit).collect();
-    let snaps: Vec<Snapshot> =
-        futures::stream::iter(ids.iter()).map(|id| target.snapshot(id)).buffered(8).try_collect().await?;
+    let snaps: Vec<Snapshot> = futures::stream::iter(ids.iter().map(|id| target.snapshot(id)).collect::<Vec<_>>())
+        .buffered(8)
+        .try_collect()
+        .await?;
     let mut out: Vec<FileVersion> = Vec::new();
     for s in snaps {
         if let Some(f) = s.files.iter().find(|f| f.path == path) {
@@ -720,8 +719,10 @@ pub struct GcReport {
 pub async fn gc(target: &S3Target, grace_ms: i64) -> Result<GcReport, EngineError> {
     let ids = target.list_snapshots().await?;
     let mut referenced = HashSet::new();
-    let snaps: Vec<Snapshot> =
-        futures::stream::iter(ids.iter()).map(|id| target.snapshot(id)).buffered(8).try_collect().await?;
+    let snaps: Vec<Snapshot> = futures::stream::iter(ids.iter().map(|id| target.snapshot(id)).collect::<Vec<_>>())
+        .buffered(8)
+        .try_collect()
+        .await?;
     for s in &snaps {
         for f in &s.files {
             referenced.insert(f.blake3.clone());

@@ -412,7 +412,7 @@ impl S3Target {
         let part_size = part_size.max(5 * 1024 * 1024);
         let parts = size.div_ceil(part_size).max(1);
         let shown = path.display().to_string();
-        let result: Result<Vec<CompletedPart>, SyncError> = futures::stream::iter(0..parts)
+        let uploads: Vec<_> = (0..parts)
             .map(|i| {
                 let (key, upload_id, path, shown) = (key.clone(), upload_id.clone(), path.to_path_buf(), shown.clone());
                 async move {
@@ -450,9 +450,9 @@ impl S3Target {
                         .build())
                 }
             })
-            .buffered(concurrency.max(1))
-            .try_collect()
-            .await;
+            .collect();
+        let result: Result<Vec<CompletedPart>, SyncError> =
+            futures::stream::iter(uploads).buffered(concurrency.max(1)).try_collect().await;
         let unchanged = || {
             use std::os::unix::fs::MetadataExt;
             std::fs::metadata(path)

@@ -124,6 +124,7 @@ pub struct FileVersionInfo {
 
 const EVENTS_KEPT: usize = 300;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+const RESCAN_EVERY: Duration = Duration::from_secs(600);
 
 /// Builds the bucket client for a project from the settings and the keychain.
 pub fn make_target(store: &Store, secrets: &Secrets, key: &str) -> Result<(S3Target, PushOptions), String> {
@@ -529,7 +530,10 @@ async fn snapshot_list(t: &S3Target, limit: usize) -> Result<Vec<SnapshotInfo>, 
     let head = t.head().await?.map(|h| h.0);
     let ids: Vec<String> = t.list_snapshots().await?.into_iter().rev().take(limit).collect();
     let snaps: Vec<super::s3::Snapshot> =
-        futures::stream::iter(ids.iter()).map(|id| t.snapshot(id)).buffered(8).try_collect().await?;
+        futures::stream::iter(ids.iter().map(|id| t.snapshot(id)).collect::<Vec<_>>())
+            .buffered(8)
+            .try_collect()
+            .await?;
     Ok(snaps
         .into_iter()
         .map(|s| SnapshotInfo {
@@ -572,9 +576,10 @@ impl Worker {
         }
     }
 
-    async fn run(self) {
+    /// Finds changes made while Aura was closed, or missed by the watcher (names that are not
+    /// UTF-8, events dropped under load): cheap, only changed metadata is hashed.
+    async fn full_scan(&self) {
         let a = self.a.clone();
-        // Changes made while Aura was closed (or missed by the watcher) are found by a full scan.
         let (root, store, id) = (a.root.clone(), self.store.clone(), a.project_id);
         match tokio::task::spawn_blocking(move || super::scan::scan(&root, &store, id)).await {
             Ok(Ok(r)) => {
@@ -585,6 +590,11 @@ impl Worker {
             Ok(Err(e)) => push_event(&a, "error", None, e.to_string()),
             Err(e) => push_event(&a, "error", None, e.to_string()),
         }
+    }
+
+    async fn run(self) {
+        let a = self.a.clone();
+        self.full_scan().await;
         let mut backoff = Duration::ZERO;
         loop {
             if a.stopped.load(Ordering::SeqCst) {
@@ -599,7 +609,9 @@ impl Worker {
             }
             let conflict = a.status.lock().conflict.is_some();
             if conflict || backoff.is_zero() {
-                a.nudge.notified().await;
+                if tokio::time::timeout(RESCAN_EVERY, a.nudge.notified()).await.is_err() && !conflict {
+                    self.full_scan().await;
+                }
             } else {
                 // Back off: new saves queue up; only the timer or "sync now" starts a pass.
                 let jittered = backoff.mul_f64(0.5 + rand::random::<f64>() * 0.5);

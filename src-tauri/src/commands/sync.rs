@@ -1,0 +1,130 @@
+//! Sync: settings, status, the panel's lists, conflict resolution, history and restore. Each
+//! command hands its arguments to `aura_core::sync::service::SyncService`.
+
+use aura_core::sync::service::{FileVersionInfo, SnapshotInfo, SyncEvent, SyncStatus};
+use aura_core::sync::settings::BucketSettings;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::State;
+use ts_rs::TS;
+
+use crate::error::{IpcError, IpcResult};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct SyncSettingsView {
+    pub bucket: BucketSettings,
+    /// Both access keys are in the keychain (their values never come back).
+    pub keys_set: bool,
+    /// Sync is on for the open project.
+    pub enabled: bool,
+    pub problem: Option<String>,
+}
+
+/// Status updates go to this channel from now on; returns the current status.
+#[tauri::command]
+pub fn sync_subscribe(state: State<'_, AppState>, on_status: Channel<SyncStatus>) -> IpcResult<SyncStatus> {
+    *state.sync_channel.lock() = Some(on_status);
+    Ok(state.sync.status())
+}
+
+#[tauri::command]
+pub fn sync_settings(state: State<'_, AppState>) -> IpcResult<SyncSettingsView> {
+    use aura_core::secrets::SecretName;
+    let bucket = state.store.bucket_settings()?;
+    let keys_set =
+        state.secrets.is_set(SecretName::R2AccessKeyId)? && state.secrets.is_set(SecretName::R2SecretAccessKey)?;
+    let enabled = match state.project() {
+        Ok(p) => state.store.sync_enabled(p.record.id)?,
+        Err(_) => false,
+    };
+    Ok(SyncSettingsView { problem: bucket.problem(), bucket, keys_set, enabled })
+}
+
+#[tauri::command]
+pub fn sync_save_settings(state: State<'_, AppState>, bucket: BucketSettings) -> IpcResult<()> {
+    if let Some(p) = bucket.problem() {
+        return Err(IpcError::new("invalid", p));
+    }
+    state.store.save_bucket_settings(&bucket)?;
+    state.sync.restart();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn sync_test(state: State<'_, AppState>, bucket: BucketSettings) -> IpcResult<String> {
+    state.sync.test_bucket(&bucket).await?;
+    Ok(format!("connected to {} at {}", bucket.bucket, bucket.endpoint))
+}
+
+#[tauri::command]
+pub fn sync_enable(state: State<'_, AppState>, on: bool) -> IpcResult<()> {
+    Ok(state.sync.set_enabled(on)?)
+}
+
+#[tauri::command]
+pub fn sync_now(state: State<'_, AppState>) -> IpcResult<()> {
+    Ok(state.sync.sync_now()?)
+}
+
+#[tauri::command]
+pub fn sync_events(state: State<'_, AppState>) -> IpcResult<Vec<SyncEvent>> {
+    Ok(state.sync.events())
+}
+
+#[tauri::command]
+pub async fn sync_resolve(state: State<'_, AppState>, keep_mine: bool) -> IpcResult<()> {
+    Ok(state.sync.resolve(keep_mine).await?)
+}
+
+#[tauri::command]
+pub async fn sync_snapshots(state: State<'_, AppState>) -> IpcResult<Vec<SnapshotInfo>> {
+    Ok(state.sync.snapshots(100).await?)
+}
+
+#[tauri::command]
+pub async fn sync_restore_snapshot(state: State<'_, AppState>, id: String) -> IpcResult<()> {
+    Ok(state.sync.restore_snapshot(&id).await?)
+}
+
+#[tauri::command]
+pub async fn sync_file_history(state: State<'_, AppState>, path: String) -> IpcResult<Vec<FileVersionInfo>> {
+    Ok(state.sync.file_history(&path).await?)
+}
+
+#[tauri::command]
+pub async fn sync_restore_file(state: State<'_, AppState>, path: String, blake3: String) -> IpcResult<()> {
+    Ok(state.sync.restore_file(&path, &blake3).await?)
+}
+
+#[tauri::command]
+pub async fn sync_gc(state: State<'_, AppState>) -> IpcResult<String> {
+    Ok(state.sync.collect_garbage().await?)
+}
+
+#[tauri::command]
+pub async fn sync_cloud_projects(state: State<'_, AppState>) -> IpcResult<Vec<String>> {
+    Ok(state.sync.cloud_projects().await?)
+}
+
+#[tauri::command]
+pub async fn sync_cloud_snapshots(state: State<'_, AppState>, key: String) -> IpcResult<Vec<SnapshotInfo>> {
+    Ok(state.sync.cloud_snapshots(&key, 100).await?)
+}
+
+/// Restores a project from the bucket into an empty or new folder; returns the folder to open.
+#[tauri::command]
+pub async fn sync_restore_project(
+    state: State<'_, AppState>,
+    key: String,
+    snapshot: Option<String>,
+    dest: String,
+) -> IpcResult<String> {
+    let dest = std::path::PathBuf::from(dest);
+    if !dest.is_absolute() {
+        return Err(IpcError::new("invalid", "choose a folder (an absolute path)"));
+    }
+    let root = state.sync.restore_project(&key, snapshot.as_deref(), &dest).await?;
+    Ok(root.path().display().to_string())
+}
