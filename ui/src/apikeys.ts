@@ -13,7 +13,8 @@ const HELP: Record<string, string> = {
 export class ApiKeys {
   private list = h("div", { class: "keys-list" });
 
-  constructor(host: HTMLElement) {
+  /** `only`: the keys this editor shows (all when empty). */
+  constructor(host: HTMLElement, private only: string[] = []) {
     host.append(h("div", { class: "hint" }, "Stored only in the OS keychain; never shown again after saving."), this.list);
   }
 
@@ -26,7 +27,8 @@ export class ApiKeys {
   }
 
   private render(states: SecretState[]): void {
-    this.list.replaceChildren(...states.map((s) => {
+    const shown = this.only.length ? states.filter((s) => this.only.includes(s.env_name)) : states;
+    this.list.replaceChildren(...shown.map((s) => {
       const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false", placeholder: s.set ? "•••••• (set)" : "paste key", "aria-label": s.env_name });
       const save = h("button", {}, "Save");
       const del = h("button", { disabled: !s.set }, "Remove");

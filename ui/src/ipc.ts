@@ -24,7 +24,15 @@ import type { SecretName } from "./bindings/SecretName";
 import type { PreviewInfo } from "./bindings/PreviewInfo";
 import type { SecretState } from "./bindings/SecretState";
 
+import type { BucketSettings } from "./bindings/BucketSettings";
+import type { FileVersionInfo } from "./bindings/FileVersionInfo";
+import type { SnapshotInfo } from "./bindings/SnapshotInfo";
+import type { SyncEvent } from "./bindings/SyncEvent";
+import type { SyncSettingsView } from "./bindings/SyncSettingsView";
+import type { SyncStatus } from "./bindings/SyncStatus";
+
 export type { SecretName, SecretState };
+export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncEvent, SyncSettingsView, SyncStatus };
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
 export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
@@ -88,6 +96,28 @@ export const api = {
   secretsStatus: () => call<SecretState[]>("secrets_status"),
   secretSet: (name: SecretName, value: string) => call<void>("secret_set", { name, value }),
   secretDelete: (name: SecretName) => call<void>("secret_delete", { name }),
+
+  syncSubscribe: (onStatus: (s: SyncStatus) => void) => {
+    const ch = new Channel<SyncStatus>();
+    ch.onmessage = onStatus;
+    return call<SyncStatus>("sync_subscribe", { onStatus: ch });
+  },
+  syncSettings: () => call<SyncSettingsView>("sync_settings"),
+  syncSaveSettings: (bucket: BucketSettings) => call<void>("sync_save_settings", { bucket }),
+  syncTest: (bucket: BucketSettings) => call<string>("sync_test", { bucket }),
+  syncEnable: (on: boolean) => call<void>("sync_enable", { on }),
+  syncNow: () => call<void>("sync_now"),
+  syncEvents: () => call<SyncEvent[]>("sync_events"),
+  syncResolve: (keepMine: boolean) => call<void>("sync_resolve", { keepMine }),
+  syncSnapshots: () => call<SnapshotInfo[]>("sync_snapshots"),
+  syncRestoreSnapshot: (id: string) => call<void>("sync_restore_snapshot", { id }),
+  syncFileHistory: (path: string) => call<FileVersionInfo[]>("sync_file_history", { path }),
+  syncRestoreFile: (path: string, blake3: string) => call<void>("sync_restore_file", { path, blake3 }),
+  syncGc: () => call<string>("sync_gc"),
+  syncCloudProjects: () => call<string[]>("sync_cloud_projects"),
+  syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),
+  syncRestoreProject: (key: string, snapshot: string | null, dest: string) =>
+    call<string>("sync_restore_project", { key, snapshot, dest }),
 
   terminalOpen: (
     inSandbox: boolean,

@@ -14,10 +14,11 @@ import { PreviewPane } from "./preview";
 import { SandboxPanel } from "./sandbox";
 import { SearchPanel } from "./search";
 import { StatusBar } from "./statusbar";
+import { SyncPanel } from "./sync";
 import { TerminalPanel } from "./terminal";
 import { FileTree } from "./tree";
 
-const status = new StatusBar();
+const status = new StatusBar(() => showSync());
 let project: ProjectInfo | null = null;
 let restoring = false;
 
@@ -38,6 +39,11 @@ const terminals = new TerminalPanel($("#bottom-panel"), (text) => preview.hint(t
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
 const preview = new PreviewPane($("#preview-pane"));
+const syncPanel = new SyncPanel($("#view-sync"), (s) => status.setSync(s), () => editor.activePath(), (root) => openProject(root));
+function showSync(): void {
+  layout.show("sidebar", "sync");
+  void syncPanel.refresh();
+}
 const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), (text) => preview.hint(text));
 
 // ---- session state, saved a moment after any change ----
@@ -79,6 +85,7 @@ async function openProject(path: string): Promise<void> {
     if (info.watch_error) toast(info.watch_error, "error");
     if (layout.get().bottom_visible) await terminals.create();
     await sandbox.refresh();
+    if (layout.get().sidebar_view === "sync") void syncPanel.refresh();
     if (!document.body.dataset.ready) api.uiReady(performance.now()).catch(() => {});
     document.body.dataset.ready = "true";
   } catch (e) {
@@ -131,6 +138,11 @@ const commands: Command[] = [
   { id: "terminal.newSandbox", title: "Terminal: New Terminal in Sandbox", run: () => { layout.show("bottom"); void terminals.create(true); } },
   { id: "sandbox.show", title: "Sandbox: Show Panel", run: () => { layout.show("sidebar", "sandbox"); void sandbox.refresh(); } },
   { id: "sandbox.run", title: "Sandbox: Run Command…", run: () => { layout.show("sidebar", "sandbox"); document.querySelector<HTMLInputElement>(".sb-run-input")?.focus(); } },
+  { id: "sync.show", title: "Sync: Show Panel", run: () => showSync() },
+  { id: "sync.now", title: "Sync: Sync Now", run: () => void api.syncNow().catch((e) => toast(asIpcError(e).message, "error")) },
+  { id: "sync.history", title: "Sync: Show Project History", run: () => { showSync(); void syncPanel.loadHistory(); } },
+  { id: "sync.fileHistory", title: "Sync: Show History of This File", run: () => { showSync(); void syncPanel.loadFileHistory(); } },
+  { id: "sync.restoreCloud", title: "Sync: Restore Project from Cloud…", run: () => void syncPanel.restoreFromCloud() },
   { id: "terminal.kill", title: "Terminal: Kill Active Terminal", run: () => terminals.close() },
   { id: "tree.refresh", title: "Explorer: Refresh", run: () => void tree.reloadAll() },
 ];
@@ -166,6 +178,7 @@ for (const b of document.querySelectorAll<HTMLElement>("#sidebar-tabs button")) 
     layout.show("sidebar", b.dataset.view);
     if (b.dataset.view === "search") search.focus();
     if (b.dataset.view === "sandbox") void sandbox.refresh();
+    if (b.dataset.view === "sync") void syncPanel.refresh();
   });
 }
 window.addEventListener("beforeunload", (e) => {
@@ -175,6 +188,7 @@ window.addEventListener("beforeunload", (e) => {
 // ---- start ----
 (async () => {
   layout.apply({});
+  void syncPanel.start();
   try {
     await openProject(await api.startupProject());
   } catch (e) {

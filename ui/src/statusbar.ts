@@ -1,6 +1,7 @@
 // The status bar: project, cursor position, language, and what the app is doing.
 import { $, h } from "./dom";
-import type { SandboxStatus } from "./ipc";
+import type { SandboxStatus, SyncStatus } from "./ipc";
+import { syncLabel } from "./synclabel";
 
 export class StatusBar {
   private left = h("span", { class: "status-left" });
@@ -8,9 +9,20 @@ export class StatusBar {
   private cursor = h("span", { class: "status-cursor" });
   private language = h("span", { class: "status-language" });
   private provider = h("span", { class: "status-provider", title: "Where commands run" }, "local");
+  private sync = h("button", { class: "status-sync", "data-testid": "sync-status", title: "Sync (click for the panel)" }, "sync off");
 
-  constructor() {
-    $("#statusbar").append(this.left, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.provider);
+  constructor(onSyncClick: () => void = () => {}) {
+    this.sync.addEventListener("click", onSyncClick);
+    $("#statusbar").append(this.left, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.sync, this.provider);
+  }
+
+  /** Synced / pending N / offline / conflict. */
+  setSync(s: SyncStatus): void {
+    this.sync.textContent = `☁ ${syncLabel(s)}`;
+    this.sync.dataset.state = s.state;
+    this.sync.dataset.pending = String(s.pending);
+    this.sync.title = s.message ?? "Sync (click for the panel)";
+    this.sync.classList.toggle("warn", s.state === "offline" || s.state === "conflict" || s.state === "error");
   }
 
   setProject(name: string, root: string): void {

@@ -6,7 +6,10 @@
 //! AURA_S3_ACCESS_KEY_ID  AURA_S3_SECRET_ACCESS_KEY  AURA_SYNC_CONCURRENCY (16)
 //!
 //! aura-sync push DIR [--db FILE] [--key KEY]   scan DIR and push what changed
-//! aura-sync restore KEY DEST [--snapshot ID]   write a snapshot into an empty folder
+//! aura-sync restore KEY DEST [--snapshot ID] [--db FILE]
+//!                                              write a snapshot into an empty folder; with
+//!                                              --db, DEST becomes a project that pushes on
+//!                                              top of it (another machine)
 //! aura-sync projects | snapshots KEY | gc KEY
 //! ```
 //! Each command prints one JSON line; errors go to stderr with exit status 1.
@@ -57,7 +60,8 @@ fn default_db() -> PathBuf {
 }
 
 async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
-    let db = flag(&mut args, "--db").map(PathBuf::from).unwrap_or_else(default_db);
+    let db_flag = flag(&mut args, "--db").map(PathBuf::from);
+    let db = db_flag.clone().unwrap_or_else(default_db);
     let key_flag = flag(&mut args, "--key");
     let snapshot = flag(&mut args, "--snapshot");
     let s = |e: &dyn std::fmt::Display| e.to_string();
@@ -105,6 +109,16 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
             std::fs::create_dir_all(&dest).map_err(|e| s(&e))?;
             if std::fs::read_dir(&dest).map_err(|e| s(&e))?.next().is_some() {
                 return Err(format!("{} is not empty", dest.display()));
+            }
+            if db_flag.is_some() {
+                let root = ProjectRoot::open(&dest).map_err(|e| s(&e))?;
+                let store = Store::open(&db).map_err(|e| s(&e))?;
+                let id = store.touch_project(&root.path().display().to_string(), &root.name()).map_err(|e| s(&e))?.id;
+                store.sync_forget(id).map_err(|e| s(&e))?;
+                store.set_sync_key(id, key).map_err(|e| s(&e))?;
+                let opts = PushOptions::default();
+                let r = engine::adopt(&root, &store, id, &t, snapshot.as_deref(), true, &opts).await.map_err(|e| s(&e))?;
+                return Ok(json!({"snapshot": r.snapshot, "files": r.written}));
             }
             let snap = engine::restore(&t, snapshot.as_deref(), &dest).await.map_err(|e| s(&e))?;
             Ok(json!({"snapshot": snap.id, "files": snap.files.len()}))

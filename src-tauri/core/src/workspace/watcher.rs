@@ -77,7 +77,12 @@ impl ProjectWatcher {
                     }
                 }
             }
-            let change = reduce(&r, events.iter().flat_map(|e| e.paths.iter()));
+            // Reads are not changes (and sync reading a file must not look like one, or hashing
+            // a saved file would report it again, for ever).
+            let change = reduce(
+                &r,
+                events.iter().filter(|e| !matches!(e.kind, EventKind::Access(_))).flat_map(|e| e.paths.iter()),
+            );
             if !change.paths.is_empty() {
                 on_change(change);
             }

@@ -1,0 +1,227 @@
+// Issue 4 end to end: the real app syncing to a real S3 server (SeaweedFS on 127.0.0.1). The
+// bucket and keys are entered in the sync panel (keys go to the keychain), a save in the editor
+// reaches the bucket without being asked (checked by restoring with the `aura-sync` binary), the
+// bucket going down shows "offline" with the queue and drains when it is back, and another
+// machine moving the project on shows a conflict that "Keep mine" resolves without losing
+// either version.
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { APP, Key, chord, eventually, invoke, makeSandboxDirs, startReady } from "./harness.mjs";
+
+const ACCESS = "aura-e2e-access";
+const SECRET = "aura-e2e-secret-never-in-sqlite";
+const BUCKET = "aura-e2e";
+const CLI = APP ? path.join(path.dirname(APP), "aura-sync") : "";
+
+/** A free port whose +10000 (SeaweedFS's gRPC port) is free too. */
+async function freePair() {
+  for (;;) {
+    const p = await new Promise((res) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => res(port)); });
+    });
+    if (p >= 55000) continue;
+    const ok = await new Promise((res) => {
+      const s = net.createServer().once("error", () => res(false)).listen(p + 10000, "127.0.0.1", () => s.close(() => res(true)));
+    });
+    if (ok) return p;
+  }
+}
+
+async function portOpen(port) {
+  return new Promise((res) => {
+    const s = net.connect(port, "127.0.0.1", () => { s.destroy(); res(true); });
+    s.on("error", () => res(false));
+  });
+}
+
+class Weed {
+  async start() {
+    if (!this.dir) {
+      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-weed-"));
+      fs.mkdirSync(path.join(this.dir, "data"));
+      fs.writeFileSync(path.join(this.dir, "creds.json"), JSON.stringify({
+        identities: [{ name: "aura", credentials: [{ accessKey: ACCESS, secretKey: SECRET }], actions: ["Admin", "Read", "Write", "List", "Tagging"] }],
+      }));
+      const [m, v, f, s] = [await freePair(), await freePair(), await freePair(), await freePair()];
+      this.port = s;
+      this.args = ["mini", `-dir=${path.join(this.dir, "data")}`, "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
+        "-webdav=false", "-admin.ui=false", `-s3.config=${path.join(this.dir, "creds.json")}`, `-master.port=${m}`,
+        `-volume.port=${v}`, `-filer.port=${f}`, `-s3.port=${s}`, "-s3.port.iceberg=0", "-s3.port.lance=0"];
+    }
+    this.proc = spawn("weed", this.args, { stdio: "ignore", detached: true });
+    await eventually(() => portOpen(this.port), { what: "SeaweedFS", timeout: 30000 });
+  }
+  stop() {
+    try { process.kill(-this.proc.pid, "SIGKILL"); } catch { /* gone */ }
+  }
+  get endpoint() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+}
+
+function cli(weed, args) {
+  const out = execFileSync(CLI, args, {
+    env: { ...process.env, AURA_S3_ENDPOINT: weed.endpoint, AURA_S3_BUCKET: BUCKET, AURA_S3_ACCESS_KEY_ID: ACCESS, AURA_S3_SECRET_ACCESS_KEY: SECRET },
+    encoding: "utf8",
+  });
+  return JSON.parse(out);
+}
+
+/** What the bucket's latest snapshot holds for `rel` (restored by the CLI into a new folder). */
+function bucketFile(weed, key, rel) {
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-restore-"));
+  fs.rmSync(dest, { recursive: true });
+  cli(weed, ["restore", key, dest]);
+  const p = path.join(dest, rel);
+  return fs.existsSync(p) ? fs.readFileSync(p, "utf8") : null;
+}
+
+async function syncState(b) {
+  return b.execute(() => {
+    const el = document.querySelector('[data-testid="sync-status"]');
+    return el ? { state: el.dataset.state, pending: Number(el.dataset.pending), text: el.textContent } : null;
+  });
+}
+
+/** Types into the open editor (plain words: no brackets for the editor to auto-close) and saves. */
+async function typeAndSave(b, text) {
+  await (await b.$(".cm-content")).addValue(text);
+  await chord(b, Key.Ctrl, "s");
+  await eventually(() => b.execute(() => !document.querySelector(".tab.dirty")), { what: "saved" });
+}
+
+describe("sync to an S3 bucket", () => {
+  let app;
+  const weed = new Weed();
+  const dirs = makeSandboxDirs({
+    "main.py": "print('v1')\n",
+    "node_modules/dep/index.js": "installed in the sandbox, not uploaded\n",
+  });
+  let key;
+  before(async () => {
+    await weed.start();
+    app = await startReady(dirs);
+  });
+  after(async () => {
+    await app?.stop();
+    weed.stop();
+  });
+
+  test("settings and keys in the panel, then a save reaches the bucket by itself", async () => {
+    const b = app.browser;
+    await (await b.$('[data-testid="sync-status"]')).click();
+    await eventually(() => b.execute(() => document.querySelector("#view-sync").dataset.loaded === "true"), { what: "sync panel" });
+    await b.execute(() => document.querySelectorAll("#view-sync details").forEach((x) => { x.open = true; }));
+    for (const [secret, value] of [["r2_access_key_id", ACCESS], ["r2_secret_access_key", SECRET]]) {
+      // Saving a key re-renders the list: wait for it to settle before the next one.
+      await new Promise((r) => setTimeout(r, 300));
+      const row = await b.$(`#view-sync .key-row[data-secret="${secret}"]`);
+      await row.waitForExist({ timeout: 20000 });
+      await (await row.$("input")).addValue(value);
+      await (await row.$("button=Save")).click();
+      await eventually(async () => (await b.$(`#view-sync .key-row[data-secret="${secret}"] .key-set`)).isExisting(), { what: `${secret} set` });
+    }
+    await (await b.$('#view-sync input[aria-label="endpoint"]')).addValue(weed.endpoint);
+    await (await b.$('#view-sync input[aria-label="bucket"]')).addValue(BUCKET);
+    await (await b.$('[data-testid="sync-test"]')).click();
+    await eventually(async () => /connected to aura-e2e/.test(await (await b.$('[data-testid="sync-test-result"]')).getText()), { what: "connection test", timeout: 40000 });
+    await (await b.$('[data-testid="sync-save-settings"]')).click();
+    await eventually(async () => (await (await b.$('[data-testid="sync-test-result"]')).getText()) === "Saved.", { what: "settings saved" });
+    await (await b.$('[data-testid="sync-enabled"]')).click();
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "first sync", timeout: 60000 });
+    key = await b.execute(() => [...document.querySelectorAll('[data-testid="sync-state"] .hint')].map((e) => e.textContent).find((t) => t.startsWith("Project key: "))?.slice(13));
+    assert.ok(key, "the panel shows the project key");
+    assert.equal(bucketFile(weed, key, "main.py"), "print('v1')\n");
+    assert.equal(bucketFile(weed, key, "node_modules/dep/index.js"), null, "node_modules is not uploaded");
+
+    // Edit and save in the editor: no further action, the bucket gets it.
+    await (await b.$('#sidebar-tabs button[data-view="files"]')).click();
+    // (The tree may re-render while it settles: retry a click on a stale row.)
+    await eventually(async () => { await (await b.$('.tree-row[data-path="main.py"]')).click(); return true; }, { what: "open main.py" });
+    await eventually(() => b.execute(() => document.querySelector('.tab[data-path="main.py"]') !== null), { what: "editor" });
+    await typeAndSave(b, "# v2 ");
+    await eventually(() => /# v2/.test(bucketFile(weed, key, "main.py") ?? ""), { what: "the save in the bucket", timeout: 30000 });
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "synced again" });
+    await (await b.$('[data-testid="sync-status"]')).click();
+    await eventually(() => b.execute(() => /main\.py/.test(document.querySelector('[data-testid="sync-events"]').textContent)), { what: "the upload listed in the panel" });
+
+    // The secret is in the keychain, not in the state database nor the page.
+    const db = fs.readFileSync(path.join(dirs.home, ".local/share/dev.aura.ide/aura.sqlite3"));
+    assert.ok(!db.includes(Buffer.from(SECRET)), "the secret key is not in SQLite");
+    assert.ok(!(await b.getPageSource()).includes(SECRET), "nor in the page");
+  });
+
+  test("the bucket goes down: offline with a queue; back: it drains", async () => {
+    const b = app.browser;
+    weed.stop();
+    await typeAndSave(b, "# offline one ");
+    await eventually(async () => {
+      const s = await syncState(b);
+      return s?.state === "offline" && s.pending >= 1;
+    }, { what: "offline with a pending count", timeout: 60000 });
+    assert.match((await syncState(b)).text, /offline · \d+ queued/);
+    await typeAndSave(b, "# offline two ");
+    await weed.start();
+    await (await b.$('[data-testid="sync-status"]')).click();
+    await (await b.$('[data-testid="sync-now"]')).click();
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "drained", timeout: 60000 });
+    assert.match(bucketFile(weed, key, "main.py"), /offline two/);
+  });
+
+  test("another machine moved on: a conflict, 'Keep mine' keeps both versions", async () => {
+    const b = app.browser;
+    // Machine B: restore, edit, push (the aura-sync binary with its own state).
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-b-"));
+    const dest = path.join(other, "proj");
+    const db = path.join(other, "state.sqlite3");
+    cli(weed, ["restore", key, dest, "--db", db]);
+    fs.writeFileSync(path.join(dest, "main.py"), "print('from machine B')\n");
+    const pushed = cli(weed, ["push", dest, "--db", db]);
+    assert.ok(pushed.snapshot, JSON.stringify(pushed));
+
+    await typeAndSave(b, "# from the app ");
+    await eventually(async () => (await syncState(b))?.state === "conflict", { what: "conflict", timeout: 30000 });
+    await (await b.$('[data-testid="sync-status"]')).click();
+    const conflict = await (await b.$('[data-testid="sync-conflict"]')).getText();
+    assert.match(conflict, new RegExp(pushed.snapshot));
+    // Nothing was overwritten: the bucket still has B's version, the disk has ours.
+    assert.match(bucketFile(weed, key, "main.py"), /from machine B/);
+    assert.match(fs.readFileSync(path.join(dirs.project, "main.py"), "utf8"), /from the app/);
+
+    await (await b.$('[data-testid="sync-keep-mine"]')).click();
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "resolved", timeout: 30000 });
+    assert.match(bucketFile(weed, key, "main.py"), /from the app/);
+    // B's version is still in the file's history.
+    const history = await invoke(b, "sync_file_history", { path: "main.py" });
+    assert.ok(history.ok, JSON.stringify(history));
+    const restoredB = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-hist-"));
+    fs.rmSync(restoredB, { recursive: true });
+    const bSnap = history.value.find((v) => v.snapshot === pushed.snapshot);
+    assert.ok(bSnap, `B's snapshot is in the history: ${JSON.stringify(history.value)}`);
+    cli(weed, ["restore", key, restoredB, "--snapshot", pushed.snapshot]);
+    assert.match(fs.readFileSync(path.join(restoredB, "main.py"), "utf8"), /from machine B/);
+  });
+
+  test("restore from cloud into a new folder, and refused inputs", async () => {
+    const b = app.browser;
+    const target = path.join(dirs.base, "restored-here");
+    const r = await invoke(b, "sync_restore_project", { key, snapshot: null, dest: target });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.match(fs.readFileSync(path.join(target, "main.py"), "utf8"), /from the app/);
+    // Not into a folder that has files, not a key that escapes, not a relative path.
+    const busy = await invoke(b, "sync_restore_project", { key, snapshot: null, dest: dirs.project });
+    assert.equal(busy.ok, false);
+    assert.match(busy.error.message, /not empty/);
+    const bad = await invoke(b, "sync_restore_project", { key: "../other", snapshot: null, dest: path.join(dirs.base, "x") });
+    assert.match(bad.error.message, /not a project key/);
+    const rel = await invoke(b, "sync_restore_project", { key, snapshot: null, dest: "relative/dir" });
+    assert.match(rel.error.message, /absolute path/);
+    const esc = await invoke(b, "sync_file_history", { path: "../../etc/passwd" });
+    assert.equal(esc.ok, false);
+  });
+});
