@@ -22,7 +22,7 @@ pub struct OpenProject {
 pub struct AppState {
     pub store: Arc<Store>,
     pub terminals: Arc<TerminalManager>,
-    pub sandboxes: SandboxService,
+    pub sandboxes: Arc<SandboxService>,
     pub secrets: aura_core::secrets::Secrets,
     /// Preview proxies by upstream port, started on first use.
     pub preview: tokio::sync::Mutex<std::collections::HashMap<u16, aura_core::preview::PreviewProxy>>,
@@ -56,7 +56,7 @@ impl AppState {
         Ok(Self {
             sync,
             sync_channel,
-            sandboxes: SandboxService::new(store.clone(), aura_core::secrets::Secrets::default()),
+            sandboxes: Arc::new(SandboxService::new(store.clone(), aura_core::secrets::Secrets::default())),
             secrets: aura_core::secrets::Secrets::default(),
             preview: tokio::sync::Mutex::new(std::collections::HashMap::new()),
             store,
@@ -93,6 +93,9 @@ impl AppState {
     pub fn changed(&self, paths: &[&str]) {
         let paths: Vec<Vec<u8>> = paths.iter().map(|p| p.as_bytes().to_vec()).collect();
         self.sync.hint(&paths);
+        if let Ok(p) = self.project() {
+            self.sandboxes.files_changed(p.record.id, &paths);
+        }
     }
 
     pub fn project(&self) -> Result<Arc<OpenProject>, IpcError> {

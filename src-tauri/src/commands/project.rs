@@ -35,9 +35,13 @@ pub async fn open_project(
     let record = state.store.touch_project(&root_str, &root.name())?;
     let session = state.store.load_session(record.id)?;
     let sync = state.sync.clone();
+    let sandboxes = state.sandboxes.clone();
+    let project_id = record.id;
     let (watcher, watch_error) = match ProjectWatcher::start(&root, move |c| {
-        // Journal for sync first (durable), then tell the window.
-        sync.hint(&aura_core::sync::service::hint_paths(&c.paths));
+        // Journal for sync first (durable), then the remote sandbox, then tell the window.
+        let paths = aura_core::sync::service::hint_paths(&c.paths);
+        sync.hint(&paths);
+        sandboxes.files_changed(project_id, &paths);
         let _ = on_change.send(c);
     }) {
         Ok(w) => (Some(w), None),

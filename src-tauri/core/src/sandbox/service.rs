@@ -41,6 +41,8 @@ struct Current {
     sandbox_id: String,
     session_row: i64,
     provider: Arc<dyn Provider>,
+    /// Keeps a remote sandbox's workspace equal to the project (none for local: bind mount).
+    mirror: Option<Arc<crate::sync::mirror::Mirror>>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -195,23 +197,24 @@ impl SandboxService {
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
         };
-        let (provider, info): (Arc<dyn Provider>, SandboxInfo) = match settings.provider {
+        let (provider, info, mirror): (Arc<dyn Provider>, SandboxInfo, _) = match settings.provider {
             ProviderKind::Local => {
                 let p = self.local(&settings)?;
                 let info = p.create_for(root, &spec)?;
-                (p, info)
+                (p, info, None)
             }
             _ => {
                 let p = self.remote(&settings)?;
                 let info = p.create(&spec).await?;
                 upload_project(p.as_ref(), &info.id, root).await?;
-                (p, info)
+                let mirror = crate::sync::mirror::Mirror::start(p.clone(), info.id.clone(), root.clone());
+                (p, info, Some(mirror))
             }
         };
         let kind = settings.provider;
         let row =
             self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
-        let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider };
+        let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider, mirror };
         *self.current.lock() = Some(cur.clone());
         Ok(cur)
     }
@@ -235,6 +238,9 @@ impl SandboxService {
             SandboxAction::Pause => p.pause(&cur.sandbox_id).await?,
             SandboxAction::Resume => p.resume(&cur.sandbox_id).await?,
             SandboxAction::Delete => {
+                if let Some(m) = &cur.mirror {
+                    m.stop();
+                }
                 p.delete(&cur.sandbox_id).await?;
                 let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
                 *self.current.lock() = None;
@@ -360,9 +366,26 @@ impl SandboxService {
 
     /// Releases the current sandbox (project or provider switch): local ones are deleted,
     /// remote ones stopped when the settings say so.
+    /// Project files changed (a save, the watcher): a remote sandbox gets them too.
+    pub fn files_changed(&self, project_id: i64, paths: &[Vec<u8>]) {
+        let cur = self.current.lock().clone();
+        if let Some(m) = cur.filter(|c| c.project_id == project_id).and_then(|c| c.mirror) {
+            m.hint(paths);
+        }
+    }
+
+    /// How the remote sandbox's copy of the project is doing (none for local sandboxes).
+    pub fn mirror_status(&self, project_id: i64) -> Option<crate::sync::mirror::MirrorStatus> {
+        let cur = self.current.lock().clone();
+        cur.filter(|c| c.project_id == project_id).and_then(|c| c.mirror).map(|m| m.status())
+    }
+
     pub async fn release(&self) {
         let cur = self.current.lock().take();
         let Some(cur) = cur else { return };
+        if let Some(m) = &cur.mirror {
+            m.stop();
+        }
         let settings = self.store.project_settings(cur.project_id).unwrap_or_default();
         if cur.kind == ProviderKind::Local {
             let _ = cur.provider.delete(&cur.sandbox_id).await;

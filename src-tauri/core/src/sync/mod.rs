@@ -6,9 +6,11 @@
 //! - `journal`: the durable queue of changes; `scan`: what changed, hashing only what must be.
 //! - `s3`: the bucket (aws-sdk-s3); `engine`: passes, restore, history, garbage collection.
 //! - `settings`: where the bucket is; `service`: the background worker for the open project.
+//! - `mirror`: the sandbox target (a remote sandbox's workspace kept equal to the project).
 
 pub mod engine;
 pub mod journal;
+pub mod mirror;
 pub mod s3;
 pub mod scan;
 pub mod service;
