@@ -96,6 +96,7 @@ export class SandboxPanel {
         ].filter(Boolean).join(" · "))
         : null,
       s.sandbox?.detail ? h("div", { class: "hint" }, s.sandbox.detail) : null,
+      s.files ? h("div", { class: "hint", "data-testid": "sandbox-files" }, `Project files in the sandbox: ${s.files}`) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
     ].filter((x): x is HTMLDivElement => x !== null));
     const actions: [SandboxAction, string, boolean][] = [

@@ -20,6 +20,9 @@ pub struct SandboxStatus {
     /// Why isolation is unavailable, when it is.
     pub isolation_problem: Option<String>,
     pub sandbox: Option<SandboxInfo>,
+    /// For a remote sandbox: how its copy of the project is doing ("in step", "3 files to send",
+    /// or the last error). None for local sandboxes (they see the project folder itself).
+    pub files: Option<String>,
 }
 
 /// One piece of a running command's output.
@@ -45,7 +48,12 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
     let settings = state.store.project_settings(p.record.id)?;
     let iso = state.sandboxes.isolation(&settings);
     let sandbox = state.sandboxes.info(&p.record).await.unwrap_or(None);
-    Ok(SandboxStatus { settings, isolation: iso.mode, isolation_problem: iso.problem, sandbox })
+    let files = state.sandboxes.mirror_status(p.record.id).map(|m| match (m.pending, m.last_error) {
+        (_, Some(e)) => format!("{} waiting; last error: {e}", m.pending),
+        (0, None) => format!("in step ({} sent, {} removed)", m.sent, m.removed),
+        (n, None) => format!("{n} to send"),
+    });
+    Ok(SandboxStatus { settings, isolation: iso.mode, isolation_problem: iso.problem, sandbox, files })
 }
 
 #[tauri::command]

@@ -13,4 +13,9 @@ isolation: string,
 /**
  * Why isolation is unavailable, when it is.
  */
-isolation_problem: string | null, sandbox: SandboxInfo | null, };
+isolation_problem: string | null, sandbox: SandboxInfo | null, 
+/**
+ * For a remote sandbox: how its copy of the project is doing ("in step", "3 files to send",
+ * or the last error). None for local sandboxes (they see the project folder itself).
+ */
+files: string | null, };
