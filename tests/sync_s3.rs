@@ -159,9 +159,27 @@ fn push_and_restore_a_project_byte_for_byte() {
         scan(&root, &store, id).unwrap();
         let second = push(&root, &store, id, &t, &opts()).await.unwrap();
         assert_eq!((second.uploaded.len(), second.deleted.len()), (2, 1));
-        // A pass with nothing to do sends nothing.
-        scan(&root, &store, id).unwrap();
+        // A pass with nothing to do sends nothing (and reads nothing).
+        let noop = scan(&root, &store, id).unwrap();
+        assert_eq!((noop.hashed, noop.changed.len()), (0, 0));
         assert!(push(&root, &store, id, &t, &opts()).await.unwrap().snapshot.is_none());
+
+        // Renames, of a file and of a folder, propagate without sending content again.
+        std::fs::rename(p.join("NEW.md"), p.join("RENAMED.md")).unwrap();
+        std::fs::rename(p.join("src/deep"), p.join("src/moved")).unwrap();
+        let hints: Vec<Vec<u8>> =
+            ["NEW.md", "RENAMED.md", "src/deep", "src/moved"].iter().map(|s| s.as_bytes().to_vec()).collect();
+        aura_core::sync::scan_hints(&root, &store, id, &hints).unwrap();
+        let moved = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert_eq!((moved.uploaded.len(), moved.deleted.len()), (0, 2), "{moved:?}");
+        let after = tempfile::tempdir().unwrap();
+        restore(&t, None, after.path()).await.unwrap();
+        assert!(after.path().join("RENAMED.md").exists() && !after.path().join("NEW.md").exists());
+        assert!(after.path().join("src/moved/data.bin").exists() && !after.path().join("src/deep").exists());
+        std::fs::rename(p.join("RENAMED.md"), p.join("NEW.md")).unwrap();
+        std::fs::rename(p.join("src/moved"), p.join("src/deep")).unwrap();
+        scan(&root, &store, id).unwrap();
+        push(&root, &store, id, &t, &opts()).await.unwrap();
 
         // Restore the latest snapshot into an empty folder: byte-identical, modes kept,
         // ignored build output absent.
