@@ -29,35 +29,20 @@ impl Store {
     /// Records a change; a pending upsert of the same path is not recorded twice (its revision
     /// goes up instead, so a pass that is uploading it keeps the row for the next pass).
     pub fn journal_record(&self, project_id: i64, op: &JournalOp) -> Result<i64, StoreError> {
-        let (kind, path, from): (&str, &[u8], Option<&[u8]>) = match op {
-            JournalOp::Upsert(p) => ("upsert", p, None),
-            JournalOp::Delete(p) => ("delete", p, None),
-            JournalOp::Rename { from, to } => ("rename", to, Some(from)),
-        };
+        self.with(|c| record_in(c, project_id, op))
+    }
+
+    /// Records many changes in one transaction (a scan).
+    pub fn journal_record_many(&self, project_id: i64, ops: &[JournalOp]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
         self.with(|c| {
-            if kind == "upsert" {
-                // Fold into the path's newest row only when that row is an upsert: folding into
-                // an older one would put this change before a later delete of the same path.
-                let newest: Option<(i64, String, Vec<u8>)> = c
-                    .query_row(
-                        "SELECT seq, op, path FROM journal WHERE project_id = ?1 AND (path = ?2 OR from_path = ?2)
-                         ORDER BY seq DESC LIMIT 1",
-                        params![project_id, path],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?;
-                if let Some((seq, op, p)) = newest {
-                    if op == "upsert" && p == path {
-                        c.execute("UPDATE journal SET rev = rev + 1 WHERE seq = ?1", [seq])?;
-                        return Ok(seq);
-                    }
-                }
+            let tx = c.unchecked_transaction()?;
+            for op in ops {
+                record_in(&tx, project_id, op)?;
             }
-            c.query_row(
-                "INSERT INTO journal (project_id, op, path, from_path, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
-                params![project_id, kind, path, from, now_ms()],
-                |r| r.get(0),
-            )
+            tx.commit()
         })
     }
 
@@ -112,4 +97,35 @@ impl Store {
         })?;
         Ok(())
     }
+}
+
+fn record_in(c: &rusqlite::Connection, project_id: i64, op: &JournalOp) -> rusqlite::Result<i64> {
+    let (kind, path, from): (&str, &[u8], Option<&[u8]>) = match op {
+        JournalOp::Upsert(p) => ("upsert", p, None),
+        JournalOp::Delete(p) => ("delete", p, None),
+        JournalOp::Rename { from, to } => ("rename", to, Some(from)),
+    };
+    if kind == "upsert" {
+        // Fold into the path's newest row only when that row is an upsert: folding into
+        // an older one would put this change before a later delete of the same path.
+        let newest: Option<(i64, String, Vec<u8>)> = c
+            .query_row(
+                "SELECT seq, op, path FROM journal WHERE project_id = ?1 AND (path = ?2 OR from_path = ?2)
+                     ORDER BY seq DESC LIMIT 1",
+                params![project_id, path],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((seq, op, p)) = newest {
+            if op == "upsert" && p == path {
+                c.execute("UPDATE journal SET rev = rev + 1 WHERE seq = ?1", [seq])?;
+                return Ok(seq);
+            }
+        }
+    }
+    c.query_row(
+        "INSERT INTO journal (project_id, op, path, from_path, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
+        params![project_id, kind, path, from, now_ms()],
+        |r| r.get(0),
+    )
 }

@@ -155,10 +155,32 @@ pub fn hash_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
     Ok(*h.finalize().as_bytes())
 }
 
+/// What a scan writes, kept until the end and written in one transaction.
+#[derive(Default)]
+struct Batch {
+    ops: Vec<JournalOp>,
+    touched: Vec<(Vec<u8>, FileState)>,
+}
+
+impl Batch {
+    fn write(self, store: &Store, project_id: i64) -> Result<(), StoreError> {
+        store.journal_record_many(project_id, &self.ops)?;
+        if !self.touched.is_empty() {
+            store.with(|c| {
+                let tx = c.unchecked_transaction()?;
+                for (p, st) in &self.touched {
+                    put_row(&tx, project_id, p, st)?;
+                }
+                tx.commit()
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// Compares one regular file with its manifest row and journals it when its content differs.
 fn check_file(
-    store: &Store,
-    project_id: i64,
+    batch: &mut Batch,
     rel: Vec<u8>,
     abs: &std::path::Path,
     meta: &std::fs::Metadata,
@@ -175,7 +197,7 @@ fn check_file(
         Ok(h) => h,
         Err(e) => {
             // Queued anyway: the pass reports it on the file and retries until it is readable.
-            store.journal_record(project_id, &JournalOp::Upsert(rel.clone()))?;
+            batch.ops.push(JournalOp::Upsert(rel.clone()));
             report.errors.push((rel, e.to_string()));
             return Ok(());
         }
@@ -184,10 +206,10 @@ fn check_file(
     match before {
         // Same content and mode, new metadata (a touch, a copy back): remember the metadata only.
         Some(b) if b.blake3 == hash && b.mode == meta.permissions().mode() & 0o7777 => {
-            store.manifest_put(project_id, &rel, &FileState::from_meta(meta, hash))?;
+            batch.touched.push((rel, FileState::from_meta(meta, hash)));
         }
         _ => {
-            store.journal_record(project_id, &JournalOp::Upsert(rel.clone()))?;
+            batch.ops.push(JournalOp::Upsert(rel.clone()));
             report.changed.push(rel);
         }
     }
@@ -215,6 +237,7 @@ fn scan_dir(
         m
     };
     let start = root.path().join(OsStr::from_bytes(dir_rel));
+    let mut batch = Batch::default();
     for entry in ignore_rules::sync_walker(&start).build() {
         let entry = match entry {
             Ok(e) => e,
@@ -238,14 +261,14 @@ fn scan_dir(
             }
         };
         let before = known.remove(&rel);
-        check_file(store, project_id, rel, entry.path(), &meta, before, report)?;
+        check_file(&mut batch, rel, entry.path(), &meta, before, report)?;
     }
     // Whatever the manifest still holds is gone from disk.
     for (path, _) in known {
-        store.journal_record(project_id, &JournalOp::Delete(path.clone()))?;
+        batch.ops.push(JournalOp::Delete(path.clone()));
         report.deleted.push(path);
     }
-    Ok(())
+    batch.write(store, project_id)
 }
 
 /// Scans the project against the manifest and journals what changed.
@@ -286,7 +309,9 @@ pub fn scan_hints(
             Ok(m) if m.is_file() => {
                 if !ignore_rules::sync_ignored(root.path(), rel, false) {
                     let before = store.manifest_get(project_id, rel)?;
-                    check_file(store, project_id, rel.to_vec(), &abs, &m, before, &mut report)?;
+                    let mut batch = Batch::default();
+                    check_file(&mut batch, rel.to_vec(), &abs, &m, before, &mut report)?;
+                    batch.write(store, project_id)?;
                 }
             }
             // Gone, or replaced by something sync does not carry (a symlink, a FIFO).
