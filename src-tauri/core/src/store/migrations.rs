@@ -84,8 +84,8 @@ const MIGRATIONS: &[&str] = &[
     // is not mistaken for another machine), and app-wide settings (the bucket; never secrets).
     r#"
     ALTER TABLE journal ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX journal_by_path ON journal(project_id, path);
-    CREATE INDEX journal_by_from ON journal(project_id, from_path);
+    CREATE INDEX journal_by_path ON journal(project_id, path, seq);
+    CREATE INDEX journal_by_from ON journal(project_id, from_path, seq);
     ALTER TABLE manifest ADD COLUMN mode INTEGER NOT NULL DEFAULT 420;
     ALTER TABLE projects ADD COLUMN sync_key TEXT;
     ALTER TABLE projects ADD COLUMN sync_inflight TEXT;

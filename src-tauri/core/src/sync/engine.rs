@@ -204,14 +204,69 @@ impl Store {
         .is_some()
     }
 
-    fn blob_sent(&self, location: &str, hash: &[u8; 32]) {
+    fn blobs_sent(&self, location: &str, hashes: &[[u8; 32]]) {
         let _ = self.with(|c| {
-            c.execute(
-                "INSERT INTO sent_blobs (location, hash, at_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(location, hash) DO UPDATE SET at_ms = excluded.at_ms",
-                params![location, hash.to_vec(), now_ms()],
-            )
+            let tx = c.unchecked_transaction()?;
+            let now = now_ms();
+            for h in hashes {
+                tx.execute(
+                    "INSERT INTO sent_blobs (location, hash, at_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(location, hash) DO UPDATE SET at_ms = excluded.at_ms",
+                    params![location, h.to_vec(), now],
+                )?;
+            }
+            tx.commit()
         });
+    }
+}
+
+/// The blobs a pass stored, written to `sent_blobs` a few hundred at a time (one transaction
+/// each) so a pass cut short keeps most of what it learned.
+struct SentLog<'a> {
+    store: &'a Store,
+    location: String,
+    buf: parking_lot::Mutex<Vec<[u8; 32]>>,
+    /// Hashes this pass has claimed: two files with the same content upload it once.
+    claimed: parking_lot::Mutex<HashSet<[u8; 32]>>,
+}
+
+impl<'a> SentLog<'a> {
+    fn new(store: &'a Store, target: &S3Target) -> Self {
+        Self {
+            store,
+            location: target.location(),
+            buf: parking_lot::Mutex::new(Vec::new()),
+            claimed: parking_lot::Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn known(&self, hash: &[u8; 32]) -> bool {
+        self.store.blob_sent_recently(&self.location, hash)
+    }
+
+    /// True for the first caller with this hash in this pass. (Only for small files: their
+    /// upload either succeeds or fails the whole pass, so a claimed blob is never missing from
+    /// a committed snapshot.)
+    fn claim(&self, hash: &[u8; 32]) -> bool {
+        self.claimed.lock().insert(*hash)
+    }
+
+    fn add(&self, hash: [u8; 32]) {
+        let full = {
+            let mut b = self.buf.lock();
+            b.push(hash);
+            (b.len() >= 256).then(|| std::mem::take(&mut *b))
+        };
+        if let Some(batch) = full {
+            self.store.blobs_sent(&self.location, &batch);
+        }
+    }
+
+    fn flush(&self) {
+        let batch = std::mem::take(&mut *self.buf.lock());
+        if !batch.is_empty() {
+            self.store.blobs_sent(&self.location, &batch);
+        }
     }
 }
 
@@ -236,7 +291,7 @@ enum Sent {
 
 /// Reads, hashes and stores one file. `Err` only for what stops the whole pass (the bucket is
 /// unreachable or refuses); anything about the file itself is `Sent::Failed`.
-async fn send_file(store: &Store, target: &S3Target, abs: PathBuf, opts: &PushOptions) -> Result<Sent, SyncError> {
+async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &PushOptions) -> Result<Sent, SyncError> {
     let meta = match std::fs::symlink_metadata(&abs) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
@@ -263,12 +318,12 @@ async fn send_file(store: &Store, target: &S3Target, abs: PathBuf, opts: &PushOp
             Err(e) => return Ok(Sent::Failed(e.to_string())),
         };
         let expect = (before.size, before.mtime_ns, before.inode);
-        if store.blob_sent_recently(&target.location(), &hash) {
+        if sent.known(&hash) {
             return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
         }
         return match target.put_blob_file(&hex(&hash), &abs, expect, opts.part_size, opts.concurrency).await {
             Ok(up) => {
-                store.blob_sent(&target.location(), &hash);
+                sent.add(hash);
                 Ok(Sent::Stored {
                     state: FileState { blake3: hash, ..before },
                     uploaded: up,
@@ -290,12 +345,12 @@ async fn send_file(store: &Store, target: &S3Target, abs: PathBuf, opts: &PushOp
     // its new mtime makes the next scan look at it again.
     let hash = *blake3::hash(&data).as_bytes();
     let bytes = data.len() as u64;
-    if store.blob_sent_recently(&target.location(), &hash) {
+    if !sent.claim(&hash) || sent.known(&hash) {
         return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
     }
-    let uploaded = target.put_blob(&hex(&hash), data).await?;
-    store.blob_sent(&target.location(), &hash);
-    Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded, bytes: if uploaded { bytes } else { 0 } })
+    target.put_blob(&hex(&hash), data).await?;
+    sent.add(hash);
+    Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes })
 }
 
 /// If a pass died after moving HEAD to its snapshot but before recording that, take HEAD as
@@ -370,16 +425,20 @@ pub async fn push_to(
     // Large files upload their parts `concurrency` at a time themselves: count them as one.
     // (The futures are made before they go into the stream: a closure inside the stream's type
     // trips rustc's higher-ranked Send check in callers.)
+    let log = SentLog::new(store, target);
+    let log = &log;
     let sends: Vec<_> = to_send
         .into_iter()
         .map(|rel| async move {
             let abs = root.path().join(OsStr::from_bytes(&rel));
-            let sent = send_file(store, target, abs, opts).await?;
+            let sent = send_file(log, target, abs, opts).await?;
             Ok::<_, SyncError>((rel, sent))
         })
         .collect();
-    let results: Vec<(Vec<u8>, Sent)> =
-        futures::stream::iter(sends).buffer_unordered(opts.concurrency.max(1)).try_collect().await?;
+    let results: Result<Vec<(Vec<u8>, Sent)>, SyncError> =
+        futures::stream::iter(sends).buffer_unordered(opts.concurrency.max(1)).try_collect().await;
+    log.flush();
+    let results = results?;
 
     let mut failed: HashMap<Vec<u8>, String> = HashMap::new();
     let mut changed: Vec<(Vec<u8>, FileState)> = Vec::new();

@@ -108,14 +108,22 @@ fn record_in(c: &rusqlite::Connection, project_id: i64, op: &JournalOp) -> rusql
     if kind == "upsert" {
         // Fold into the path's newest row only when that row is an upsert: folding into
         // an older one would put this change before a later delete of the same path.
-        let newest: Option<(i64, String, Vec<u8>)> = c
+        // Two indexed look-ups (an OR across both columns would scan the whole journal).
+        let by_path: Option<(i64, String, Vec<u8>)> = c
             .query_row(
-                "SELECT seq, op, path FROM journal WHERE project_id = ?1 AND (path = ?2 OR from_path = ?2)
-                     ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, op, path FROM journal WHERE project_id = ?1 AND path = ?2 ORDER BY seq DESC LIMIT 1",
                 params![project_id, path],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        let by_from: Option<i64> = c
+            .query_row(
+                "SELECT seq FROM journal WHERE project_id = ?1 AND from_path = ?2 ORDER BY seq DESC LIMIT 1",
+                params![project_id, path],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let newest = by_path.filter(|(seq, _, _)| by_from.is_none_or(|f| f < *seq));
         if let Some((seq, op, p)) = newest {
             if op == "upsert" && p == path {
                 c.execute("UPDATE journal SET rev = rev + 1 WHERE seq = ?1", [seq])?;
