@@ -81,8 +81,12 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let data = tempfile::tempdir().unwrap();
     let proj = tempfile::tempdir().unwrap();
-    for i in 0..50 {
-        std::fs::write(proj.path().join(format!("file{i}.txt")), format!("file {i}\n")).unwrap();
+    // A project of a realistic size: every pass commits a snapshot of all of it.
+    let files: usize = std::env::var("AURA_BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    for i in 0..files {
+        let dir = proj.path().join(format!("pkg{:03}", i % 100));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("file{i}.txt")), format!("file {i}\n")).unwrap();
     }
     let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
     let secrets = Secrets::in_memory();
@@ -106,7 +110,7 @@ fn main() {
     svc.set_enabled(true).unwrap();
     let mut last = None;
     let wait_commit = |last: &mut Option<String>| loop {
-        let (state, snap) = rx.recv_timeout(Duration::from_secs(30)).expect("sync status");
+        let (state, snap) = rx.recv_timeout(Duration::from_secs(120)).expect("sync status");
         if state == SyncState::Synced && snap.is_some() && snap != *last {
             *last = snap;
             return;
@@ -188,6 +192,7 @@ fn main() {
     let (p50, p99) = (pct(&mut sync_lat, 0.5), pct(&mut sync_lat, 0.99));
     let (f50, f99) = (pct(&mut put_lat, 0.5), pct(&mut put_lat, 0.99));
     let (s50, s99) = (pct(&mut sandbox_lat, 0.5), pct(&mut sandbox_lat, 0.99));
+    println!("project of {files} files");
     println!("save -> committed in the bucket ({SAVES} saves): p50 {:.2} ms, p99 {:.2} ms", ms(p50), ms(p99));
     println!("  floor, one bare PutObject:             p50 {:.2} ms, p99 {:.2} ms", ms(f50), ms(f99));
     println!("  ratio to the floor: p50 {:.2}x, p99 {:.2}x", ms(p50) / ms(f50), ms(p99) / ms(f99));
