@@ -19,7 +19,20 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(tables, ["executions", "journal", "manifest", "projects", "sandbox_sessions", "sent_blobs", "settings"]);
+    assert_eq!(
+        tables,
+        [
+            "executions",
+            "journal",
+            "manifest",
+            "projects",
+            "sandbox_sessions",
+            "sent_blobs",
+            "settings",
+            "sync_base",
+            "sync_delta"
+        ]
+    );
     drop(conn);
     // Reopening is a no-op migration.
     assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 4);

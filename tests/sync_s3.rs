@@ -45,6 +45,8 @@ fn snap(id: &str, parent: Option<&str>, files: &[(&[u8], &[u8])]) -> Snapshot {
         created_at_ms: 0,
         machine: "test".into(),
         side: false,
+        base: None,
+        removed: Vec::new(),
         files: files
             .iter()
             .map(|(p, c)| SnapshotFile {
@@ -161,6 +163,12 @@ fn push_and_restore_a_project_byte_for_byte() {
         scan(&root, &store, id).unwrap();
         let second = push(&root, &store, id, &t, &opts()).await.unwrap();
         assert_eq!((second.uploaded.len(), second.deleted.len()), (2, 1));
+        // Stored as a difference from the first (full) snapshot; read back whole.
+        let s2 = second.snapshot.clone().unwrap();
+        let stored = t.snapshot_stored(&s2).await.unwrap();
+        assert_eq!(stored.base.as_deref(), Some(s1.as_str()));
+        assert_eq!((stored.files.len(), stored.removed.len()), (2, 1), "{stored:?}");
+        assert_eq!(t.snapshot(&s2).await.unwrap().files.len(), 6);
         // A pass with nothing to do sends nothing (and reads nothing).
         let noop = scan(&root, &store, id).unwrap();
         assert_eq!((noop.hashed, noop.changed.len()), (0, 0));

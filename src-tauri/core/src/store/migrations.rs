@@ -95,6 +95,25 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     -- Blobs this machine stored recently (a pass cut short by a crash or the network does not
     -- send them again). Trusted only while fresh: older entries may have been collected.
+    -- Differential snapshots: the full snapshot a project's passes build on (its files), and
+    -- what differs from it at this machine's position (NULL blake3: removed).
+    ALTER TABLE projects ADD COLUMN sync_base TEXT;
+    CREATE TABLE sync_base (
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        path        BLOB    NOT NULL,
+        blake3      TEXT    NOT NULL,
+        size        INTEGER NOT NULL,
+        mode        INTEGER NOT NULL,
+        PRIMARY KEY (project_id, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_delta (
+        project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        path        BLOB    NOT NULL,
+        blake3      TEXT,
+        size        INTEGER NOT NULL DEFAULT 0,
+        mode        INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (project_id, path)
+    ) WITHOUT ROWID;
     CREATE TABLE sent_blobs (
         location  TEXT    NOT NULL,
         hash      BLOB    NOT NULL,

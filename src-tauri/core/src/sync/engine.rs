@@ -169,6 +169,68 @@ impl Store {
         Ok(())
     }
 
+    /// The full snapshot differential ones build on, with its file count.
+    fn sync_base_info(&self, project_id: i64) -> Result<Option<(String, u64)>, StoreError> {
+        let id: Option<String> = self
+            .with(|c| {
+                c.query_row("SELECT sync_base FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
+            })?
+            .flatten();
+        let Some(id) = id else { return Ok(None) };
+        let n: i64 = self.with(|c| {
+            c.query_row("SELECT COUNT(*) FROM sync_base WHERE project_id = ?1", [project_id], |r| r.get(0))
+        })?;
+        Ok(Some((id, n as u64)))
+    }
+
+    fn sync_base_file(&self, project_id: i64, path: &[u8]) -> Result<Option<SnapshotFile>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT blake3, size, mode FROM sync_base WHERE project_id = ?1 AND path = ?2",
+                params![project_id, path],
+                |r| {
+                    Ok(SnapshotFile {
+                        path: path.to_vec(),
+                        blake3: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        mode: r.get::<_, i64>(2)? as u32,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// What differs from the base at this machine's position (`None`: removed).
+    fn sync_delta(&self, project_id: i64) -> Result<BTreeMap<Vec<u8>, Option<SnapshotFile>>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT path, blake3, size, mode FROM sync_delta WHERE project_id = ?1")?;
+            let rows = st.query_map([project_id], |r| {
+                let path: Vec<u8> = r.get(0)?;
+                let hash: Option<String> = r.get(1)?;
+                let f = hash.map(|blake3| SnapshotFile {
+                    path: path.clone(),
+                    blake3,
+                    size: r.get::<_, i64>(2).unwrap_or(0) as u64,
+                    mode: r.get::<_, i64>(3).unwrap_or(0) as u32,
+                });
+                Ok((path, f))
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Forgets the differential state: the next pass writes a full snapshot.
+    fn sync_reset_base(&self, project_id: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
+            tx.execute("UPDATE projects SET sync_base = NULL WHERE id = ?1", [project_id])?;
+            tx.commit()
+        })
+    }
+
     /// Forgets the bucket position, the manifest and the queue (sync turned off, or the
     /// project bound to another key).
     pub fn sync_forget(&self, project_id: i64) -> Result<(), StoreError> {
@@ -176,8 +238,10 @@ impl Store {
             let tx = c.unchecked_transaction()?;
             tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
             tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
             tx.execute(
-                "UPDATE projects SET sync_snapshot = NULL, sync_head_etag = NULL, sync_inflight = NULL WHERE id = ?1",
+                "UPDATE projects SET sync_snapshot = NULL, sync_head_etag = NULL, sync_inflight = NULL, sync_base = NULL WHERE id = ?1",
                 [project_id],
             )?;
             tx.commit()
@@ -413,12 +477,12 @@ pub async fn push_to(
         }
     }
 
-    let mut files: BTreeMap<Vec<u8>, FileState> = store.manifest_all(project_id)?.into_iter().collect();
-    let before: HashSet<Vec<u8>> = files.keys().cloned().collect();
     let to_send: Vec<Vec<u8>> = upload.iter().filter(|(_, up)| **up).map(|(p, _)| p.clone()).collect();
+    // Paths removed this pass (that the manifest knew).
+    let mut removed: Vec<Vec<u8>> = Vec::new();
     for (p, up) in &upload {
-        if !*up && files.remove(p).is_some() {
-            report.deleted.push(p.clone());
+        if !*up && store.manifest_get(project_id, p)?.is_some() {
+            removed.push(p.clone());
         }
     }
 
@@ -451,12 +515,11 @@ pub async fn push_to(
                 } else {
                     report.already_there += 1;
                 }
-                files.insert(rel.clone(), state.clone());
                 changed.push((rel, state));
             }
             Sent::Gone => {
-                if files.remove(&rel).is_some() {
-                    report.deleted.push(rel);
+                if store.manifest_get(project_id, &rel)?.is_some() {
+                    removed.push(rel);
                 }
             }
             Sent::Failed(msg) => {
@@ -465,8 +528,10 @@ pub async fn push_to(
             }
         }
     }
+    removed.sort();
+    removed.dedup();
+    report.deleted = removed.clone();
     report.uploaded.sort();
-    report.deleted.sort();
 
     let (parent, etag) = store.sync_position(project_id)?;
     let (parent, expected) = match commit {
@@ -476,16 +541,69 @@ pub async fn push_to(
             None => (None, None),
         },
     };
-    let snap = Snapshot {
-        id: format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
-        parent: parent.clone(),
-        created_at_ms: now_ms(),
-        machine: opts.machine.clone(),
-        side: commit == CommitTo::Side,
-        files: files
-            .iter()
-            .map(|(p, s)| SnapshotFile { path: p.clone(), size: s.size, blake3: hex(&s.blake3), mode: s.mode })
-            .collect(),
+
+    // A differential snapshot (what differs from the last full one) unless there is no base
+    // yet or the difference has grown past a quarter of the project: then a full one.
+    let file_of = |p: &Vec<u8>, s: &FileState| SnapshotFile {
+        path: p.clone(),
+        size: s.size,
+        blake3: hex(&s.blake3),
+        mode: s.mode,
+    };
+    let base = store.sync_base_info(project_id)?;
+    let mut delta = store.sync_delta(project_id)?;
+    for (p, st) in &changed {
+        let f = file_of(p, st);
+        match store.sync_base_file(project_id, p)? {
+            Some(b) if b.blake3 == f.blake3 && b.mode == f.mode => {
+                delta.remove(p);
+            }
+            _ => {
+                delta.insert(p.clone(), Some(f));
+            }
+        }
+    }
+    for p in &removed {
+        if store.sync_base_file(project_id, p)?.is_some() {
+            delta.insert(p.clone(), None);
+        } else {
+            delta.remove(p);
+        }
+    }
+    let full = match &base {
+        None => true,
+        Some((_, count)) => delta.len() as u64 > 512.max(count / 4),
+    };
+    let id = format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let snap = if full {
+        let mut files: BTreeMap<Vec<u8>, FileState> = store.manifest_all(project_id)?.into_iter().collect();
+        for p in &removed {
+            files.remove(p);
+        }
+        for (p, st) in &changed {
+            files.insert(p.clone(), st.clone());
+        }
+        Snapshot {
+            id,
+            parent: parent.clone(),
+            created_at_ms: now_ms(),
+            machine: opts.machine.clone(),
+            side: commit == CommitTo::Side,
+            base: None,
+            removed: Vec::new(),
+            files: files.iter().map(|(p, s)| file_of(p, s)).collect(),
+        }
+    } else {
+        Snapshot {
+            id,
+            parent: parent.clone(),
+            created_at_ms: now_ms(),
+            machine: opts.machine.clone(),
+            side: commit == CommitTo::Side,
+            base: base.as_ref().map(|b| b.0.clone()),
+            removed: delta.iter().filter(|(_, f)| f.is_none()).map(|(p, _)| p.clone()).collect(),
+            files: delta.values().flatten().cloned().collect(),
+        }
     };
     target.put_snapshot(&snap).await?;
     let new_etag = if commit == CommitTo::Side {
@@ -502,7 +620,7 @@ pub async fn push_to(
         }
     };
 
-    // Record the commit: manifest, journal and position together.
+    // Record the commit: manifest, journal, position and the differential state together.
     let done: Vec<(i64, i64)> = pending
         .iter()
         .filter(|e| {
@@ -517,7 +635,7 @@ pub async fn push_to(
     if let Some(etag) = &new_etag {
         store.with(|c| {
             let tx = c.unchecked_transaction()?;
-            for p in before.iter().filter(|p| !files.contains_key(*p)) {
+            for p in &removed {
                 tx.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, p])?;
             }
             for (p, s) in &changed {
@@ -530,6 +648,30 @@ pub async fn push_to(
                 "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
                 params![snap.id, etag, project_id],
             )?;
+            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
+            if full {
+                tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
+                for f in &snap.files {
+                    tx.execute(
+                        "INSERT INTO sync_base (project_id, path, blake3, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![project_id, f.path, f.blake3, f.size as i64, f.mode as i64],
+                    )?;
+                }
+                tx.execute("UPDATE projects SET sync_base = ?1 WHERE id = ?2", params![snap.id, project_id])?;
+            } else {
+                for (p, f) in &delta {
+                    tx.execute(
+                        "INSERT INTO sync_delta (project_id, path, blake3, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            project_id,
+                            p,
+                            f.as_ref().map(|f| f.blake3.clone()),
+                            f.as_ref().map(|f| f.size as i64).unwrap_or(0),
+                            f.as_ref().map(|f| f.mode as i64).unwrap_or(0)
+                        ],
+                    )?;
+                }
+            }
             tx.commit()
         })?;
     }
@@ -691,6 +833,8 @@ pub async fn adopt(
 
     if follow {
         let (head_id, etag) = target.head().await?.ok_or(SyncError::Refused("the bucket has no HEAD".into()))?;
+        // Another machine's history: this machine's next pass starts a new full snapshot.
+        store.sync_reset_base(project_id)?;
         store.with(|c| {
             let tx = c.unchecked_transaction()?;
             tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;

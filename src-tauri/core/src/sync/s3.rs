@@ -97,7 +97,29 @@ pub struct Snapshot {
     /// never pointed at it.
     #[serde(default)]
     pub side: bool,
+    /// Stored form only: a differential snapshot names the full snapshot it builds on; `files`
+    /// then holds what differs from it and `removed` what it lacks. `S3Target::snapshot`
+    /// always returns the resolved, full form (no base, nothing removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "b64list")]
+    pub removed: Vec<Vec<u8>>,
     pub files: Vec<SnapshotFile>,
+}
+
+mod b64list {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<String> = v.iter().map(|p| base64::engine::general_purpose::STANDARD.encode(p)).collect();
+        list.serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let list = Vec::<String>::deserialize(d)?;
+        list.iter()
+            .map(|p| base64::engine::general_purpose::STANDARD.decode(p).map_err(serde::de::Error::custom))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +142,8 @@ mod b64 {
 pub struct S3Target {
     client: aws_sdk_s3::Client,
     cfg: S3Config,
+    /// Full snapshots recently read as bases of differential ones (immutable, so cacheable).
+    bases: parking_lot::Mutex<std::collections::HashMap<String, std::sync::Arc<Snapshot>>>,
 }
 
 type SdkError<E> = aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>;
@@ -163,7 +187,7 @@ impl S3Target {
                     .build(),
             )
             .build();
-        Self { client: aws_sdk_s3::Client::from_conf(conf), cfg }
+        Self { client: aws_sdk_s3::Client::from_conf(conf), cfg, bases: Default::default() }
     }
 
     /// Where this project's objects are (endpoint, bucket, prefix): names the blob cache.
@@ -243,24 +267,19 @@ impl S3Target {
         self.move_head(&snap.id, expected).await
     }
 
-    /// Stores a snapshot manifest (never overwriting one).
+    /// Stores a snapshot manifest. Ids are unique per pass (time + random), so a plain PUT
+    /// never replaces another pass's snapshot.
     pub async fn put_snapshot(&self, snap: &Snapshot) -> Result<(), SyncError> {
         let body = serde_json::to_vec(snap).map_err(|e| SyncError::Refused(e.to_string()))?;
-        let r = self
-            .client
+        self.client
             .put_object()
             .bucket(&self.cfg.bucket)
             .key(self.key(&format!("snapshots/{}.json", snap.id)))
-            .if_none_match("*")
             .body(ByteStream::from(body))
             .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            // Written by an earlier try of this same pass (ids are unique per pass).
-            Err(e) if matches!(status(&e), Some(412) | Some(409)) => Ok(()),
-            Err(e) => Err(err(e)),
-        }
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 
     /// Moves HEAD to snapshot `id` if it is still at `expected`; returns HEAD's new ETag.
@@ -281,11 +300,47 @@ impl S3Target {
         }
     }
 
-    pub async fn snapshot(&self, id: &str) -> Result<Snapshot, SyncError> {
+    /// Snapshot `id` as stored (a differential one is not resolved).
+    pub async fn snapshot_stored(&self, id: &str) -> Result<Snapshot, SyncError> {
         let key = self.key(&format!("snapshots/{id}.json"));
         let o = self.client.get_object().bucket(&self.cfg.bucket).key(&key).send().await.map_err(err)?;
         let bytes = o.body.collect().await.map_err(|e| SyncError::Unreachable(e.to_string()))?.into_bytes();
         serde_json::from_slice(&bytes).map_err(|_| SyncError::Corrupt { key })
+    }
+
+    /// Snapshot `id` with every file it holds (a differential snapshot is applied to its base).
+    pub async fn snapshot(&self, id: &str) -> Result<Snapshot, SyncError> {
+        let mut snap = self.snapshot_stored(id).await?;
+        let Some(base_id) = snap.base.take() else { return Ok(snap) };
+        let cached = self.bases.lock().get(&base_id).cloned();
+        let base = match cached {
+            Some(b) => b,
+            None => {
+                let b = self.snapshot_stored(&base_id).await?;
+                if b.base.is_some() {
+                    return Err(SyncError::Corrupt {
+                        key: format!("snapshots/{base_id}.json (a base that is not full)"),
+                    });
+                }
+                let b = std::sync::Arc::new(b);
+                let mut cache = self.bases.lock();
+                if cache.len() >= 8 {
+                    cache.clear();
+                }
+                cache.insert(base_id.clone(), b.clone());
+                b
+            }
+        };
+        let mut files: std::collections::BTreeMap<Vec<u8>, SnapshotFile> =
+            base.files.iter().map(|f| (f.path.clone(), f.clone())).collect();
+        for p in std::mem::take(&mut snap.removed) {
+            files.remove(&p);
+        }
+        for f in std::mem::take(&mut snap.files) {
+            files.insert(f.path.clone(), f);
+        }
+        snap.files = files.into_values().collect();
+        Ok(snap)
     }
 
     /// Keys under `prefix` (paginated), with their sizes and times.
