@@ -32,6 +32,26 @@ impl ContractServer {
         Self { child, port }
     }
 
+    /// An E2B client for this server (every host of `e2b.test` resolved to it), `attempts`
+    /// tries per idempotent call.
+    pub fn e2b_client(&self, key: &str, attempts: u32) -> aura_core::sandbox::remote::e2b::E2bProvider {
+        use aura_core::sandbox::remote::e2b::{E2bConfig, E2bProvider};
+        use aura_core::sandbox::remote::RetryPolicy;
+        let cfg = E2bConfig {
+            domain: "e2b.test".into(),
+            scheme: "http".into(),
+            resolve_all_to: Some(format!("127.0.0.1:{}", self.port).parse().unwrap()),
+            template: "base".into(),
+        };
+        let retry = RetryPolicy {
+            attempts,
+            base_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(200),
+            timeout: std::time::Duration::from_secs(5),
+        };
+        E2bProvider::new(cfg, aura_core::secrets::Secret::new(key), retry).unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

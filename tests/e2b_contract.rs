@@ -4,12 +4,8 @@
 
 mod contract_server;
 
-use std::time::Duration;
-
-use aura_core::sandbox::remote::e2b::{envelope, map_state, take_envelopes, E2bConfig, E2bProvider};
-use aura_core::sandbox::remote::RetryPolicy;
+use aura_core::sandbox::remote::e2b::{envelope, map_state, take_envelopes, E2bProvider};
 use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxError, SandboxSpec, SandboxState};
-use aura_core::secrets::Secret;
 use contract_server::ContractServer;
 use serde_json::json;
 
@@ -32,19 +28,7 @@ impl ExecSink for Split {
 }
 
 fn client(srv: &ContractServer, key: &str) -> E2bProvider {
-    let cfg = E2bConfig {
-        domain: "e2b.test".into(),
-        scheme: "http".into(),
-        resolve_all_to: Some(format!("127.0.0.1:{}", srv.port).parse().unwrap()),
-        template: "base".into(),
-    };
-    let retry = RetryPolicy {
-        attempts: 3,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(200),
-        timeout: Duration::from_secs(5),
-    };
-    E2bProvider::new(cfg, Secret::new(key), retry).unwrap()
+    srv.e2b_client(key, 3)
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -9,10 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aura_core::paths::ProjectRoot;
-use aura_core::sandbox::remote::e2b::{E2bConfig, E2bProvider};
-use aura_core::sandbox::remote::RetryPolicy;
 use aura_core::sandbox::{Provider, SandboxSpec};
-use aura_core::secrets::Secret;
 use aura_core::sync::mirror::Mirror;
 use contract_server::ContractServer;
 use serde_json::json;
@@ -34,19 +31,7 @@ where
 #[test]
 fn a_remote_sandbox_follows_saves_deletes_and_outages() {
     let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
-    let cfg = E2bConfig {
-        domain: "e2b.test".into(),
-        scheme: "http".into(),
-        resolve_all_to: Some(format!("127.0.0.1:{}", srv.port).parse().unwrap()),
-        template: "base".into(),
-    };
-    let retry = RetryPolicy {
-        attempts: 1,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        timeout: Duration::from_secs(5),
-    };
-    let e2b: Arc<dyn Provider> = Arc::new(E2bProvider::new(cfg, Secret::new(KEY), retry).unwrap());
+    let e2b: Arc<dyn Provider> = Arc::new(srv.e2b_client(KEY, 1));
     let proj = tempfile::tempdir().unwrap();
     let p = proj.path();
     std::fs::create_dir_all(p.join("src")).unwrap();

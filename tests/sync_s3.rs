@@ -23,6 +23,15 @@ fn target(port: u16, prefix: &str) -> S3Target {
     S3Target::new(cfg, &Secret::new("aura-test-key"), &Secret::new("aura-test-secret"))
 }
 
+/// Waits until the freshly started server answers, creating the bucket.
+async fn ready(t: &S3Target) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while let Err(e) = t.ensure_bucket().await {
+        assert!(Instant::now() < end, "bucket: {e}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// Small parts so multipart is exercised without big files.
 fn opts() -> aura_core::sync::engine::PushOptions {
     aura_core::sync::engine::PushOptions {
@@ -66,11 +75,7 @@ fn blobs_snapshots_conflicts_and_a_store_that_is_down() {
     rt.block_on(async {
         let a = target(w.s3_port, "projects/demo");
         // The server may need a moment after opening its port.
-        let end = Instant::now() + Duration::from_secs(30);
-        while let Err(e) = a.ensure_bucket().await {
-            assert!(Instant::now() < end, "bucket: {e}");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        ready(&a).await;
         // Content-addressed: the same bytes are stored once.
         let content = b"fn main() {}\n".to_vec();
         let hash = blake3::hash(&content).to_hex().to_string();
@@ -145,11 +150,7 @@ fn push_and_restore_a_project_byte_for_byte() {
     let rt = rt();
     rt.block_on(async {
         let t = target(w.s3_port, "projects/roundtrip");
-        let end = Instant::now() + Duration::from_secs(30);
-        while let Err(e) = t.ensure_bucket().await {
-            assert!(Instant::now() < end, "bucket: {e}");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        ready(&t).await;
         scan(&root, &store, id).unwrap();
         let first = push(&root, &store, id, &t, &opts()).await.unwrap();
         assert_eq!((first.uploaded.len(), first.already_there), (5, 1), "identical content is stored once");
@@ -238,11 +239,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     let (_da, proj_a, root_a, store_a, id_a) = machine(&[("a.txt", "one")]);
     let t = target(w.s3_port, "projects/shared");
     rt.block_on(async {
-        let end = Instant::now() + Duration::from_secs(30);
-        while t.ensure_bucket().await.is_err() {
-            assert!(Instant::now() < end);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        ready(&t).await;
         scan(&root_a, &store_a, id_a).unwrap();
         push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap();
     });
@@ -391,11 +388,7 @@ fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
     let rt = rt();
     rt.block_on(async {
         let t = target(w.s3_port, "projects/bad-inputs");
-        let end = Instant::now() + Duration::from_secs(30);
-        while let Err(e) = t.ensure_bucket().await {
-            assert!(Instant::now() < end, "bucket: {e}");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        ready(&t).await;
         scan(&root, &store, id).unwrap();
         let r = push(&root, &store, id, &t, &opts()).await.unwrap();
         assert_eq!(r.errors.len(), 1, "{:?}", r.errors);

@@ -353,6 +353,17 @@ enum Sent {
     Failed(String),
 }
 
+/// Runs file work off the async threads: a file that vanished is `Gone`, any other failure is
+/// that file's error.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> Result<T, Sent> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(Sent::Gone),
+        Ok(Err(e)) => Err(Sent::Failed(e.to_string())),
+        Err(e) => Err(Sent::Failed(e.to_string())),
+    }
+}
+
 /// Reads, hashes and stores one file. `Err` only for what stops the whole pass (the bucket is
 /// unreachable or refuses); anything about the file itself is `Sent::Failed`.
 async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &PushOptions) -> Result<Sent, SyncError> {
@@ -375,11 +386,9 @@ async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &P
     let before = FileState::from_meta(&meta, [0; 32]);
     if meta.len() >= opts.multipart_threshold {
         let p = abs.clone();
-        let hash = match tokio::task::spawn_blocking(move || super::scan::hash_file(&p)).await {
-            Ok(Ok(h)) => h,
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
-            Ok(Err(e)) => return Ok(Sent::Failed(e.to_string())),
-            Err(e) => return Ok(Sent::Failed(e.to_string())),
+        let hash = match blocking(move || super::scan::hash_file(&p)).await {
+            Ok(h) => h,
+            Err(s) => return Ok(s),
         };
         let expect = (before.size, before.mtime_ns, before.inode);
         if sent.known(&hash) {
@@ -399,11 +408,9 @@ async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &P
         };
     }
     let p = abs.clone();
-    let data = match tokio::task::spawn_blocking(move || std::fs::read(&p)).await {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
-        Ok(Err(e)) => return Ok(Sent::Failed(e.to_string())),
-        Err(e) => return Ok(Sent::Failed(e.to_string())),
+    let data = match blocking(move || std::fs::read(&p)).await {
+        Ok(d) => d,
+        Err(s) => return Ok(s),
     };
     // The state recorded is the metadata from before the read: if the file changes after,
     // its new mtime makes the next scan look at it again.

@@ -139,6 +139,13 @@ mod b64 {
     }
 }
 
+#[derive(Default)]
+struct Listing {
+    /// (key, size, last modified ms)
+    objects: Vec<(String, u64, i64)>,
+    prefixes: Vec<String>,
+}
+
 pub struct S3Target {
     client: aws_sdk_s3::Client,
     cfg: S3Config,
@@ -343,9 +350,10 @@ impl S3Target {
         Ok(snap)
     }
 
-    /// Keys under `prefix` (paginated), with their sizes and times.
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, u64, i64)>, SyncError> {
-        let mut out = Vec::new();
+    /// Keys under `prefix` (paginated), with their sizes and times; with a `delimiter`, the
+    /// common prefixes too.
+    async fn list_pages(&self, prefix: &str, delimiter: Option<&str>) -> Result<Listing, SyncError> {
+        let mut out = Listing::default();
         let mut token = None;
         loop {
             let r = self
@@ -353,19 +361,25 @@ impl S3Target {
                 .list_objects_v2()
                 .bucket(&self.cfg.bucket)
                 .prefix(prefix)
+                .set_delimiter(delimiter.map(str::to_string))
                 .set_continuation_token(token)
                 .send()
                 .await
                 .map_err(err)?;
             for o in r.contents() {
                 let t = o.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0);
-                out.push((o.key().unwrap_or_default().to_string(), o.size().unwrap_or(0) as u64, t));
+                out.objects.push((o.key().unwrap_or_default().to_string(), o.size().unwrap_or(0) as u64, t));
             }
+            out.prefixes.extend(r.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
             match r.next_continuation_token() {
                 Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
                 _ => return Ok(out),
             }
         }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, u64, i64)>, SyncError> {
+        Ok(self.list_pages(prefix, None).await?.objects)
     }
 
     /// Every snapshot id of the project, oldest first (ids start with their time).
@@ -383,29 +397,13 @@ impl S3Target {
 
     /// The project keys the bucket holds (for "Restore from cloud").
     pub async fn list_projects(&self) -> Result<Vec<String>, SyncError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let r = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.cfg.bucket)
-                .prefix(PROJECTS)
-                .delimiter("/")
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(err)?;
-            for p in r.common_prefixes() {
-                if let Some(k) = p.prefix().and_then(|p| p.strip_prefix(PROJECTS)) {
-                    out.push(k.trim_end_matches('/').to_string());
-                }
-            }
-            match r.next_continuation_token() {
-                Some(t) if r.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let mut out: Vec<String> = self
+            .list_pages(PROJECTS, Some("/"))
+            .await?
+            .prefixes
+            .iter()
+            .filter_map(|p| p.strip_prefix(PROJECTS).map(|k| k.trim_end_matches('/').to_string()))
+            .collect();
         out.sort();
         Ok(out)
     }
