@@ -582,7 +582,7 @@ pub async fn push_to(
         Some((_, count)) => delta.len() as u64 > 512.max(count / 4),
     };
     let id = format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let snap = if full {
+    let (base_id, removed_list, files) = if full {
         let mut files: BTreeMap<Vec<u8>, FileState> = store.manifest_all(project_id)?.into_iter().collect();
         for p in &removed {
             files.remove(p);
@@ -590,27 +590,23 @@ pub async fn push_to(
         for (p, st) in &changed {
             files.insert(p.clone(), st.clone());
         }
-        Snapshot {
-            id,
-            parent: parent.clone(),
-            created_at_ms: now_ms(),
-            machine: opts.machine.clone(),
-            side: commit == CommitTo::Side,
-            base: None,
-            removed: Vec::new(),
-            files: files.iter().map(|(p, s)| file_of(p, s)).collect(),
-        }
+        (None, Vec::new(), files.iter().map(|(p, s)| file_of(p, s)).collect())
     } else {
-        Snapshot {
-            id,
-            parent: parent.clone(),
-            created_at_ms: now_ms(),
-            machine: opts.machine.clone(),
-            side: commit == CommitTo::Side,
-            base: base.as_ref().map(|b| b.0.clone()),
-            removed: delta.iter().filter(|(_, f)| f.is_none()).map(|(p, _)| p.clone()).collect(),
-            files: delta.values().flatten().cloned().collect(),
-        }
+        (
+            base.as_ref().map(|b| b.0.clone()),
+            delta.iter().filter(|(_, f)| f.is_none()).map(|(p, _)| p.clone()).collect(),
+            delta.values().flatten().cloned().collect(),
+        )
+    };
+    let snap = Snapshot {
+        id,
+        parent: parent.clone(),
+        created_at_ms: now_ms(),
+        machine: opts.machine.clone(),
+        side: commit == CommitTo::Side,
+        base: base_id,
+        removed: removed_list,
+        files,
     };
     target.put_snapshot(&snap).await?;
     let new_etag = if commit == CommitTo::Side {
