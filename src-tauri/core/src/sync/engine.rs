@@ -407,6 +407,7 @@ async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &P
             Err(e) => Err(e),
         };
     }
+    let _held = target.reserve(meta.len()).await;
     let p = abs.clone();
     let data = match blocking(move || std::fs::read(&p)).await {
         Ok(d) => d,

@@ -151,7 +151,13 @@ pub struct S3Target {
     cfg: S3Config,
     /// Full snapshots recently read as bases of differential ones (immutable, so cacheable).
     bases: parking_lot::Mutex<std::collections::HashMap<String, std::sync::Arc<Snapshot>>>,
+    /// Bytes of file content held in memory for uploads, in MiB permits: however many files and
+    /// parts are in flight, a pass never holds more than this.
+    memory: tokio::sync::Semaphore,
 }
+
+/// The upload memory budget (MiB).
+pub const UPLOAD_MEMORY_MIB: u32 = 256;
 
 type SdkError<E> = aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>;
 
@@ -194,12 +200,23 @@ impl S3Target {
                     .build(),
             )
             .build();
-        Self { client: aws_sdk_s3::Client::from_conf(conf), cfg, bases: Default::default() }
+        Self {
+            client: aws_sdk_s3::Client::from_conf(conf),
+            cfg,
+            bases: Default::default(),
+            memory: tokio::sync::Semaphore::new(UPLOAD_MEMORY_MIB as usize),
+        }
     }
 
     /// Where this project's objects are (endpoint, bucket, prefix): names the blob cache.
     pub fn location(&self) -> String {
         format!("{}/{}/{}", self.cfg.endpoint.trim_end_matches('/'), self.cfg.bucket, self.cfg.prefix)
+    }
+
+    /// Holds `bytes` of the upload memory budget until the returned permit is dropped.
+    pub async fn reserve(&self, bytes: u64) -> tokio::sync::SemaphorePermit<'_> {
+        let mib = bytes.div_ceil(1024 * 1024).clamp(1, UPLOAD_MEMORY_MIB as u64) as u32;
+        self.memory.acquire_many(mib).await.expect("the budget is never closed")
     }
 
     fn key(&self, rest: &str) -> String {
@@ -474,6 +491,7 @@ impl S3Target {
                 async move {
                     let off = i * part_size;
                     let len = part_size.min(size - off) as usize;
+                    let _held = self.reserve(len as u64).await;
                     let data = tokio::task::spawn_blocking(move || {
                         use std::os::unix::fs::FileExt;
                         let f = std::fs::File::open(&path)?;
