@@ -268,6 +268,12 @@ impl Store {
         .is_some()
     }
 
+    /// Drops blob records too old to be trusted anyway (the table would otherwise grow with
+    /// every blob ever sent).
+    pub fn prune_sent_blobs(&self) -> Result<usize, StoreError> {
+        self.with(|c| c.execute("DELETE FROM sent_blobs WHERE at_ms <= ?1", [now_ms() - SENT_FRESH_MS]))
+    }
+
     fn blobs_sent(&self, location: &str, hashes: &[[u8; 32]]) {
         let _ = self.with(|c| {
             let tx = c.unchecked_transaction()?;

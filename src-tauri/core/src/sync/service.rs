@@ -414,7 +414,7 @@ impl SyncService {
     pub async fn file_history(&self, path: &str) -> Result<Vec<FileVersionInfo>, SyncServiceError> {
         let a = self.active()?;
         a.root.resolve(path).map_err(|e| SyncServiceError::Invalid(e.to_string()))?;
-        Ok(engine::file_history(&a.target, path.as_bytes(), 50)
+        Ok(engine::file_history(&a.target, path.as_bytes(), 200)
             .await?
             .into_iter()
             .map(|v| FileVersionInfo {
@@ -581,7 +581,12 @@ impl Worker {
     async fn full_scan(&self) {
         let a = self.a.clone();
         let (root, store, id) = (a.root.clone(), self.store.clone(), a.project_id);
-        match tokio::task::spawn_blocking(move || super::scan::scan(&root, &store, id)).await {
+        match tokio::task::spawn_blocking(move || {
+            let _ = store.prune_sent_blobs();
+            super::scan::scan(&root, &store, id)
+        })
+        .await
+        {
             Ok(Ok(r)) => {
                 for (p, e) in r.errors {
                     push_event(&a, "error", Some(&p), e);
