@@ -426,3 +426,54 @@ fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
         assert!(r.errors.iter().all(|(p, _)| p == b"sparse.img"), "{:?}", r.errors);
     });
 }
+
+#[test]
+fn pruning_keeps_recent_daily_and_weekly_snapshots_head_and_every_base() {
+    use aura_core::sync::engine::{prune, restore, Retention};
+    let Some(w) = weed() else { return };
+    rt().block_on(async {
+        let t = target(w.s3_port, "projects/prune");
+        ready(&t).await;
+        const H: i64 = 3600 * 1000;
+        const DAY: i64 = 24 * H;
+        let now = aura_core::store::now_ms();
+        let day40 = (now - 40 * DAY) / DAY * DAY;
+        let week200 = (now - 200 * DAY) / (7 * DAY) * (7 * DAY);
+        let id = |t: i64, name: &str| format!("{t:013}-{name}");
+        let content: [(&[u8], &[u8]); 1] = [(b"a.txt", b"base")];
+        let blob = blake3::hash(b"base").to_hex().to_string();
+        t.put_blob(&blob, b"base".to_vec()).await.unwrap();
+        let full = id(day40 + H, "full");
+        t.put_snapshot(&snap(&full, None, &content)).await.unwrap();
+        let delta = |name: &str, at: i64| {
+            let mut d = snap(&id(at, name), None, &[]);
+            d.base = Some(full.clone());
+            d
+        };
+        let all = [
+            delta("older-same-day", day40 + 3 * H / 2),
+            delta("head", day40 + 2 * H),
+            delta("newest-of-day", day40 + 3 * H),
+            delta("recent-1", now - 3 * DAY),
+            delta("recent-2", now - 3 * DAY + H),
+            delta("old-week-1", week200 + H),
+            delta("old-week-2", week200 + 2 * H),
+        ];
+        for d in &all {
+            t.put_snapshot(d).await.unwrap();
+        }
+        t.move_head(&all[1].id, None).await.unwrap();
+        assert_eq!(prune(&t, Retention::default(), now).await.unwrap(), 2);
+        let left = t.list_snapshots().await.unwrap();
+        assert!(!left.contains(&all[0].id) && !left.contains(&all[5].id), "{left:?}");
+        for kept in [&full, &all[1].id, &all[2].id, &all[3].id, &all[4].id, &all[6].id] {
+            assert!(left.contains(kept), "{kept} kept: {left:?}");
+        }
+        // A kept differential snapshot still restores through its base.
+        let out = tempfile::tempdir().unwrap();
+        restore(&t, Some(&all[2].id), out.path()).await.unwrap();
+        assert_eq!(std::fs::read(out.path().join("a.txt")).unwrap(), b"base");
+        // Pruning again finds nothing more.
+        assert_eq!(prune(&t, Retention::default(), now).await.unwrap(), 0);
+    });
+}

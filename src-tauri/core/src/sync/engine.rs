@@ -927,6 +927,55 @@ pub struct GcReport {
     pub bytes_freed: u64,
 }
 
+/// Which snapshots history keeps: every one of the last `all_days`, then the newest of each
+/// day up to `daily_days`, then the newest of each week.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub all_days: i64,
+    pub daily_days: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { all_days: 7, daily_days: 90 }
+    }
+}
+
+/// Deletes snapshots the retention policy does not keep. Never HEAD, never a full snapshot
+/// (differential ones, kept or written later by any machine, build on them), never one whose
+/// id does not carry its time.
+pub async fn prune(target: &S3Target, policy: Retention, now: i64) -> Result<usize, EngineError> {
+    const DAY: i64 = 24 * 3600 * 1000;
+    let head = target.head().await?.map(|h| h.0);
+    let ids = target.list_snapshots().await?;
+    // Newest first: the first snapshot seen in a day (or week) bucket is the one kept.
+    let mut seen = HashSet::new();
+    let mut candidates = Vec::new();
+    for id in ids.iter().rev() {
+        let Some(t) = id.split('-').next().and_then(|t| t.parse::<i64>().ok()) else { continue };
+        let age = now - t;
+        let bucket = if age < policy.all_days * DAY {
+            continue;
+        } else if age < policy.daily_days * DAY {
+            (0, t / DAY)
+        } else {
+            (1, t / (7 * DAY))
+        };
+        if seen.insert(bucket) || Some(id) == head.as_ref() {
+            continue;
+        }
+        candidates.push(id.clone());
+    }
+    let stored: Vec<Snapshot> =
+        futures::stream::iter(candidates.iter().map(|id| target.snapshot_stored(id)).collect::<Vec<_>>())
+            .buffered(8)
+            .try_collect()
+            .await?;
+    let doomed: Vec<String> = stored.into_iter().filter(|s| s.base.is_some()).map(|s| s.id).collect();
+    target.delete_snapshots(&doomed).await?;
+    Ok(doomed.len())
+}
+
 /// Deletes blobs no snapshot references. Blobs newer than `grace_ms` are kept: a pass on
 /// another machine may have stored them for a snapshot it has not committed yet.
 pub async fn gc(target: &S3Target, grace_ms: i64) -> Result<GcReport, EngineError> {

@@ -440,9 +440,20 @@ impl S3Target {
 
     /// Deletes blobs (only garbage collection calls this, with unreferenced hashes).
     pub async fn delete_blobs(&self, hashes: &[String]) -> Result<(), SyncError> {
-        for chunk in hashes.chunks(1000) {
+        let keys: Vec<String> = hashes.iter().map(|h| self.blob_key(h)).collect();
+        self.delete_keys(&keys).await
+    }
+
+    /// Deletes snapshot manifests (only pruning calls this; never HEAD's, never a full one).
+    pub async fn delete_snapshots(&self, ids: &[String]) -> Result<(), SyncError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.key(&format!("snapshots/{id}.json"))).collect();
+        self.delete_keys(&keys).await
+    }
+
+    async fn delete_keys(&self, keys: &[String]) -> Result<(), SyncError> {
+        for chunk in keys.chunks(1000) {
             let objects: Vec<ObjectIdentifier> =
-                chunk.iter().filter_map(|h| ObjectIdentifier::builder().key(self.blob_key(h)).build().ok()).collect();
+                chunk.iter().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
             let del = Delete::builder()
                 .set_objects(Some(objects))
                 .quiet(true)

@@ -458,13 +458,15 @@ impl SyncService {
         Ok(())
     }
 
-    /// Deletes blobs no snapshot references (older than an hour).
+    /// Prunes old snapshots (see `engine::Retention`), then deletes blobs no snapshot
+    /// references (older than an hour).
     pub async fn collect_garbage(&self) -> Result<String, SyncServiceError> {
         let a = self.active()?;
         let _g = a.pass.lock().await;
+        let pruned = engine::prune(&a.target, engine::Retention::default(), now_ms()).await?;
         let r = engine::gc(&a.target, 3_600_000).await?;
         let msg = format!(
-            "{} unreferenced blobs deleted ({} KiB), {} kept, {} snapshots",
+            "{pruned} old snapshots pruned (kept: all of the last 7 days, one a day to 90 days, one a week after); {} unreferenced blobs deleted ({} KiB), {} kept, {} snapshots",
             r.blobs_deleted,
             r.bytes_freed / 1024,
             r.blobs_kept,
