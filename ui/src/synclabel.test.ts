@@ -8,6 +8,7 @@ describe("syncLabel", () => {
   it("says synced, pending N, offline with the queue, conflict", () => {
     expect(syncLabel(base)).toBe("synced");
     expect(syncLabel({ ...base, state: "pending", pending: 3 })).toBe("pending 3");
+    expect(syncLabel({ ...base, state: "pending", pending: 3, failing: 1 })).toBe("pending 3 · 1 failing");
     expect(syncLabel({ ...base, state: "offline", pending: 5 })).toBe("offline · 5 queued");
     expect(syncLabel({ ...base, state: "conflict" })).toBe("sync conflict");
     expect(syncLabel({ ...base, state: "off" })).toBe("sync off");

@@ -8,7 +8,7 @@ export function syncLabel(s: SyncStatus): string {
     case "off": return "sync off";
     case "syncing": return n ? `syncing ${n}…` : "syncing…";
     case "synced": return "synced";
-    case "pending": return `pending ${n}`;
+    case "pending": return `pending ${n}${Number(s.failing) ? ` · ${s.failing} failing` : ""}`;
     case "offline": return `offline · ${n} queued`;
     case "conflict": return "sync conflict";
     case "error": return `sync error · ${n} queued`;
