@@ -14,14 +14,15 @@ use serde_json::json;
 
 const KEY: &str = "dtn_test_key_for_contract";
 
+/// stdout and stderr kept apart: their relative order depends on when the logs are polled.
 #[derive(Default)]
-struct Out(Vec<u8>);
+struct Out(Vec<u8>, Vec<u8>);
 impl ExecSink for Out {
     fn stdout(&mut self, d: &[u8]) {
         self.0.extend_from_slice(d);
     }
     fn stderr(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
+        self.1.extend_from_slice(d);
     }
 }
 
@@ -76,7 +77,8 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
         };
         let o = dt.exec(&sb.id, &req, &mut out).await.unwrap();
         assert_eq!(o.exit_code, Some(4));
-        assert_eq!(String::from_utf8_lossy(&out.0), "console.log('hi')\nit's me\nerr\n");
+        assert_eq!(String::from_utf8_lossy(&out.0), "console.log('hi')\nit's me\n");
+        assert_eq!(String::from_utf8_lossy(&out.1), "err\n");
         // Output is streamed while the command runs: the first line arrives before it ends.
         struct Timed(Vec<(std::time::Instant, Vec<u8>)>);
         impl ExecSink for Timed {
