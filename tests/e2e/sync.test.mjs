@@ -159,12 +159,40 @@ describe("sync to an S3 bucket", () => {
     assert.match(fs.readFileSync(path.join(restoredB, "main.py"), "utf8"), /from machine B/);
   });
 
+  test("another conflict: 'Take theirs' writes their files here and keeps ours as a snapshot", async () => {
+    const b = app.browser;
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-b2-"));
+    const dest = path.join(other, "proj");
+    const db = path.join(other, "state.sqlite3");
+    cli(weed, ["restore", key, dest, "--db", db]);
+    fs.writeFileSync(path.join(dest, "main.py"), "print('machine B again')\n");
+    assert.ok(cli(weed, ["push", dest, "--db", db]).snapshot);
+
+    await typeAndSave(b, "# mine, unsynced ");
+    await eventually(async () => (await syncState(b))?.state === "conflict", { what: "second conflict", timeout: 30000 });
+    await (await b.$('[data-testid="sync-status"]')).click();
+    await (await b.$('[data-testid="sync-take-theirs"]')).click();
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "resolved by taking theirs", timeout: 30000 });
+    assert.equal(fs.readFileSync(path.join(dirs.project, "main.py"), "utf8"), "print('machine B again')\n");
+    // The open editor follows the file on disk.
+    await eventually(() => b.execute(() => document.querySelector(".cm-content")?.textContent.includes("machine B again")), { what: "editor reloaded" });
+    // Ours is kept aside as a snapshot, with the unsynced edit in it.
+    const snaps = await invoke(b, "sync_snapshots", {});
+    assert.ok(snaps.ok, JSON.stringify(snaps));
+    const side = snaps.value.find((s) => s.side);
+    assert.ok(side, `a side snapshot: ${JSON.stringify(snaps.value)}`);
+    const kept = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-side-"));
+    fs.rmSync(kept, { recursive: true });
+    cli(weed, ["restore", key, kept, "--snapshot", side.id]);
+    assert.match(fs.readFileSync(path.join(kept, "main.py"), "utf8"), /mine, unsynced/);
+  });
+
   test("restore from cloud into a new folder, and refused inputs", async () => {
     const b = app.browser;
     const target = path.join(dirs.base, "restored-here");
     const r = await invoke(b, "sync_restore_project", { key, snapshot: null, dest: target });
     assert.ok(r.ok, JSON.stringify(r));
-    assert.match(fs.readFileSync(path.join(target, "main.py"), "utf8"), /from the app/);
+    assert.equal(fs.readFileSync(path.join(target, "main.py"), "utf8"), "print('machine B again')\n");
     // Not into a folder that has files, not a key that escapes, not a relative path.
     const busy = await invoke(b, "sync_restore_project", { key, snapshot: null, dest: dirs.project });
     assert.equal(busy.ok, false);
