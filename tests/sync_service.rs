@@ -89,6 +89,8 @@ fn saves_sync_in_the_background_offline_queues_and_drains() {
         assert_eq!(std::fs::read(root2.path().join(f)).unwrap(), std::fs::read(proj.path().join(f)).unwrap());
     }
     assert!(!root2.path().join("node_modules").exists());
+    // Progress was reported while passes sent files.
+    assert!(seen.lock().iter().any(|s| matches!(s.progress, Some((d, t)) if d == t && t > 0)), "progress reported");
     // The status updates were pushed to the callback as they happened.
     let states: Vec<SyncState> = seen.lock().iter().map(|s| s.state).collect();
     for st in [SyncState::Syncing, SyncState::Synced, SyncState::Offline] {

@@ -6,7 +6,9 @@ export function syncLabel(s: SyncStatus): string {
   const n = Number(s.pending);
   switch (s.state) {
     case "off": return "sync off";
-    case "syncing": return n ? `syncing ${n}…` : "syncing…";
+    case "syncing":
+      if (s.progress) return `syncing ${s.progress[0]}/${s.progress[1]}`;
+      return n ? `syncing ${n}…` : "syncing…";
     case "synced": return "synced";
     case "pending": return `pending ${n}${Number(s.failing) ? ` · ${s.failing} failing` : ""}`;
     case "offline": return `offline · ${n} queued`;

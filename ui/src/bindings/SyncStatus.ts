@@ -14,4 +14,8 @@ failing: number, message: string | null, snapshot: string | null, conflict: Conf
 /**
  * The project's key in the bucket.
  */
-key: string | null, };
+key: string | null, 
+/**
+ * While a pass sends files: (files done, files in this pass).
+ */
+progress: [number, number] | null, };

@@ -467,6 +467,22 @@ pub async fn push_to(
     opts: &PushOptions,
     commit: CommitTo,
 ) -> Result<PushReport, EngineError> {
+    push_observed(root, store, project_id, target, opts, commit, None).await
+}
+
+/// Told (files done, files to send) as a pass goes.
+pub type Progress<'a> = dyn Fn(usize, usize) + Send + Sync + 'a;
+
+/// [`push_to`], reporting progress.
+pub async fn push_observed(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+    opts: &PushOptions,
+    commit: CommitTo,
+    progress: Option<&Progress<'_>>,
+) -> Result<PushReport, EngineError> {
     let mut report = PushReport::default();
     let pending = store.journal_pending(project_id, 1_000_000)?;
     if pending.is_empty() && commit == CommitTo::Head {
@@ -505,11 +521,18 @@ pub async fn push_to(
     // trips rustc's higher-ranked Send check in callers.)
     let log = SentLog::new(store, target);
     let log = &log;
+    let total = to_send.len();
+    let done_count = std::sync::atomic::AtomicUsize::new(0);
+    let done_count = &done_count;
     let sends: Vec<_> = to_send
         .into_iter()
         .map(|rel| async move {
             let abs = root.path().join(OsStr::from_bytes(&rel));
             let sent = send_file(log, target, abs, opts).await?;
+            let n = done_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(p) = progress {
+                p(n, total);
+            }
             Ok::<_, SyncError>((rel, sent))
         })
         .collect();

@@ -65,6 +65,9 @@ pub struct SyncStatus {
     pub conflict: Option<ConflictInfo>,
     /// The project's key in the bucket.
     pub key: Option<String>,
+    /// While a pass sends files: (files done, files in this pass).
+    #[ts(type = "[number, number] | null")]
+    pub progress: Option<(u64, u64)>,
 }
 
 impl SyncStatus {
@@ -77,6 +80,7 @@ impl SyncStatus {
             snapshot: None,
             conflict: None,
             key: None,
+            progress: None,
         }
     }
 }
@@ -287,6 +291,7 @@ impl SyncService {
                 snapshot,
                 conflict: None,
                 key: Some(key),
+                progress: None,
             }),
             events: Mutex::new(VecDeque::new()),
             stopped: AtomicBool::new(false),
@@ -654,7 +659,27 @@ impl Worker {
             return Duration::ZERO;
         }
         self.publish(|s| s.state = SyncState::Syncing);
-        let r = engine::push(&a.root, &self.store, a.project_id, &a.target, &a.opts).await;
+        // Progress goes to the window at most every 250 ms.
+        let last = Mutex::new(std::time::Instant::now());
+        let on_progress = |done: usize, total: usize| {
+            let mut l = last.lock();
+            if l.elapsed() >= Duration::from_millis(250) || done == total {
+                *l = std::time::Instant::now();
+                drop(l);
+                self.publish(|s| s.progress = Some((done as u64, total as u64)));
+            }
+        };
+        let r = engine::push_observed(
+            &a.root,
+            &self.store,
+            a.project_id,
+            &a.target,
+            &a.opts,
+            engine::CommitTo::Head,
+            Some(&on_progress),
+        )
+        .await;
+        self.a.status.lock().progress = None;
         let grow = |b: Duration| if b.is_zero() { Duration::from_millis(500) } else { (b * 2).min(MAX_BACKOFF) };
         match r {
             Ok(report) => {
