@@ -33,6 +33,18 @@ function bucketFile(weed, key, rel) {
   return fs.existsSync(p) ? fs.readFileSync(p, "utf8") : null;
 }
 
+/** Machine B (the aura-sync binary with its own state): restore the project, write main.py, push. */
+function otherMachineWrites(weed, key, content) {
+  const other = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-b-"));
+  const dest = path.join(other, "proj");
+  const db = path.join(other, "state.sqlite3");
+  cli(weed, ["restore", key, dest, "--db", db]);
+  fs.writeFileSync(path.join(dest, "main.py"), content);
+  const pushed = cli(weed, ["push", dest, "--db", db]);
+  assert.ok(pushed.snapshot, JSON.stringify(pushed));
+  return pushed;
+}
+
 async function syncState(b) {
   return b.execute(() => {
     const el = document.querySelector('[data-testid="sync-status"]');
@@ -127,14 +139,7 @@ describe("sync to an S3 bucket", () => {
 
   test("another machine moved on: a conflict, 'Keep mine' keeps both versions", async () => {
     const b = app.browser;
-    // Machine B: restore, edit, push (the aura-sync binary with its own state).
-    const other = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-b-"));
-    const dest = path.join(other, "proj");
-    const db = path.join(other, "state.sqlite3");
-    cli(weed, ["restore", key, dest, "--db", db]);
-    fs.writeFileSync(path.join(dest, "main.py"), "print('from machine B')\n");
-    const pushed = cli(weed, ["push", dest, "--db", db]);
-    assert.ok(pushed.snapshot, JSON.stringify(pushed));
+    const pushed = otherMachineWrites(weed, key, "print('from machine B')\n");
 
     await typeAndSave(b, "# from the app ");
     await eventually(async () => (await syncState(b))?.state === "conflict", { what: "conflict", timeout: 30000 });
@@ -161,12 +166,7 @@ describe("sync to an S3 bucket", () => {
 
   test("another conflict: 'Take theirs' writes their files here and keeps ours as a snapshot", async () => {
     const b = app.browser;
-    const other = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-b2-"));
-    const dest = path.join(other, "proj");
-    const db = path.join(other, "state.sqlite3");
-    cli(weed, ["restore", key, dest, "--db", db]);
-    fs.writeFileSync(path.join(dest, "main.py"), "print('machine B again')\n");
-    assert.ok(cli(weed, ["push", dest, "--db", db]).snapshot);
+    otherMachineWrites(weed, key, "print('machine B again')\n");
 
     await typeAndSave(b, "# mine, unsynced ");
     await eventually(async () => (await syncState(b))?.state === "conflict", { what: "second conflict", timeout: 30000 });
