@@ -119,6 +119,7 @@ fn blobs_snapshots_conflicts_and_a_store_that_is_down() {
     let e = rt.block_on(down.head()).unwrap_err();
     assert!(matches!(e, SyncError::Unreachable(_)), "{e:?}");
     assert!(e.to_string().contains("queued"), "{e}");
+    assert!(e.to_string().to_lowercase().contains("refused"), "says why, not the SDK's 'dispatch failure': {e}");
 }
 
 #[test]

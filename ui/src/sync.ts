@@ -201,7 +201,7 @@ export class SyncPanel {
     b.addEventListener("click", restore);
     return h("div", { class: "sync-snap", "data-snapshot": s.id },
       h("div", {}, h("code", {}, s.id), s.head ? " (latest)" : "", s.side ? " (kept aside)" : ""),
-      h("div", { class: "hint" }, `${when(Number(s.created_at_ms))} · ${s.machine || "?"} · ${s.files} files · ${size(Number(s.bytes))}`), b);
+      h("div", { class: "hint" }, `${when(Number(s.created_at_ms))} · ${s.machine || "?"} · ${s.files} file${s.files === 1 ? "" : "s"} · ${size(Number(s.bytes))}`), b);
   }
 
   async loadHistory(): Promise<void> {

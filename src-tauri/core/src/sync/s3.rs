@@ -161,10 +161,21 @@ pub const UPLOAD_MEMORY_MIB: u32 = 256;
 
 type SdkError<E> = aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>;
 
-fn err<E: std::fmt::Debug + std::fmt::Display>(e: SdkError<E>) -> SyncError {
+/// The innermost cause of an error ("Connection refused (os error 111)"), not the SDK's
+/// outer "dispatch failure".
+fn cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+fn err<E: std::error::Error + 'static>(e: SdkError<E>) -> SyncError {
     use aws_sdk_s3::error::SdkError;
     match &e {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => SyncError::Unreachable(e.to_string()),
+        SdkError::TimeoutError(_) => SyncError::Unreachable("timed out".into()),
+        SdkError::DispatchFailure(_) => SyncError::Unreachable(cause(&e)),
         SdkError::ServiceError(s) => SyncError::Refused(format!("{}", s.err())),
         _ => SyncError::Refused(format!("{e:?}")),
     }

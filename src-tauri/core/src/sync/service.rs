@@ -727,8 +727,8 @@ impl Worker {
                 let offline = matches!(e, EngineError::Sync(SyncError::Unreachable(_)));
                 let next = grow(backoff);
                 let msg = format!("{e}; retrying in about {} s", next.as_secs().max(1));
-                let was = a.status.lock().state;
-                if was != SyncState::Offline || !offline {
+                // One line in the panel per outage, not one per retry.
+                if backoff.is_zero() {
                     push_event(a, if offline { "offline" } else { "error" }, None, e.to_string());
                 }
                 tracing::warn!(error = %e, "sync pass failed");
