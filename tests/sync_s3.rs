@@ -306,12 +306,16 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         // A edits again and is now behind: a conflict; A picks "take theirs". A's unsynced
         // edit is kept as a side snapshot first, then A's folder equals B's.
         std::fs::write(proj_a.path().join("a.txt"), "A's second version").unwrap();
+        // A file too large to sync exists only here: taking theirs must not delete it.
+        std::fs::File::create(proj_a.path().join("huge.bin")).unwrap().set_len(100 * 1024 * 1024).unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
         assert!(matches!(
             push(&root_a, &store_a, id_a, &t, &opts()).await,
             Err(EngineError::Sync(SyncError::Conflict { .. }))
         ));
         let took = adopt(&root_a, &store_a, id_a, &t, None, true, &opts()).await.unwrap();
+        assert!(proj_a.path().join("huge.bin").exists(), "a file in no snapshot is never removed");
+        assert_eq!(took.kept, vec!["huge.bin".to_string()]);
         let side = took.kept_local_as.expect("A's edit kept aside");
         assert!(t.snapshot(&side).await.unwrap().side);
         assert_eq!(std::fs::read_to_string(proj_a.path().join("a.txt")).unwrap(), "B's version");

@@ -798,6 +798,9 @@ pub struct AdoptReport {
     pub kept_local_as: Option<String>,
     pub written: usize,
     pub removed: usize,
+    /// Local files whose content is in no snapshot (too large, unreadable): never removed or
+    /// overwritten. Ones the snapshot has another version of are renamed aside first.
+    pub kept: Vec<String>,
 }
 
 /// Makes the project folder equal to a bucket snapshot (HEAD when `id` is `None`) without
@@ -843,6 +846,14 @@ pub async fn adopt(
         };
         on_disk.insert(rel, hash);
     }
+    // A local file may only be overwritten or removed if its content is in the bucket: in the
+    // side snapshot just written, or synced before (the manifest). Anything else (over the size
+    // limit, unreadable) is kept: moved aside when the snapshot has a version of that path.
+    let mut safe: HashSet<[u8; 32]> = known.values().map(|k| k.blake3).collect();
+    if let Some(side) = &report.kept_local_as {
+        safe.extend(target.snapshot(side).await?.files.iter().filter_map(|f| unhex(&f.blake3)));
+    }
+    let unsafe_here = |p: &[u8]| on_disk.get(p).is_some_and(|h| *h == [0; 32] || !safe.contains(h));
     let to_write: Vec<&SnapshotFile> = snap
         .files
         .iter()
@@ -853,10 +864,24 @@ pub async fn adopt(
             !(same && mode_ok)
         })
         .collect();
+    for f in &to_write {
+        if unsafe_here(&f.path) {
+            let from = root.path().join(OsStr::from_bytes(&f.path));
+            let mut aside = from.clone().into_os_string();
+            aside.push(format!(".aura-kept-{}", now_ms()));
+            std::fs::rename(&from, &aside)
+                .map_err(|e| EngineError::Restore { path: shown(&f.path), message: e.to_string() })?;
+            report.kept.push(std::path::Path::new(&aside).display().to_string());
+        }
+    }
     report.written = to_write.len();
     let writes: Vec<_> = to_write.into_iter().map(|f| write_file(target, root.path(), f)).collect();
     futures::stream::iter(writes).buffer_unordered(opts.concurrency.max(1)).try_collect::<Vec<()>>().await?;
     for p in on_disk.keys().filter(|p| !want.contains_key(p.as_slice())) {
+        if unsafe_here(p) {
+            report.kept.push(shown(p));
+            continue;
+        }
         match std::fs::remove_file(root.path().join(OsStr::from_bytes(p))) {
             Ok(()) => report.removed += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
