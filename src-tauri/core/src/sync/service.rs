@@ -401,6 +401,7 @@ impl SyncService {
                 let kept =
                     r.kept_local_as.map(|s| format!("; this machine's version is kept as {s}")).unwrap_or_default();
                 push_event(&a, "conflict", None, format!("took {} ({} files written){kept}", r.snapshot, r.written));
+                note_kept(&a, &r.kept);
             }
             let mut st = a.status.lock();
             st.conflict = None;
@@ -459,6 +460,7 @@ impl SyncService {
                 None,
                 format!("restored snapshot {id}: {} written, {} removed", r.written, r.removed),
             );
+            note_kept(&a, &r.kept);
         }
         a.nudge.notify_one();
         Ok(())
@@ -554,6 +556,13 @@ async fn snapshot_list(t: &S3Target, limit: usize) -> Result<Vec<SnapshotInfo>, 
             side: s.side,
         })
         .collect())
+}
+
+/// Files a restore left in place because their content is in no snapshot.
+fn note_kept(a: &Active, kept: &[String]) {
+    for k in kept {
+        push_event(a, "kept", Some(k.as_bytes()), "in no snapshot (too large or unreadable): kept here".into());
+    }
 }
 
 fn push_event(a: &Active, kind: &str, path: Option<&[u8]>, message: String) {
