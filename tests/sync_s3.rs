@@ -126,7 +126,7 @@ fn blobs_snapshots_conflicts_and_a_store_that_is_down() {
 fn push_and_restore_a_project_byte_for_byte() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::engine::{push, restore, restore_file};
     use aura_core::sync::scan::scan;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
@@ -209,6 +209,22 @@ fn push_and_restore_a_project_byte_for_byte() {
         restore(&t, Some(&s1), old.path()).await.unwrap();
         assert_eq!(std::fs::read(old.path().join("src/main.rs")).unwrap(), b"fn main() {}\n");
         assert!(old.path().join("src/same.rs").exists());
+
+        // One file back from the history. Synced content is simply replaced; content the
+        // bucket does not have yet is moved aside first, never lost.
+        let v1 = blake3::hash(b"fn main() {}\n").to_hex().to_string();
+        let synced_now = std::fs::read(p.join("src/main.rs")).unwrap();
+        let kept = restore_file(&root, &store, id, &t, b"src/main.rs", &v1).await.unwrap();
+        assert_eq!(kept, None, "the replaced version is in the bucket");
+        assert_eq!(std::fs::read(p.join("src/main.rs")).unwrap(), b"fn main() {}\n");
+        std::fs::write(p.join("src/main.rs"), &synced_now).unwrap();
+        scan(&root, &store, id).unwrap();
+        push(&root, &store, id, &t, &opts()).await.unwrap();
+        std::fs::write(p.join("src/main.rs"), "unsynced work\n").unwrap();
+        let kept = restore_file(&root, &store, id, &t, b"src/main.rs", &v1).await.unwrap().expect("moved aside");
+        assert!(kept.starts_with("src/main.rs.aura-kept-"), "{kept}");
+        assert_eq!(std::fs::read(p.join(&kept)).unwrap(), b"unsynced work\n");
+        assert_eq!(std::fs::read(p.join("src/main.rs")).unwrap(), b"fn main() {}\n");
     });
 }
 

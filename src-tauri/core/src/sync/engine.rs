@@ -867,11 +867,12 @@ pub async fn adopt(
     for f in &to_write {
         if unsafe_here(&f.path) {
             let from = root.path().join(OsStr::from_bytes(&f.path));
+            let suffix = format!(".aura-kept-{}", now_ms());
             let mut aside = from.clone().into_os_string();
-            aside.push(format!(".aura-kept-{}", now_ms()));
+            aside.push(&suffix);
             std::fs::rename(&from, &aside)
                 .map_err(|e| EngineError::Restore { path: shown(&f.path), message: e.to_string() })?;
-            report.kept.push(std::path::Path::new(&aside).display().to_string());
+            report.kept.push(format!("{}{suffix}", shown(&f.path)));
         }
     }
     report.written = to_write.len();
@@ -958,13 +959,35 @@ pub async fn file_history(target: &S3Target, path: &[u8], limit: usize) -> Resul
 }
 
 /// Writes one version of one file (from the history) over the project's copy; the watcher or
-/// the caller journals it as a change like any save.
-pub async fn restore_file(root: &ProjectRoot, target: &S3Target, path: &[u8], blake3: &str) -> Result<(), EngineError> {
-    let mode = std::fs::metadata(root.path().join(OsStr::from_bytes(path)))
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o644);
+/// the caller journals it as a change like any save. If the copy on disk has content the
+/// bucket does not have yet (not synced), it is first moved aside as `<name>.aura-kept-<time>`,
+/// whose project-relative path is returned.
+pub async fn restore_file(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+    path: &[u8],
+    blake3: &str,
+) -> Result<Option<String>, EngineError> {
+    let abs = root.path().join(OsStr::from_bytes(path));
+    let io = |e: std::io::Error| EngineError::Restore { path: shown(path), message: e.to_string() };
+    let mode = std::fs::metadata(&abs).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    let mut kept = None;
+    if abs.is_file() {
+        let now = super::scan::hash_file(&abs).map_err(io)?;
+        let synced = store.manifest_get(project_id, path)?.is_some_and(|m| m.blake3 == now);
+        if !synced {
+            let suffix = format!(".aura-kept-{}", now_ms());
+            let mut aside = abs.clone().into_os_string();
+            aside.push(&suffix);
+            std::fs::rename(&abs, &aside).map_err(io)?;
+            kept = Some(format!("{}{suffix}", shown(path)));
+        }
+    }
     let f = SnapshotFile { path: path.to_vec(), size: 0, blake3: blake3.to_string(), mode };
-    write_file(target, root.path(), &f).await
+    write_file(target, root.path(), &f).await?;
+    Ok(kept)
 }
 
 #[derive(Debug, Default)]

@@ -441,7 +441,12 @@ impl SyncService {
         if blake3::Hash::from_hex(blake3).is_err() {
             return Err(SyncServiceError::Invalid("not a content hash".into()));
         }
-        engine::restore_file(&a.root, &a.target, path.as_bytes(), blake3).await?;
+        if let Some(aside) =
+            engine::restore_file(&a.root, &self.store, a.project_id, &a.target, path.as_bytes(), blake3).await?
+        {
+            push_event(&a, "kept", Some(aside.as_bytes()), "unsynced changes kept beside the restored file".into());
+            self.hint(&[aside.into_bytes()]);
+        }
         push_event(&a, "restore", Some(path.as_bytes()), format!("restored the version {}", &blake3[..12]));
         self.hint(&[path.as_bytes().to_vec()]);
         Ok(())
