@@ -5,11 +5,12 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Debian packages the app needs to build and run.
+# Debian packages the app needs to build and run: WebKitGTK and friends, and the local sandbox
+# (bubblewrap; passt's `pasta` gives each sandbox its own network with a way out to the internet).
 APP_APT=(libwebkit2gtk-4.1-dev build-essential pkg-config curl file libssl-dev
-  libayatana-appindicator3-dev librsvg2-dev libxdo-dev)
-# ...and what the tests need on top: a display, a session bus, the keyring, the sandbox, WebDriver.
-TEST_APT=(xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools bubblewrap)
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev bubblewrap passt)
+# ...and what the tests need on top: a display, a session bus, the keyring, WebDriver.
+TEST_APT=(xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools)
 
 log() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
 

@@ -303,6 +303,7 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
         tls: true,
         connect_to: None,
         headers: vec![("x-daytona-preview-token".into(), "tok".into())],
+        via: None,
     };
     let proxy = rt.block_on(PreviewProxy::start_with_tls(up, client_cfg)).unwrap();
     let cookie = login(&proxy);
@@ -321,6 +322,7 @@ fn https_upstreams_get_tls_host_and_injected_auth() {
             tls: true,
             connect_to: None,
             headers: vec![],
+            via: None,
         }))
         .unwrap();
     let cookie = login(&untrusted);

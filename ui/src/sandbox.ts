@@ -21,6 +21,10 @@ export class SandboxPanel {
   private cpu = h("input", { type: "number", min: 0, class: "sb-num", title: "seconds per process; empty = no limit" });
   private autoStop = h("input", { type: "number", min: 0, class: "sb-num", title: "minutes" });
   private unsandboxed = h("input", { type: "checkbox" });
+  private network = h("select", { class: "sb-network", "aria-label": "network", "data-testid": "sandbox-network" },
+    h("option", { value: "isolated" }, "Isolated: internet only, nothing of this machine"),
+    h("option", { value: "offline" }, "Offline: no network"),
+    h("option", { value: "host" }, "Host network (unsafe)"));
   private provider = h("select", { class: "sb-provider", "aria-label": "provider" },
     h("option", { value: "local" }, "Local (bubblewrap)"), h("option", { value: "daytona" }, "Daytona"), h("option", { value: "e2b" }, "E2B"));
   private image = h("input", { type: "text", placeholder: "default", spellcheck: "false" });
@@ -46,6 +50,7 @@ export class SandboxPanel {
     const save = h("button", {}, "Save settings");
     save.addEventListener("click", () => void this.saveSettings());
     this.unsandboxed.addEventListener("change", () => void this.toggleUnsandboxed());
+    this.network.addEventListener("change", () => void this.changeNetwork());
     const test = h("button", {}, "Test connection");
     test.addEventListener("click", () => void this.testConnection());
     this.provider.addEventListener("change", () => this.showProviderFields());
@@ -66,6 +71,7 @@ export class SandboxPanel {
         h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
         h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
         h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
+        h("label", { class: "sb-field local-only" }, "Network", this.network),
         h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
         save),
       h("details", { class: "sb-section" }, h("summary", {}, "API keys"), this.keysHost),
@@ -98,6 +104,7 @@ export class SandboxPanel {
       s.sandbox?.detail ? h("div", { class: "hint" }, s.sandbox.detail) : null,
       s.files ? h("div", { class: "hint", "data-testid": "sandbox-files" }, `Project files in the sandbox: ${s.files}`) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
+      networkLine(s),
     ].filter((x): x is HTMLDivElement => x !== null));
     const actions: [SandboxAction, string, boolean][] = [
       ["create", "Create", !s.sandbox],
@@ -119,6 +126,7 @@ export class SandboxPanel {
     this.cpu.value = st.limits.cpu_seconds ? String(st.limits.cpu_seconds) : "";
     this.autoStop.value = st.auto_stop_minutes ? String(st.auto_stop_minutes) : "";
     this.unsandboxed.checked = st.allow_unsandboxed;
+    this.network.value = st.network;
     this.provider.value = st.provider;
     this.image.value = st.image;
     this.daytonaUrl.value = st.daytona_api_url;
@@ -193,6 +201,7 @@ export class SandboxPanel {
       limits: { ...this.status.settings.limits, memory_bytes: mem ? mem * MiB : null, max_pids: num(this.pids), cpu_seconds: num(this.cpu) || null },
       auto_stop_minutes: num(this.autoStop) || null,
       allow_unsandboxed: this.unsandboxed.checked,
+      network: this.network.value as ProjectSettings["network"],
       provider: this.provider.value as ProjectSettings["provider"],
       image: this.image.value.trim(),
       daytona_api_url: this.daytonaUrl.value.trim(),
@@ -206,6 +215,7 @@ export class SandboxPanel {
     const p = this.provider.value;
     const root = this.provider.closest("details");
     root?.querySelectorAll<HTMLElement>(".remote-only").forEach((el) => { el.hidden = p === "local"; });
+    root?.querySelectorAll<HTMLElement>(".local-only").forEach((el) => { el.hidden = p !== "local"; });
     root?.querySelectorAll<HTMLElement>(".daytona-only").forEach((el) => { el.hidden = p !== "daytona"; });
     root?.querySelectorAll<HTMLElement>(".e2b-only").forEach((el) => { el.hidden = p !== "e2b"; });
   }
@@ -226,11 +236,27 @@ export class SandboxPanel {
     if (!s) return;
     try {
       await api.saveProjectSettings(s);
-      toast("Sandbox settings saved; they apply to the next sandbox (Delete, then Create).");
+      const restarted = s.network !== this.status?.settings.network || s.allow_unsandboxed !== this.status?.settings.allow_unsandboxed;
+      toast(restarted ? "Sandbox settings saved; the local sandbox was ended and the next command starts one on the new network."
+        : "Sandbox settings saved; they apply to the next sandbox (Delete, then Create).");
       await this.refresh();
     } catch (e) {
       toast(asIpcError(e).message, "error");
     }
+  }
+
+  private async changeNetwork(): Promise<void> {
+    if (this.network.value === "host") {
+      const ok = await confirmChoice("Use the host network?",
+        "Code in the sandbox (install scripts, agent-written code) could then reach every service on this machine's " +
+        "loopback — databases, dev servers, the desktop's X11 and D-Bus sockets — and other sandboxes. " +
+        "The status bar will say HOST NETWORK.", ["Cancel", "Use host network"]);
+      if (ok !== "Use host network") {
+        this.network.value = this.status?.settings.network ?? "isolated";
+        return;
+      }
+    }
+    await this.saveSettings();
   }
 
   private async toggleUnsandboxed(): Promise<void> {
@@ -245,4 +271,14 @@ export class SandboxPanel {
     }
     await this.saveSettings();
   }
+}
+
+/** The sandbox's network as the panel states it; a problem or the host network is a warning. */
+function networkLine(s: SandboxStatus): HTMLDivElement | null {
+  if (!s.network || s.isolation !== "bubblewrap") return null;
+  const [text, warn] = s.network_problem ? [`network unavailable: ${s.network_problem}`, true]
+    : s.network === "isolated" ? [`network: isolated (internet via ${s.network_tool ?? "?"}; nothing of this machine)`, false]
+    : s.network === "offline" ? ["network: offline", false]
+    : ["network: HOST NETWORK — sandboxed code can reach this machine's loopback services", true];
+  return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-network-state", "data-network": s.network }, text);
 }

@@ -41,10 +41,14 @@ export class StatusBar {
   /** Where commands run, and whether they are isolated. */
   setSandbox(s: SandboxStatus): void {
     const state = s.sandbox?.state ?? "no sandbox";
-    const iso = s.isolation === "bubblewrap" || s.isolation === "remote" ? ""
+    const iso = s.isolation === "remote" ? ""
+      : s.isolation === "bubblewrap" ? (s.network_problem ? " · network unavailable"
+        : s.network === "host" ? " · HOST NETWORK" : s.network === "offline" ? " · offline" : " · isolated")
       : s.isolation === "none" ? " · NOT ISOLATED" : " · isolation unavailable";
     this.provider.textContent = `${s.settings.provider}: ${state}${iso}`;
-    this.provider.classList.toggle("warn", iso !== "");
+    this.provider.title = s.isolation === "bubblewrap" && s.network === "isolated" && s.network_tool
+      ? `own network namespace, out through ${s.network_tool}` : "";
+    this.provider.classList.toggle("warn", iso !== "" && iso !== " · isolated" && iso !== " · offline");
     this.provider.dataset.state = state;
   }
 

@@ -6,6 +6,7 @@ use tauri::State;
 use ts_rs::TS;
 
 use crate::error::IpcResult;
+use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::service::SandboxAction;
 
 use crate::state::AppState;
@@ -19,6 +20,12 @@ pub struct SandboxStatus {
     pub isolation: String,
     /// Why isolation is unavailable, when it is.
     pub isolation_problem: Option<String>,
+    /// The local sandbox's network ("isolated", "offline", "host"); none for remote sandboxes.
+    pub network: Option<NetworkMode>,
+    /// Why the chosen network cannot be had here (commands are refused until another is chosen).
+    pub network_problem: Option<String>,
+    /// What an isolated network goes out through ("pasta" or "slirp4netns").
+    pub network_tool: Option<String>,
     pub sandbox: Option<SandboxInfo>,
     /// For a remote sandbox: how its copy of the project is doing ("in step", "3 files to send",
     /// or the last error). None for local sandboxes (they see the project folder itself).
@@ -53,7 +60,16 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
         (0, None) => format!("in step ({} sent, {} removed)", m.sent, m.removed),
         (n, None) => format!("{n} to send"),
     });
-    Ok(SandboxStatus { settings, isolation: iso.mode, isolation_problem: iso.problem, sandbox, files })
+    Ok(SandboxStatus {
+        settings,
+        isolation: iso.mode,
+        isolation_problem: iso.problem,
+        network: iso.network,
+        network_problem: iso.network_problem,
+        network_tool: iso.network_tool,
+        sandbox,
+        files,
+    })
 }
 
 #[tauri::command]
@@ -92,10 +108,17 @@ pub async fn sandbox_processes(state: State<'_, AppState>) -> IpcResult<Vec<Proc
     Ok(state.sandboxes.processes(&p.record).await?)
 }
 
+/// Saves the settings; a running local sandbox whose network changed is ended, so the next
+/// command starts one on the new network.
 #[tauri::command]
-pub fn save_project_settings(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<()> {
+pub async fn save_project_settings(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<()> {
     let p = state.project()?;
-    Ok(state.store.save_project_settings(p.record.id, &settings)?)
+    let before = state.store.project_settings(p.record.id)?;
+    state.store.save_project_settings(p.record.id, &settings)?;
+    if before.network != settings.network || before.allow_unsandboxed != settings.allow_unsandboxed {
+        state.sandboxes.release().await;
+    }
+    Ok(())
 }
 
 #[tauri::command]
@@ -115,9 +138,14 @@ pub fn usage_summary(state: State<'_, AppState>) -> IpcResult<Vec<UsageRow>> {
 pub async fn sandbox_test_connection(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<String> {
     if settings.provider == aura_core::sandbox::ProviderKind::Local {
         let iso = state.sandboxes.isolation(&settings);
-        return Ok(match iso.problem {
-            None => "bubblewrap works: commands run isolated.".into(),
-            Some(p) => format!("not isolated: {p}"),
+        return Ok(match (iso.problem, iso.network, iso.network_problem, iso.network_tool) {
+            (Some(p), ..) => format!("not isolated: {p}"),
+            (None, _, Some(np), _) => format!("bubblewrap works, but the isolated network does not: {np}"),
+            (None, Some(NetworkMode::Isolated), None, Some(tool)) => {
+                format!("bubblewrap works: commands run isolated, with their own network (out through {tool}).")
+            }
+            (None, Some(NetworkMode::Offline), ..) => "bubblewrap works: commands run isolated, offline.".into(),
+            _ => "bubblewrap works: commands run isolated, but on the HOST network.".into(),
         });
     }
     let client = state.sandboxes.remote(&settings)?;

@@ -30,6 +30,22 @@ pub fn listening_ports(pids: &[u32]) -> Vec<u16> {
     ports
 }
 
+/// Every TCP port listened on in the network namespace of `pid` (a sandbox's own namespace,
+/// where every socket is the sandbox's).
+pub fn all_listening(pid: u32) -> Vec<u16> {
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { continue };
+        ports.extend(text.lines().skip(1).filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f.get(3) == Some(&"0A")).then(|| u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()).flatten()
+        }));
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// The LISTEN (state 0A) entries of a `/proc/net/tcp` table whose socket inode is in `inodes`.
 pub fn parse_listening(table: &str, inodes: &HashSet<String>) -> Vec<u16> {
     table

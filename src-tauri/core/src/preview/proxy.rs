@@ -49,11 +49,69 @@ pub struct Upstream {
     pub connect_to: Option<SocketAddr>,
     /// Added to every forwarded request (provider preview auth); never shown to the page.
     pub headers: Vec<(String, String)>,
+    /// Connect with sockets made here instead: a local sandbox's own network namespace, where
+    /// `127.0.0.1` is the sandbox's loopback, not the host's.
+    pub via: Option<Via>,
+}
+
+/// Makes the sockets the proxy connects with when the upstream lives in another network
+/// namespace (the socket's namespace is fixed when it is created).
+pub trait Dialer: Send + Sync {
+    /// A new non-blocking, unconnected TCP socket (IPv6 when `v6`).
+    fn socket(&self, v6: bool) -> std::io::Result<std::os::fd::OwnedFd>;
+}
+
+/// A shared [`Dialer`]; two are equal when they are the same one.
+#[derive(Clone)]
+pub struct Via(pub Arc<dyn Dialer>);
+
+impl PartialEq for Via {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Via {}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Via(sandbox network)")
+    }
+}
+
+/// Connects to `port` on the loopback of the dialer's namespace: 127.0.0.1, then ::1 (a dev
+/// server may bind either).
+async fn dial_via(via: &Via, port: u16) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for v6 in [false, true] {
+        let fd = match via.0.socket(v6) {
+            Ok(fd) => fd,
+            Err(e) => {
+                last.get_or_insert(e);
+                continue;
+            }
+        };
+        let sock = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(fd));
+        let ip: std::net::IpAddr =
+            if v6 { std::net::Ipv6Addr::LOCALHOST.into() } else { std::net::Ipv4Addr::LOCALHOST.into() };
+        match sock.connect(SocketAddr::new(ip, port)).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => {
+                last.get_or_insert(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no socket")))
 }
 
 impl Upstream {
     pub fn local(port: u16) -> Self {
-        Self { host: "127.0.0.1".into(), port, tls: false, connect_to: None, headers: Vec::new() }
+        Self { host: "127.0.0.1".into(), port, tls: false, connect_to: None, headers: Vec::new(), via: None }
+    }
+
+    /// `port` on the loopback of another network namespace (a local sandbox's).
+    pub fn in_namespace(port: u16, via: Via) -> Self {
+        Self { via: Some(via), ..Self::local(port) }
     }
 
     /// From a provider's preview URL (`https://5173-<id>.<domain>`); a path is not kept.
@@ -73,7 +131,7 @@ impl Upstream {
             }
             _ => (authority.to_string(), if tls { 443 } else { 80 }),
         };
-        (!host.is_empty()).then_some(Self { host, port, tls, connect_to: None, headers })
+        (!host.is_empty()).then_some(Self { host, port, tls, connect_to: None, headers, via: None })
     }
 
     /// The Host header value.
@@ -307,9 +365,10 @@ const HOP_BY_HOP: [&str; 7] = [
 ];
 
 async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
-    let stream = match up.connect_to {
-        Some(addr) => TcpStream::connect(addr).await,
-        None => TcpStream::connect((up.host.as_str(), up.port)).await,
+    let stream = match (&up.via, up.connect_to) {
+        (Some(via), _) => dial_via(via, up.port).await,
+        (None, Some(addr)) => TcpStream::connect(addr).await,
+        (None, None) => TcpStream::connect((up.host.as_str(), up.port)).await,
     }
     .map_err(|e| e.to_string())?;
     let _ = stream.set_nodelay(true);

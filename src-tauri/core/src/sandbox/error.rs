@@ -9,6 +9,8 @@ pub enum SandboxError {
     WrongState { state: String, action: &'static str },
     #[error("bubblewrap is not available ({0}); commands would run without isolation. Allow unsandboxed runs in Settings to continue anyway")]
     IsolationUnavailable(String),
+    #[error("the sandbox's isolated network cannot be set up: {0}. Choose the offline network in the Sandbox settings, or (after its warning) the host network")]
+    NetworkUnavailable(String),
     #[error("the sandbox was stopped: {0}")]
     LimitExceeded(String),
     #[error("the command did not finish within {0} s and was stopped")]
@@ -45,6 +47,7 @@ impl UserFacing for SandboxError {
             Self::NotFound(_) => "not_found",
             Self::WrongState { .. } => "wrong_state",
             Self::IsolationUnavailable(_) => "isolation_unavailable",
+            Self::NetworkUnavailable(_) => "network_unavailable",
             Self::LimitExceeded(_) => "limit_exceeded",
             Self::Timeout(_) => "timeout",
             Self::Spawn(_) => "spawn",

@@ -10,7 +10,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::local::bwrap::{self, Isolation};
+use super::local::bwrap::{self, Isolation, NetPlan};
+use super::local::network::{self as net, NetworkMode, Outbound};
 use super::local::LocalProvider;
 use super::remote::daytona::{DaytonaConfig, DaytonaProvider};
 use super::remote::e2b::{E2bConfig, E2bProvider};
@@ -52,6 +53,13 @@ pub struct IsolationStatus {
     /// "remote" (Daytona / E2B: isolated by the provider).
     pub mode: String,
     pub problem: Option<String>,
+    /// The local sandbox's network as chosen in the settings (none for remote sandboxes).
+    pub network: Option<NetworkMode>,
+    /// Why the chosen network cannot be had here (an isolated network without a working
+    /// user-mode network tool); commands are refused until another mode is chosen.
+    pub network_problem: Option<String>,
+    /// The tool an isolated network goes out through ("pasta" or "slirp4netns").
+    pub network_tool: Option<String>,
 }
 
 /// Largest file uploaded to a new remote sandbox, and how many files at most.
@@ -65,8 +73,33 @@ pub struct SandboxService {
     current: Mutex<Option<Current>>,
     /// Cached result of looking for bubblewrap.
     bwrap: Mutex<Option<Result<PathBuf, String>>>,
+    /// Cached result of looking for a working user-mode network tool.
+    outbound: Mutex<Option<Result<Outbound, String>>>,
     /// Wakes running `exec`s to stop them.
     cancel: tokio::sync::Notify,
+    /// The network namespace of the current local sandbox: the preview proxy dials into it.
+    net: Arc<SandboxNet>,
+}
+
+/// The current local sandbox's network namespace, as the preview proxy's [`Dialer`]: it follows
+/// the sandbox (a preview opened before the sandbox exists works once it does).
+#[derive(Default)]
+pub struct SandboxNet(Mutex<Option<Arc<net::Netns>>>);
+
+impl SandboxNet {
+    fn set(&self, ns: Option<Arc<net::Netns>>) {
+        *self.0.lock() = ns;
+    }
+}
+
+impl crate::preview::proxy::Dialer for SandboxNet {
+    fn socket(&self, v6: bool) -> std::io::Result<std::os::fd::OwnedFd> {
+        let ns = self.0.lock().clone();
+        match ns {
+            Some(ns) => ns.tcp_socket(v6),
+            None => Err(std::io::Error::new(std::io::ErrorKind::NotConnected, "the sandbox is not running yet")),
+        }
+    }
 }
 
 fn state_name(s: SandboxState) -> String {
@@ -88,7 +121,9 @@ impl SandboxService {
             local: Mutex::new(None),
             current: Mutex::new(None),
             bwrap: Mutex::new(None),
+            outbound: Mutex::new(None),
             cancel: tokio::sync::Notify::new(),
+            net: Arc::new(SandboxNet::default()),
         }
     }
 
@@ -96,21 +131,48 @@ impl SandboxService {
         self.bwrap.lock().get_or_insert_with(bwrap::detect).clone()
     }
 
+    fn outbound(&self) -> Result<Outbound, String> {
+        self.outbound.lock().get_or_insert_with(net::probe_isolated).clone()
+    }
+
+    fn net_plan(&self, mode: NetworkMode) -> Result<NetPlan, SandboxError> {
+        Ok(match mode {
+            NetworkMode::Isolated => NetPlan::Isolated(self.outbound().map_err(SandboxError::NetworkUnavailable)?),
+            NetworkMode::Offline => NetPlan::Offline,
+            NetworkMode::Host => NetPlan::Host,
+        })
+    }
+
     pub fn isolation(&self, settings: &ProjectSettings) -> IsolationStatus {
+        let status = |mode: &str, problem| IsolationStatus {
+            mode: mode.into(),
+            problem,
+            network: None,
+            network_problem: None,
+            network_tool: None,
+        };
         if settings.provider != ProviderKind::Local {
-            return IsolationStatus { mode: "remote".into(), problem: None };
+            return status("remote", None);
         }
-        match self.detect() {
-            Ok(_) => IsolationStatus { mode: "bubblewrap".into(), problem: None },
-            Err(p) if settings.allow_unsandboxed => IsolationStatus { mode: "none".into(), problem: Some(p) },
-            Err(p) => IsolationStatus { mode: "unavailable".into(), problem: Some(p) },
+        let mut st = match self.detect() {
+            Ok(_) => status("bubblewrap", None),
+            Err(p) if settings.allow_unsandboxed => return status("none", Some(p)),
+            Err(p) => return status("unavailable", Some(p)),
+        };
+        st.network = Some(settings.network);
+        if settings.network == NetworkMode::Isolated {
+            match self.outbound() {
+                Ok(tool) => st.network_tool = Some(tool.name().into()),
+                Err(why) => st.network_problem = Some(why),
+            }
         }
+        st
     }
 
     /// The local provider, created with the isolation the settings allow.
     fn local(&self, settings: &ProjectSettings) -> Result<Arc<LocalProvider>, SandboxError> {
         let wanted = match self.detect() {
-            Ok(b) => Isolation::Bubblewrap { bwrap: b },
+            Ok(b) => Isolation::Bubblewrap { bwrap: b, network: self.net_plan(settings.network)? },
             Err(reason) if settings.allow_unsandboxed => Isolation::None { reason },
             Err(reason) => return Err(SandboxError::IsolationUnavailable(reason)),
         };
@@ -201,6 +263,7 @@ impl SandboxService {
             ProviderKind::Local => {
                 let p = self.local(&settings)?;
                 let info = p.create_for(root, &spec)?;
+                self.net.set(p.netns(&info.id)?);
                 (p, info, None)
             }
             _ => {
@@ -242,6 +305,7 @@ impl SandboxService {
                     m.stop();
                 }
                 p.delete(&cur.sandbox_id).await?;
+                self.net.set(None);
                 let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
                 *self.current.lock() = None;
                 return Ok(());
@@ -304,8 +368,14 @@ impl SandboxService {
     ) -> Result<crate::preview::Upstream, SandboxError> {
         let settings = self.store.project_settings(project.id).unwrap_or_default();
         if settings.provider == ProviderKind::Local {
-            // The local sandbox shares the network: its servers are on this machine's loopback.
-            return Ok(crate::preview::Upstream::local(port));
+            // On its own network the sandbox's servers are on *its* loopback: the proxy dials
+            // into its namespace. On the host network they are on this machine's.
+            let own_network = self.detect().is_ok() && settings.network != NetworkMode::Host;
+            return Ok(if own_network {
+                crate::preview::Upstream::in_namespace(port, crate::preview::proxy::Via(self.net.clone()))
+            } else {
+                crate::preview::Upstream::local(port)
+            });
         }
         // Remote: the provider's preview host, with its auth headers (Daytona's token).
         let cur = self
@@ -389,6 +459,7 @@ impl SandboxService {
         let settings = self.store.project_settings(cur.project_id).unwrap_or_default();
         if cur.kind == ProviderKind::Local {
             let _ = cur.provider.delete(&cur.sandbox_id).await;
+            self.net.set(None);
             let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
         } else if settings.stop_on_close {
             let _ = cur.provider.stop(&cur.sandbox_id).await;

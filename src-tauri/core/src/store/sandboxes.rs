@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::{now_ms, Store, StoreError};
+use crate::sandbox::local::network::NetworkMode;
 use crate::sandbox::{Limits, ProviderKind};
 
 /// Where and how a project runs. API keys are not here: they live in the OS keychain.
@@ -20,6 +21,9 @@ pub struct ProjectSettings {
     pub stop_on_close: bool,
     /// The user accepted running commands without isolation where bubblewrap cannot work.
     pub allow_unsandboxed: bool,
+    /// How a local sandbox reaches the network (isolated by default; "host" only after the
+    /// user accepted the warning).
+    pub network: NetworkMode,
     /// Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
     pub daytona_api_url: String,
     /// Daytona region (`DAYTONA_TARGET`); empty = the account default.
@@ -39,6 +43,7 @@ impl Default for ProjectSettings {
             auto_stop_minutes: Some(30),
             stop_on_close: true,
             allow_unsandboxed: false,
+            network: NetworkMode::Isolated,
             daytona_api_url: String::new(),
             daytona_target: String::new(),
             image: String::new(),

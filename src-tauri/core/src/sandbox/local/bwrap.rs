@@ -3,12 +3,14 @@
 //! Inside: the project read-write at `/workspace` (the working directory), `/usr` and `/etc`
 //! read-only, a private `/tmp` and home, fresh `/proc` and `/dev`, own user/pid/ipc/uts/cgroup
 //! namespaces, no capabilities, a cleared environment plus the user's variables. The network is
-//! shared so dev servers are reachable from the preview. Per-process CPU time is capped with
-//! `prlimit`; process count and memory by the watchdog.
+//! the sandbox's own namespace (see [`super::network`]): the command is started inside it with
+//! `nsenter` and bubblewrap keeps it; only the "host network" mode shares the host's. Per-process
+//! CPU time is capped with `prlimit`; process count and memory by the watchdog.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::network::{Netns, NetworkMode, Outbound};
 use crate::sandbox::Limits;
 
 /// Where the project appears inside the sandbox.
@@ -20,6 +22,7 @@ pub const HOME: &str = "/home/aura";
 pub enum Isolation {
     Bubblewrap {
         bwrap: PathBuf,
+        network: NetPlan,
     },
     /// No isolation: only after the user accepted it. Commands run on the host in the project.
     None {
@@ -27,9 +30,47 @@ pub enum Isolation {
     },
 }
 
+/// How the sandboxes of a provider reach the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetPlan {
+    /// Own namespace, out through this user-mode network tool.
+    Isolated(Outbound),
+    /// Own namespace, loopback only.
+    Offline,
+    /// The host's namespace (the user accepted the warning).
+    Host,
+}
+
+impl NetPlan {
+    pub fn mode(&self) -> NetworkMode {
+        match self {
+            NetPlan::Isolated(_) => NetworkMode::Isolated,
+            NetPlan::Offline => NetworkMode::Offline,
+            NetPlan::Host => NetworkMode::Host,
+        }
+    }
+
+    /// A namespace for one sandbox (none for the host network).
+    pub fn namespace(&self) -> Result<Option<Netns>, String> {
+        match self {
+            NetPlan::Isolated(tool) => Netns::create(NetworkMode::Isolated, Some(tool)).map(Some),
+            NetPlan::Offline => Netns::create(NetworkMode::Offline, None).map(Some),
+            NetPlan::Host => Ok(None),
+        }
+    }
+}
+
 impl Isolation {
     pub fn is_isolated(&self) -> bool {
         matches!(self, Isolation::Bubblewrap { .. })
+    }
+
+    /// How sandboxes reach the network (`Host` without isolation).
+    pub fn network(&self) -> NetworkMode {
+        match self {
+            Isolation::Bubblewrap { network, .. } => network.mode(),
+            Isolation::None { .. } => NetworkMode::Host,
+        }
     }
 }
 
@@ -101,27 +142,31 @@ fn user_tasks(uid: u32) -> usize {
 /// The full argv that runs `command` (argv inside the sandbox) for `project`.
 pub fn argv(
     iso: &Isolation,
+    net: Option<&Netns>,
     project: &Path,
     cwd: Option<&str>,
     env: &[(String, String)],
     limits: &Limits,
     command: &[String],
-) -> Vec<String> {
-    argv_with(iso, project, cwd, env, limits, command, true)
+) -> Result<Vec<String>, String> {
+    argv_with(iso, net, project, cwd, env, limits, command, true)
 }
 
 /// Like [`argv`]; `new_session: false` keeps the caller's controlling terminal, which an
 /// interactive shell on Aura's own PTY needs for job control and Ctrl+C (the PTY belongs to the
-/// sandbox, so keystroke injection reaches nothing else).
+/// sandbox, so keystroke injection reaches nothing else). `net` is the sandbox's namespace (none
+/// only for the host network).
+#[allow(clippy::too_many_arguments)]
 pub fn argv_with(
     iso: &Isolation,
+    net: Option<&Netns>,
     project: &Path,
     cwd: Option<&str>,
     env: &[(String, String)],
     limits: &Limits,
     command: &[String],
     new_session: bool,
-) -> Vec<String> {
+) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     let rl = rlimits(limits);
     if let (false, Some(pl)) = (rl.is_empty(), prlimit()) {
@@ -130,8 +175,13 @@ pub fn argv_with(
         out.push("--".into());
     }
     match iso {
-        Isolation::Bubblewrap { bwrap } => {
+        Isolation::Bubblewrap { bwrap, network } => {
             let s = |v: &str| v.to_string();
+            match (network, net) {
+                (NetPlan::Host, _) => {}
+                (_, Some(ns)) => out.extend(ns.enter_argv()?),
+                (_, None) => return Err("the sandbox has no network namespace".into()),
+            }
             out.push(bwrap.display().to_string());
             if new_session {
                 out.push(s("--new-session"));
@@ -181,6 +231,9 @@ pub fn argv_with(
                 }
             }
             out.extend([s("--bind"), project.display().to_string(), s(WORKSPACE)]);
+            for (host, inside) in net.map(Netns::overlays).unwrap_or_default() {
+                out.extend([s("--ro-bind"), host.display().to_string(), inside.display().to_string()]);
+            }
             // The sandbox's own root is read-only too; only /workspace, /tmp and home are writable.
             out.extend([s("--remount-ro"), s("/")]);
             let dir = match cwd.filter(|c| !c.is_empty()) {
@@ -215,7 +268,7 @@ pub fn argv_with(
             out.extend(command.iter().cloned());
         }
     }
-    out
+    Ok(out)
 }
 
 /// The working directory on the host for an unsandboxed run.

@@ -2,6 +2,7 @@
 //! accepted it — without isolation where bubblewrap cannot work.
 
 pub mod bwrap;
+pub mod network;
 pub mod watchdog;
 
 use std::collections::HashMap;
@@ -14,7 +15,8 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::io::AsyncReadExt;
 
-use self::bwrap::Isolation;
+use self::bwrap::{Isolation, NetPlan};
+use self::network::{Netns, NetworkMode};
 use self::watchdog::{WatchLimits, Watchdog};
 use super::*;
 use crate::paths::ProjectRoot;
@@ -26,6 +28,8 @@ struct LocalSandbox {
     state: SandboxState,
     /// Outer pids of everything running in it (commands and terminals).
     pids: Vec<u32>,
+    /// Its own network namespace (none on the host network).
+    net: Option<Arc<Netns>>,
 }
 
 /// Sandboxes on this machine. One per project is typical; ids are UUIDs.
@@ -55,11 +59,17 @@ fn check_env(env: &[(String, String)]) -> Result<(), SandboxError> {
 }
 
 impl LocalProvider {
-    /// Uses bubblewrap when it works. Otherwise commands are refused unless `allow_unsandboxed`
-    /// (the user accepted running without isolation).
+    /// Uses bubblewrap when it works, on an isolated network. Otherwise commands are refused
+    /// unless `allow_unsandboxed` (the user accepted running without isolation).
     pub fn new(allow_unsandboxed: bool) -> Result<Self, SandboxError> {
+        Self::with_network(NetworkMode::Isolated, allow_unsandboxed)
+    }
+
+    /// Like [`LocalProvider::new`] with the given network mode; an isolated network that cannot
+    /// be had here is an error naming the cause (never silently weakened).
+    pub fn with_network(mode: NetworkMode, allow_unsandboxed: bool) -> Result<Self, SandboxError> {
         let isolation = match bwrap::detect() {
-            Ok(bwrap) => Isolation::Bubblewrap { bwrap },
+            Ok(bwrap) => Isolation::Bubblewrap { bwrap, network: plan(mode)? },
             Err(reason) if allow_unsandboxed => Isolation::None { reason },
             Err(reason) => return Err(SandboxError::IsolationUnavailable(reason)),
         };
@@ -78,8 +88,19 @@ impl LocalProvider {
     pub fn create_for(&self, root: &ProjectRoot, spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError> {
         check_env(&spec.env)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let sb =
-            LocalSandbox { root: root.clone(), spec: spec.clone(), state: SandboxState::Started, pids: Vec::new() };
+        let net = match &self.isolation {
+            Isolation::Bubblewrap { network, .. } => {
+                network.namespace().map_err(SandboxError::NetworkUnavailable)?.map(Arc::new)
+            }
+            Isolation::None { .. } => None,
+        };
+        let sb = LocalSandbox {
+            root: root.clone(),
+            spec: spec.clone(),
+            state: SandboxState::Started,
+            pids: Vec::new(),
+            net,
+        };
         let info = self.info(&id, &sb);
         self.sandboxes.lock().insert(id, sb);
         Ok(info)
@@ -93,7 +114,15 @@ impl LocalProvider {
             state: sb.state,
             isolated: self.isolation.is_isolated(),
             detail: match &self.isolation {
-                Isolation::Bubblewrap { .. } => Some(format!("bubblewrap; project at {}", bwrap::WORKSPACE)),
+                Isolation::Bubblewrap { network, .. } => Some(format!(
+                    "bubblewrap; project at {}; network: {}",
+                    bwrap::WORKSPACE,
+                    match network {
+                        NetPlan::Isolated(tool) => format!("isolated (via {})", tool.name()),
+                        NetPlan::Offline => "offline".into(),
+                        NetPlan::Host => "HOST NETWORK".into(),
+                    }
+                )),
                 Isolation::None { reason } => Some(format!("NOT ISOLATED: {reason}")),
             },
             cpu: None,
@@ -130,13 +159,15 @@ impl LocalProvider {
             let shell = if std::path::Path::new("/usr/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" };
             let argv = bwrap::argv_with(
                 &self.isolation,
+                sb.net.as_deref(),
                 sb.root.path(),
                 None,
                 &sb.spec.env,
                 &sb.spec.limits,
                 &[shell.to_string()],
                 false,
-            );
+            )
+            .map_err(SandboxError::NetworkUnavailable)?;
             Ok(TerminalSpec {
                 cwd: sb.root.path().to_path_buf(),
                 cols,
@@ -183,8 +214,16 @@ impl LocalProvider {
         Ok(())
     }
 
+    /// The sandbox's own network namespace (none on the host network).
+    pub fn netns(&self, id: &str) -> Result<Option<Arc<Netns>>, SandboxError> {
+        self.with(id, |sb| Ok(sb.net.clone()))
+    }
+
     /// TCP ports the sandbox's processes listen on (for the preview).
     pub fn listening_ports(&self, id: &str) -> Result<Vec<u16>, SandboxError> {
+        if let Some(ns) = self.netns(id)? {
+            return Ok(ns.listening_ports());
+        }
         let roots = self.with(id, |sb| Ok(sb.pids.clone()))?;
         let pids: Vec<u32> = roots.into_iter().flat_map(watchdog::process_tree).map(|p| p.pid).collect();
         Ok(crate::preview::ports::listening_ports(&pids))
@@ -286,7 +325,9 @@ impl Provider for LocalProvider {
             let mut env = sb.spec.env.clone();
             env.extend(req.env.iter().cloned());
             let cmd = ["/bin/sh".to_string(), "-c".to_string(), req.command.clone()];
-            let argv = bwrap::argv(&self.isolation, sb.root.path(), cwd, &env, &sb.spec.limits, &cmd);
+            let argv =
+                bwrap::argv(&self.isolation, sb.net.as_deref(), sb.root.path(), cwd, &env, &sb.spec.limits, &cmd)
+                    .map_err(SandboxError::NetworkUnavailable)?;
             Ok((argv, host_dir, Self::watch_limits(&sb.spec)))
         })?;
         let started = Instant::now();
@@ -361,7 +402,7 @@ impl Provider for LocalProvider {
         Ok(pids
             .into_iter()
             .flat_map(watchdog::process_tree)
-            .filter(|p| p.comm != "bwrap" && p.comm != "prlimit")
+            .filter(|p| p.comm != "bwrap" && p.comm != "prlimit" && p.comm != "nsenter")
             .map(|p| ProcessInfo { pid: p.pid, command: p.comm, rss_bytes: p.rss_bytes })
             .collect())
     }
@@ -405,9 +446,21 @@ impl Provider for LocalProvider {
 
     async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {
         self.get_now(id)?;
-        // The network namespace is shared: the dev server is on this machine's loopback.
+        // The proxy reaches 127.0.0.1 of the sandbox's own namespace (see `netns`), or of the
+        // host on the host network.
         Ok(PreviewTarget { url: format!("http://127.0.0.1:{port}"), headers: Vec::new() })
     }
+}
+
+/// The network plan for `mode`: an isolated network needs a user-mode network tool that works.
+pub fn plan(mode: NetworkMode) -> Result<NetPlan, SandboxError> {
+    Ok(match mode {
+        NetworkMode::Isolated => {
+            NetPlan::Isolated(network::probe_isolated().map_err(SandboxError::NetworkUnavailable)?)
+        }
+        NetworkMode::Offline => NetPlan::Offline,
+        NetworkMode::Host => NetPlan::Host,
+    })
 }
 
 /// Keeps `Arc<LocalProvider>` usable where a `dyn Provider` is expected.

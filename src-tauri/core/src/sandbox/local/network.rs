@@ -1,0 +1,441 @@
+//! A local sandbox's own network.
+//!
+//! Sharing the host's network namespace would hand sandboxed code every service bound to the
+//! host's loopback and every abstract unix socket (X11, D-Bus). So each sandbox gets a network
+//! namespace of its own, held open by a small *holder* process for as long as the sandbox lives;
+//! every command and terminal of the sandbox joins it (`nsenter`, then bubblewrap), so a dev
+//! server started in one terminal is reachable from another, and from nothing else.
+//!
+//! - [`NetworkMode::Isolated`]: a user-mode network tool (`pasta`, else `slirp4netns`) attached
+//!   to the namespace gives it a way out to the internet — with the host's loopback *not*
+//!   mapped and no port forwarded in either direction — and DNS through the tool.
+//! - [`NetworkMode::Offline`]: loopback only.
+//! - [`NetworkMode::Host`]: the host's namespace (only after the user accepted the warning).
+//!
+//! The preview proxy reaches a dev server bound to 127.0.0.1 *inside* the namespace through the
+//! holder, which is a socket factory: asked over a private socket pair, it creates a TCP socket
+//! in the sandbox's namespace and passes the descriptor back (`SCM_RIGHTS`). The proxy connects
+//! that socket itself, so the holder never blocks and no port is ever opened on the host. This
+//! needs no privilege (unlike `setns`, which wants `CAP_SYS_ADMIN` in the caller's namespace).
+
+use std::ffi::CString;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// How a local sandbox reaches the network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum NetworkMode {
+    /// Its own namespace with outbound internet through a user-mode network tool; nothing of the
+    /// host (loopback services, abstract sockets) nor of other sandboxes is reachable.
+    #[default]
+    Isolated,
+    /// Its own namespace with loopback only.
+    Offline,
+    /// The host's network namespace: every service on the host's loopback is reachable.
+    Host,
+}
+
+impl NetworkMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Isolated => "isolated",
+            NetworkMode::Offline => "offline",
+            NetworkMode::Host => "host",
+        }
+    }
+}
+
+/// The user-mode network tool that gives an isolated sandbox its way out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    Pasta(PathBuf),
+    Slirp4netns(PathBuf),
+}
+
+impl Outbound {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outbound::Pasta(_) => "pasta",
+            Outbound::Slirp4netns(_) => "slirp4netns",
+        }
+    }
+}
+
+/// Where DNS queries go inside an isolated sandbox; the tool forwards them to the host's resolver
+/// (which may itself be on the host's loopback, e.g. systemd-resolved).
+const PASTA_DNS: &str = "169.254.0.53";
+/// slirp4netns' built-in DNS forwarder.
+const SLIRP_DNS: &str = "10.0.2.3";
+
+fn find(names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// The installed user-mode network tools, best first.
+pub fn outbound_tools() -> Vec<Outbound> {
+    let mut out = Vec::new();
+    if let Some(p) = find(&["/usr/bin/pasta", "/usr/local/bin/pasta", "/usr/sbin/pasta"]) {
+        out.push(Outbound::Pasta(p));
+    }
+    if let Some(p) = find(&["/usr/bin/slirp4netns", "/usr/local/bin/slirp4netns"]) {
+        out.push(Outbound::Slirp4netns(p));
+    }
+    out
+}
+
+/// `nsenter`, which puts a command into the holder's namespaces before bubblewrap starts.
+pub fn nsenter() -> Option<PathBuf> {
+    find(&["/usr/bin/nsenter", "/bin/nsenter"])
+}
+
+/// Finds a tool that really works here by bringing one namespace up with it (a tool may be
+/// installed but unusable, e.g. when `/dev/net/tun` is not open to this user).
+pub fn probe_isolated() -> Result<Outbound, String> {
+    let tools = outbound_tools();
+    if tools.is_empty() {
+        return Err("neither 'pasta' (Debian/Ubuntu: apt install passt) nor 'slirp4netns' is installed".into());
+    }
+    let mut why = Vec::new();
+    for tool in tools {
+        match Netns::create(NetworkMode::Isolated, Some(&tool)) {
+            Ok(_) => return Ok(tool),
+            Err(e) => why.push(e),
+        }
+    }
+    Err(why.join("; "))
+}
+
+/// A sandbox's network namespace, held open by a holder process; dropping it ends the holder
+/// and the network tool (processes still inside keep only loopback).
+pub struct Netns {
+    mode: NetworkMode,
+    holder: libc::pid_t,
+    ctl: Mutex<UnixStream>,
+    tool: Option<Child>,
+    /// The `resolv.conf` the sandbox sees (pointing at the tool's DNS forwarder).
+    resolv_dir: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for Netns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Netns").field("mode", &self.mode).field("holder", &self.holder).finish()
+    }
+}
+
+/// What the holder needs, prepared before `fork` (the child may not allocate).
+struct HolderPlan {
+    setgroups: CString,
+    uid_map_path: CString,
+    gid_map_path: CString,
+    uid_map: Vec<u8>,
+    gid_map: Vec<u8>,
+}
+
+impl Netns {
+    /// A new namespace for `mode` (`Isolated` or `Offline`), with `tool` attached for `Isolated`.
+    pub fn create(mode: NetworkMode, tool: Option<&Outbound>) -> Result<Self, String> {
+        assert!(mode != NetworkMode::Host, "the host network has no namespace of its own");
+        let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socket pair: {e}"))?;
+        // SAFETY: getuid/getgid have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let plan = HolderPlan {
+            setgroups: CString::new("/proc/self/setgroups").unwrap(),
+            uid_map_path: CString::new("/proc/self/uid_map").unwrap(),
+            gid_map_path: CString::new("/proc/self/gid_map").unwrap(),
+            uid_map: format!("{uid} {uid} 1\n").into_bytes(),
+            gid_map: format!("{gid} {gid} 1\n").into_bytes(),
+        };
+        // SAFETY: the child runs only async-signal-safe system calls on memory prepared above and
+        // never returns (see `holder_main`).
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("cannot start the network holder: {}", io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // SAFETY: in the forked child; see above.
+            unsafe { holder_main(theirs.as_raw_fd(), &plan) }
+        }
+        drop(theirs);
+        let mut ns = Netns { mode, holder: pid, ctl: Mutex::new(ours), tool: None, resolv_dir: None };
+        ns.await_holder()?;
+        if mode == NetworkMode::Isolated {
+            let tool = tool.ok_or("no user-mode network tool for an isolated sandbox")?;
+            ns.attach_tool(tool)?;
+        }
+        Ok(ns)
+    }
+
+    pub fn mode(&self) -> NetworkMode {
+        self.mode
+    }
+
+    /// The holder's pid: `/proc/<pid>/net/*` shows the namespace.
+    pub fn holder_pid(&self) -> u32 {
+        self.holder as u32
+    }
+
+    fn await_holder(&mut self) -> Result<(), String> {
+        let mut ctl = self.ctl.lock();
+        ctl.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let mut status = [0u8; 4];
+        ctl.read_exact(&mut status).map_err(|e| format!("the network holder did not start: {e}"))?;
+        match i32::from_ne_bytes(status) {
+            0 => Ok(()),
+            errno => Err(format!(
+                "cannot create a network namespace: {} (are unprivileged user namespaces enabled?)",
+                io::Error::from_raw_os_error(errno)
+            )),
+        }
+    }
+
+    fn attach_tool(&mut self, tool: &Outbound) -> Result<(), String> {
+        let pid = self.holder.to_string();
+        let mut cmd;
+        let dns;
+        match tool {
+            Outbound::Pasta(bin) => {
+                cmd = Command::new(bin);
+                cmd.args(["--config-net", "--quiet", "--foreground"]);
+                // SAFETY: getuid/getgid have no preconditions.
+                let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+                if uid == 0 {
+                    // pasta drops root to "nobody", who may not enter our namespace.
+                    cmd.arg("--runas").arg(format!("{uid}:{gid}"));
+                }
+                // No port forwarding either way, and the gateway is not the host's loopback.
+                cmd.args(["-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw"]);
+                cmd.args(["--dns-forward", PASTA_DNS]);
+                cmd.arg(&pid);
+                dns = PASTA_DNS;
+            }
+            Outbound::Slirp4netns(bin) => {
+                cmd = Command::new(bin);
+                cmd.args(["--configure", "--mtu=65520", "--disable-host-loopback"]);
+                cmd.arg(format!("--userns-path=/proc/{pid}/ns/user"));
+                cmd.args([&pid, "tap0"]);
+                dns = SLIRP_DNS;
+            }
+        }
+        let log = tempfile::tempfile().map_err(|e| format!("temporary file: {e}"))?;
+        let log_read = log.try_clone().map_err(|e| e.to_string())?;
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log));
+        let child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", tool.name()))?;
+        self.tool = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if has_default_route(self.holder) {
+                break;
+            }
+            let exited = self.tool.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || Instant::now() > deadline {
+                let text = read_log(log_read);
+                let why = if text.is_empty() { "it did not configure the network".to_string() } else { text };
+                return Err(format!("{} cannot connect the sandbox: {why}", tool.name()));
+            }
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        let dir = tempfile::Builder::new().prefix("aura-net-").tempdir().map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join("resolv.conf"), format!("nameserver {dns}\n")).map_err(|e| e.to_string())?;
+        self.resolv_dir = Some(dir);
+        Ok(())
+    }
+
+    /// The argv prefix that runs a command inside this namespace (before bubblewrap).
+    pub fn enter_argv(&self) -> Result<Vec<String>, String> {
+        let nsenter = nsenter().ok_or("the 'nsenter' program (util-linux) is not installed")?;
+        let p = self.holder;
+        Ok(vec![
+            nsenter.display().to_string(),
+            "--preserve-credentials".into(),
+            format!("--user=/proc/{p}/ns/user"),
+            format!("--net=/proc/{p}/ns/net"),
+            "--".into(),
+        ])
+    }
+
+    /// Files to show inside the sandbox instead of the host's (host path, sandbox path).
+    pub fn overlays(&self) -> Vec<(PathBuf, PathBuf)> {
+        let Some(dir) = &self.resolv_dir else { return Vec::new() };
+        // /etc/resolv.conf may be a link into /run (systemd-resolved), which the sandbox gets
+        // empty: put the file where the link leads.
+        let target = std::fs::canonicalize("/etc/resolv.conf")
+            .ok()
+            .filter(|p| p.starts_with("/etc") || p.starts_with("/run"))
+            .unwrap_or_else(|| PathBuf::from("/etc/resolv.conf"));
+        vec![(dir.path().join("resolv.conf"), target)]
+    }
+
+    /// A new non-blocking TCP socket in the sandbox's namespace (IPv6 when `v6`), not yet
+    /// connected: connecting it to 127.0.0.1 reaches the sandbox's loopback.
+    pub fn tcp_socket(&self, v6: bool) -> io::Result<OwnedFd> {
+        let ctl = self.ctl.lock();
+        (&*ctl).write_all(&[if v6 { 6 } else { 4 }])?;
+        recv_fd(ctl.as_raw_fd())
+    }
+
+    /// TCP ports anything in the namespace listens on (it is the sandbox's alone).
+    pub fn listening_ports(&self) -> Vec<u16> {
+        crate::preview::ports::all_listening(self.holder as u32)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Some(mut tool) = self.tool.take() {
+            let _ = tool.kill();
+            let _ = tool.wait();
+        }
+        // SAFETY: our own child; reaped right after.
+        unsafe {
+            libc::kill(self.holder, libc::SIGKILL);
+            libc::waitpid(self.holder, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+fn read_log(mut f: std::fs::File) -> String {
+    use std::io::Seek;
+    let mut s = String::new();
+    let _ = f.seek(io::SeekFrom::Start(0));
+    let _ = f.read_to_string(&mut s);
+    // pasta also complains when there is no syslog; those lines say nothing about the cause.
+    s.lines().filter(|l| !l.contains("syslog") && !l.trim().is_empty()).take(5).collect::<Vec<_>>().join("; ")
+}
+
+fn has_default_route(pid: libc::pid_t) -> bool {
+    let Ok(table) = std::fs::read_to_string(format!("/proc/{pid}/net/route")) else { return false };
+    table.lines().skip(1).any(|l| l.split_whitespace().nth(1) == Some("00000000"))
+}
+
+/// Receives one status word and, on success, one descriptor.
+fn recv_fd(sock: RawFd) -> io::Result<OwnedFd> {
+    let mut status = [0u8; 4];
+    let mut iov = libc::iovec { iov_base: status.as_mut_ptr().cast(), iov_len: status.len() };
+    let mut cmsg = [0u64; 4];
+    // SAFETY: msghdr is plain data; every pointer in it refers to live buffers above.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cmsg) as _;
+    // SAFETY: see above.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if n as usize != status.len() {
+        return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the sandbox's network holder has exited"));
+    }
+    let errno = i32::from_ne_bytes(status);
+    if errno != 0 {
+        return Err(io::Error::from_raw_os_error(errno));
+    }
+    // SAFETY: CMSG_* walk the control buffer the kernel filled in.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_level != libc::SOL_SOCKET || (*c).cmsg_type != libc::SCM_RIGHTS {
+            return Err(io::Error::other("the network holder sent no socket"));
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const RawFd);
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// The holder: enters a new user + network namespace, brings loopback up, reports, then serves
+/// socket requests until the app's end of the pair closes (the app exited or dropped it).
+///
+/// # Safety
+/// Runs in a child forked from a multi-threaded process: only async-signal-safe calls, no
+/// allocation, never returns.
+unsafe fn holder_main(ctl: RawFd, plan: &HolderPlan) -> ! {
+    libc::dup2(ctl, 3);
+    let ctl = 3;
+    // Hold no other descriptor of the app's (a pipe's write end kept here would never close).
+    if libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) != 0 {
+        for fd in 4..4096 {
+            libc::close(fd);
+        }
+    }
+    let report = |errno: i32| {
+        let b = errno.to_ne_bytes();
+        libc::write(ctl, b.as_ptr().cast(), b.len());
+    };
+    let fail = |errno: i32| -> ! {
+        report(errno);
+        libc::_exit(1)
+    };
+    let errno = || *libc::__errno_location();
+    if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+        fail(errno());
+    }
+    for (path, data) in [
+        (&plan.setgroups, &b"deny"[..]),
+        (&plan.uid_map_path, &plan.uid_map[..]),
+        (&plan.gid_map_path, &plan.gid_map[..]),
+    ] {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 || libc::write(fd, data.as_ptr().cast(), data.len()) < 0 {
+            fail(errno());
+        }
+        libc::close(fd);
+    }
+    // Loopback up, so servers inside can bind 127.0.0.1.
+    let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+    let mut req: libc::ifreq = std::mem::zeroed();
+    req.ifr_name[0] = b'l' as libc::c_char;
+    req.ifr_name[1] = b'o' as libc::c_char;
+    if s < 0 || libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req) != 0 {
+        fail(errno());
+    }
+    req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+    if libc::ioctl(s, libc::SIOCSIFFLAGS, &req) != 0 {
+        fail(errno());
+    }
+    libc::close(s);
+    report(0);
+    loop {
+        let mut family = 0u8;
+        let n = libc::read(ctl, (&mut family as *mut u8).cast(), 1);
+        if n == 0 {
+            libc::_exit(0);
+        }
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            libc::_exit(1);
+        }
+        let domain = if family == 6 { libc::AF_INET6 } else { libc::AF_INET };
+        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0);
+        let status: i32 = if fd < 0 { errno() } else { 0 };
+        let bytes = status.to_ne_bytes();
+        let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut _, iov_len: bytes.len() };
+        let mut cmsg = [0u64; 4];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if fd >= 0 {
+            msg.msg_control = cmsg.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
+        }
+        libc::sendmsg(ctl, &msg, libc::MSG_NOSIGNAL);
+        if fd >= 0 {
+            libc::close(fd);
+        }
+    }
+}
