@@ -144,6 +144,21 @@ impl ProjectRoot {
         self.resolve(rel)
     }
 
+    /// The root as a capability: every path used through it is resolved beneath the root by the
+    /// kernel at the moment of use (`openat2` with `RESOLVE_BENEATH` where the kernel has it), so
+    /// a folder that sandboxed code swaps for a symlink between a check and the use cannot lead
+    /// a host-side operation outside the project: it fails instead.
+    pub fn dir(&self) -> Result<cap_std::fs::Dir, PathError> {
+        cap_std::fs::Dir::open_ambient_dir(&self.root, cap_std::ambient_authority())
+            .map_err(|e| PathError::Io { path: self.root.display().to_string(), message: e.to_string() })
+    }
+
+    /// The checked project-relative path (`a/b/c`, `.` for the root) to use with [`Self::dir`].
+    pub fn rel_path(&self, rel: &str) -> Result<PathBuf, PathError> {
+        let parts = self.split(rel)?;
+        Ok(if parts.is_empty() { PathBuf::from(".") } else { parts.iter().collect() })
+    }
+
     /// The project-relative `/`-separated form of an absolute path under the root.
     pub fn relative(&self, abs: &Path) -> Option<String> {
         let rel = abs.strip_prefix(&self.root).ok()?;
@@ -188,6 +203,16 @@ impl ProjectRoot {
         }
         Ok(parts)
     }
+}
+
+/// What an operation through [`ProjectRoot::dir`] failing because the path led outside the
+/// project (a symlink swapped in meanwhile) means to the user; other errors pass through.
+pub fn escaped(rel: &str, e: &std::io::Error) -> Option<PathError> {
+    // cap-std reports an escape as PermissionDenied ("a path led outside of the filesystem");
+    // the kernel's RESOLVE_BENEATH as EXDEV.
+    let text = e.to_string();
+    (e.raw_os_error() == Some(libc::EXDEV) || text.contains("outside of the filesystem"))
+        .then(|| PathError::SymlinkOutside(printable(rel)))
 }
 
 #[cfg(test)]

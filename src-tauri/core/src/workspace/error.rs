@@ -32,6 +32,9 @@ impl WorkspaceError {
     /// Maps an I/O error on `path` to the most specific variant.
     pub(crate) fn io(action: &'static str, path: &str, e: std::io::Error) -> Self {
         use std::io::ErrorKind::*;
+        if let Some(outside) = crate::paths::escaped(path, &e) {
+            return outside.into();
+        }
         match e.kind() {
             NotFound => Self::NotFound(path.to_string()),
             AlreadyExists => Self::AlreadyExists(path.to_string()),

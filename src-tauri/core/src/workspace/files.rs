@@ -2,15 +2,17 @@
 //! rename) and keep the file's permissions; a save over a file that changed on disk since it was
 //! read is refused as a conflict unless the caller forces it.
 
-use std::io::Write;
-use std::path::Path;
+use cap_std::fs::PermissionsExt as _;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
 use ts_rs::TS;
 
 use super::WorkspaceError;
-use crate::paths::{validate_name, ProjectRoot};
+use crate::paths::{validate_name, PathError, ProjectRoot};
 
 /// Largest file the editor opens (bytes).
 pub const MAX_EDITABLE_BYTES: u64 = 8 * 1024 * 1024;
@@ -54,14 +56,17 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 
 pub fn read_file(root: &ProjectRoot, rel: &str) -> Result<FileContent, WorkspaceError> {
     let path = root.resolve(rel)?;
-    let meta = std::fs::metadata(&path).map_err(|e| WorkspaceError::io("open", rel, e))?;
+    // Opened beneath the root at the moment of use; the metadata and bytes come from that file.
+    let file = root.dir()?.open(root.rel_path(rel)?).map_err(|e| WorkspaceError::io("open", rel, e))?.into_std();
+    let meta = file.metadata().map_err(|e| WorkspaceError::io("open", rel, e))?;
     if meta.is_dir() {
         return Err(WorkspaceError::IsADirectory(rel.to_string()));
     }
     if meta.len() > MAX_EDITABLE_BYTES {
         return Err(WorkspaceError::TooLarge { path: rel.to_string(), size: meta.len(), limit: MAX_EDITABLE_BYTES });
     }
-    let bytes = std::fs::read(&path).map_err(|e| WorkspaceError::io("read", rel, e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    (&file).take(MAX_EDITABLE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| WorkspaceError::io("read", rel, e))?;
     if looks_binary(&bytes) {
         return Err(WorkspaceError::Binary(rel.to_string()));
     }
@@ -97,38 +102,54 @@ pub fn write_file(
         });
     }
     let link = root.resolve_entry(rel)?;
+    // Everything below goes through the root's capability: a folder swapped for a symlink after
+    // the check above makes the save fail; it never writes outside the project.
+    let dir = root.dir()?;
+    let io = |e| WorkspaceError::io("save", rel, e);
+    let mut target = root.rel_path(rel)?;
     // Write through an in-project symlink to its target, so the link survives the save.
-    let target = match std::fs::symlink_metadata(&link) {
-        Ok(m) if m.file_type().is_symlink() => link.canonicalize().map_err(|e| WorkspaceError::io("save", rel, e))?,
-        _ => link,
-    };
-    let existing = match std::fs::metadata(&target) {
+    if dir.symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+        let real = link.canonicalize().map_err(io)?;
+        target = root.relative(&real).map(PathBuf::from).ok_or_else(|| PathError::SymlinkOutside(rel.to_string()))?;
+    }
+    let existing = match dir.metadata(&target) {
         Ok(m) if m.is_dir() => return Err(WorkspaceError::IsADirectory(rel.to_string())),
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(WorkspaceError::io("save", rel, e)),
+        Err(e) => return Err(io(e)),
     };
     if let Some(expected) = expected {
         let current = match &existing {
-            Some(_) => std::fs::read(&target).map_err(|e| WorkspaceError::io("save", rel, e))?,
+            Some(_) => dir.read(&target).map_err(io)?,
             None => return Err(WorkspaceError::Conflict(rel.to_string())),
         };
         if blake3::hash(&current).to_hex().as_str() != expected {
             return Err(WorkspaceError::Conflict(rel.to_string()));
         }
     }
-    let dir = target.parent().ok_or_else(|| WorkspaceError::NotFound(rel.to_string()))?;
-    let io = |e| WorkspaceError::io("save", rel, e);
-    let mut tmp = tempfile::Builder::new().prefix(".aura-save-").tempfile_in(dir).map_err(io)?;
-    tmp.write_all(text.as_bytes()).map_err(io)?;
-    if let Some(meta) = &existing {
-        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
-    }
-    tmp.as_file().sync_all().map_err(io)?;
-    let file = tmp.persist(&target).map_err(|e| io(e.error))?;
+    let parent = target.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tmp = parent.join(format!(".aura-save-{:016x}", rand::random::<u64>()));
+    let written = (|| {
+        let mut f = dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true))?.into_std();
+        f.write_all(text.as_bytes())?;
+        if let Some(meta) = &existing {
+            f.set_permissions(std::fs::Permissions::from_mode(meta.permissions().mode()))?;
+        }
+        f.sync_all()?;
+        dir.rename(&tmp, &dir, &target)?;
+        Ok::<_, std::io::Error>(f)
+    })();
+    let file = match written {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = dir.remove_file(&tmp);
+            return Err(io(e));
+        }
+    };
     // Make the rename itself durable.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    let folder = if parent.as_os_str().is_empty() { Path::new(".") } else { parent.as_path() };
+    if let Ok(d) = dir.open_dir(folder) {
+        let _ = d.into_std_file().sync_all();
     }
     let meta = file.metadata().map_err(io)?;
     Ok(version_of(text.as_bytes(), &meta))
@@ -145,11 +166,9 @@ fn parent_and_name(rel: &str) -> (&str, &str) {
 /// Creates an empty file; refuses to replace an existing one.
 pub fn create_file(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> {
     validate_name(parent_and_name(rel).1)?;
-    let path = root.resolve_entry(rel)?;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    root.resolve_entry(rel)?;
+    root.dir()?
+        .open_with(root.rel_path(rel)?, cap_std::fs::OpenOptions::new().write(true).create_new(true))
         .map(drop)
         .map_err(|e| WorkspaceError::io("create", rel, e))
 }
@@ -157,8 +176,8 @@ pub fn create_file(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> 
 /// Creates a folder (its parent must exist).
 pub fn create_dir(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> {
     validate_name(parent_and_name(rel).1)?;
-    let path = root.resolve_entry(rel)?;
-    std::fs::create_dir(&path).map_err(|e| WorkspaceError::io("create folder", rel, e))
+    root.resolve_entry(rel)?;
+    root.dir()?.create_dir(root.rel_path(rel)?).map_err(|e| WorkspaceError::io("create folder", rel, e))
 }
 
 /// Renames or moves an entry inside the project; never overwrites an existing target.
@@ -177,13 +196,15 @@ pub fn rename_path(root: &ProjectRoot, from: &str, to: &str) -> Result<(), Works
             message: "a folder cannot be moved into itself".into(),
         });
     }
-    std::fs::rename(&src, &dst).map_err(|e| WorkspaceError::io("rename", from, e))
+    let dir = root.dir()?;
+    dir.rename(root.rel_path(from)?, &dir, root.rel_path(to)?).map_err(|e| WorkspaceError::io("rename", from, e))
 }
 
 /// Deletes a file, a symlink (not its target) or a whole folder.
 pub fn delete_path(root: &ProjectRoot, rel: &str) -> Result<(), WorkspaceError> {
-    let path = root.resolve_entry(rel)?;
-    let meta = std::fs::symlink_metadata(&path).map_err(|e| WorkspaceError::io("delete", rel, e))?;
-    let res = if meta.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    root.resolve_entry(rel)?;
+    let (dir, path) = (root.dir()?, root.rel_path(rel)?);
+    let meta = dir.symlink_metadata(&path).map_err(|e| WorkspaceError::io("delete", rel, e))?;
+    let res = if meta.is_dir() { dir.remove_dir_all(&path) } else { dir.remove_file(&path) };
     res.map_err(|e| WorkspaceError::io("delete", rel, e))
 }

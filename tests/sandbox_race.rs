@@ -1,0 +1,85 @@
+//! Host-side file operations on a project the sandbox can write: a process inside a real
+//! bubblewrap sandbox flips a project folder between a real folder and a symlink to a folder
+//! outside, in a tight loop, while the host saves, creates and deletes in that folder. No byte
+//! may land outside the project, and every refused operation says why.
+
+use std::path::Path;
+
+use aura_core::error::UserFacing;
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
+use aura_core::workspace::files;
+
+struct Discard;
+impl ExecSink for Discard {
+    fn stdout(&mut self, _: &[u8]) {}
+    fn stderr(&mut self, _: &[u8]) {}
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+}
+
+#[test]
+fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
+    let project = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(project.path().join("sub")).unwrap();
+    let root = ProjectRoot::open(project.path()).unwrap();
+    let p = LocalProvider::new(false).expect("bubblewrap must work here");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let sb = p.create_for(&root, &SandboxSpec::default()).unwrap();
+
+    // Inside the sandbox the link's target does not exist, but the host would follow it.
+    let target = outside.path().display().to_string();
+    let flip = format!(
+        "while :; do mv -T sub sub.real 2>/dev/null; ln -s '{target}' sub 2>/dev/null; \
+         rm -f sub; mv -T sub.real sub 2>/dev/null; done"
+    );
+    let flipper = rt.spawn({
+        let id = sb.id.clone();
+        let p = std::sync::Arc::new(p);
+        let p2 = p.clone();
+        async move {
+            let req = ExecRequest { command: flip, timeout_s: Some(600), ..Default::default() };
+            let _ = p2.exec(&id, &req, &mut Discard).await;
+            p
+        }
+    });
+    // Let the loop start (the folder is seen missing or as a link at least once).
+    while project.path().join("sub").is_dir() && !project.path().join("sub.real").exists() {
+        assert!(!flipper.is_finished(), "the flipping loop did not start");
+        std::thread::yield_now();
+    }
+
+    let (mut saved, mut refused) = (0, 0);
+    for i in 0..1000 {
+        let ops = [
+            files::write_file(&root, "sub/file.txt", &format!("save {i}\n"), None).map(drop),
+            files::create_file(&root, &format!("sub/new-{i}.txt")),
+            files::delete_path(&root, &format!("sub/new-{i}.txt")),
+        ];
+        for r in ops {
+            match r {
+                Ok(()) => saved += 1,
+                Err(e) => {
+                    refused += 1;
+                    let text = e.to_string();
+                    assert!(!text.is_empty() && !e.kind().is_empty(), "a refusal says why: {e:?}");
+                }
+            }
+        }
+        assert!(entries(outside.path()).is_empty(), "written outside the project: {:?}", entries(outside.path()));
+    }
+    assert!(saved > 0, "some operations found the real folder");
+    assert!(refused > 0, "some operations met the swapped folder");
+    eprintln!("{saved} operations done, {refused} refused with a reason");
+
+    // Ending the task drops the provider, which kills the sandbox.
+    rt.block_on(async {
+        flipper.abort();
+        let _ = flipper.await;
+    });
+    assert!(entries(outside.path()).is_empty(), "nothing outside the project: {:?}", entries(outside.path()));
+}
