@@ -723,8 +723,10 @@ pub async fn push_observed(
 }
 
 /// Checks a snapshot path and makes its parent folders under `dest`, refusing to pass through
-/// a symlink (which could lead out of the folder) or to write into `.git`.
-fn prepare_path(dest: &Path, raw: &[u8]) -> Result<PathBuf, EngineError> {
+/// a symlink (which could lead out of the folder) or to write into `.git`. Returns the path
+/// relative to `dest`; everything goes through `dir` (`dest` as a capability), so a folder that
+/// sandboxed code swaps for a symlink meanwhile makes the write fail instead of leading outside.
+fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, EngineError> {
     let rel = Path::new(OsStr::from_bytes(raw));
     let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
     let parts: Vec<&OsStr> = rel
@@ -737,37 +739,53 @@ fn prepare_path(dest: &Path, raw: &[u8]) -> Result<PathBuf, EngineError> {
     if parts.is_empty() || parts.iter().any(|p| p.as_bytes() == b".git") {
         return Err(bad("not a project file path"));
     }
-    let mut dir = dest.to_path_buf();
+    let mut folder = PathBuf::new();
     for p in &parts[..parts.len() - 1] {
-        dir.push(p);
-        match std::fs::symlink_metadata(&dir) {
+        folder.push(p);
+        match dir.symlink_metadata(&folder) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(bad("a folder on its path is a symlink or a file")),
-            Err(_) => std::fs::create_dir(&dir).map_err(|e| bad(&e.to_string()))?,
+            Err(_) => dir.create_dir(&folder).map_err(|e| bad(&outside_or(e)))?,
         }
     }
-    let path = dir.join(parts[parts.len() - 1]);
-    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
+    let path = folder.join(parts[parts.len() - 1]);
+    if dir.symlink_metadata(&path).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
         return Err(bad("a folder or symlink is in the way"));
     }
     Ok(path)
 }
 
+/// An I/O error's text, saying so plainly when the path led outside the project.
+fn outside_or(e: std::io::Error) -> String {
+    match crate::paths::escaped("", &e) {
+        Some(_) => "a folder on its path was replaced by a link leading outside the project".into(),
+        None => e.to_string(),
+    }
+}
+
+fn open_dest(dest: &Path) -> Result<cap_std::fs::Dir, EngineError> {
+    cap_std::fs::Dir::open_ambient_dir(dest, cap_std::ambient_authority())
+        .map_err(|e| EngineError::Restore { path: dest.display().to_string(), message: e.to_string() })
+}
+
 /// Writes one snapshot file (downloaded to a temporary name beside it, hash-checked, then
 /// renamed over the old one, so a failure never leaves half a file).
 async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<(), EngineError> {
-    let path = prepare_path(dest, &f.path)?;
-    let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: e.to_string() };
+    let dir = open_dest(dest)?;
+    let path = prepare_path(&dir, &f.path)?;
+    let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: outside_or(e) };
     let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
-    if let Err(e) = target.get_blob_to_file(&f.blake3, &tmp).await {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
+    let file = dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)).map_err(io)?;
+    let file = file.into_std();
+    let perms = file.try_clone().and_then(|c| c.set_permissions(std::fs::Permissions::from_mode(f.mode)));
+    let done = match target.get_blob_into(&f.blake3, file, &shown(&f.path)).await {
+        Ok(_) => perms.map_err(io).and_then(|()| dir.rename(&tmp, &dir, &path).map_err(io)),
+        Err(e) => Err(e.into()),
+    };
+    if done.is_err() {
+        let _ = dir.remove_file(&tmp);
     }
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(f.mode)).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    done
 }
 
 async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, EngineError> {

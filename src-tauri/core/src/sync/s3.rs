@@ -589,11 +589,23 @@ impl S3Target {
     /// Streams a blob into `dest` (a new file), checking it against its hash; a mismatch
     /// removes `dest` and is reported.
     pub async fn get_blob_to_file(&self, hash: &str, dest: &std::path::Path) -> Result<u64, SyncError> {
+        let local = |e: std::io::Error| SyncError::Local { path: dest.display().to_string(), message: e.to_string() };
+        let f = std::fs::File::create(dest).map_err(local)?;
+        let r = self.get_blob_into(hash, f, &dest.display().to_string()).await;
+        if r.is_err() {
+            let _ = tokio::fs::remove_file(dest).await;
+        }
+        r
+    }
+
+    /// Downloads a blob into a file the caller opened (named `shown` in errors), checking its
+    /// hash; a mismatch is [`SyncError::Corrupt`] and the caller removes the file.
+    pub async fn get_blob_into(&self, hash: &str, file: std::fs::File, shown: &str) -> Result<u64, SyncError> {
         use tokio::io::AsyncWriteExt;
         let key = self.blob_key(hash);
         let mut r = self.client.get_object().bucket(&self.cfg.bucket).key(&key).send().await.map_err(err)?;
-        let local = |e: std::io::Error| SyncError::Local { path: dest.display().to_string(), message: e.to_string() };
-        let mut f = tokio::fs::File::create(dest).await.map_err(local)?;
+        let local = |e: std::io::Error| SyncError::Local { path: shown.to_string(), message: e.to_string() };
+        let mut f = tokio::fs::File::from_std(file);
         let mut h = blake3::Hasher::new();
         let mut n = 0u64;
         while let Some(chunk) = r.body.try_next().await.map_err(|e| SyncError::Unreachable(e.to_string()))? {
@@ -604,7 +616,6 @@ impl S3Target {
         f.flush().await.map_err(local)?;
         f.sync_all().await.map_err(local)?;
         if h.finalize().to_hex().as_str() != hash {
-            let _ = tokio::fs::remove_file(dest).await;
             return Err(SyncError::Corrupt { key });
         }
         Ok(n)
