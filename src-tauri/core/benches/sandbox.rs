@@ -2,6 +2,8 @@
 //! - sandbox create + first exec (`true`), median of 50, vs the same command unsandboxed
 //! - exec round trip in an existing sandbox (`echo`), median of 50, vs unsandboxed
 //! - PTY spawn to first output: a shell in the sandbox vs on the host
+//! - the sandbox's own network: create + first exec and exec round trip on the isolated network
+//!   (own namespace + pasta) vs the host network
 //!
 //!     cargo bench -p aura-core --bench sandbox
 
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::bwrap::Isolation;
+use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
 use aura_core::terminal::{TerminalManager, TerminalSink, TerminalSpec};
@@ -89,6 +92,8 @@ fn main() {
             median(&a).as_secs_f64() / median(&b).as_secs_f64()
         );
 
+        network_modes(&root, N).await;
+
         // PTY spawn to first output.
         let mgr = TerminalManager::new();
         let spawn_first = |spec: TerminalSpec| {
@@ -120,4 +125,45 @@ fn main() {
             median(&a).as_secs_f64() / median(&b).as_secs_f64()
         );
     });
+}
+
+/// Isolated network (own namespace, pasta attached) against the host network, side by side.
+async fn network_modes(root: &ProjectRoot, n: usize) {
+    let iso = LocalProvider::with_network(NetworkMode::Isolated, false).expect("an isolated network");
+    let host = LocalProvider::with_network(NetworkMode::Host, false).expect("bubblewrap");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        a.push(create_exec(&iso, root).await);
+        b.push(create_exec(&host, root).await);
+    }
+    a.sort();
+    b.sort();
+    println!(
+        "sandbox network: create + first exec (true), median of {n}: isolated {:.1} ms, host network {:.1} ms, ratio {:.2}x",
+        ms(median(&a)),
+        ms(median(&b)),
+        median(&a).as_secs_f64() / median(&b).as_secs_f64()
+    );
+    let (sa, sb) = (
+        iso.create_for(root, &SandboxSpec::default()).unwrap(),
+        host.create_for(root, &SandboxSpec::default()).unwrap(),
+    );
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let req = ExecRequest { command: "echo hi".into(), ..Default::default() };
+    for _ in 0..n {
+        let t = Instant::now();
+        iso.exec(&sa.id, &req, &mut Null).await.unwrap();
+        a.push(t.elapsed());
+        let t = Instant::now();
+        host.exec(&sb.id, &req, &mut Null).await.unwrap();
+        b.push(t.elapsed());
+    }
+    a.sort();
+    b.sort();
+    println!(
+        "sandbox network: exec round trip (echo), median of {n}: isolated {:.1} ms, host network {:.1} ms, ratio {:.2}x",
+        ms(median(&a)),
+        ms(median(&b)),
+        median(&a).as_secs_f64() / median(&b).as_secs_f64()
+    );
 }
