@@ -63,6 +63,12 @@ export class TerminalPanel {
     const tab = h("div", { class: `term-tab${inSandbox ? " sandboxed" : ""}`, role: "tab", "data-sandbox": String(inSandbox) }, h("span", {}, title),
       h("button", { class: "tab-close", title: "Kill terminal", "aria-label": "close terminal" }, "×"));
     let term: Term | null = null;
+    // Keystrokes typed before the PTY is attached are kept and sent once it is, in order.
+    const early: string[] = [];
+    xterm.onData((data) => {
+      if (!term) early.push(data);
+      else if (!term.exited) api.terminalWrite(term.id, data).catch((e) => toast(asIpcError(e).message, "error"));
+    });
     const decoder = new TextDecoder();
     try {
       const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
@@ -86,9 +92,7 @@ export class TerminalPanel {
     host.dataset.terminalId = String(t.id);
     host.dataset.sandbox = String(inSandbox);
     tab.dataset.terminalId = String(t.id);
-    xterm.onData((data) => {
-      if (!t.exited) api.terminalWrite(t.id, data).catch((e) => toast(asIpcError(e).message, "error"));
-    });
+    if (early.length) api.terminalWrite(t.id, early.splice(0).join("")).catch((e) => toast(asIpcError(e).message, "error"));
     tab.addEventListener("mousedown", (e) => {
       if ((e.target as HTMLElement).classList.contains("tab-close")) return;
       this.activate(t);
