@@ -37,7 +37,7 @@ fn pretend_synced(root: &ProjectRoot, store: &Store, id: i64) {
                     size: m.len(),
                     mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
                     inode: m.ino(),
-                    blake3: hash_file(&path).unwrap(),
+                    blake3: hash_file(&root.dir().unwrap(), p).unwrap().0,
                     mode: 0o644,
                 };
                 store.manifest_put(id, p, &state).unwrap();

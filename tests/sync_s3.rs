@@ -433,11 +433,10 @@ fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(p.join("ok.txt")).unwrap();
         let claimed = (12 * 1024 * 1024, m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
-        let e = t.put_blob_file(&h, &p.join("ok.txt"), claimed, 5 * 1024 * 1024, 4).await.unwrap_err();
+        let ok = std::sync::Arc::new(std::fs::File::open(p.join("ok.txt")).unwrap());
+        let e = t.put_blob_file(&h, ok, "ok.txt", claimed, 5 * 1024 * 1024, 4).await.unwrap_err();
         assert!(matches!(e, SyncError::Changed { .. }), "{e:?}");
         assert!(e.to_string().contains("changed while it was being uploaded"));
-        let e = t.put_blob_file(&h, &p.join("gone.bin"), claimed, 5 * 1024 * 1024, 4).await.unwrap_err();
-        assert!(matches!(e, SyncError::Changed { .. }), "{e:?}");
         assert!(!t.has_blob(&h).await.unwrap());
         // A file deleted after it was journaled is a delete, not an error.
         std::fs::write(p.join("brief.txt"), "here").unwrap();
@@ -497,4 +496,66 @@ fn pruning_keeps_recent_daily_and_weekly_snapshots_head_and_every_base() {
         // Pruning again finds nothing more.
         assert_eq!(prune(&t, Retention::default(), now).await.unwrap(), 0);
     });
+}
+
+/// Sandboxed code can swap a project folder for a symlink to a folder outside between the scan
+/// that journals a file and the pass that reads it. The pass, the history restore and search
+/// read through the project's root capability: the outside file's content never reaches the
+/// bucket or the UI.
+#[test]
+fn a_folder_swapped_for_a_link_after_the_scan_never_uploads_outside_content() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::push;
+    use aura_core::sync::scan::scan;
+    use aura_core::workspace::search::{search, SearchQuery};
+
+    let Some(w) = weed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let p = proj.path();
+    std::fs::create_dir(p.join("sub")).unwrap();
+    std::fs::write(p.join("sub/notes.txt"), "inside\n").unwrap();
+    std::fs::write(p.join("keep.txt"), "kept\n").unwrap();
+    let secret = b"TOP SECRET host key\n";
+    std::fs::write(outside.path().join("notes.txt"), secret).unwrap();
+    let root = ProjectRoot::open(p).unwrap();
+    let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    rt().block_on(async {
+        let t = target(w.s3_port, "projects/swapped");
+        ready(&t).await;
+        scan(&root, &store, id).unwrap();
+        assert_eq!(store.journal_count(id).unwrap(), 2);
+        // The swap, after the scan journaled sub/notes.txt and before the pass reads it.
+        std::fs::rename(p.join("sub"), p.join("sub.real")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), p.join("sub")).unwrap();
+        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let secret_blob = blake3::hash(secret).to_hex().to_string();
+        assert!(!t.has_blob(&secret_blob).await.unwrap(), "the outside file's content must not be uploaded");
+        let snap = t.snapshot(r.snapshot.as_deref().unwrap()).await.unwrap();
+        let paths: Vec<_> = snap.files.iter().map(|f| String::from_utf8_lossy(&f.path).into_owned()).collect();
+        assert_eq!(paths, ["keep.txt"], "only the project's own regular files are in the snapshot");
+    });
+
+    // Search and the file tree do not show the outside file's content either (the walk does
+    // not follow links; a link swapped in mid-walk fails the file).
+    let found = search(
+        &root,
+        &SearchQuery {
+            pattern: "TOP SECRET".into(),
+            regex: false,
+            case_sensitive: false,
+            whole_word: false,
+            max_results: None,
+        },
+    )
+    .unwrap();
+    assert!(found.matches.is_empty(), "{:?}", found.matches);
+    let dir = root.dir().unwrap();
+    let e = aura_core::paths::open_read(&dir, std::path::Path::new("sub/notes.txt")).unwrap_err();
+    assert!(aura_core::paths::escaped("sub/notes.txt", &e).is_some(), "{e}");
+    let e = aura_core::workspace::tree::list_dir(&root, "sub").unwrap_err();
+    assert!(e.to_string().contains("outside the project"), "{e}");
 }

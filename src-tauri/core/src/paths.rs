@@ -205,6 +205,27 @@ impl ProjectRoot {
     }
 }
 
+/// A project-relative path as raw bytes (the sync journal's and the walkers' form) as a path
+/// to use with [`ProjectRoot::dir`].
+pub fn rel_bytes(rel: &[u8]) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    Path::new(std::ffi::OsStr::from_bytes(rel))
+}
+
+/// Opens a project file for reading through the root capability, without following a symlink
+/// in its last component (that fails with `ELOOP`) and never leaving the project on the way:
+/// what a host-side reader (sync, search, the remote mirror) reads is always the project's own
+/// file, whatever sandboxed code swaps in meanwhile. A FIFO opens without blocking (its
+/// metadata then says it is no regular file).
+pub fn open_read(dir: &cap_std::fs::Dir, rel: &Path) -> std::io::Result<std::fs::File> {
+    use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+    use cap_std::fs::OpenOptionsExt;
+    let mut opts = cap_std::fs::OpenOptions::new();
+    // O_NONBLOCK: a FIFO swapped in for a file must not hang the reader (no effect on files).
+    opts.read(true).follow(FollowSymlinks::No).custom_flags(libc::O_NONBLOCK);
+    Ok(dir.open_with(rel, &opts)?.into_std())
+}
+
 /// What an operation through [`ProjectRoot::dir`] failing because the path led outside the
 /// project (a symlink swapped in meanwhile) means to the user; other errors pass through.
 pub fn escaped(rel: &str, e: &std::io::Error) -> Option<PathError> {

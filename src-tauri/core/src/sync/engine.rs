@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
+
+use cap_std::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use futures::stream::{StreamExt, TryStreamExt};
@@ -23,7 +25,7 @@ use rusqlite::{params, OptionalExtension};
 use super::journal::JournalOp;
 use super::s3::{S3Target, Snapshot, SnapshotFile, SyncError};
 use super::scan::{put_row, FileState};
-use crate::paths::ProjectRoot;
+use crate::paths::{rel_bytes, ProjectRoot};
 use crate::store::{now_ms, Store, StoreError};
 use crate::workspace::ignore_rules;
 
@@ -370,18 +372,34 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Se
     }
 }
 
+/// Opens project file `rel` for a pass through the root capability: `None` when it is no
+/// longer a regular file (gone, or now a symlink or a special file: sync carries regular files
+/// only). Never blocks on a FIFO swapped in, never follows a link out of the project.
+fn open_regular(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<Option<(std::fs::File, std::fs::Metadata)>> {
+    let f = match crate::paths::open_read(dir, crate::paths::rel_bytes(rel)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = f.metadata()?;
+    Ok(meta.is_file().then_some((f, meta)))
+}
+
 /// Reads, hashes and stores one file. `Err` only for what stops the whole pass (the bucket is
 /// unreachable or refuses); anything about the file itself is `Sent::Failed`.
-async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &PushOptions) -> Result<Sent, SyncError> {
-    let meta = match std::fs::symlink_metadata(&abs) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Sent::Gone),
-        Err(e) => return Ok(Sent::Failed(e.to_string())),
+async fn send_file(
+    sent: &SentLog<'_>,
+    target: &S3Target,
+    dir: std::sync::Arc<cap_std::fs::Dir>,
+    rel: &[u8],
+    opts: &PushOptions,
+) -> Result<Sent, SyncError> {
+    let r = rel.to_vec();
+    let (file, meta) = match blocking(move || open_regular(&dir, &r)).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(Sent::Gone),
+        Err(s) => return Ok(s),
     };
-    if !meta.is_file() {
-        // A symlink or a special file now: sync carries regular files only.
-        return Ok(Sent::Gone);
-    }
     if meta.len() > opts.max_file_size {
         return Ok(Sent::Failed(format!(
             "{} MiB is over the {} MiB limit for one file (Settings → Sync); it is not synced",
@@ -390,9 +408,10 @@ async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &P
         )));
     }
     let before = FileState::from_meta(&meta, [0; 32]);
+    let file = std::sync::Arc::new(file);
     if meta.len() >= opts.multipart_threshold {
-        let p = abs.clone();
-        let hash = match blocking(move || super::scan::hash_file(&p)).await {
+        let f = file.clone();
+        let hash = match blocking(move || super::scan::hash_open(&f)).await {
             Ok(h) => h,
             Err(s) => return Ok(s),
         };
@@ -400,7 +419,8 @@ async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &P
         if sent.known(&hash) {
             return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
         }
-        return match target.put_blob_file(&hex(&hash), &abs, expect, opts.part_size, opts.concurrency).await {
+        let (key, name) = (hex(&hash), shown(rel));
+        return match target.put_blob_file(&key, file, &name, expect, opts.part_size, opts.concurrency).await {
             Ok(up) => {
                 sent.add(hash);
                 Ok(Sent::Stored {
@@ -414,8 +434,13 @@ async fn send_file(sent: &SentLog<'_>, target: &S3Target, abs: PathBuf, opts: &P
         };
     }
     let _held = target.reserve(meta.len()).await;
-    let p = abs.clone();
-    let data = match blocking(move || std::fs::read(&p)).await {
+    let data = match blocking(move || {
+        let mut data = Vec::with_capacity(meta.len() as usize);
+        std::io::Read::read_to_end(&mut &*file, &mut data)?;
+        Ok(data)
+    })
+    .await
+    {
         Ok(d) => d,
         Err(s) => return Ok(s),
     };
@@ -521,14 +546,17 @@ pub async fn push_observed(
     // trips rustc's higher-ranked Send check in callers.)
     let log = SentLog::new(store, target);
     let log = &log;
+    let dir = std::sync::Arc::new(
+        root.dir().map_err(|e| SyncError::Local { path: root.path().display().to_string(), message: e.to_string() })?,
+    );
+    let dir = &dir;
     let total = to_send.len();
     let done_count = std::sync::atomic::AtomicUsize::new(0);
     let done_count = &done_count;
     let sends: Vec<_> = to_send
         .into_iter()
         .map(|rel| async move {
-            let abs = root.path().join(OsStr::from_bytes(&rel));
-            let sent = send_file(log, target, abs, opts).await?;
+            let sent = send_file(log, target, dir.clone(), &rel, opts).await?;
             let n = done_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if let Some(p) = progress {
                 p(n, total);
@@ -851,6 +879,7 @@ pub async fn adopt(
 
     // What is on disk now (sync's view), hashed only where the metadata differs from the manifest.
     let known = store.manifest_all(project_id)?;
+    let dir = open_dest(root.path())?;
     let mut on_disk: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
     for e in ignore_rules::sync_walker(root.path()).build().filter_map(Result::ok) {
         if !e.file_type().is_some_and(|t| t.is_file()) {
@@ -860,7 +889,7 @@ pub async fn adopt(
         let rel = rel.as_os_str().as_bytes().to_vec();
         let hash = match (known.get(&rel), e.metadata()) {
             (Some(k), Ok(m)) if FileState::from_meta(&m, k.blake3) == *k => k.blake3,
-            _ => super::scan::hash_file(e.path()).unwrap_or([0; 32]),
+            _ => super::scan::hash_file(&dir, &rel).map(|h| h.0).unwrap_or([0; 32]),
         };
         on_disk.insert(rel, hash);
     }
@@ -877,19 +906,16 @@ pub async fn adopt(
         .iter()
         .filter(|f| {
             let same = on_disk.get(&f.path).is_some_and(|h| Some(*h) == unhex(&f.blake3));
-            let mode_ok = std::fs::metadata(root.path().join(OsStr::from_bytes(&f.path)))
-                .is_ok_and(|m| m.permissions().mode() & 0o7777 == f.mode);
+            let mode_ok = dir.metadata(rel_bytes(&f.path)).is_ok_and(|m| m.permissions().mode() & 0o7777 == f.mode);
             !(same && mode_ok)
         })
         .collect();
     for f in &to_write {
         if unsafe_here(&f.path) {
-            let from = root.path().join(OsStr::from_bytes(&f.path));
             let suffix = format!(".aura-kept-{}", now_ms());
-            let mut aside = from.clone().into_os_string();
-            aside.push(&suffix);
-            std::fs::rename(&from, &aside)
-                .map_err(|e| EngineError::Restore { path: shown(&f.path), message: e.to_string() })?;
+            let aside = [f.path.as_slice(), suffix.as_bytes()].concat();
+            dir.rename(rel_bytes(&f.path), &dir, rel_bytes(&aside))
+                .map_err(|e| EngineError::Restore { path: shown(&f.path), message: outside_or(e) })?;
             report.kept.push(format!("{}{suffix}", shown(&f.path)));
         }
     }
@@ -901,10 +927,10 @@ pub async fn adopt(
             report.kept.push(shown(p));
             continue;
         }
-        match std::fs::remove_file(root.path().join(OsStr::from_bytes(p))) {
+        match dir.remove_file(rel_bytes(p)) {
             Ok(()) => report.removed += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(EngineError::Restore { path: shown(p), message: e.to_string() }),
+            Err(e) => return Err(EngineError::Restore { path: shown(p), message: outside_or(e) }),
         }
     }
 
@@ -917,8 +943,8 @@ pub async fn adopt(
             tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
             tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
             for f in &snap.files {
-                let abs = root.path().join(OsStr::from_bytes(&f.path));
-                if let (Ok(m), Some(h)) = (std::fs::metadata(&abs), unhex(&f.blake3)) {
+                let meta = crate::paths::open_read(&dir, rel_bytes(&f.path)).and_then(|f| f.metadata());
+                if let (Ok(m), Some(h)) = (meta, unhex(&f.blake3)) {
                     put_row(&tx, project_id, &f.path, &FileState::from_meta(&m, h))?;
                 }
             }
@@ -988,18 +1014,17 @@ pub async fn restore_file(
     path: &[u8],
     blake3: &str,
 ) -> Result<Option<String>, EngineError> {
-    let abs = root.path().join(OsStr::from_bytes(path));
-    let io = |e: std::io::Error| EngineError::Restore { path: shown(path), message: e.to_string() };
-    let mode = std::fs::metadata(&abs).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    let dir = open_dest(root.path())?;
+    let io = |e: std::io::Error| EngineError::Restore { path: shown(path), message: outside_or(e) };
+    let mode = dir.metadata(rel_bytes(path)).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
     let mut kept = None;
-    if abs.is_file() {
-        let now = super::scan::hash_file(&abs).map_err(io)?;
+    if let Some((file, _)) = open_regular(&dir, path).map_err(io)? {
+        let now = super::scan::hash_open(&file).map_err(io)?;
         let synced = store.manifest_get(project_id, path)?.is_some_and(|m| m.blake3 == now);
         if !synced {
             let suffix = format!(".aura-kept-{}", now_ms());
-            let mut aside = abs.clone().into_os_string();
-            aside.push(&suffix);
-            std::fs::rename(&abs, &aside).map_err(io)?;
+            let aside = [path, suffix.as_bytes()].concat();
+            dir.rename(rel_bytes(path), &dir, rel_bytes(&aside)).map_err(io)?;
             kept = Some(format!("{}{suffix}", shown(path)));
         }
     }

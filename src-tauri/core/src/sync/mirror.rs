@@ -194,7 +194,21 @@ impl Mirror {
                 if ignore_rules::sync_ignored(self.root.path(), rel, false) || m.len() > MAX_MIRROR_FILE {
                     return Ok(Outcome::Skipped);
                 }
-                let data = match tokio::fs::read(&abs).await {
+                let root = self.root.clone();
+                let path = rel.to_vec();
+                // Read through the root capability: never content from outside the project.
+                let read = tokio::task::spawn_blocking(move || {
+                    let mut f = crate::paths::open_read(
+                        &root.dir().map_err(std::io::Error::other)?,
+                        crate::paths::rel_bytes(&path),
+                    )?;
+                    let mut data = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut data)?;
+                    Ok::<_, std::io::Error>(data)
+                })
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                let data = match read {
                     Ok(d) => d,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.remove(rel, name).await,
                     Err(e) => return Err(SandboxError::Io(format!("{name}: {e}"))),

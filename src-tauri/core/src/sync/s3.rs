@@ -484,14 +484,16 @@ impl S3Target {
         }
     }
 
-    /// Uploads a large file as blob `hash` in parts of `part_size`, `concurrency` at a time,
-    /// reading it from disk part by part (never whole in memory). The file's metadata must still
-    /// be `expect` (size, mtime, inode) once every part is read, otherwise the upload is
-    /// aborted: the file changed under it and its hash no longer names its content.
+    /// Uploads a large open file as blob `hash` in parts of `part_size`, `concurrency` at a time,
+    /// reading it part by part (never whole in memory). The file's metadata must still be
+    /// `expect` (size, mtime, inode) once every part is read, otherwise the upload is aborted:
+    /// the file changed under it and its hash no longer names its content. (`shown` names it in
+    /// errors.)
     pub async fn put_blob_file(
         &self,
         hash: &str,
-        path: &std::path::Path,
+        file: std::sync::Arc<std::fs::File>,
+        shown: &str,
         expect: (u64, i64, u64),
         part_size: u64,
         concurrency: usize,
@@ -506,19 +508,18 @@ impl S3Target {
         let size = expect.0;
         let part_size = part_size.max(5 * 1024 * 1024);
         let parts = size.div_ceil(part_size).max(1);
-        let shown = path.display().to_string();
+        let shown = shown.to_string();
         let uploads: Vec<_> = (0..parts)
             .map(|i| {
-                let (key, upload_id, path, shown) = (key.clone(), upload_id.clone(), path.to_path_buf(), shown.clone());
+                let (key, upload_id, file, shown) = (key.clone(), upload_id.clone(), file.clone(), shown.clone());
                 async move {
                     let off = i * part_size;
                     let len = part_size.min(size - off) as usize;
                     let _held = self.reserve(len as u64).await;
                     let data = tokio::task::spawn_blocking(move || {
                         use std::os::unix::fs::FileExt;
-                        let f = std::fs::File::open(&path)?;
                         let mut buf = vec![0u8; len];
-                        f.read_exact_at(&mut buf, off)?;
+                        file.read_exact_at(&mut buf, off)?;
                         Ok::<_, std::io::Error>(buf)
                     })
                     .await
@@ -551,7 +552,7 @@ impl S3Target {
             futures::stream::iter(uploads).buffered(concurrency.max(1)).try_collect().await;
         let unchanged = || {
             use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(path)
+            file.metadata()
                 .map(|m| (m.len(), m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()) == expect)
                 .unwrap_or(false)
         };

@@ -148,10 +148,18 @@ pub(crate) fn put_row(
     )
 }
 
-/// Hashes a file's content as it is on disk now.
-pub fn hash_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+/// Hashes the project file `rel` as it is on disk now, read through the root capability (see
+/// [`crate::paths::open_read`]); also returns the metadata of what was read.
+pub fn hash_file(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<([u8; 32], std::fs::Metadata)> {
+    let f = crate::paths::open_read(dir, crate::paths::rel_bytes(rel))?;
+    let meta = f.metadata()?;
+    Ok((hash_open(&f)?, meta))
+}
+
+/// Hashes an open file from where it stands (the start, for a file just opened).
+pub fn hash_open(f: &std::fs::File) -> std::io::Result<[u8; 32]> {
     let mut h = blake3::Hasher::new();
-    h.update_reader(std::fs::File::open(path)?)?;
+    h.update_reader(f)?;
     Ok(*h.finalize().as_bytes())
 }
 
@@ -181,8 +189,8 @@ impl Batch {
 /// Compares one regular file with its manifest row and journals it when its content differs.
 fn check_file(
     batch: &mut Batch,
+    dir: &cap_std::fs::Dir,
     rel: Vec<u8>,
-    abs: &std::path::Path,
     meta: &std::fs::Metadata,
     before: Option<FileState>,
     report: &mut ScanReport,
@@ -193,7 +201,7 @@ fn check_file(
             return Ok(());
         }
     }
-    let hash = match hash_file(abs) {
+    let (hash, meta) = match hash_file(dir, &rel) {
         Ok(h) => h,
         Err(e) => {
             // Queued anyway: the pass reports it on the file and retries until it is readable.
@@ -206,7 +214,7 @@ fn check_file(
     match before {
         // Same content and mode, new metadata (a touch, a copy back): remember the metadata only.
         Some(b) if b.blake3 == hash && b.mode == meta.permissions().mode() & 0o7777 => {
-            batch.touched.push((rel, FileState::from_meta(meta, hash)));
+            batch.touched.push((rel, FileState::from_meta(&meta, hash)));
         }
         _ => {
             batch.ops.push(JournalOp::Upsert(rel.clone()));
@@ -237,6 +245,13 @@ fn scan_dir(
         m
     };
     let start = root.path().join(OsStr::from_bytes(dir_rel));
+    let dir = match root.dir() {
+        Ok(d) => d,
+        Err(e) => {
+            report.errors.push((dir_rel.to_vec(), e.to_string()));
+            return Ok(());
+        }
+    };
     let mut batch = Batch::default();
     for entry in ignore_rules::sync_walker(&start).build() {
         let entry = match entry {
@@ -261,7 +276,7 @@ fn scan_dir(
             }
         };
         let before = known.remove(&rel);
-        check_file(&mut batch, rel, entry.path(), &meta, before, report)?;
+        check_file(&mut batch, &dir, rel, &meta, before, report)?;
     }
     // Whatever the manifest still holds is gone from disk.
     for (path, _) in known {
@@ -310,7 +325,10 @@ pub fn scan_hints(
                 if !ignore_rules::sync_ignored(root.path(), rel, false) {
                     let before = store.manifest_get(project_id, rel)?;
                     let mut batch = Batch::default();
-                    check_file(&mut batch, rel.to_vec(), &abs, &m, before, &mut report)?;
+                    match root.dir() {
+                        Ok(dir) => check_file(&mut batch, &dir, rel.to_vec(), &m, before, &mut report)?,
+                        Err(e) => report.errors.push((rel.to_vec(), e.to_string())),
+                    }
                     batch.write(store, project_id)?;
                 }
             }

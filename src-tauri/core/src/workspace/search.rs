@@ -80,13 +80,14 @@ pub fn search(root: &ProjectRoot, q: &SearchQuery) -> Result<SearchResults, Work
     let results: Mutex<Vec<SearchMatch>> = Mutex::new(Vec::new());
     let files = AtomicUsize::new(0);
 
+    let dir = root.dir()?;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(12);
     ignore_rules::walker(root.path()).max_filesize(Some(MAX_SEARCH_FILE_BYTES)).threads(threads).build_parallel().run(
         || {
             let matcher = matcher.clone();
             let mut searcher =
                 SearcherBuilder::new().binary_detection(BinaryDetection::quit(0)).line_number(true).build();
-            let (found, stop, results, files) = (&found, &stop, &results, &files);
+            let (found, stop, results, files, dir) = (&found, &stop, &results, &files, &dir);
             Box::new(move |entry| {
                 if stop.load(Ordering::Relaxed) {
                     return WalkState::Quit;
@@ -96,10 +97,17 @@ pub fn search(root: &ProjectRoot, q: &SearchQuery) -> Result<SearchResults, Work
                     return WalkState::Continue;
                 }
                 let rel = root.relative(entry.path()).unwrap_or_default();
+                // Read through the root capability: a folder swapped for a link meanwhile
+                // fails the file instead of showing content from outside the project.
+                let Some(file) =
+                    entry.path().strip_prefix(root.path()).ok().and_then(|r| crate::paths::open_read(dir, r).ok())
+                else {
+                    return WalkState::Continue;
+                };
                 let mut local = Vec::new();
-                let _ = searcher.search_path(
+                let _ = searcher.search_file(
                     &matcher,
-                    entry.path(),
+                    &file,
                     UTF8(|line_number, line| {
                         local.push(to_match(&matcher, &rel, line_number, line));
                         Ok(found.fetch_add(1, Ordering::Relaxed) < limit)

@@ -58,8 +58,16 @@ pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, Workspac
     };
 
     let prefix = root.relative(&dir).unwrap_or_default();
+    // Listed through the root capability: a folder swapped for a link after the check above
+    // fails the listing instead of showing what is outside the project.
+    let cap = root.dir()?;
+    let rel_path = root.rel_path(rel)?;
+    let listing = cap.read_dir(&rel_path).map_err(|e| match crate::paths::escaped(rel, &e) {
+        Some(p) => WorkspaceError::Path(p),
+        None => WorkspaceError::io("list", rel, e),
+    })?;
     let mut out = Vec::new();
-    for item in std::fs::read_dir(&dir).map_err(|e| WorkspaceError::io("list", rel, e))? {
+    for item in listing {
         let Ok(item) = item else { continue };
         let name_os = item.file_name();
         if name_os == ".git" {
@@ -68,7 +76,7 @@ pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, Workspac
         let Ok(ft) = item.file_type() else { continue };
         let name = name_os.to_string_lossy().into_owned();
         let (kind, is_dir, size) = if ft.is_symlink() {
-            let target = std::fs::metadata(item.path()).ok();
+            let target = cap.metadata(rel_path.join(&name_os)).ok();
             (EntryKind::Symlink, target.as_ref().is_some_and(|m| m.is_dir()), 0)
         } else if ft.is_dir() {
             (EntryKind::Dir, true, 0)
