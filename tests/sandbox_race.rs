@@ -1,7 +1,8 @@
 //! Host-side file operations on a project the sandbox can write: a process inside a real
 //! bubblewrap sandbox flips a project folder between a real folder and a symlink to a folder
-//! outside, in a tight loop, while the host saves, creates and deletes in that folder. No byte
-//! may land outside the project, and every refused operation says why.
+//! outside, in a tight loop, while the host saves, creates and deletes in that folder and sync
+//! restores a snapshot into it from a real S3 server (SeaweedFS). No byte may land outside the
+//! project, and every refused operation says why.
 
 use std::path::Path;
 
@@ -10,6 +11,9 @@ use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
 use aura_core::workspace::files;
+
+#[path = "support/weed.rs"]
+mod support;
 
 struct Discard;
 impl ExecSink for Discard {
@@ -32,10 +36,29 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
     let sb = p.create_for(&root, &SandboxSpec::default()).unwrap();
 
     // Inside the sandbox the link's target does not exist, but the host would follow it.
+    // A snapshot holding sub/restored.txt, restored into the project while the folder flips.
+    let weed = support::weed();
+    let bucket = weed.as_ref().map(|w| {
+        let cfg = aura_core::sync::s3::S3Config {
+            endpoint: w.endpoint(),
+            bucket: "aura-race".into(),
+            region: "auto".into(),
+            path_style: true,
+            prefix: "race".into(),
+            max_attempts: 2,
+        };
+        let key = aura_core::secrets::Secret::new("aura-test-key");
+        let t = aura_core::sync::s3::S3Target::new(cfg, &key, &aura_core::secrets::Secret::new("aura-test-secret"));
+        rt.block_on(snapshot_with(&t, b"sub/restored.txt", b"restored\n"));
+        t
+    });
+
+    // Inside the sandbox the link's target does not exist, but the host would follow it. A
+    // folder that a restore made while `sub` was missing is moved out of the way.
     let target = outside.path().display().to_string();
     let flip = format!(
         "while :; do mv -T sub sub.real 2>/dev/null; ln -s '{target}' sub 2>/dev/null; \
-         rm -f sub; mv -T sub.real sub 2>/dev/null; done"
+         rm -f sub; rm -rf sub.made; mv -T sub sub.made 2>/dev/null; mv -T sub.real sub 2>/dev/null; done"
     );
     let flipper = rt.spawn({
         let id = sb.id.clone();
@@ -53,7 +76,7 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
         std::thread::yield_now();
     }
 
-    let (mut saved, mut refused) = (0, 0);
+    let (mut saved, mut refused, mut restored, mut restore_refused) = (0, 0, 0, 0);
     for i in 0..1000 {
         let ops = [
             files::write_file(&root, "sub/file.txt", &format!("save {i}\n"), None).map(drop),
@@ -70,11 +93,24 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
                 }
             }
         }
+        if let (Some(t), true) = (&bucket, i % 4 == 0) {
+            match rt.block_on(aura_core::sync::engine::restore(t, None, project.path())) {
+                Ok(_) => restored += 1,
+                Err(e) => {
+                    restore_refused += 1;
+                    assert!(e.to_string().contains("restored.txt"), "a refused restore names the file: {e}");
+                }
+            }
+        }
         assert!(entries(outside.path()).is_empty(), "written outside the project: {:?}", entries(outside.path()));
     }
     assert!(saved > 0, "some operations found the real folder");
     assert!(refused > 0, "some operations met the swapped folder");
     eprintln!("{saved} operations done, {refused} refused with a reason");
+    eprintln!("{restored} restores done, {restore_refused} refused with a reason");
+    if bucket.is_some() {
+        assert!(restored > 0, "some restores found the real folder (or made it)");
+    }
 
     // Ending the task drops the provider, which kills the sandbox.
     rt.block_on(async {
@@ -82,4 +118,28 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
         let _ = flipper.await;
     });
     assert!(entries(outside.path()).is_empty(), "nothing outside the project: {:?}", entries(outside.path()));
+}
+
+/// Stores one file as a blob and commits a snapshot holding only it as the bucket's HEAD.
+async fn snapshot_with(t: &aura_core::sync::s3::S3Target, path: &[u8], content: &[u8]) {
+    use aura_core::sync::s3::{Snapshot, SnapshotFile};
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Err(e) = t.ensure_bucket().await {
+        assert!(std::time::Instant::now() < end, "bucket: {e}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let hash = blake3::hash(content).to_hex().to_string();
+    t.put_blob(&hash, content.to_vec()).await.unwrap();
+    let snap = Snapshot {
+        id: "race-1".into(),
+        parent: None,
+        created_at_ms: 0,
+        machine: "test".into(),
+        side: false,
+        base: None,
+        removed: Vec::new(),
+        files: vec![SnapshotFile { path: path.to_vec(), size: content.len() as u64, blake3: hash, mode: 0o644 }],
+    };
+    t.put_snapshot(&snap).await.unwrap();
+    t.move_head(&snap.id, None).await.unwrap();
 }
