@@ -4,6 +4,9 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$PATH"
+# One build folder for the run and the test command (same features, same debug profile), outside
+# the clone so repeated runs and fresh clones on one machine reuse it; a clean machine just builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aura/target}"
 
 # Debian packages the app needs to build and run: WebKitGTK and friends, and the local sandbox
 # (bubblewrap; passt's `pasta` gives each sandbox its own network with a way out to the internet).
