@@ -282,6 +282,8 @@ class E2B(Handler):
                 break
             if not data:
                 break
+            if os.environ.get("E2B_DEBUG"):
+                print("PTY out", p.pid, data, file=sys.stderr, flush=True)
             chunk(envelope(0, {"event": {"data": {"pty": base64.b64encode(data).decode()}}}))
         code = p.wait()
         with LOCK:
@@ -296,6 +298,8 @@ class E2B(Handler):
             return PTYS.get(msg["process"]["pid"])
 
     def rpc_SendInput(self, sb, msg, local):
+        if os.environ.get("E2B_DEBUG"):
+            print("SendInput", msg["process"]["pid"], base64.b64decode(msg["input"]["pty"]), file=sys.stderr, flush=True)
         master = self.pty_of(msg)
         if master is None:
             return self.error(404, "no such process")

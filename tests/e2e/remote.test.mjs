@@ -75,7 +75,10 @@ describe("E2B provider", () => {
     await (await b.$('.term-view[data-sandbox="true"] .xterm')).click();
     await (await b.$('.term-view[data-sandbox="true"] .xterm-helper-textarea')).addValue("cat hello.txt; echo remote-$((20+22))");
     await b.keys([Key.Enter]);
-    await eventually(async () => /remote-42/.test(await terminalText(b)), { what: "remote terminal output" });
+    await eventually(async () => /remote-42/.test(await terminalText(b)), { what: "remote terminal output" }).catch(async (e) => {
+      const focus = await b.execute(() => `${document.activeElement?.tagName}.${document.activeElement?.className}`);
+      throw new Error(`${e.message}\nterminal:\n${await terminalText(b)}\nfocus: ${focus}`);
+    });
 
     // The preview reaches the sandbox's port at <port>-<id>.<domain> through Aura's proxy.
     await (await b.$('.term-view[data-sandbox="true"] .xterm-helper-textarea')).addValue("node web.js");

@@ -91,7 +91,7 @@ export class SandboxPanel {
     this.status = s;
     this.onStatus(s);
     const state = s.sandbox?.state ?? "none";
-    const iso = s.isolation === "bubblewrap" ? "isolated (bubblewrap)" : s.isolation === "remote" ? "isolated by the provider"
+    const iso = s.isolation === "bubblewrap" ? "isolated (bubblewrap; project at /workspace)" : s.isolation === "remote" ? "isolated by the provider"
       : s.isolation === "none" ? "NOT ISOLATED" : "isolation unavailable";
     this.header.replaceChildren(...[
       h("div", {}, h("b", {}, s.settings.provider), " sandbox · ", h("span", { class: `sb-state state-${state}`, "data-state": state }, state)),
@@ -101,7 +101,8 @@ export class SandboxPanel {
           s.sandbox.memory_bytes !== null ? `${(s.sandbox.memory_bytes / MiB).toFixed(0)} MiB memory${s.settings.provider === "local" ? " in use" : ""}` : "",
         ].filter(Boolean).join(" · "))
         : null,
-      s.sandbox?.detail ? h("div", { class: "hint" }, s.sandbox.detail) : null,
+      // A local sandbox's detail repeats the isolation and network lines below.
+      s.sandbox?.detail && s.settings.provider !== "local" ? h("div", { class: "hint" }, s.sandbox.detail) : null,
       s.files ? h("div", { class: "hint", "data-testid": "sandbox-files" }, `Project files in the sandbox: ${s.files}`) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
       networkLine(s),

@@ -1,6 +1,8 @@
 //! Preview proxy overhead (issue 5), side by side in one run against the same upstream:
 //! requests/s and p50/p99 latency for small responses over keep-alive connections (16 clients,
-//! 3 s each), and throughput of a 100 MB response, through the proxy vs directly.
+//! 3 s each), and throughput of a 100 MB response, through the proxy vs directly; then the same
+//! small-response load through the proxy to a dev server inside a local sandbox, on the isolated
+//! network (the proxy dials inside the sandbox's namespace) vs the host network.
 //!
 //!     cargo bench -p aura-core --bench preview
 
@@ -9,7 +11,12 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use aura_core::paths::ProjectRoot;
+use aura_core::preview::proxy::{Dialer, Via};
 use aura_core::preview::{PreviewProxy, Upstream};
+use aura_core::sandbox::local::network::{Netns, NetworkMode};
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -147,6 +154,7 @@ fn main() {
             "preview: small responses, 16 keep-alive clients: direct {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms), through the proxy {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); proxy/direct throughput {:.2}",
             d_rps, common::ms(d50), common::ms(d99), p_rps, common::ms(p50), common::ms(p99), p_rps / d_rps
         );
+        sandboxed(dur).await;
         let d = big(direct, "x=1").await;
         let p = big(proxy.addr(), &cookie).await;
         println!(
@@ -154,4 +162,74 @@ fn main() {
             common::ms(d), 100.0 / d.as_secs_f64(), common::ms(p), 100.0 / p.as_secs_f64(), p.as_secs_f64() / d.as_secs_f64()
         );
     });
+}
+
+/// A keep-alive HTTP server like [`upstream`]'s small answer, as a dev server would run.
+const DEV_SERVER: &str = "require('http').createServer((q, s) => { s.setHeader('Content-Length', 13); \
+    s.end('hello, aura!\\n'); }).listen(Number(process.argv[2]), '127.0.0.1', () => console.log('ready'));";
+
+struct Quiet;
+impl ExecSink for Quiet {
+    fn stdout(&mut self, _: &[u8]) {}
+    fn stderr(&mut self, d: &[u8]) {
+        eprint!("{}", String::from_utf8_lossy(d));
+    }
+}
+
+struct InSandbox(std::sync::Arc<Netns>);
+impl Dialer for InSandbox {
+    fn socket(&self, v6: bool) -> std::io::Result<std::os::fd::OwnedFd> {
+        self.0.tcp_socket(v6)
+    }
+}
+
+/// Starts the dev server in a new sandbox of `p` on `port`; returns the sandbox id once it answers.
+async fn dev_server(p: &std::sync::Arc<LocalProvider>, root: &ProjectRoot, port: u16) -> String {
+    let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
+    let (p2, id) = (p.clone(), sb.id.clone());
+    tokio::spawn(async move {
+        let req = ExecRequest { command: format!("exec node server.js {port}"), ..Default::default() };
+        if let Err(e) = p2.exec(&id, &req, &mut Quiet).await {
+            eprintln!("dev server: {e}");
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(20);
+    while !p.listening_ports(&sb.id).unwrap_or_default().contains(&port) {
+        assert!(Instant::now() < end, "the dev server did not start in the sandbox");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sb.id
+}
+
+/// The proxy to a dev server bound to 127.0.0.1 inside a sandbox: isolated network vs host network.
+async fn sandboxed(dur: Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("server.js"), DEV_SERVER).unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let iso =
+        std::sync::Arc::new(LocalProvider::with_network(NetworkMode::Isolated, false).expect("an isolated network"));
+    let host = std::sync::Arc::new(LocalProvider::with_network(NetworkMode::Host, false).expect("bubblewrap"));
+    let host_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let a = dev_server(&iso, &root, 5173).await;
+    let b = dev_server(&host, &root, host_port).await;
+    let ns = iso.netns(&a).unwrap().expect("the isolated sandbox has a namespace");
+    let via = Via(std::sync::Arc::new(InSandbox(ns)));
+    let p_iso = PreviewProxy::start(Upstream::in_namespace(5173, via)).await.unwrap();
+    let p_host = PreviewProxy::start(Upstream::local(host_port)).await.unwrap();
+    let (c_iso, c_host) = (cookie_for(&p_iso).await, cookie_for(&p_host).await);
+    // Alternating halves so drift on a busy machine hits both sides alike.
+    let half = dur / 2;
+    let (i1, h1) = (load(p_iso.addr(), &c_iso, 16, half).await, load(p_host.addr(), &c_host, 16, half).await);
+    let (i2, h2) = (load(p_iso.addr(), &c_iso, 16, half).await, load(p_host.addr(), &c_host, 16, half).await);
+    let (i_rps, h_rps) = ((i1.0 + i2.0) / 2.0, (h1.0 + h2.0) / 2.0);
+    let (i99, h99) = (i1.2.max(i2.2), h1.2.max(h2.2));
+    println!(
+        "preview in a sandbox (node dev server on 127.0.0.1), 16 keep-alive clients: isolated network {:.0} req/s (p99 {:.2} ms), host network {:.0} req/s (p99 {:.2} ms); isolated/host throughput {:.2}, p99 ratio {:.2}",
+        i_rps, common::ms(i99), h_rps, common::ms(h99), i_rps / h_rps, i99.as_secs_f64() / h99.as_secs_f64()
+    );
+    iso.delete(&a).await.unwrap();
+    host.delete(&b).await.unwrap();
 }

@@ -3,7 +3,8 @@
 //! - exec round trip in an existing sandbox (`echo`), median of 50, vs unsandboxed
 //! - PTY spawn to first output: a shell in the sandbox vs on the host
 //! - the sandbox's own network: create + first exec and exec round trip on the isolated network
-//!   (own namespace + pasta) vs the host network
+//!   (own namespace + pasta) vs the host network, and `npm install` of a small Express app with
+//!   a warm npm cache on each (real registry traffic)
 //!
 //!     cargo bench -p aura-core --bench sandbox
 
@@ -93,6 +94,7 @@ fn main() {
         );
 
         network_modes(&root, N).await;
+        npm_install_modes().await;
 
         // PTY spawn to first output.
         let mgr = TerminalManager::new();
@@ -162,6 +164,57 @@ async fn network_modes(root: &ProjectRoot, n: usize) {
     b.sort();
     println!(
         "sandbox network: exec round trip (echo), median of {n}: isolated {:.1} ms, host network {:.1} ms, ratio {:.2}x",
+        ms(median(&a)),
+        ms(median(&b)),
+        median(&a).as_secs_f64() / median(&b).as_secs_f64()
+    );
+}
+
+/// Collects a command's standard output.
+struct Out(Vec<u8>);
+impl ExecSink for Out {
+    fn stdout(&mut self, d: &[u8]) {
+        self.0.extend_from_slice(d);
+    }
+    fn stderr(&mut self, _: &[u8]) {}
+}
+
+/// One warm-cache `npm install` in a sandbox of `p`: a first install fills the cache (the
+/// sandbox's home lives as long as the command), then `node_modules` is removed and the timed
+/// install runs against the warm cache, still asking the registry whether anything changed.
+async fn npm_warm(p: &LocalProvider, root: &ProjectRoot) -> Duration {
+    let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
+    let cmd = "set -e; q='--no-audit --no-fund --loglevel=error'; npm install $q >/dev/null; rm -rf node_modules; \
+               s=$(date +%s%N); npm install $q >/dev/null; e=$(date +%s%N); rm -rf node_modules; echo $(( (e - s) / 1000 ))";
+    let mut out = Out(Vec::new());
+    let req = ExecRequest { command: cmd.into(), timeout_s: Some(300), ..Default::default() };
+    let o = p.exec(&sb.id, &req, &mut out).await.unwrap();
+    assert_eq!(o.exit_code, Some(0), "npm install failed in the sandbox");
+    p.delete(&sb.id).await.unwrap();
+    let us: u64 = String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds");
+    Duration::from_micros(us)
+}
+
+/// `npm install` with a warm cache, isolated network vs host network, alternating, median of 3.
+async fn npm_install_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{ "name": "bench-app", "version": "1.0.0", "private": true, "dependencies": { "express": "4.21.2" } }"#,
+    )
+    .unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let iso = LocalProvider::with_network(NetworkMode::Isolated, false).expect("an isolated network");
+    let host = LocalProvider::with_network(NetworkMode::Host, false).expect("bubblewrap");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        a.push(npm_warm(&iso, &root).await);
+        b.push(npm_warm(&host, &root).await);
+    }
+    a.sort();
+    b.sort();
+    println!(
+        "sandbox network: npm install (express 4.21.2, 72 packages) with a warm cache, median of 3: isolated {:.0} ms, host network {:.0} ms, ratio {:.2}x",
         ms(median(&a)),
         ms(median(&b)),
         median(&a).as_secs_f64() / median(&b).as_secs_f64()
