@@ -83,6 +83,37 @@ fn interactive_shell_takes_input_and_resizes() {
     assert!(mgr.write(id, b"x").is_err(), "closed terminals refuse input");
 }
 
+/// A paste far larger than the PTY's buffer into a program that reads nothing yet: `write`
+/// returns at once (the window that called it goes on), and every byte arrives, in order, once
+/// the program reads.
+#[test]
+fn a_large_paste_into_a_program_that_does_not_read_never_blocks_the_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let mgr = std::sync::Arc::new(TerminalManager::new());
+    let (tx, rx) = channel();
+    // Raw mode (so the line discipline keeps every byte), read nothing until the file `go`
+    // exists, then count what arrived.
+    let script = "stty raw -echo; echo ready; while [ ! -e go ]; do sleep 0.05; done; \
+                  head -c 1048576 | wc -c; echo counted";
+    let id = mgr.open(sh(dir.path(), script), Sink(tx)).unwrap();
+    read_until(&rx, |s| s.contains("ready"));
+    // 1 MiB in 256 pastes: far more than a PTY holds (a few KiB), so a blocking write would
+    // wait here until the program reads. The guard only stops a hang; it is not a timing.
+    let (done_tx, done_rx) = channel();
+    let m = mgr.clone();
+    std::thread::spawn(move || {
+        for _ in 0..256 {
+            m.write(id, &[b'x'; 4096]).unwrap();
+        }
+        let _ = done_tx.send(());
+    });
+    done_rx.recv_timeout(Duration::from_secs(120)).expect("write blocked on a PTY that nobody reads");
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = read_until(&rx, |s| s.contains("counted"));
+    assert!(out.contains("1048576"), "every byte arrived: {out}");
+    mgr.close(id);
+}
+
 fn alive(pid: i32) -> bool {
     // Zombies count as gone: read the state from /proc.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -39,10 +39,22 @@ struct Flow {
 
 pub(super) struct Session {
     master: Mutex<Box<dyn MasterPty + Send>>,
-    writer: Mutex<Box<dyn Write + Send>>,
+    /// Input for the writer thread, in order: writing to a PTY blocks while the program does not
+    /// read (a paste into `sleep`), and the caller (the UI) must never wait for that.
+    input: std::sync::mpsc::Sender<Vec<u8>>,
     killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
     pid: Option<u32>,
     flow: Arc<Flow>,
+}
+
+/// Hands queued input to the PTY until the program ends (its side closes) or the session goes.
+fn write_loop(mut w: Box<dyn Write + Send>, pending: &std::sync::mpsc::Receiver<Vec<u8>>) {
+    while let Ok(data) = pending.recv() {
+        if let Err(e) = w.write_all(&data).and_then(|_| w.flush()) {
+            tracing::debug!(error = %e, "terminal input stopped");
+            return;
+        }
+    }
 }
 
 fn default_shell() -> String {
@@ -72,13 +84,19 @@ impl Session {
         drop(pair.slave);
         let reader = pair.master.try_clone_reader().map_err(|e| spawn_err(e.into()))?;
         let writer = pair.master.take_writer().map_err(|e| spawn_err(e.into()))?;
+        let (input, pending) = std::sync::mpsc::channel();
         let session = Arc::new(Session {
             pid: child.process_id(),
             killer: Mutex::new(child.clone_killer()),
             master: Mutex::new(pair.master),
-            writer: Mutex::new(writer),
+            input,
             flow: Arc::new(Flow::default()),
         });
+
+        std::thread::Builder::new()
+            .name("pty-writer".into())
+            .spawn(move || write_loop(writer, &pending))
+            .map_err(|e| TerminalError::Spawn(e.to_string()))?;
 
         let flow = session.flow.clone();
         std::thread::Builder::new()
@@ -102,8 +120,7 @@ impl Session {
 
 impl TerminalHandle for Session {
     fn write(&self, data: &[u8]) -> Result<(), TerminalError> {
-        let mut w = self.writer.lock();
-        w.write_all(data).and_then(|_| w.flush()).map_err(|e| TerminalError::Io(e.to_string()))
+        self.input.send(data.to_vec()).map_err(|_| TerminalError::Io("the terminal's program has ended".into()))
     }
 
     fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError> {
