@@ -71,6 +71,20 @@ fn binary_and_oversized_files_are_refused_with_clear_messages() {
     assert_eq!(files::read_file(&root, "").unwrap_err().kind(), "wrong_type");
 }
 
+/// A FIFO (which sandboxed code can make anywhere in the project) is refused at once with a
+/// clear message; opening it for reading would otherwise wait for a writer forever.
+#[test]
+fn a_fifo_is_refused_instead_of_waited_on() {
+    let (dir, root) = project();
+    let fifo = std::ffi::CString::new(dir.path().join("pipe").into_os_string().into_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let e = files::read_file(&root, "pipe").unwrap_err();
+    assert!(matches!(e, WorkspaceError::NotAFile(_)), "{e:?}");
+    assert_eq!(e.kind(), "wrong_type");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}
+
 #[test]
 fn absurd_save_sizes_are_refused() {
     let (_dir, root) = project();

@@ -14,6 +14,8 @@ pub enum WorkspaceError {
     IsADirectory(String),
     #[error("'{0}' is not a folder")]
     NotADirectory(String),
+    #[error("'{0}' is not a regular file (a pipe, socket or device) and cannot be opened in the editor")]
+    NotAFile(String),
     #[error("'{path}' is {size} bytes; files over {limit} bytes open read-only elsewhere, not in the editor")]
     TooLarge { path: String, size: u64, limit: u64 },
     #[error("'{0}' looks like a binary file and cannot be edited as text")]
@@ -52,7 +54,7 @@ impl UserFacing for WorkspaceError {
             Self::Path(p) => p.kind(),
             Self::NotFound(_) => "not_found",
             Self::AlreadyExists(_) => "already_exists",
-            Self::IsADirectory(_) | Self::NotADirectory(_) => "wrong_type",
+            Self::IsADirectory(_) | Self::NotADirectory(_) | Self::NotAFile(_) => "wrong_type",
             Self::TooLarge { .. } => "too_large",
             Self::Binary(_) => "binary",
             Self::Conflict(_) => "conflict",

@@ -57,10 +57,17 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 pub fn read_file(root: &ProjectRoot, rel: &str) -> Result<FileContent, WorkspaceError> {
     let path = root.resolve(rel)?;
     // Opened beneath the root at the moment of use; the metadata and bytes come from that file.
-    let file = root.dir()?.open(root.rel_path(rel)?).map_err(|e| WorkspaceError::io("open", rel, e))?.into_std();
+    // Non-blocking, so a FIFO (which would wait for a writer) is refused instead of hanging.
+    let mut opts = cap_std::fs::OpenOptions::new();
+    cap_std::fs::OpenOptionsExt::custom_flags(opts.read(true), libc::O_NONBLOCK);
+    let file = root.dir()?.open_with(root.rel_path(rel)?, &opts).map_err(|e| WorkspaceError::io("open", rel, e))?;
+    let file = file.into_std();
     let meta = file.metadata().map_err(|e| WorkspaceError::io("open", rel, e))?;
     if meta.is_dir() {
         return Err(WorkspaceError::IsADirectory(rel.to_string()));
+    }
+    if !meta.is_file() {
+        return Err(WorkspaceError::NotAFile(rel.to_string()));
     }
     if meta.len() > MAX_EDITABLE_BYTES {
         return Err(WorkspaceError::TooLarge { path: rel.to_string(), size: meta.len(), limit: MAX_EDITABLE_BYTES });
