@@ -12,6 +12,8 @@ const HELP: Record<string, string> = {
 
 export class ApiKeys {
   private list = h("div", { class: "keys-list" });
+  /** Number of the newest status request (older answers are dropped). */
+  private asked = 0;
 
   /** `only`: the keys this editor shows (all when empty). */
   constructor(host: HTMLElement, private only: string[] = []) {
@@ -19,17 +21,34 @@ export class ApiKeys {
   }
 
   async refresh(): Promise<void> {
+    // Calls run concurrently off the main thread and may finish in any order: only the newest
+    // one's answer is shown, so an answer from before a save never hides the save.
+    const ticket = ++this.asked;
     try {
-      this.render(await api.secretsStatus());
+      const states = await api.secretsStatus();
+      if (ticket === this.asked) this.render(states);
     } catch (e) {
-      this.list.replaceChildren(h("div", { class: "sb-warning" }, asIpcError(e).message));
+      if (ticket === this.asked) this.list.replaceChildren(h("div", { class: "sb-warning" }, asIpcError(e).message));
     }
   }
 
   private render(states: SecretState[]): void {
     const shown = this.only.length ? states.filter((s) => this.only.includes(s.env_name)) : states;
+    // A refresh can land while a key is being typed (the panels refresh on every status change):
+    // what is typed, and the focus, carry over to the new rows instead of being wiped.
+    const typed = new Map<string, string>();
+    let focused: string | undefined;
+    for (const row of this.list.querySelectorAll<HTMLElement>(".key-row")) {
+      const old = row.querySelector("input");
+      if (!old || !row.dataset.secret) continue;
+      if (old.value) typed.set(row.dataset.secret, old.value);
+      if (document.activeElement === old) focused = row.dataset.secret;
+    }
+    let refocus: HTMLInputElement | undefined;
     this.list.replaceChildren(...shown.map((s) => {
       const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false", placeholder: s.set ? "•••••• (set)" : "paste key", "aria-label": s.env_name });
+      input.value = typed.get(s.name) ?? "";
+      if (focused === s.name) refocus = input;
       const save = h("button", {}, "Save");
       const del = h("button", { disabled: !s.set }, "Remove");
       save.addEventListener("click", async () => {
@@ -53,5 +72,6 @@ export class ApiKeys {
         h("div", { class: "hint" }, HELP[s.env_name] ?? ""),
         h("div", { class: "sb-run" }, input, save, del));
     }));
+    refocus?.focus();
   }
 }

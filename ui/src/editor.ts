@@ -42,6 +42,8 @@ const readOnly = new Compartment();
 
 export class EditorArea {
   private tabs = new Map<string, Tab>();
+  /** The save in flight per file (see `save`). */
+  private saving = new Map<string, Promise<boolean>>();
   private order: string[] = [];
   private active: string | null = null;
   private view: EditorView;
@@ -210,9 +212,23 @@ export class EditorArea {
     this.view.focus();
   }
 
-  /** Saves the active (or given) tab. `force` overwrites a version changed on disk. */
+  /** Saves the active (or given) tab. `force` overwrites a version changed on disk. Saves of
+   * one file run one after the other, each with the version the previous one wrote (saves run
+   * off the main thread and would otherwise race: an older text could land last). */
   async save(path = this.active, force = false): Promise<boolean> {
-    const tab = path ? this.tabs.get(path) : undefined;
+    if (!path) return false;
+    const before = this.saving.get(path) ?? Promise.resolve(true);
+    const next = before.catch(() => false).then(() => this.saveNow(path, force));
+    this.saving.set(path, next);
+    try {
+      return await next;
+    } finally {
+      if (this.saving.get(path) === next) this.saving.delete(path);
+    }
+  }
+
+  private async saveNow(path: string, force: boolean): Promise<boolean> {
+    const tab = this.tabs.get(path);
     if (!tab || !tab.state) return false;
     if (tab.readonly) {
       toast(`${tab.path} is read-only.`, "error");
@@ -236,7 +252,7 @@ export class EditorArea {
         return false;
       }
       const choice = await confirmChoice("File changed on disk", err.message, ["Overwrite", "Reload", "Cancel"]);
-      if (choice === "Overwrite") return this.save(tab.path, true);
+      if (choice === "Overwrite") return this.saveNow(tab.path, true);
       if (choice === "Reload") await this.reload(tab.path);
       return false;
     }

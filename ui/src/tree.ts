@@ -14,6 +14,7 @@ export interface TreeEvents {
 export class FileTree {
   private expanded = new Set<string>();
   private children = new Map<string, DirEntry[]>(); // loaded folders ("" = root)
+  private loading = new Map<string, number>(); // newest listing asked for, per folder
   private selected: string | null = null;
   private menu: HTMLElement | null = null;
 
@@ -71,9 +72,15 @@ export class FileTree {
   }
 
   private async loadDir(dir: string): Promise<void> {
+    // Listings run concurrently off the main thread and may finish in any order: only the
+    // newest listing of a folder is kept, so an older one never overwrites a newer one.
+    const ticket = (this.loading.get(dir) ?? 0) + 1;
+    this.loading.set(dir, ticket);
     try {
-      this.children.set(dir, await api.listDir(dir));
+      const entries = await api.listDir(dir);
+      if (this.loading.get(dir) === ticket) this.children.set(dir, entries);
     } catch (e) {
+      if (this.loading.get(dir) !== ticket) return;
       const err = asIpcError(e);
       if (err.kind === "not_found" && dir !== "") {
         this.expanded.delete(dir);

@@ -1,55 +1,69 @@
+//! Files of the open project. Every command here touches the disk, so it runs off the main thread.
+
 use aura_core::workspace::files::{self, FileContent, FileVersion};
 use aura_core::workspace::tree::{self, DirEntry};
-use tauri::State;
+use tauri::AppHandle;
 
+use super::off_main;
 use crate::error::IpcResult;
-use crate::state::AppState;
 
 #[tauri::command]
-pub fn list_dir(state: State<'_, AppState>, path: String) -> IpcResult<Vec<DirEntry>> {
-    Ok(tree::list_dir(&state.project_root()?, &path)?)
+pub async fn list_dir(app: AppHandle, path: String) -> IpcResult<Vec<DirEntry>> {
+    off_main(app, move |s| Ok(tree::list_dir(&s.project_root()?, &path)?)).await
 }
 
 #[tauri::command]
-pub fn read_file(state: State<'_, AppState>, path: String) -> IpcResult<FileContent> {
-    Ok(files::read_file(&state.project_root()?, &path)?)
+pub async fn read_file(app: AppHandle, path: String) -> IpcResult<FileContent> {
+    off_main(app, move |s| Ok(files::read_file(&s.project_root()?, &path)?)).await
 }
 
 /// `expected_hash`: the version the editor last read; `null` overwrites whatever is on disk.
 #[tauri::command]
-pub fn write_file(
-    state: State<'_, AppState>,
+pub async fn write_file(
+    app: AppHandle,
     path: String,
     text: String,
     expected_hash: Option<String>,
 ) -> IpcResult<FileVersion> {
-    let v = files::write_file(&state.project_root()?, &path, &text, expected_hash.as_deref())?;
-    state.changed(&[&path]);
-    Ok(v)
+    off_main(app, move |s| {
+        let v = files::write_file(&s.project_root()?, &path, &text, expected_hash.as_deref())?;
+        s.changed(&[&path]);
+        Ok(v)
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn create_file(state: State<'_, AppState>, path: String) -> IpcResult<()> {
-    files::create_file(&state.project_root()?, &path)?;
-    state.changed(&[&path]);
-    Ok(())
+pub async fn create_file(app: AppHandle, path: String) -> IpcResult<()> {
+    off_main(app, move |s| {
+        files::create_file(&s.project_root()?, &path)?;
+        s.changed(&[&path]);
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn create_dir(state: State<'_, AppState>, path: String) -> IpcResult<()> {
-    Ok(files::create_dir(&state.project_root()?, &path)?)
+pub async fn create_dir(app: AppHandle, path: String) -> IpcResult<()> {
+    off_main(app, move |s| Ok(files::create_dir(&s.project_root()?, &path)?)).await
 }
 
 #[tauri::command]
-pub fn rename_path(state: State<'_, AppState>, from: String, to: String) -> IpcResult<()> {
-    files::rename_path(&state.project_root()?, &from, &to)?;
-    state.changed(&[&from, &to]);
-    Ok(())
+pub async fn rename_path(app: AppHandle, from: String, to: String) -> IpcResult<()> {
+    off_main(app, move |s| {
+        files::rename_path(&s.project_root()?, &from, &to)?;
+        s.changed(&[&from, &to]);
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn delete_path(state: State<'_, AppState>, path: String) -> IpcResult<()> {
-    files::delete_path(&state.project_root()?, &path)?;
-    state.changed(&[&path]);
-    Ok(())
+pub async fn delete_path(app: AppHandle, path: String) -> IpcResult<()> {
+    off_main(app, move |s| {
+        files::delete_path(&s.project_root()?, &path)?;
+        s.changed(&[&path]);
+        Ok(())
+    })
+    .await
 }

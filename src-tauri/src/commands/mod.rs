@@ -10,6 +10,23 @@ mod secrets;
 mod sync;
 mod terminal;
 
+use crate::error::{IpcError, IpcResult};
+use crate::state::AppState;
+
+/// Runs `f` with the app state on the blocking pool. Tauri runs a plain `fn` command on the main
+/// (UI) thread, so every command that waits on the disk, SQLite or D-Bus (the keychain) goes
+/// through here: a slow disk or a locked database never freezes the window.
+async fn off_main<T, F>(app: tauri::AppHandle, f: F) -> IpcResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AppState) -> IpcResult<T> + Send + 'static,
+{
+    use tauri::Manager;
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .map_err(|e| IpcError::new("internal", format!("the operation stopped unexpectedly: {e}")))?
+}
+
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         project::startup_project,

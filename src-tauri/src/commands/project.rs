@@ -3,9 +3,10 @@ use aura_core::store::{ProjectSession, RecentProject};
 use aura_core::workspace::watcher::{FsChange, ProjectWatcher};
 use serde::Serialize;
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{AppHandle, State};
 use ts_rs::TS;
 
+use super::off_main;
 use crate::error::IpcResult;
 use crate::state::AppState;
 
@@ -20,8 +21,8 @@ pub struct ProjectInfo {
 }
 
 #[tauri::command]
-pub fn startup_project(state: State<'_, AppState>) -> IpcResult<String> {
-    Ok(state.startup_project()?.display().to_string())
+pub async fn startup_project(app: AppHandle) -> IpcResult<String> {
+    off_main(app, |s| Ok(s.startup_project()?.display().to_string())).await
 }
 
 #[tauri::command]
@@ -53,14 +54,13 @@ pub async fn open_project(
 }
 
 #[tauri::command]
-pub fn recent_projects(state: State<'_, AppState>) -> IpcResult<Vec<RecentProject>> {
-    Ok(state.store.recent_projects(20)?)
+pub async fn recent_projects(app: AppHandle) -> IpcResult<Vec<RecentProject>> {
+    off_main(app, |s| Ok(s.store.recent_projects(20)?)).await
 }
 
 #[tauri::command]
-pub fn save_session(state: State<'_, AppState>, session: ProjectSession) -> IpcResult<()> {
-    let project = state.project()?;
-    Ok(state.store.save_session(project.record.id, &session)?)
+pub async fn save_session(app: AppHandle, session: ProjectSession) -> IpcResult<()> {
+    off_main(app, move |s| Ok(s.store.save_session(s.project()?.record.id, &session)?)).await
 }
 
 /// The window finished its first render of a project (tree listed, tabs restored). Logged with

@@ -122,14 +122,13 @@ pub async fn save_project_settings(state: State<'_, AppState>, settings: Project
 }
 
 #[tauri::command]
-pub fn execution_history(state: State<'_, AppState>) -> IpcResult<Vec<ExecutionRecord>> {
-    let p = state.project()?;
-    Ok(state.store.recent_executions(p.record.id, 50)?)
+pub async fn execution_history(app: tauri::AppHandle) -> IpcResult<Vec<ExecutionRecord>> {
+    super::off_main(app, |s| Ok(s.store.recent_executions(s.project()?.record.id, 50)?)).await
 }
 
 #[tauri::command]
-pub fn usage_summary(state: State<'_, AppState>) -> IpcResult<Vec<UsageRow>> {
-    Ok(state.store.usage()?)
+pub async fn usage_summary(app: tauri::AppHandle) -> IpcResult<Vec<UsageRow>> {
+    super::off_main(app, |s| Ok(s.store.usage()?)).await
 }
 
 /// Checks that the chosen provider answers with the stored key (lists sandboxes), or for the

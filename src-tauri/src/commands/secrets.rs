@@ -2,11 +2,11 @@
 
 use aura_core::secrets::SecretName;
 use serde::Serialize;
-use tauri::State;
+use tauri::AppHandle;
 use ts_rs::TS;
 
+use super::off_main;
 use crate::error::IpcResult;
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, TS)]
 #[ts(export)]
@@ -17,20 +17,26 @@ pub struct SecretState {
     pub set: bool,
 }
 
+// The keychain is a D-Bus service that may be slow or waiting for an unlock prompt: every call
+// runs off the main thread.
+
 #[tauri::command]
-pub fn secrets_status(state: State<'_, AppState>) -> IpcResult<Vec<SecretState>> {
-    SecretName::ALL
-        .iter()
-        .map(|&name| Ok(SecretState { name, env_name: name.account().to_string(), set: state.secrets.is_set(name)? }))
-        .collect()
+pub async fn secrets_status(app: AppHandle) -> IpcResult<Vec<SecretState>> {
+    off_main(app, |s| {
+        SecretName::ALL
+            .iter()
+            .map(|&name| Ok(SecretState { name, env_name: name.account().to_string(), set: s.secrets.is_set(name)? }))
+            .collect()
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn secret_set(state: State<'_, AppState>, name: SecretName, value: String) -> IpcResult<()> {
-    Ok(state.secrets.set(name, &value)?)
+pub async fn secret_set(app: AppHandle, name: SecretName, value: String) -> IpcResult<()> {
+    off_main(app, move |s| Ok(s.secrets.set(name, &value)?)).await
 }
 
 #[tauri::command]
-pub fn secret_delete(state: State<'_, AppState>, name: SecretName) -> IpcResult<()> {
-    Ok(state.secrets.delete(name)?)
+pub async fn secret_delete(app: AppHandle, name: SecretName) -> IpcResult<()> {
+    off_main(app, move |s| Ok(s.secrets.delete(name)?)).await
 }

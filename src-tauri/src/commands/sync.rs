@@ -30,26 +30,32 @@ pub fn sync_subscribe(state: State<'_, AppState>, on_status: Channel<SyncStatus>
 }
 
 #[tauri::command]
-pub fn sync_settings(state: State<'_, AppState>) -> IpcResult<SyncSettingsView> {
-    use aura_core::secrets::SecretName;
-    let bucket = state.store.bucket_settings()?;
-    let keys_set =
-        state.secrets.is_set(SecretName::R2AccessKeyId)? && state.secrets.is_set(SecretName::R2SecretAccessKey)?;
-    let enabled = match state.project() {
-        Ok(p) => state.store.sync_enabled(p.record.id)?,
-        Err(_) => false,
-    };
-    Ok(SyncSettingsView { problem: bucket.problem(), bucket, keys_set, enabled })
+pub async fn sync_settings(app: tauri::AppHandle) -> IpcResult<SyncSettingsView> {
+    super::off_main(app, |state| {
+        use aura_core::secrets::SecretName;
+        let bucket = state.store.bucket_settings()?;
+        let keys_set =
+            state.secrets.is_set(SecretName::R2AccessKeyId)? && state.secrets.is_set(SecretName::R2SecretAccessKey)?;
+        let enabled = match state.project() {
+            Ok(p) => state.store.sync_enabled(p.record.id)?,
+            Err(_) => false,
+        };
+        Ok(SyncSettingsView { problem: bucket.problem(), bucket, keys_set, enabled })
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn sync_save_settings(state: State<'_, AppState>, bucket: BucketSettings) -> IpcResult<()> {
+pub async fn sync_save_settings(app: tauri::AppHandle, bucket: BucketSettings) -> IpcResult<()> {
     if let Some(p) = bucket.problem() {
         return Err(IpcError::new("invalid", p));
     }
-    state.store.save_bucket_settings(&bucket)?;
-    state.sync.restart();
-    Ok(())
+    super::off_main(app, move |state| {
+        state.store.save_bucket_settings(&bucket)?;
+        state.sync.restart();
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]
@@ -59,13 +65,13 @@ pub async fn sync_test(state: State<'_, AppState>, bucket: BucketSettings) -> Ip
 }
 
 #[tauri::command]
-pub fn sync_enable(state: State<'_, AppState>, on: bool) -> IpcResult<()> {
-    Ok(state.sync.set_enabled(on)?)
+pub async fn sync_enable(app: tauri::AppHandle, on: bool) -> IpcResult<()> {
+    super::off_main(app, move |s| Ok(s.sync.set_enabled(on)?)).await
 }
 
 #[tauri::command]
-pub fn sync_now(state: State<'_, AppState>) -> IpcResult<()> {
-    Ok(state.sync.sync_now()?)
+pub async fn sync_now(app: tauri::AppHandle) -> IpcResult<()> {
+    super::off_main(app, |s| Ok(s.sync.sync_now()?)).await
 }
 
 #[tauri::command]

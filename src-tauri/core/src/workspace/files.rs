@@ -91,6 +91,9 @@ fn writable(path: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
+/// Held from a save's version check to its rename (see [`write_file`]).
+static SAVING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
 /// Saves `text` to `rel` atomically.
 ///
 /// `expected` is the hash the editor read; when the file on disk no longer has it, the save is
@@ -119,6 +122,9 @@ pub fn write_file(
         let real = link.canonicalize().map_err(io)?;
         target = root.relative(&real).map(PathBuf::from).ok_or_else(|| PathError::SymlinkOutside(rel.to_string()))?;
     }
+    // The check against `expected` and the write are one step: two saves at once (saves run off
+    // the main thread; an agent may save too) cannot both pass the check and the older land last.
+    let _one_at_a_time = SAVING.lock();
     let existing = match dir.metadata(&target) {
         Ok(m) if m.is_dir() => return Err(WorkspaceError::IsADirectory(rel.to_string())),
         Ok(m) => Some(m),
