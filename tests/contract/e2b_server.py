@@ -39,6 +39,15 @@ ROOT = tempfile.mkdtemp(prefix="e2b-fake-")
 WORKDIR = "/home/user/workspace"
 
 
+TRACE = open(os.environ["E2B_TRACE"], "a", buffering=1) if os.environ.get("E2B_TRACE") else None
+
+
+def trace(*parts):
+    """With E2B_TRACE=<file>: what the PTYs received and printed, for a test's failure report."""
+    if TRACE:
+        print(datetime.now().strftime("%H:%M:%S.%f"), *parts, file=TRACE)
+
+
 def iso(dt):
     return dt.isoformat().replace("+00:00", "Z")
 
@@ -272,6 +281,7 @@ class E2B(Handler):
         os.close(slave)
         with LOCK:
             PTYS[p.pid] = master
+        trace("PTY start", p.pid, proc)
         chunk = self.begin_stream()
 
         chunk(envelope(0, {"event": {"start": {"pid": p.pid}}}))
@@ -282,8 +292,7 @@ class E2B(Handler):
                 break
             if not data:
                 break
-            if os.environ.get("E2B_DEBUG"):
-                print("PTY out", p.pid, data, file=sys.stderr, flush=True)
+            trace("PTY out", p.pid, data)
             chunk(envelope(0, {"event": {"data": {"pty": base64.b64encode(data).decode()}}}))
         code = p.wait()
         with LOCK:
@@ -298,8 +307,7 @@ class E2B(Handler):
             return PTYS.get(msg["process"]["pid"])
 
     def rpc_SendInput(self, sb, msg, local):
-        if os.environ.get("E2B_DEBUG"):
-            print("SendInput", msg["process"]["pid"], base64.b64decode(msg["input"]["pty"]), file=sys.stderr, flush=True)
+        trace("SendInput", msg["process"]["pid"], base64.b64decode(msg["input"]["pty"]))
         master = self.pty_of(msg)
         if master is None:
             return self.error(404, "no such process")

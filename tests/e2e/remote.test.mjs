@@ -3,6 +3,7 @@
 // by the local contract server (which validates every request against the official spec).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -13,9 +14,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
 const KEY = "e2b_e2e_contract_key";
 
-async function startContract() {
+async function startContract(trace) {
   const proc = spawn("python3", [path.join(repo, "tests/contract/e2b_server.py"), path.join(repo, "../shared/specs/e2b"), KEY], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, E2B_TRACE: trace },
   });
   const line = await new Promise((resolve, reject) => {
     readline.createInterface({ input: proc.stdout }).once("line", resolve);
@@ -32,7 +34,7 @@ describe("E2B provider", () => {
   "web.js": "require('http').createServer((q, s) => s.end('<h1 id=remote>served from the e2b sandbox</h1>')).listen(5175, '127.0.0.1', () => console.log('Local: http://localhost:5175/'));\n",
 });
   before(async () => {
-    server = await startContract();
+    server = await startContract(path.join(dirs.base, "e2b-trace.log"));
     process.env.E2B_DOMAIN = "e2b.test";
     process.env.AURA_E2B_SCHEME = "http";
     process.env.AURA_E2B_RESOLVE = `127.0.0.1:${server.port}`;
@@ -77,7 +79,9 @@ describe("E2B provider", () => {
     await b.keys([Key.Enter]);
     await eventually(async () => /remote-42/.test(await terminalText(b)), { what: "remote terminal output" }).catch(async (e) => {
       const focus = await b.execute(() => `${document.activeElement?.tagName}.${document.activeElement?.className}`);
-      throw new Error(`${e.message}\nterminal:\n${await terminalText(b)}\nfocus: ${focus}`);
+      const tail = (f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").slice(-40).join("\n") : "(none)");
+      throw new Error(`${e.message}\nterminal:\n${await terminalText(b)}\nfocus: ${focus}\n`
+        + `contract server's PTY trace:\n${tail(path.join(dirs.base, "e2b-trace.log"))}\napp log:\n${tail(app.log)}`);
     });
 
     // The preview reaches the sandbox's port at <port>-<id>.<domain> through Aura's proxy.
