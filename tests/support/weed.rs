@@ -45,11 +45,17 @@ impl Drop for Weed {
     }
 }
 
-/// A free port whose +10000 (SeaweedFS's gRPC offset) is free too.
+/// A free port whose +10000 (SeaweedFS's gRPC offset) is free too, never one this process has
+/// handed out before: a test that stops its server ("the store is down") must not find another
+/// test's new server answering on the port it freed.
 pub fn free_pair() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     loop {
         let p = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if p < 55000 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+        let mut given = GIVEN.lock().unwrap();
+        let taken = given.iter().any(|&g| g == p || g + 10000 == p || g == p + 10000);
+        if !taken && p < 55000 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+            given.push(p);
             return p;
         }
     }
