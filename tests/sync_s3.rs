@@ -559,3 +559,84 @@ fn a_folder_swapped_for_a_link_after_the_scan_never_uploads_outside_content() {
     let e = aura_core::workspace::tree::list_dir(&root, "sub").unwrap_err();
     assert!(e.to_string().contains("outside the project"), "{e}");
 }
+
+/// Symbolic links are part of a snapshot (as links, never followed): in-project file and
+/// folder links, nested relative ones, a dangling one and a loop come back as the same links;
+/// a link out of the project and an absolute one are skipped and reported, never followed.
+#[test]
+fn links_come_back_as_links_and_links_out_of_the_project_are_reported() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::scan::scan;
+    use std::os::unix::fs::symlink;
+
+    let Some(w) = weed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let outer = tempfile::tempdir().unwrap();
+    let p = outer.path().join("project");
+    std::fs::create_dir_all(p.join("src/deep")).unwrap();
+    std::fs::create_dir_all(p.join("docs")).unwrap();
+    std::fs::write(outer.path().join("secret.txt"), "outside the project").unwrap();
+    std::fs::write(p.join("CLAUDE.md"), "agents read this\n").unwrap();
+    std::fs::write(p.join("LICENSE"), "MIT\n").unwrap();
+    std::fs::write(p.join("src/deep/main.rs"), "fn main() {}\n").unwrap();
+    symlink("CLAUDE.md", p.join("AGENTS.md")).unwrap();
+    symlink("../LICENSE", p.join("docs/LICENSE")).unwrap();
+    symlink("../../LICENSE", p.join("src/deep/LICENSE")).unwrap();
+    symlink("src", p.join("code")).unwrap();
+    symlink("missing.txt", p.join("dangling")).unwrap();
+    symlink("loop-b", p.join("loop-a")).unwrap();
+    symlink("loop-a", p.join("loop-b")).unwrap();
+    symlink("../secret.txt", p.join("escape")).unwrap();
+    symlink("/etc/hostname", p.join("absolute")).unwrap();
+    let root = ProjectRoot::open(&p).unwrap();
+    let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    let out = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let t = target(w.s3_port, "projects/links");
+        ready(&t).await;
+        let s = scan(&root, &store, id).unwrap();
+        let mut skipped: Vec<_> =
+            s.skipped.iter().map(|(p, why)| (String::from_utf8_lossy(p).into_owned(), why.clone())).collect();
+        skipped.sort();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped[0].0, "absolute");
+        assert!(skipped[0].1.contains("absolute path"), "{}", skipped[0].1);
+        assert_eq!(skipped[1].0, "escape");
+        assert!(skipped[1].1.contains("outside the project"), "{}", skipped[1].1);
+        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let secret = blake3::hash(b"outside the project").to_hex().to_string();
+        assert!(!t.has_blob(&secret).await.unwrap(), "a link out of the project is never followed");
+        restore(&t, None, out.path()).await.unwrap();
+
+        // Edit a link's target: the next pass carries the new target.
+        std::fs::remove_file(p.join("AGENTS.md")).unwrap();
+        symlink("LICENSE", p.join("AGENTS.md")).unwrap();
+        let s = scan(&root, &store, id).unwrap();
+        assert_eq!(s.changed, vec![b"AGENTS.md".to_vec()]);
+        push(&root, &store, id, &t, &opts()).await.unwrap();
+        let again = tempfile::tempdir().unwrap();
+        restore(&t, None, again.path()).await.unwrap();
+        assert_eq!(std::fs::read_link(again.path().join("AGENTS.md")).unwrap(), std::path::Path::new("LICENSE"));
+    });
+
+    // The restored tree equals the project, links compared as links, except the two skipped.
+    std::fs::remove_file(p.join("AGENTS.md")).unwrap();
+    symlink("CLAUDE.md", p.join("AGENTS.md")).unwrap();
+    let diff =
+        std::process::Command::new("diff").args(["-r", "--no-dereference"]).arg(&p).arg(out.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&diff.stdout);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "only the skipped links differ:\n{text}");
+    assert!(lines[0].ends_with(": absolute") && lines[1].ends_with(": escape"), "{text}");
+    for (link, to) in
+        [("AGENTS.md", "CLAUDE.md"), ("docs/LICENSE", "../LICENSE"), ("code", "src"), ("loop-a", "loop-b")]
+    {
+        assert_eq!(std::fs::read_link(out.path().join(link)).unwrap(), std::path::Path::new(to), "{link}");
+    }
+    assert_eq!(std::fs::read_to_string(out.path().join("src/deep/LICENSE")).unwrap(), "MIT\n", "resolves in the copy");
+}

@@ -98,6 +98,8 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
                 "deleted": r.deleted.len(),
                 "errors": r.errors.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), "error": e})).collect::<Vec<_>>(),
                 "scan_errors": scan.errors.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), "error": e})).collect::<Vec<_>>(),
+                "skipped": scan.skipped.iter().chain(&r.skipped)
+                    .map(|(p, why)| json!({"path": String::from_utf8_lossy(p), "reason": why})).collect::<Vec<_>>(),
                 "pending": store.journal_count(id).map_err(|e| s(&e))?,
                 "scan_ms": scanned_ms,
                 "total_ms": started.elapsed().as_millis(),

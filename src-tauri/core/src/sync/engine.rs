@@ -95,6 +95,8 @@ pub struct PushReport {
     pub snapshot: Option<String>,
     /// Per-file problems; those files stay queued.
     pub errors: Vec<(Vec<u8>, String)>,
+    /// Seen but not carried, with the reason (a link leading outside the project).
+    pub skipped: Vec<(Vec<u8>, String)>,
 }
 
 /// Where a pass's snapshot goes.
@@ -356,8 +358,14 @@ fn shown(p: &[u8]) -> String {
 
 /// What one changed path turned into.
 enum Sent {
-    Stored { state: FileState, uploaded: bool, bytes: u64 },
+    Stored {
+        state: FileState,
+        uploaded: bool,
+        bytes: u64,
+    },
     Gone,
+    /// Seen but not carried (a link leading outside the project): why.
+    Skipped(String),
     Failed(String),
 }
 
@@ -367,9 +375,54 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Se
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(Sent::Gone),
+        // A folder on its way is now a link out of the project: the file is no longer in it.
+        Ok(Err(e)) if crate::paths::escaped("", &e).is_some() => Err(Sent::Gone),
         Ok(Err(e)) => Err(Sent::Failed(e.to_string())),
         Err(e) => Err(Sent::Failed(e.to_string())),
     }
+}
+
+/// The state of the symbolic link at `rel` (its own metadata, not its target's) and its target
+/// text, read through the root capability; `None` when it is no longer a link.
+fn read_link(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<Option<(Vec<u8>, FileState)>> {
+    use cap_std::fs::MetadataExt;
+    let m = match dir.symlink_metadata(rel_bytes(rel)) {
+        Ok(m) if m.file_type().is_symlink() => m,
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let target = super::links::read_target(dir, rel)?;
+    let state = FileState {
+        size: m.len(),
+        mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        inode: m.ino(),
+        blake3: *blake3::hash(&target).as_bytes(),
+        mode: super::links::LINK_MODE,
+    };
+    Ok(Some((target, state)))
+}
+
+/// Stores a symbolic link's target text as its blob (see `links`); one outside the project is
+/// skipped with the reason.
+async fn send_link(
+    sent: &SentLog<'_>,
+    target: &S3Target,
+    rel: &[u8],
+    text: Vec<u8>,
+    state: FileState,
+) -> Result<Sent, SyncError> {
+    if let Some(why) = super::links::skip_reason(rel, &text) {
+        return Ok(Sent::Skipped(why.to_string()));
+    }
+    let hash = state.blake3;
+    if !sent.claim(&hash) || sent.known(&hash) {
+        return Ok(Sent::Stored { state, uploaded: false, bytes: 0 });
+    }
+    let bytes = text.len() as u64;
+    target.put_blob(&hex(&hash), text).await?;
+    sent.add(hash);
+    Ok(Sent::Stored { state, uploaded: true, bytes })
 }
 
 /// Opens project file `rel` for a pass through the root capability: `None` when it is no
@@ -394,6 +447,12 @@ async fn send_file(
     rel: &[u8],
     opts: &PushOptions,
 ) -> Result<Sent, SyncError> {
+    let (r, d) = (rel.to_vec(), dir.clone());
+    match blocking(move || read_link(&d, &r)).await {
+        Ok(Some((text, state))) => return send_link(sent, target, rel, text, state).await,
+        Ok(None) => {}
+        Err(s) => return Ok(s),
+    }
     let r = rel.to_vec();
     let (file, meta) = match blocking(move || open_regular(&dir, &r)).await {
         Ok(Some(v)) => v,
@@ -586,6 +645,12 @@ pub async fn push_observed(
                 if store.manifest_get(project_id, &rel)?.is_some() {
                     removed.push(rel);
                 }
+            }
+            Sent::Skipped(why) => {
+                if store.manifest_get(project_id, &rel)?.is_some() {
+                    removed.push(rel.clone());
+                }
+                report.skipped.push((rel, why));
             }
             Sent::Failed(msg) => {
                 // The snapshot keeps the last version that was synced, if any.
@@ -803,6 +868,21 @@ async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<
     let path = prepare_path(&dir, &f.path)?;
     let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: outside_or(e) };
     let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
+    if super::links::is_link(f.mode) {
+        // A link: its blob is the target text, made again as written (never followed).
+        let text = target.get_blob(&f.blake3).await?;
+        if super::links::skip_reason(&f.path, &text).is_some() {
+            return Err(EngineError::Restore {
+                path: shown(&f.path),
+                message: "the snapshot holds a link leading outside the project; it is not made".into(),
+            });
+        }
+        let made = dir.symlink(crate::paths::rel_bytes(&text), &tmp).and_then(|()| dir.rename(&tmp, &dir, &path));
+        if made.is_err() {
+            let _ = dir.remove_file(&tmp);
+        }
+        return made.map_err(io);
+    }
     let file = dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)).map_err(io)?;
     let file = file.into_std();
     let perms = file.try_clone().and_then(|c| c.set_permissions(std::fs::Permissions::from_mode(f.mode)));
@@ -882,13 +962,20 @@ pub async fn adopt(
     let dir = open_dest(root.path())?;
     let mut on_disk: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
     for e in ignore_rules::sync_walker(root.path()).build().filter_map(Result::ok) {
-        if !e.file_type().is_some_and(|t| t.is_file()) {
+        let is_link = e.file_type().is_some_and(|t| t.is_symlink());
+        if !is_link && !e.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
         let Ok(rel) = e.path().strip_prefix(root.path()) else { continue };
         let rel = rel.as_os_str().as_bytes().to_vec();
         let hash = match (known.get(&rel), e.metadata()) {
             (Some(k), Ok(m)) if FileState::from_meta(&m, k.blake3) == *k => k.blake3,
+            _ if is_link => match read_link(&dir, &rel) {
+                // A link sync does not carry is left alone, like an ignored file.
+                Ok(Some((text, _))) if super::links::skip_reason(&rel, &text).is_some() => continue,
+                Ok(Some((_, state))) => state.blake3,
+                _ => [0; 32],
+            },
             _ => super::scan::hash_file(&dir, &rel).map(|h| h.0).unwrap_or([0; 32]),
         };
         on_disk.insert(rel, hash);
@@ -906,7 +993,12 @@ pub async fn adopt(
         .iter()
         .filter(|f| {
             let same = on_disk.get(&f.path).is_some_and(|h| Some(*h) == unhex(&f.blake3));
-            let mode_ok = dir.metadata(rel_bytes(&f.path)).is_ok_and(|m| m.permissions().mode() & 0o7777 == f.mode);
+            let mode_ok = if super::links::is_link(f.mode) {
+                dir.symlink_metadata(rel_bytes(&f.path)).is_ok_and(|m| m.file_type().is_symlink())
+            } else {
+                dir.symlink_metadata(rel_bytes(&f.path))
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o7777 == f.mode)
+            };
             !(same && mode_ok)
         })
         .collect();
@@ -943,6 +1035,12 @@ pub async fn adopt(
             tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
             tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
             for f in &snap.files {
+                if super::links::is_link(f.mode) {
+                    if let Ok(Some((_, state))) = read_link(&dir, &f.path) {
+                        put_row(&tx, project_id, &f.path, &state)?;
+                    }
+                    continue;
+                }
                 let meta = crate::paths::open_read(&dir, rel_bytes(&f.path)).and_then(|f| f.metadata());
                 if let (Ok(m), Some(h)) = (meta, unhex(&f.blake3)) {
                     put_row(&tx, project_id, &f.path, &FileState::from_meta(&m, h))?;

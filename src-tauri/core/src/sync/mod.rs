@@ -6,10 +6,12 @@
 //! - `journal`: the durable queue of changes; `scan`: what changed, hashing only what must be.
 //! - `s3`: the bucket (aws-sdk-s3); `engine`: passes, restore, history, garbage collection.
 //! - `settings`: where the bucket is; `service`: the background worker for the open project.
+//! - `links`: symbolic links as snapshot entries (target text as content, Git's link mode).
 //! - `mirror`: the sandbox target (a remote sandbox's workspace kept equal to the project).
 
 pub mod engine;
 pub mod journal;
+pub mod links;
 pub mod mirror;
 pub mod s3;
 pub mod scan;

@@ -37,7 +37,7 @@ impl FileState {
             mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
             inode: m.ino(),
             blake3,
-            mode: m.permissions().mode() & 0o7777,
+            mode: if m.file_type().is_symlink() { super::links::LINK_MODE } else { m.permissions().mode() & 0o7777 },
         }
     }
 
@@ -59,6 +59,9 @@ pub struct ScanReport {
     pub unchanged: usize,
     /// Files that could not be read: (path, reason).
     pub errors: Vec<(Vec<u8>, String)>,
+    /// What the scan saw but sync does not carry, with the reason (a link leading outside the
+    /// project, an absolute link).
+    pub skipped: Vec<(Vec<u8>, String)>,
 }
 
 fn row_to_state(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<FileState> {
@@ -224,6 +227,51 @@ fn check_file(
     Ok(())
 }
 
+/// Compares one symbolic link with its manifest row: its content is its target text. A link
+/// leading outside the project is skipped with the reason (and dropped if it was synced).
+fn check_link(
+    batch: &mut Batch,
+    dir: &cap_std::fs::Dir,
+    rel: Vec<u8>,
+    meta: &std::fs::Metadata,
+    before: Option<FileState>,
+    report: &mut ScanReport,
+) {
+    if let Some(b) = &before {
+        if b.same_meta(meta) {
+            report.unchanged += 1;
+            return;
+        }
+    }
+    let target = match super::links::read_target(dir, &rel) {
+        Ok(t) => t,
+        Err(e) => {
+            batch.ops.push(JournalOp::Upsert(rel.clone()));
+            report.errors.push((rel, e.to_string()));
+            return;
+        }
+    };
+    if let Some(why) = super::links::skip_reason(&rel, &target) {
+        if before.is_some() {
+            batch.ops.push(JournalOp::Delete(rel.clone()));
+            report.deleted.push(rel.clone());
+        }
+        report.skipped.push((rel, why.to_string()));
+        return;
+    }
+    let hash = *blake3::hash(&target).as_bytes();
+    report.hashed += 1;
+    match before {
+        Some(b) if b.blake3 == hash && super::links::is_link(b.mode) => {
+            batch.touched.push((rel, FileState::from_meta(meta, hash)));
+        }
+        _ => {
+            batch.ops.push(JournalOp::Upsert(rel.clone()));
+            report.changed.push(rel);
+        }
+    }
+}
+
 /// Walks `dir_rel` (project-relative; empty for the whole project) and journals what differs
 /// from the manifest rows under it, including files that are gone.
 fn scan_dir(
@@ -261,9 +309,10 @@ fn scan_dir(
                 continue;
             }
         };
-        // Regular files only: symlinks are not followed (they may point out of the project),
-        // FIFOs and sockets have no content to sync.
-        if !entry.file_type().is_some_and(|t| t.is_file()) {
+        // Regular files and symbolic links (as links: never followed); FIFOs and sockets have
+        // no content to sync.
+        let is_link = entry.file_type().is_some_and(|t| t.is_symlink());
+        if !is_link && !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
         let Ok(rel) = entry.path().strip_prefix(root.path()) else { continue };
@@ -276,7 +325,11 @@ fn scan_dir(
             }
         };
         let before = known.remove(&rel);
-        check_file(&mut batch, &dir, rel, &meta, before, report)?;
+        if is_link {
+            check_link(&mut batch, &dir, rel, &meta, before, report);
+        } else {
+            check_file(&mut batch, &dir, rel, &meta, before, report)?;
+        }
     }
     // Whatever the manifest still holds is gone from disk.
     for (path, _) in known {
@@ -321,18 +374,19 @@ pub fn scan_hints(
                     scan_dir(root, store, project_id, rel, &mut report)?;
                 }
             }
-            Ok(m) if m.is_file() => {
+            Ok(m) if m.is_file() || m.file_type().is_symlink() => {
                 if !ignore_rules::sync_ignored(root.path(), rel, false) {
                     let before = store.manifest_get(project_id, rel)?;
                     let mut batch = Batch::default();
                     match root.dir() {
-                        Ok(dir) => check_file(&mut batch, &dir, rel.to_vec(), &m, before, &mut report)?,
+                        Ok(dir) if m.is_file() => check_file(&mut batch, &dir, rel.to_vec(), &m, before, &mut report)?,
+                        Ok(dir) => check_link(&mut batch, &dir, rel.to_vec(), &m, before, &mut report),
                         Err(e) => report.errors.push((rel.to_vec(), e.to_string())),
                     }
                     batch.write(store, project_id)?;
                 }
             }
-            // Gone, or replaced by something sync does not carry (a symlink, a FIFO).
+            // Gone, or replaced by something sync does not carry (a FIFO, a socket).
             Ok(_) | Err(_) => {
                 let mut gone = store.manifest_under(project_id, rel)?;
                 if store.manifest_get(project_id, rel)?.is_some() {

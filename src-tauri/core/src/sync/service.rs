@@ -338,6 +338,9 @@ impl SyncService {
                 for (p, e) in r.errors {
                     push_event(&a, "error", Some(&p), e);
                 }
+                for (p, why) in r.skipped {
+                    push_event(&a, "skipped", Some(&p), why);
+                }
             }
             Err(e) => push_event(&a, "error", None, e.to_string()),
         }
@@ -613,6 +616,10 @@ impl Worker {
                 for (p, e) in r.errors {
                     push_event(&a, "error", Some(&p), e);
                 }
+                // Seen, not carried (a link out of the project): said, never silently dropped.
+                for (p, why) in r.skipped {
+                    push_event(&a, "skipped", Some(&p), why);
+                }
             }
             Ok(Err(e)) => push_event(&a, "error", None, e.to_string()),
             Err(e) => push_event(&a, "error", None, e.to_string()),
@@ -768,6 +775,9 @@ impl Worker {
         }
         for (p, e) in &r.errors {
             push_event(a, "error", Some(p), e.clone());
+        }
+        for (p, why) in &r.skipped {
+            push_event(a, "skipped", Some(p), why.clone());
         }
         if let Some(s) = &r.snapshot {
             push_event(
