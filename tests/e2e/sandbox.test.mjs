@@ -74,6 +74,8 @@ describe("API keys", () => {
     await row.waitForExist({ timeout: 20000 });
     await (await row.$("input")).addValue(value);
     await (await row.$("button=Save")).click();
+    // The save is done when the toast says so (another test may have left a key set before).
+    await eventually(async () => /E2B_API_KEY saved in the keychain/.test(await b.execute(() => document.body.textContent)), { what: "key saved" });
     await eventually(async () => (await (await b.$('.key-row[data-secret="e2b_api_key"] .key-set')).isExisting()), { what: "key shown as set" });
     const html = await b.execute(() => document.documentElement.outerHTML);
     assert.ok(!html.includes(value), "the value is not in the page after saving");
