@@ -79,8 +79,10 @@ describe("E2B provider", () => {
     await b.keys([Key.Enter]);
     await eventually(async () => /remote-42/.test(await terminalText(b)), { what: "remote terminal output" }).catch(async (e) => {
       const focus = await b.execute(() => `${document.activeElement?.tagName}.${document.activeElement?.className}`);
+      const held = await b.execute(() => [...document.querySelectorAll(".term-view")]
+        .map((v) => `[${v.dataset.terminalId} sandbox=${v.dataset.sandbox} hidden=${v.hidden} ${v.offsetWidth}x${v.offsetHeight}] ${v.bufferText?.()}`).join("\n"));
       const tail = (f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").slice(-40).join("\n") : "(none)");
-      throw new Error(`${e.message}\nterminal:\n${await terminalText(b)}\nfocus: ${focus}\n`
+      throw new Error(`${e.message}\nterminal:\n${await terminalText(b)}\nfocus: ${focus}\nbuffers:\n${held}\n`
         + `contract server's PTY trace:\n${tail(path.join(dirs.base, "e2b-trace.log"))}\napp log:\n${tail(app.log)}`);
     });
 

@@ -57,6 +57,13 @@ export class TerminalPanel {
     const host = h("div", { class: "term-view" });
     this.body.append(host);
     xterm.open(host);
+    // For a test's failure report: what the terminal holds, whatever the renderer shows.
+    Object.defineProperty(host, "bufferText", {
+      value: () => {
+        const buf = xterm.buffer.active;
+        return Array.from({ length: buf.length }, (_, i) => buf.getLine(i)?.translateToString(true) ?? "").join("\n").trim();
+      },
+    });
     this.show(host);
     try { fit.fit(); } catch { /* not laid out yet */ }
     const title = `${inSandbox ? "sandbox" : "bash"} ${++this.counter}`;
@@ -70,18 +77,33 @@ export class TerminalPanel {
       else if (!term.exited) api.terminalWrite(term.id, data).catch((e) => toast(asIpcError(e).message, "error"));
     });
     const decoder = new TextDecoder();
+    // Output can arrive (and be rendered) before `terminalOpen` has answered with the id, as a
+    // remote shell's first prompt often does: bytes rendered meanwhile are acknowledged once the
+    // id is known. (Using the id before then threw inside xterm's write callback, which stopped
+    // xterm from rendering anything more: a terminal frozen at its first prompt.)
+    let openId: number | null = null;
+    let exitedEarly = false;
+    let ackLater = 0;
+    const ack = (n: number) => {
+      if (openId === null) ackLater += n;
+      else api.terminalAck(openId, n).catch(() => {});
+    };
     try {
       const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
         (bytes) => {
-          xterm.write(bytes, () => { api.terminalAck(id, bytes.length).catch(() => {}); });
+          xterm.write(bytes, () => ack(bytes.length));
           if (inSandbox && bytes.length < 65536) this.onOutput(decoder.decode(bytes, { stream: true }));
         },
         (code) => {
           if (term) term.exited = true;
+          else exitedEarly = true;
           tab.classList.add("exited");
           xterm.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n`);
         });
-      term = { id, title, xterm, fit, host, tab, exited: false, cols: xterm.cols, rows: xterm.rows };
+      term = { id, title, xterm, fit, host, tab, exited: exitedEarly, cols: xterm.cols, rows: xterm.rows };
+      openId = id;
+      if (ackLater) ack(ackLater);
+      ackLater = 0;
     } catch (e) {
       host.remove();
       xterm.dispose();
