@@ -135,3 +135,31 @@ fn a_running_command_can_be_stopped() {
     assert!(rt.block_on(svc.processes(&project)).unwrap().is_empty());
     svc.shutdown();
 }
+
+/// A command on a sandbox that was stopped (by hand or by the idle stop) or paused starts or
+/// resumes it instead of failing, and the state says so.
+#[test]
+fn a_command_on_a_stopped_or_paused_sandbox_wakes_it() {
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let root = ProjectRoot::open(proj.path()).unwrap();
+    let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    let project = store.touch_project(&root.path().display().to_string(), "p").unwrap();
+    let svc = SandboxService::new(store.clone(), Secrets::in_memory());
+    let rt = rt();
+    let run = |cmd: &str| {
+        let mut out = Out::default();
+        let req = ExecRequest { command: cmd.into(), ..Default::default() };
+        let o = rt.block_on(svc.exec(&root, &project, &req, &mut out)).unwrap();
+        (o.exit_code, out.0)
+    };
+    assert_eq!(run("echo first").0, Some(0));
+    for (action, woken) in [(SandboxAction::Stop, SandboxState::Stopped), (SandboxAction::Pause, SandboxState::Paused)]
+    {
+        rt.block_on(svc.action(&root, &project, action)).unwrap();
+        assert_eq!(rt.block_on(svc.info(&project)).unwrap().unwrap().state, woken);
+        assert_eq!(run("echo again"), (Some(0), "again\n".to_string()));
+        assert_eq!(rt.block_on(svc.info(&project)).unwrap().unwrap().state, SandboxState::Started);
+    }
+    svc.shutdown();
+}

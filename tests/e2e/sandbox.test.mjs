@@ -53,6 +53,21 @@ describe("local sandbox", () => {
     await eventually(async () => (await (await b.$(".sb-state")).getAttribute("data-state")) === "stopped", { what: "stopped" });
     await eventually(async () => /stopped/.test(await (await b.$(".status-provider")).getText()), { what: "stopped in the status bar" });
   });
+
+  test("a sandbox terminal starts the sandbox, and a dev-server address it printed is offered by the preview", async () => {
+    const b = app.browser;
+    await (await b.$("button.term-new:nth-of-type(2)")).click();
+    await eventually(async () => /local: started/.test(await (await b.$(".status-provider")).getText()), { what: "started in the status bar" });
+    const views = await b.$$('.term-view[data-sandbox="true"]');
+    const last = views[views.length - 1];
+    await (await last.$(".xterm")).click();
+    await (await last.$(".xterm-helper-textarea")).addValue("echo 'Local:   http://localhost:5199/'");
+    await b.keys([Key.Enter]);
+    await eventually(async () => /Local: {3}http:\/\/localhost:5199/.test(await terminalText(b)), { what: "address printed" });
+    // The pane was closed when the address was printed; opening it goes to that address.
+    await (await b.$("#toggle-preview")).click();
+    await eventually(async () => (await (await b.$(".preview-port")).getValue()) === "5199", { what: "the printed port in the preview" });
+  });
 });
 
 describe("API keys", () => {

@@ -35,7 +35,7 @@ const tree = new FileTree($("#tree"), {
   deleted: (p) => editor.deleted(p),
   changed: () => scheduleSave(),
 });
-const terminals = new TerminalPanel($("#bottom-panel"), (text) => preview.hint(text));
+const terminals = new TerminalPanel($("#bottom-panel"), (text) => preview.hint(text), () => void sandbox.refresh());
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
 const preview = new PreviewPane($("#preview-pane"));
@@ -165,7 +165,10 @@ document.addEventListener("keydown", (e) => {
 // ---- chrome ----
 $("#open-folder").addEventListener("click", () => void chooseFolder());
 $("#open-palette").addEventListener("click", () => palette.showCommands());
-$("#toggle-preview").addEventListener("click", () => layout.toggle("preview"));
+$("#toggle-preview").addEventListener("click", () => {
+  layout.toggle("preview");
+  if (layout.get().preview_visible) preview.opened();
+});
 $("#tree-new-file").addEventListener("click", () => void tree.newFile());
 $("#tree-new-folder").addEventListener("click", () => void tree.newFolder());
 $("#tree-refresh").addEventListener("click", () => void tree.reloadAll());

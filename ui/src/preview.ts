@@ -22,6 +22,7 @@ export class PreviewPane {
     h("p", { class: "hint" }, "Start the dev server in a sandbox terminal (e.g. npm run dev), then Detect or type its port."));
   private base = "";
   private current = 0; // the port shown
+  private hinted = 0; // the last dev-server port seen in command or terminal output
   private history: string[] = [];
   private at = -1;
   private expect: string | null = null; // a location we navigated to ourselves
@@ -60,11 +61,18 @@ export class PreviewPane {
    *  the port list, and shown at once when the pane is open with nothing in it. */
   hint(text: string): void {
     for (const p of portsInText(text)) {
+      this.hinted = p;
       if (![...this.ports.children].some((o) => (o as HTMLOptionElement).value === String(p))) {
         this.ports.append(h("option", { value: String(p) }));
       }
       if (!this.current && this.frame.hidden && this.frame.isConnected && this.frame.offsetParent !== null) void this.show(p);
     }
+  }
+
+  /** The pane was just opened: with nothing shown, the last dev-server address seen in output
+   *  (even before the pane was open) is shown at once. */
+  opened(): void {
+    if (!this.current && this.hinted) void this.show(this.hinted);
   }
 
   /** Finds listening ports; with `open`, shows the first one. */

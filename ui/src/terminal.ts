@@ -32,8 +32,13 @@ export class TerminalPanel {
   private body = h("div", { class: "term-body" });
   private counter = 0;
 
-  /** `onOutput` sees the decoded output of sandbox terminals (the preview looks for URLs). */
-  constructor(host: HTMLElement, private onOutput: (text: string) => void = () => {}) {
+  /** `onOutput` sees the decoded output of sandbox terminals (the preview looks for URLs);
+   *  `onSandboxTerminal` is told when one opened (it may have started the sandbox). */
+  constructor(
+    host: HTMLElement,
+    private onOutput: (text: string) => void = () => {},
+    private onSandboxTerminal: () => void = () => {},
+  ) {
     const add = h("button", { class: "term-new", title: "New host terminal (Ctrl+Shift+`)" }, "+ host");
     add.addEventListener("click", () => this.create(false));
     const addSandbox = h("button", { class: "term-new", title: "New terminal inside the project's sandbox" }, "+ sandbox");
@@ -123,6 +128,7 @@ export class TerminalPanel {
     this.tabs.append(tab);
     this.terms.push(t);
     this.activate(t);
+    if (inSandbox) this.onSandboxTerminal();
   }
 
   private show(host: HTMLElement): void {

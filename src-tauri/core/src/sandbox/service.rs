@@ -244,7 +244,17 @@ impl SandboxService {
     /// The running sandbox of the project, created on first use.
     async fn ensure(&self, root: &ProjectRoot, project: &ProjectRecord) -> Result<Current, SandboxError> {
         if let Some(cur) = self.current_for(project) {
-            if cur.provider.get(&cur.sandbox_id).await.is_ok() {
+            if let Ok(info) = cur.provider.get(&cur.sandbox_id).await {
+                // A command or terminal on a sandbox that was stopped (by hand or by the idle
+                // stop) or paused means "use it": it is started or resumed, and says so.
+                let woke = match info.state {
+                    SandboxState::Stopped => Some(cur.provider.start(&cur.sandbox_id).await?),
+                    SandboxState::Paused => Some(cur.provider.resume(&cur.sandbox_id).await?),
+                    _ => None,
+                };
+                if let Some(info) = woke {
+                    let _ = self.store.update_sandbox_session(cur.session_row, &state_name(info.state), false);
+                }
                 return Ok(cur);
             }
         }
