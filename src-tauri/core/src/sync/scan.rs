@@ -189,6 +189,35 @@ impl Batch {
     }
 }
 
+/// Whether `meta` alone shows the entry is as the manifest has it (nothing is read then).
+fn unchanged(before: &Option<FileState>, meta: &std::fs::Metadata, report: &mut ScanReport) -> bool {
+    let same = before.as_ref().is_some_and(|b| b.same_meta(meta));
+    if same {
+        report.unchanged += 1;
+    }
+    same
+}
+
+/// Journals `rel` unless `now` has the content and mode it had; a touch or a copy back (same
+/// content, new metadata) only updates what the manifest remembers.
+fn record(batch: &mut Batch, rel: Vec<u8>, before: Option<FileState>, now: FileState, report: &mut ScanReport) {
+    report.hashed += 1;
+    match before {
+        Some(b) if b.blake3 == now.blake3 && b.mode == now.mode => batch.touched.push((rel, now)),
+        _ => {
+            batch.ops.push(JournalOp::Upsert(rel.clone()));
+            report.changed.push(rel);
+        }
+    }
+}
+
+/// A file or link that could not be read: queued anyway, so the pass reports it on the file
+/// and retries until it is readable.
+fn unreadable(batch: &mut Batch, rel: Vec<u8>, e: std::io::Error, report: &mut ScanReport) {
+    batch.ops.push(JournalOp::Upsert(rel.clone()));
+    report.errors.push((rel, e.to_string()));
+}
+
 /// Compares one regular file with its manifest row and journals it when its content differs.
 fn check_file(
     batch: &mut Batch,
@@ -197,34 +226,14 @@ fn check_file(
     meta: &std::fs::Metadata,
     before: Option<FileState>,
     report: &mut ScanReport,
-) -> Result<(), StoreError> {
-    if let Some(b) = &before {
-        if b.same_meta(meta) {
-            report.unchanged += 1;
-            return Ok(());
-        }
+) {
+    if unchanged(&before, meta, report) {
+        return;
     }
-    let (hash, meta) = match hash_file(dir, &rel) {
-        Ok(h) => h,
-        Err(e) => {
-            // Queued anyway: the pass reports it on the file and retries until it is readable.
-            batch.ops.push(JournalOp::Upsert(rel.clone()));
-            report.errors.push((rel, e.to_string()));
-            return Ok(());
-        }
-    };
-    report.hashed += 1;
-    match before {
-        // Same content and mode, new metadata (a touch, a copy back): remember the metadata only.
-        Some(b) if b.blake3 == hash && b.mode == meta.permissions().mode() & 0o7777 => {
-            batch.touched.push((rel, FileState::from_meta(&meta, hash)));
-        }
-        _ => {
-            batch.ops.push(JournalOp::Upsert(rel.clone()));
-            report.changed.push(rel);
-        }
+    match hash_file(dir, &rel) {
+        Ok((hash, meta)) => record(batch, rel, before, FileState::from_meta(&meta, hash), report),
+        Err(e) => unreadable(batch, rel, e, report),
     }
-    Ok(())
 }
 
 /// Compares one symbolic link with its manifest row: its content is its target text. A link
@@ -237,19 +246,12 @@ fn check_link(
     before: Option<FileState>,
     report: &mut ScanReport,
 ) {
-    if let Some(b) = &before {
-        if b.same_meta(meta) {
-            report.unchanged += 1;
-            return;
-        }
+    if unchanged(&before, meta, report) {
+        return;
     }
     let target = match super::links::read_target(dir, &rel) {
         Ok(t) => t,
-        Err(e) => {
-            batch.ops.push(JournalOp::Upsert(rel.clone()));
-            report.errors.push((rel, e.to_string()));
-            return;
-        }
+        Err(e) => return unreadable(batch, rel, e, report),
     };
     if let Some(why) = super::links::skip_reason(&rel, &target) {
         if before.is_some() {
@@ -259,17 +261,7 @@ fn check_link(
         report.skipped.push((rel, why.to_string()));
         return;
     }
-    let hash = *blake3::hash(&target).as_bytes();
-    report.hashed += 1;
-    match before {
-        Some(b) if b.blake3 == hash && super::links::is_link(b.mode) => {
-            batch.touched.push((rel, FileState::from_meta(meta, hash)));
-        }
-        _ => {
-            batch.ops.push(JournalOp::Upsert(rel.clone()));
-            report.changed.push(rel);
-        }
-    }
+    record(batch, rel, before, FileState::from_meta(meta, *blake3::hash(&target).as_bytes()), report);
 }
 
 /// Walks `dir_rel` (project-relative; empty for the whole project) and journals what differs
@@ -328,7 +320,7 @@ fn scan_dir(
         if is_link {
             check_link(&mut batch, &dir, rel, &meta, before, report);
         } else {
-            check_file(&mut batch, &dir, rel, &meta, before, report)?;
+            check_file(&mut batch, &dir, rel, &meta, before, report);
         }
     }
     // Whatever the manifest still holds is gone from disk.
@@ -379,7 +371,7 @@ pub fn scan_hints(
                     let before = store.manifest_get(project_id, rel)?;
                     let mut batch = Batch::default();
                     match root.dir() {
-                        Ok(dir) if m.is_file() => check_file(&mut batch, &dir, rel.to_vec(), &m, before, &mut report)?,
+                        Ok(dir) if m.is_file() => check_file(&mut batch, &dir, rel.to_vec(), &m, before, &mut report),
                         Ok(dir) => check_link(&mut batch, &dir, rel.to_vec(), &m, before, &mut report),
                         Err(e) => report.errors.push((rel.to_vec(), e.to_string())),
                     }
