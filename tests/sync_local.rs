@@ -148,3 +148,55 @@ fn a_file_deleted_and_made_again_ends_as_an_upsert() {
     let ops: Vec<JournalOp> = store.journal_pending(id, 10).unwrap().into_iter().map(|e| e.op).collect();
     assert_eq!(ops.last(), Some(&JournalOp::Upsert(p)), "the newest change is last: {ops:?}");
 }
+
+/// The project's own rules decide before the built-in list of build-output folders: folders
+/// named `node_modules` or `dist` that the `.gitignore` re-includes (committed test fixtures,
+/// an example's built files) are synced; the others are still left out.
+#[test]
+fn folders_the_project_re_includes_are_synced_despite_the_built_in_list() {
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let p = proj.path();
+    let files = [
+        "node_modules/dep/index.js",
+        "dist/app.js",
+        "test/fixtures/glob-exports/node_modules/pkg/index.js",
+        "test/fixtures/glob-exports/node_modules/pkg/package.json",
+        "examples/site/dist/index.html",
+        "examples/other/node_modules/x.js",
+        "src/main.js",
+    ];
+    for f in files {
+        std::fs::create_dir_all(p.join(f).parent().unwrap()).unwrap();
+        std::fs::write(p.join(f), f).unwrap();
+    }
+    std::fs::write(
+        p.join(".gitignore"),
+        "node_modules/\ndist/\n!**/fixtures/glob-exports/node_modules\n!/examples/site/dist\n",
+    )
+    .unwrap();
+    let root = ProjectRoot::open(p).unwrap();
+    let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    let r = scan(&root, &store, id).unwrap();
+    let mut got: Vec<String> = r.changed.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ".gitignore",
+            "examples/site/dist/index.html",
+            "src/main.js",
+            "test/fixtures/glob-exports/node_modules/pkg/index.js",
+            "test/fixtures/glob-exports/node_modules/pkg/package.json",
+        ]
+    );
+    // A change hinted inside a re-included folder is journaled too; one in a left-out folder is not.
+    pretend_synced(&root, &store, id);
+    std::fs::write(p.join("test/fixtures/glob-exports/node_modules/pkg/index.js"), "changed").unwrap();
+    std::fs::write(p.join("node_modules/dep/index.js"), "changed").unwrap();
+    let hints =
+        [b"test/fixtures/glob-exports/node_modules/pkg/index.js".to_vec(), b"node_modules/dep/index.js".to_vec()];
+    let r = aura_core::sync::scan::scan_hints(&root, &store, id, &hints).unwrap();
+    assert_eq!(r.changed, vec![b"test/fixtures/glob-exports/node_modules/pkg/index.js".to_vec()]);
+}

@@ -961,7 +961,7 @@ pub async fn adopt(
     let known = store.manifest_all(project_id)?;
     let dir = open_dest(root.path())?;
     let mut on_disk: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
-    for e in ignore_rules::sync_walker(root.path()).build().filter_map(Result::ok) {
+    for e in ignore_rules::sync_walker(root.path(), root.path()).build().filter_map(Result::ok) {
         let is_link = e.file_type().is_some_and(|t| t.is_symlink());
         if !is_link && !e.file_type().is_some_and(|t| t.is_file()) {
             continue;

@@ -167,7 +167,7 @@ impl Mirror {
                     if !rel.is_empty() && ignore_rules::sync_ignored(self.root.path(), &rel, true) {
                         continue;
                     }
-                    for e in ignore_rules::sync_walker(&abs).build().filter_map(Result::ok) {
+                    for e in ignore_rules::sync_walker(self.root.path(), &abs).build().filter_map(Result::ok) {
                         if e.file_type().is_some_and(|t| t.is_file()) {
                             if let Ok(r) = e.path().strip_prefix(self.root.path()) {
                                 out.insert(r.as_os_str().as_bytes().to_vec());

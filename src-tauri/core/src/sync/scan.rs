@@ -293,7 +293,7 @@ fn scan_dir(
         }
     };
     let mut batch = Batch::default();
-    for entry in ignore_rules::sync_walker(&start).build() {
+    for entry in ignore_rules::sync_walker(root.path(), &start).build() {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {

@@ -28,6 +28,21 @@ pub fn walker(dir: &Path) -> WalkBuilder {
 /// between the project root and it. Used where a walk does not start at the root, e.g. listing
 /// the inside of an ignored folder (whose children are then ignored too).
 pub fn is_ignored(root: &Path, rel: &str, is_dir: bool) -> bool {
+    verdict(root, rel, is_dir) == Verdict::Ignored
+}
+
+/// What the project's own ignore files say about a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// It, or a folder above it, is ignored.
+    Ignored,
+    /// A rule names it and keeps it (a `!` negation).
+    Kept,
+    /// No rule names it.
+    Unsaid,
+}
+
+fn verdict(root: &Path, rel: &str, is_dir: bool) -> Verdict {
     use ignore::gitignore::{Gitignore, GitignoreBuilder};
     use ignore::Match;
 
@@ -59,15 +74,22 @@ pub fn is_ignored(root: &Path, rel: &str, is_dir: bool) -> bool {
         let last = i + 1 == parts.len();
         let dir_like = !last || is_dir;
         // Deeper ignore files take precedence; the first definite answer wins.
+        let mut kept = false;
         for m in matchers.iter().rev() {
             match m.matched(&dir, dir_like) {
-                Match::Ignore(_) => return true,
-                Match::Whitelist(_) => break,
+                Match::Ignore(_) => return Verdict::Ignored,
+                Match::Whitelist(_) => {
+                    kept = true;
+                    break;
+                }
                 Match::None => {}
             }
         }
+        if last && kept {
+            return Verdict::Kept;
+        }
     }
-    false
+    Verdict::Unsaid
 }
 
 /// Folders sync leaves out by default, whatever the ignore files say: dependencies and build
@@ -90,12 +112,30 @@ pub const SYNC_SKIPPED_DIRS: &[&str] = &[
     ".gradle",
 ];
 
-/// The walker sync uses: the project's ignore rules plus [`SYNC_SKIPPED_DIRS`].
-pub fn sync_walker(dir: &Path) -> WalkBuilder {
+/// Whether the folder at project-relative `rel` is left out as a build output: it has a name
+/// from [`SYNC_SKIPPED_DIRS`] and the project's own rules do not keep it. The project decides
+/// first: `!**/fixtures/node_modules` in its `.gitignore` brings that folder back.
+fn skipped_build_dir(root: &Path, rel: &[u8]) -> bool {
+    let name = rel.rsplit(|b| *b == b'/').next().unwrap_or(rel);
+    SYNC_SKIPPED_DIRS.iter().any(|d| d.as_bytes() == name)
+        && std::str::from_utf8(rel).map_or(true, |r| verdict(root, r, true) != Verdict::Kept)
+}
+
+/// The walker sync uses, over `dir` inside the project at `root`: the project's ignore rules,
+/// then [`SYNC_SKIPPED_DIRS`] where those rules say nothing.
+pub fn sync_walker(root: &Path, dir: &Path) -> WalkBuilder {
     let mut b = walker(dir);
-    b.filter_entry(|e| {
-        let name = e.file_name();
-        name != ".git" && !(e.file_type().is_some_and(|t| t.is_dir()) && SYNC_SKIPPED_DIRS.iter().any(|d| name == *d))
+    let root = root.to_path_buf();
+    b.filter_entry(move |e| {
+        use std::os::unix::ffi::OsStrExt;
+        if e.file_name() == ".git" {
+            return false;
+        }
+        if !e.file_type().is_some_and(|t| t.is_dir()) {
+            return true;
+        }
+        let rel = e.path().strip_prefix(&root).map(|r| r.as_os_str().as_bytes()).unwrap_or_default();
+        !skipped_build_dir(&root, rel)
     });
     b
 }
@@ -106,7 +146,7 @@ pub fn sync_ignored(root: &Path, rel: &[u8], is_dir: bool) -> bool {
     let n = parts.len();
     for (i, p) in parts.iter().enumerate() {
         let dir_like = i + 1 < n || is_dir;
-        if *p == b".git" || (dir_like && SYNC_SKIPPED_DIRS.iter().any(|d| d.as_bytes() == *p)) {
+        if *p == b".git" || (dir_like && skipped_build_dir(root, &parts[..=i].join(&b'/'))) {
             return true;
         }
     }
