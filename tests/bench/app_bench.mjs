@@ -1,4 +1,4 @@
-// App-level benchmarks (issue 2), run under Xvfb against the real binary:
+// App-level benchmarks, run under Xvfb against the real binary:
 //   - warm start to interactive (process spawn -> the UI has listed the tree and restored tabs)
 //   - idle memory: PSS of the app and its WebKit processes
 //   - terminal throughput: `cat` of 50 MB through the whole pipeline (PTY -> Rust -> IPC ->

@@ -1,4 +1,4 @@
-// Save -> committed in the bucket through the whole app (issue 4): the page saves a file with
+// Save -> committed in the bucket through the whole app: the page saves a file with
 // the same IPC call the editor's Ctrl+S makes, and times (inside the page, no WebDriver round
 // trips) until the sync panel shows a new snapshot committed. 200 saves, p50/p99, against a real
 // SeaweedFS on 127.0.0.1, next to the core figure from `cargo bench -p aura-core --bench sync`.

@@ -1,4 +1,4 @@
-// Issue 2 end to end: the real app opens a temp project, shows the tree, edits and saves a file
+// End to end: the real app opens a temp project, shows the tree, edits and saves a file
 // (checked on disk), sees a file created outside appear, runs `echo` in a terminal, searches, and
 // restores its tabs on the next start.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Issue 5 end to end: a dev server in the local sandbox, shown in the preview pane through the
+// End to end: a dev server in the local sandbox, shown in the preview pane through the
 // loopback proxy; a change arrives over the page's WebSocket without a reload; the page cannot
 // reach the IDE's IPC by any route, and the proxy refuses requests without the preview's secret.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Issue 3 end to end with a remote provider: the real app, an E2B key entered in the UI (kept in
+// End to end with a remote provider: the real app, an E2B key entered in the UI (kept in
 // the keychain), E2B chosen in the sandbox settings, and "Run" executing in an E2B sandbox served
 // by the local contract server (which validates every request against the official spec).
 import assert from "node:assert/strict";

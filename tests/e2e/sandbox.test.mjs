@@ -1,4 +1,4 @@
-// Issue 3 end to end (local provider): run a command in the bubblewrap sandbox from the UI with
+// End to end (local provider): run a command in the bubblewrap sandbox from the UI with
 // streamed output, open a terminal inside the sandbox, and see the state in the status bar.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

@@ -1,4 +1,4 @@
-// Issue 4 end to end: the real app syncing to a real S3 server (SeaweedFS on 127.0.0.1). The
+// End to end: the real app syncing to a real S3 server (SeaweedFS on 127.0.0.1). The
 // bucket and keys are entered in the sync panel (keys go to the keychain), a save in the editor
 // reaches the bucket without being asked (checked by restoring with the `aura-sync` binary), the
 // bucket going down shows "offline" with the queue and drains when it is back, and another

@@ -1,4 +1,4 @@
-//! Preview proxy overhead (issue 5), side by side in one run against the same upstream:
+//! Preview proxy overhead, side by side in one run against the same upstream:
 //! requests/s and p50/p99 latency for small responses over keep-alive connections (16 clients,
 //! 3 s each), and throughput of a 100 MB response, through the proxy vs directly; then the same
 //! small-response load through the proxy to a dev server inside a local sandbox, on the isolated

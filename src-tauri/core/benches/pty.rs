@@ -1,4 +1,4 @@
-//! Terminal throughput (issue 2): `cat` of a 50 MB file through Aura's PTY pipeline (reader,
+//! Terminal throughput: `cat` of a 50 MB file through Aura's PTY pipeline (reader,
 //! batching flusher, sink with acknowledgements) vs raw `cat` to a PTY drained by a plain read
 //! loop, side by side in one run.
 //!

@@ -1,4 +1,4 @@
-//! Remote client overhead (issue 3): per-call time of the Daytona and E2B clients against the
+//! Remote client overhead: per-call time of the Daytona and E2B clients against the
 //! local contract servers, vs a bare HTTP GET of the same URL with the same headers, side by
 //! side in one run (so the figure is what the client adds: retries bookkeeping, JSON decoding).
 //!

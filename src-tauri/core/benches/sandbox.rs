@@ -1,4 +1,4 @@
-//! Local sandbox benchmarks (issue 3), side by side in one run:
+//! Local sandbox benchmarks, side by side in one run:
 //! - sandbox create + first exec (`true`), median of 50, vs the same command unsandboxed
 //! - exec round trip in an existing sandbox (`echo`), median of 50, vs unsandboxed
 //! - PTY spawn to first output: a shell in the sandbox vs on the host

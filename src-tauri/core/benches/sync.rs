@@ -1,4 +1,4 @@
-//! Sync latency (issue 4), side by side in one run, against a real SeaweedFS on 127.0.0.1:
+//! Sync latency, side by side in one run, against a real SeaweedFS on 127.0.0.1:
 //! - save → object in the bucket: a file written and handed to the sync service (as the app's
 //!   save command does) until the pass that carries it has committed its snapshot (blob stored,
 //!   HEAD moved), p50/p99 over 200 saves; the floor beside it is one bare PutObject of the same

@@ -1,4 +1,4 @@
-//! Workspace benchmarks (issue 2): first file-tree listing of a 100k-file project, and project
+//! Workspace benchmarks: first file-tree listing of a 100k-file project, and project
 //! search against ripgrep (`rg`) on the same tree, side by side in one run.
 //!
 //!     cargo bench -p aura-core --bench workspace

@@ -1,4 +1,4 @@
-//! The sync engine (issue 4): local disk is the source of truth; every change is journaled in
+//! The sync engine: local disk is the source of truth; every change is journaled in
 //! SQLite before anything else, then pushed to an S3-compatible bucket (Cloudflare R2) as
 //! content-addressed blobs plus one snapshot manifest per pass, with HEAD moved by conditional
 //! writes so two machines never overwrite each other.
