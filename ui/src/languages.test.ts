@@ -1,6 +1,6 @@
 import { languageExtension, languageFor } from "./languages";
 
-test("every language the issue names is recognised", () => {
+test("every supported language is recognised", () => {
   const cases: [string, string][] = [
     ["a.js", "javascript"], ["a.mjs", "javascript"], ["a.jsx", "jsx"], ["a.ts", "typescript"],
     ["a.tsx", "tsx"], ["a.json", "json"], ["index.html", "html"], ["a.css", "css"],
