@@ -1,0 +1,138 @@
+//! Sync passes to the bucket, and restores from it.
+//!
+//! `push` drains the journal: changed files are read, hashed and stored as blobs (once per
+//! content; `concurrency` at a time; large files in parts), then one snapshot of the whole
+//! project is committed with a conditional HEAD write. Only after that commit are the journal
+//! entries dropped and the manifest updated (one SQLite transaction), so a crash or a dead
+//! network at any point leaves the journal as it was: the next pass redoes the work (blobs
+//! already stored are not sent again). A conflict leaves everything queued.
+//!
+//! A pass notes the snapshot it is committing (`sync_inflight`) before moving HEAD. If the
+//! process dies after HEAD moved but before the commit was recorded, the next pass finds HEAD
+//! at its own snapshot and takes it as its position instead of reporting a false conflict.
+
+//!
+//! Split by phase: `push` (a pass), `restore` (restore, adopt, one file), `history` (versions,
+//! retention, garbage collection), and `state` (the SQL of the sync position and sent blobs).
+
+mod history;
+mod push;
+mod restore;
+mod state;
+
+pub use history::*;
+pub use push::*;
+pub use restore::*;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+
+use cap_std::fs::PermissionsExt as _;
+use std::path::{Component, Path, PathBuf};
+
+use futures::stream::{StreamExt, TryStreamExt};
+use rusqlite::{params, OptionalExtension};
+
+use super::journal::JournalOp;
+use super::s3::{S3Target, Snapshot, SnapshotFile, SyncError};
+use super::scan::{put_row, FileState};
+use crate::paths::{rel_bytes, ProjectRoot};
+use crate::store::{now_ms, Store, StoreError};
+use crate::workspace::ignore_rules;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write '{path}': {message}")]
+    Restore { path: String, message: String },
+}
+
+impl crate::error::UserFacing for EngineError {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Sync(e) => e.kind(),
+            Self::Store(_) => "store",
+            Self::Restore { .. } => "io",
+        }
+    }
+}
+
+/// How a pass uploads.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// Uploads (files, or parts of one large file) in flight at once.
+    pub concurrency: usize,
+    /// Files at least this large go up in parts.
+    pub multipart_threshold: u64,
+    pub part_size: u64,
+    /// Files larger than this are not synced (a per-file error says so).
+    pub max_file_size: u64,
+    /// Written into snapshots: which machine made them.
+    pub machine: String,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            multipart_threshold: 64 * 1024 * 1024,
+            part_size: 16 * 1024 * 1024,
+            max_file_size: 1024 * 1024 * 1024,
+            machine: machine_name(),
+        }
+    }
+}
+
+/// This machine's host name.
+pub fn machine_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "this machine".into())
+}
+
+#[derive(Debug, Default)]
+pub struct PushReport {
+    /// Paths whose content was sent.
+    pub uploaded: Vec<Vec<u8>>,
+    /// Blobs the bucket already had (same content elsewhere, or a retried pass).
+    pub already_there: usize,
+    pub bytes_sent: u64,
+    pub deleted: Vec<Vec<u8>>,
+    pub snapshot: Option<String>,
+    /// Per-file problems; those files stay queued.
+    pub errors: Vec<(Vec<u8>, String)>,
+    /// Seen but not carried, with the reason (a link leading outside the project).
+    pub skipped: Vec<(Vec<u8>, String)>,
+}
+
+/// Where a pass's snapshot goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitTo {
+    /// Move HEAD from where this machine last saw it (the normal pass).
+    Head,
+    /// Move HEAD from wherever it is now: "keep mine" after a conflict (the other version
+    /// stays in the history as HEAD's parent).
+    HeadOverriding,
+    /// Store the snapshot beside the history without moving HEAD (keeping local changes
+    /// before taking another version).
+    Side,
+}
+
+pub(crate) fn hex(h: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*h).to_hex().to_string()
+}
+
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    blake3::Hash::from_hex(s).ok().map(|h| *h.as_bytes())
+}
+
+fn shown(p: &[u8]) -> String {
+    String::from_utf8_lossy(p).into_owned()
+}

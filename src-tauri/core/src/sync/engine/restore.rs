@@ -1,0 +1,282 @@
+//! Writing snapshots back: into an empty folder, over the project (adopt), or one file.
+
+use super::*;
+
+/// Checks a snapshot path and makes its parent folders under `dest`, refusing to pass through
+/// a symlink (which could lead out of the folder) or to write into `.git`. Returns the path
+/// relative to `dest`; everything goes through `dir` (`dest` as a capability), so a folder that
+/// sandboxed code swaps for a symlink meanwhile makes the write fail instead of leading outside.
+fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, EngineError> {
+    let rel = Path::new(OsStr::from_bytes(raw));
+    let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
+    let parts: Vec<&OsStr> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(n) => Ok(n),
+            _ => Err(bad("path outside the project")),
+        })
+        .collect::<Result<_, _>>()?;
+    if parts.is_empty() || parts.iter().any(|p| p.as_bytes() == b".git") {
+        return Err(bad("not a project file path"));
+    }
+    let mut folder = PathBuf::new();
+    for p in &parts[..parts.len() - 1] {
+        folder.push(p);
+        match dir.symlink_metadata(&folder) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(bad("a folder on its path is a symlink or a file")),
+            Err(_) => dir.create_dir(&folder).map_err(|e| bad(&outside_or(e)))?,
+        }
+    }
+    let path = folder.join(parts[parts.len() - 1]);
+    if dir.symlink_metadata(&path).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
+        return Err(bad("a folder or symlink is in the way"));
+    }
+    Ok(path)
+}
+
+/// An I/O error's text, saying so plainly when the path led outside the project.
+fn outside_or(e: std::io::Error) -> String {
+    match crate::paths::escaped("", &e) {
+        Some(_) => "a folder on its path was replaced by a link leading outside the project".into(),
+        None => e.to_string(),
+    }
+}
+
+fn open_dest(dest: &Path) -> Result<cap_std::fs::Dir, EngineError> {
+    cap_std::fs::Dir::open_ambient_dir(dest, cap_std::ambient_authority())
+        .map_err(|e| EngineError::Restore { path: dest.display().to_string(), message: e.to_string() })
+}
+
+/// Writes one snapshot file (downloaded to a temporary name beside it, hash-checked, then
+/// renamed over the old one, so a failure never leaves half a file).
+async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<(), EngineError> {
+    let dir = open_dest(dest)?;
+    let path = prepare_path(&dir, &f.path)?;
+    let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: outside_or(e) };
+    let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
+    if crate::sync::links::is_link(f.mode) {
+        // A link: its blob is the target text, made again as written (never followed).
+        let text = target.get_blob(&f.blake3).await?;
+        if crate::sync::links::skip_reason(&f.path, &text).is_some() {
+            return Err(EngineError::Restore {
+                path: shown(&f.path),
+                message: "the snapshot holds a link leading outside the project; it is not made".into(),
+            });
+        }
+        let made = dir.symlink(crate::paths::rel_bytes(&text), &tmp).and_then(|()| dir.rename(&tmp, &dir, &path));
+        if made.is_err() {
+            let _ = dir.remove_file(&tmp);
+        }
+        return made.map_err(io);
+    }
+    let file = dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)).map_err(io)?;
+    let file = file.into_std();
+    let perms = file.try_clone().and_then(|c| c.set_permissions(std::fs::Permissions::from_mode(f.mode)));
+    let done = match target.get_blob_into(&f.blake3, file, &shown(&f.path)).await {
+        Ok(_) => perms.map_err(io).and_then(|()| dir.rename(&tmp, &dir, &path).map_err(io)),
+        Err(e) => Err(e.into()),
+    };
+    if done.is_err() {
+        let _ = dir.remove_file(&tmp);
+    }
+    done
+}
+
+async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, EngineError> {
+    Ok(match id {
+        Some(i) => i.to_string(),
+        None => target
+            .head()
+            .await?
+            .map(|h| h.0)
+            .ok_or(SyncError::Refused("the bucket has no snapshot of this project".into()))?,
+    })
+}
+
+/// Writes snapshot `id` (or the bucket's HEAD) into `dest`, every file checked against its hash.
+pub async fn restore(target: &S3Target, id: Option<&str>, dest: &Path) -> Result<Snapshot, EngineError> {
+    let id = resolve_id(target, id).await?;
+    let snap = target.snapshot(&id).await?;
+    let writes: Vec<_> = snap.files.iter().map(|f| write_file(target, dest, f)).collect();
+    futures::stream::iter(writes).buffer_unordered(16).try_collect::<Vec<()>>().await?;
+    Ok(snap)
+}
+
+/// What [`adopt`] did.
+#[derive(Debug, Default)]
+pub struct AdoptReport {
+    pub snapshot: String,
+    /// Local changes not in the bucket were first kept as this side snapshot.
+    pub kept_local_as: Option<String>,
+    pub written: usize,
+    pub removed: usize,
+    /// Local files whose content is in no snapshot (too large, unreadable): never removed or
+    /// overwritten. Ones the snapshot has another version of are renamed aside first.
+    pub kept: Vec<String>,
+}
+
+/// Makes the project folder equal to a bucket snapshot (HEAD when `id` is `None`) without
+/// losing anything: local changes the bucket does not have are first stored as a side
+/// snapshot. Files already identical are not downloaded; files the snapshot does not have are
+/// removed (ignored ones are left alone).
+///
+/// With `follow`, the project's position becomes the bucket's HEAD ("take theirs", a restore
+/// onto a new machine). Without it the restored content is journaled as a new change on top
+/// of HEAD (restoring an old snapshot from the history).
+pub async fn adopt(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+    id: Option<&str>,
+    follow: bool,
+    opts: &PushOptions,
+) -> Result<AdoptReport, EngineError> {
+    let mut report = AdoptReport::default();
+    // Keep what is only here first.
+    crate::sync::scan::scan(root, store, project_id)?;
+    if store.journal_count(project_id)? > 0 {
+        let side = push_to(root, store, project_id, target, opts, CommitTo::Side).await?;
+        report.kept_local_as = side.snapshot;
+    }
+    let id = resolve_id(target, id).await?;
+    let snap = target.snapshot(&id).await?;
+    let want: HashMap<&[u8], &SnapshotFile> = snap.files.iter().map(|f| (f.path.as_slice(), f)).collect();
+
+    // What is on disk now (sync's view), hashed only where the metadata differs from the manifest.
+    let known = store.manifest_all(project_id)?;
+    let dir = open_dest(root.path())?;
+    let mut on_disk: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
+    for e in ignore_rules::sync_walker(root.path(), root.path()).build().filter_map(Result::ok) {
+        let is_link = e.file_type().is_some_and(|t| t.is_symlink());
+        if !is_link && !e.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(rel) = e.path().strip_prefix(root.path()) else { continue };
+        let rel = rel.as_os_str().as_bytes().to_vec();
+        let hash = match (known.get(&rel), e.metadata()) {
+            (Some(k), Ok(m)) if FileState::from_meta(&m, k.blake3) == *k => k.blake3,
+            _ if is_link => match read_link(&dir, &rel) {
+                // A link sync does not carry is left alone, like an ignored file.
+                Ok(Some((text, _))) if crate::sync::links::skip_reason(&rel, &text).is_some() => continue,
+                Ok(Some((_, state))) => state.blake3,
+                _ => [0; 32],
+            },
+            _ => crate::sync::scan::hash_file(&dir, &rel).map(|h| h.0).unwrap_or([0; 32]),
+        };
+        on_disk.insert(rel, hash);
+    }
+    // A local file may only be overwritten or removed if its content is in the bucket: in the
+    // side snapshot just written, or synced before (the manifest). Anything else (over the size
+    // limit, unreadable) is kept: moved aside when the snapshot has a version of that path.
+    let mut safe: HashSet<[u8; 32]> = known.values().map(|k| k.blake3).collect();
+    if let Some(side) = &report.kept_local_as {
+        safe.extend(target.snapshot(side).await?.files.iter().filter_map(|f| unhex(&f.blake3)));
+    }
+    let unsafe_here = |p: &[u8]| on_disk.get(p).is_some_and(|h| *h == [0; 32] || !safe.contains(h));
+    let to_write: Vec<&SnapshotFile> = snap
+        .files
+        .iter()
+        .filter(|f| {
+            let same = on_disk.get(&f.path).is_some_and(|h| Some(*h) == unhex(&f.blake3));
+            let mode_ok = if crate::sync::links::is_link(f.mode) {
+                dir.symlink_metadata(rel_bytes(&f.path)).is_ok_and(|m| m.file_type().is_symlink())
+            } else {
+                dir.symlink_metadata(rel_bytes(&f.path))
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o7777 == f.mode)
+            };
+            !(same && mode_ok)
+        })
+        .collect();
+    for f in &to_write {
+        if unsafe_here(&f.path) {
+            let suffix = format!(".aura-kept-{}", now_ms());
+            let aside = [f.path.as_slice(), suffix.as_bytes()].concat();
+            dir.rename(rel_bytes(&f.path), &dir, rel_bytes(&aside))
+                .map_err(|e| EngineError::Restore { path: shown(&f.path), message: outside_or(e) })?;
+            report.kept.push(format!("{}{suffix}", shown(&f.path)));
+        }
+    }
+    report.written = to_write.len();
+    let writes: Vec<_> = to_write.into_iter().map(|f| write_file(target, root.path(), f)).collect();
+    futures::stream::iter(writes).buffer_unordered(opts.concurrency.max(1)).try_collect::<Vec<()>>().await?;
+    for p in on_disk.keys().filter(|p| !want.contains_key(p.as_slice())) {
+        if unsafe_here(p) {
+            report.kept.push(shown(p));
+            continue;
+        }
+        match dir.remove_file(rel_bytes(p)) {
+            Ok(()) => report.removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::Restore { path: shown(p), message: outside_or(e) }),
+        }
+    }
+
+    if follow {
+        let (head_id, etag) = target.head().await?.ok_or(SyncError::Refused("the bucket has no HEAD".into()))?;
+        // Another machine's history: this machine's next pass starts a new full snapshot.
+        store.sync_reset_base(project_id)?;
+        store.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
+            for f in &snap.files {
+                if crate::sync::links::is_link(f.mode) {
+                    if let Ok(Some((_, state))) = read_link(&dir, &f.path) {
+                        put_row(&tx, project_id, &f.path, &state)?;
+                    }
+                    continue;
+                }
+                let meta = crate::paths::open_read(&dir, rel_bytes(&f.path)).and_then(|f| f.metadata());
+                if let (Ok(m), Some(h)) = (meta, unhex(&f.blake3)) {
+                    put_row(&tx, project_id, &f.path, &FileState::from_meta(&m, h))?;
+                }
+            }
+            tx.execute(
+                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
+                params![head_id, etag, project_id],
+            )?;
+            tx.commit()
+        })?;
+        if head_id != snap.id {
+            // Following HEAD but restoring an older snapshot: the difference is a new change.
+            crate::sync::scan::scan(root, store, project_id)?;
+        }
+    } else {
+        crate::sync::scan::scan(root, store, project_id)?;
+    }
+    report.snapshot = snap.id;
+    Ok(report)
+}
+
+/// Writes one version of one file (from the history) over the project's copy; the watcher or
+/// the caller journals it as a change like any save. If the copy on disk has content the
+/// bucket does not have yet (not synced), it is first moved aside as `<name>.aura-kept-<time>`,
+/// whose project-relative path is returned.
+pub async fn restore_file(
+    root: &ProjectRoot,
+    store: &Store,
+    project_id: i64,
+    target: &S3Target,
+    path: &[u8],
+    blake3: &str,
+) -> Result<Option<String>, EngineError> {
+    let dir = open_dest(root.path())?;
+    let io = |e: std::io::Error| EngineError::Restore { path: shown(path), message: outside_or(e) };
+    let mode = dir.metadata(rel_bytes(path)).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+    let mut kept = None;
+    if let Some((file, _)) = open_regular(&dir, path).map_err(io)? {
+        let now = crate::sync::scan::hash_open(&file).map_err(io)?;
+        let synced = store.manifest_get(project_id, path)?.is_some_and(|m| m.blake3 == now);
+        if !synced {
+            let suffix = format!(".aura-kept-{}", now_ms());
+            let aside = [path, suffix.as_bytes()].concat();
+            dir.rename(rel_bytes(path), &dir, rel_bytes(&aside)).map_err(io)?;
+            kept = Some(format!("{}{suffix}", shown(path)));
+        }
+    }
+    let f = SnapshotFile { path: path.to_vec(), size: 0, blake3: blake3.to_string(), mode };
+    write_file(target, root.path(), &f).await?;
+    Ok(kept)
+}

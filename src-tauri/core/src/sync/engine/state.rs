@@ -1,0 +1,185 @@
+//! The sync engine's SQL: position, in-flight commit, differential base, sent blobs.
+
+use super::*;
+
+impl Store {
+    pub fn sync_position(&self, project_id: i64) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(self
+            .with(|c| {
+                c.query_row("SELECT sync_snapshot, sync_head_etag FROM projects WHERE id = ?1", [project_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+            })?
+            .unwrap_or((None, None)))
+    }
+
+    pub fn set_sync_position(&self, project_id: i64, snapshot: &str, etag: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
+                params![snapshot, etag, project_id],
+            )
+        })?;
+        Ok(())
+    }
+
+    pub(super) fn sync_inflight(&self, project_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .with(|c| {
+                c.query_row("SELECT sync_inflight FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
+            })?
+            .flatten())
+    }
+
+    pub(super) fn set_sync_inflight(&self, project_id: i64, id: Option<&str>) -> Result<(), StoreError> {
+        self.with(|c| c.execute("UPDATE projects SET sync_inflight = ?1 WHERE id = ?2", params![id, project_id]))?;
+        Ok(())
+    }
+
+    /// The project's key in the bucket, made on first use (`<folder name>-<8 hex>`).
+    pub fn sync_key(&self, project_id: i64) -> Result<String, StoreError> {
+        let (key, name): (Option<String>, String) = self.with(|c| {
+            c.query_row("SELECT sync_key, name FROM projects WHERE id = ?1", [project_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })?;
+        if let Some(k) = key {
+            return Ok(k);
+        }
+        let slug: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+            .take(40)
+            .collect();
+        let key = format!("{}-{}", slug.trim_matches('-'), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        self.set_sync_key(project_id, &key)?;
+        Ok(key)
+    }
+
+    /// Binds the project to an existing key (restoring a project made on another machine).
+    pub fn set_sync_key(&self, project_id: i64, key: &str) -> Result<(), StoreError> {
+        self.with(|c| c.execute("UPDATE projects SET sync_key = ?1 WHERE id = ?2", params![key, project_id]))?;
+        Ok(())
+    }
+
+    /// The full snapshot differential ones build on, with its file count.
+    pub(super) fn sync_base_info(&self, project_id: i64) -> Result<Option<(String, u64)>, StoreError> {
+        let id: Option<String> = self
+            .with(|c| {
+                c.query_row("SELECT sync_base FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
+            })?
+            .flatten();
+        let Some(id) = id else { return Ok(None) };
+        let n: i64 = self.with(|c| {
+            c.query_row("SELECT COUNT(*) FROM sync_base WHERE project_id = ?1", [project_id], |r| r.get(0))
+        })?;
+        Ok(Some((id, n as u64)))
+    }
+
+    pub(super) fn sync_base_file(&self, project_id: i64, path: &[u8]) -> Result<Option<SnapshotFile>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT blake3, size, mode FROM sync_base WHERE project_id = ?1 AND path = ?2",
+                params![project_id, path],
+                |r| {
+                    Ok(SnapshotFile {
+                        path: path.to_vec(),
+                        blake3: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        mode: r.get::<_, i64>(2)? as u32,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// What differs from the base at this machine's position (`None`: removed).
+    pub(super) fn sync_delta(&self, project_id: i64) -> Result<BTreeMap<Vec<u8>, Option<SnapshotFile>>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT path, blake3, size, mode FROM sync_delta WHERE project_id = ?1")?;
+            let rows = st.query_map([project_id], |r| {
+                let path: Vec<u8> = r.get(0)?;
+                let hash: Option<String> = r.get(1)?;
+                let f = hash.map(|blake3| SnapshotFile {
+                    path: path.clone(),
+                    blake3,
+                    size: r.get::<_, i64>(2).unwrap_or(0) as u64,
+                    mode: r.get::<_, i64>(3).unwrap_or(0) as u32,
+                });
+                Ok((path, f))
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Forgets the differential state: the next pass writes a full snapshot.
+    pub(super) fn sync_reset_base(&self, project_id: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
+            tx.execute("UPDATE projects SET sync_base = NULL WHERE id = ?1", [project_id])?;
+            tx.commit()
+        })
+    }
+
+    /// Forgets the bucket position, the manifest and the queue (sync turned off, or the
+    /// project bound to another key).
+    pub fn sync_forget(&self, project_id: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
+            tx.execute(
+                "UPDATE projects SET sync_snapshot = NULL, sync_head_etag = NULL, sync_inflight = NULL, sync_base = NULL WHERE id = ?1",
+                [project_id],
+            )?;
+            tx.commit()
+        })
+    }
+}
+
+/// How long a blob this machine stored is trusted to still be there without asking: well under
+/// the garbage collector's grace period, so a collected blob is never assumed present.
+const SENT_FRESH_MS: i64 = 20 * 60 * 1000;
+
+impl Store {
+    pub(super) fn blob_sent_recently(&self, location: &str, hash: &[u8; 32]) -> bool {
+        self.with(|c| {
+            c.query_row(
+                "SELECT 1 FROM sent_blobs WHERE location = ?1 AND hash = ?2 AND at_ms > ?3",
+                params![location, hash.to_vec(), now_ms() - SENT_FRESH_MS],
+                |_| Ok(()),
+            )
+            .optional()
+        })
+        .ok()
+        .flatten()
+        .is_some()
+    }
+
+    /// Drops blob records too old to be trusted anyway (the table would otherwise grow with
+    /// every blob ever sent).
+    pub fn prune_sent_blobs(&self) -> Result<usize, StoreError> {
+        self.with(|c| c.execute("DELETE FROM sent_blobs WHERE at_ms <= ?1", [now_ms() - SENT_FRESH_MS]))
+    }
+
+    pub(super) fn blobs_sent(&self, location: &str, hashes: &[[u8; 32]]) {
+        let _ = self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let now = now_ms();
+            for h in hashes {
+                tx.execute(
+                    "INSERT INTO sent_blobs (location, hash, at_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(location, hash) DO UPDATE SET at_ms = excluded.at_ms",
+                    params![location, h.to_vec(), now],
+                )?;
+            }
+            tx.commit()
+        });
+    }
+}
