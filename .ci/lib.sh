@@ -36,6 +36,10 @@ ensure_rust() {
   if ! command -v cargo >/dev/null; then
     log "installing Rust (rustup from Debian)"
     apt_install rustup
+  fi
+  # rustup is there but has no default toolchain yet (a new user on a machine that has it).
+  if ! cargo --version >/dev/null 2>&1; then
+    log "choosing the stable Rust toolchain (rustup default stable)"
     rustup default stable
   fi
 }
