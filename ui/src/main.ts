@@ -48,14 +48,17 @@ const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s)
 
 // ---- session state, saved a moment after any change ----
 let saveTimer: number | undefined;
+let sessionSaves: Promise<void> = Promise.resolve();
 function scheduleSave(): void {
   if (!project || restoring) return;
   clearTimeout(saveTimer);
   saveTimer = window.setTimeout(() => {
-    api.saveSession({
+    // One save at a time, each taking the state when it starts: saves run off the main thread
+    // and, behind a slow disk, an older one could otherwise land after a newer one.
+    sessionSaves = sessionSaves.then(() => api.saveSession({
       open_tabs: editor.openPaths(), active_tab: editor.activePath(),
       expanded_dirs: tree.expandedDirs(), layout: layout.get(),
-    }).catch((e) => console.warn("session not saved", e));
+    })).catch((e) => console.warn("session not saved", e));
   }, 400);
 }
 
