@@ -146,16 +146,18 @@ async fn send_file(
     rel: &[u8],
     opts: &PushOptions,
 ) -> Result<Sent, SyncError> {
-    let (r, d) = (rel.to_vec(), dir.clone());
-    match blocking(move || read_link(&d, &r)).await {
-        Ok(Some((text, state))) => return send_link(sent, target, rel, text, state).await,
-        Ok(None) => {}
-        Err(s) => return Ok(s),
-    }
+    // One trip to the blocking pool; a regular file (the usual case) costs one open.
     let r = rel.to_vec();
-    let (file, meta) = match blocking(move || open_regular(&dir, &r)).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return Ok(Sent::Gone),
+    let found = blocking(move || {
+        Ok(match open_regular(&dir, &r)? {
+            Some(file) => Ok(file),
+            None => Err(read_link(&dir, &r)?),
+        })
+    });
+    let (file, meta) = match found.await {
+        Ok(Ok(file)) => file,
+        Ok(Err(Some((text, state)))) => return send_link(sent, target, rel, text, state).await,
+        Ok(Err(None)) => return Ok(Sent::Gone),
         Err(s) => return Ok(s),
     };
     if meta.len() > opts.max_file_size {
