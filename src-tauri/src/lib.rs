@@ -5,6 +5,7 @@ mod cli;
 pub mod commands;
 mod error;
 mod state;
+mod updates;
 
 pub use error::IpcError;
 use state::AppState;
@@ -16,11 +17,13 @@ pub fn run() {
     let startup = cli::StartupArgs::parse(std::env::args_os().skip(1));
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
             let state = AppState::new(data_dir, startup.project.clone(), started)?;
             app.manage(state);
+            app.manage(updates::Updates::default());
             Ok(())
         })
         .build(tauri::generate_context!())

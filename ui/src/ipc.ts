@@ -31,11 +31,17 @@ import type { SyncEvent } from "./bindings/SyncEvent";
 import type { SyncSettingsView } from "./bindings/SyncSettingsView";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
+import type { Offer } from "./bindings/Offer";
+import type { UpdateInfo } from "./bindings/UpdateInfo";
+import type { UpdateProgress } from "./bindings/UpdateProgress";
+import type { UpdateSettings } from "./bindings/UpdateSettings";
+
 export type { SecretName, SecretState };
 export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncEvent, SyncSettingsView, SyncStatus };
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
 export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
+export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 
 /** Every command rejects with an IpcError; this turns anything else into one too. */
 export function asIpcError(e: unknown): IpcError {
@@ -118,6 +124,16 @@ export const api = {
   syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),
   syncRestoreProject: (key: string, snapshot: string | null, dest: string) =>
     call<string>("sync_restore_project", { key, snapshot, dest }),
+
+  updateInfo: () => call<UpdateInfo>("update_info"),
+  updateSaveSettings: (settings: UpdateSettings) => call<void>("update_save_settings", { settings }),
+  updateCheck: () => call<Offer>("update_check"),
+  /** Resolves only if the install failed (it throws then); on success the app relaunches. */
+  updateInstall: (onProgress: (p: UpdateProgress) => void) => {
+    const ch = new Channel<UpdateProgress>();
+    ch.onmessage = onProgress;
+    return call<void>("update_install", { onProgress: ch });
+  },
 
   terminalOpen: (
     inSandbox: boolean,

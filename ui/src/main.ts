@@ -17,6 +17,7 @@ import { StatusBar } from "./statusbar";
 import { SyncPanel } from "./sync";
 import { TerminalPanel } from "./terminal";
 import { FileTree } from "./tree";
+import { UpdatesDialog } from "./updates";
 
 const status = new StatusBar(() => showSync());
 let project: ProjectInfo | null = null;
@@ -52,15 +53,29 @@ let sessionSaves: Promise<void> = Promise.resolve();
 function scheduleSave(): void {
   if (!project || restoring) return;
   clearTimeout(saveTimer);
-  saveTimer = window.setTimeout(() => {
-    // One save at a time, each taking the state when it starts: saves run off the main thread
-    // and, behind a slow disk, an older one could otherwise land after a newer one.
-    sessionSaves = sessionSaves.then(() => api.saveSession({
-      open_tabs: editor.openPaths(), active_tab: editor.activePath(),
-      expanded_dirs: tree.expandedDirs(), layout: layout.get(),
-    })).catch((e) => console.warn("session not saved", e));
-  }, 400);
+  saveTimer = window.setTimeout(() => void saveSessionNow(), 400);
 }
+function saveSessionNow(): Promise<void> {
+  clearTimeout(saveTimer);
+  // One save at a time, each taking the state when it starts: saves run off the main thread
+  // and, behind a slow disk, an older one could otherwise land after a newer one.
+  sessionSaves = sessionSaves.then(() => api.saveSession({
+    open_tabs: editor.openPaths(), active_tab: editor.activePath(),
+    expanded_dirs: tree.expandedDirs(), layout: layout.get(),
+  })).catch((e) => console.warn("session not saved", e));
+  return sessionSaves;
+}
+
+// ---- updates: before the relaunch, every buffer and the session are saved ----
+const updates = new UpdatesDialog({
+  dirty: () => editor.dirtyPaths(),
+  save: async () => {
+    if (editor.dirtyPaths().length) await editor.saveAll();
+    if (editor.dirtyPaths().length) return false;
+    if (project) await saveSessionNow();
+    return true;
+  },
+});
 
 // ---- projects ----
 async function onFsChange(change: FsChange): Promise<void> {
@@ -148,6 +163,8 @@ const commands: Command[] = [
   { id: "sync.restoreCloud", title: "Sync: Restore Project from Cloud…", run: () => void syncPanel.restoreFromCloud() },
   { id: "terminal.kill", title: "Terminal: Kill Active Terminal", run: () => terminals.close() },
   { id: "tree.refresh", title: "Explorer: Refresh", run: () => void tree.reloadAll() },
+  { id: "app.checkUpdates", title: "Aura: Check for Updates…", run: () => void updates.show(true) },
+  { id: "app.updateSettings", title: "Aura: Update Settings…", run: () => void updates.show(false) },
 ];
 palette.register(commands);
 
@@ -200,4 +217,5 @@ window.addEventListener("beforeunload", (e) => {
   } catch (e) {
     toast(asIpcError(e).message, "error");
   }
+  void updates.checkAtStart();
 })();

@@ -1,7 +1,8 @@
 // In-window dialogs (the webview's prompt/confirm are not reliable across platforms) and toasts.
 import { $, h } from "./dom";
 
-function open(content: HTMLElement, onCancel: () => void): () => void {
+/** Shows `content` over the window; Escape or a click outside calls `onCancel`. Returns close. */
+export function openDialog(content: HTMLElement, onCancel: () => void): () => void {
   const overlay = $("#overlay");
   overlay.replaceChildren(content);
   overlay.hidden = false;
@@ -35,7 +36,7 @@ export function promptText(title: string, initial = "", selectUntil?: number): P
     const input = h("input", { type: "text", class: "modal-input", spellcheck: "false" });
     input.value = initial;
     const form = h("form", { class: "modal", "data-testid": "prompt" }, h("label", {}, title), input);
-    const close = open(form, () => resolve(null));
+    const close = openDialog(form, () => resolve(null));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       close();
@@ -62,20 +63,23 @@ export function confirmChoice(title: string, message: string, buttons: string[])
       row.append(btn);
     });
     box.append(row);
-    close = open(box, () => resolve(null));
+    close = openDialog(box, () => resolve(null));
     (row.firstElementChild as HTMLElement | null)?.focus();
   });
 }
 
-/** A short message in the corner; errors stay until dismissed. */
-export function toast(message: string, kind: "info" | "error" = "info"): void {
+/** A short message in the corner; errors stay until dismissed. `onClick` makes it actionable. */
+export function toast(message: string, kind: "info" | "error" = "info", onClick?: () => void): void {
   let host = document.getElementById("toasts");
   if (!host) {
     host = h("div", { id: "toasts", "aria-live": "polite" });
     document.body.append(host);
   }
   const el = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
-  el.addEventListener("click", () => el.remove());
+  el.addEventListener("click", () => {
+    el.remove();
+    onClick?.();
+  });
   host.append(el);
   if (kind === "info") setTimeout(() => el.remove(), 4000);
 }

@@ -13,6 +13,7 @@ pub mod secrets;
 pub mod store;
 pub mod sync;
 pub mod terminal;
+pub mod update;
 pub mod workspace;
 
 pub use error::UserFacing;

@@ -9,6 +9,7 @@ mod search;
 mod secrets;
 mod sync;
 mod terminal;
+mod update;
 
 use crate::error::{IpcError, IpcResult};
 use crate::state::AppState;
@@ -76,6 +77,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::sync_cloud_projects,
         sync::sync_cloud_snapshots,
         sync::sync_restore_project,
+        update::update_info,
+        update::update_save_settings,
+        update::update_check,
+        update::update_install,
         terminal::terminal_open,
         terminal::terminal_write,
         terminal::terminal_resize,

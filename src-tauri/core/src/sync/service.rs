@@ -252,6 +252,22 @@ impl SyncService {
         }
     }
 
+    /// Stops the worker once the pass under way, if any, has committed: an update or a quit must
+    /// not cut a commit in half. `waiting` is called first when there is a pass to wait for. The
+    /// journal stays, so pending changes go out at the next start; [`Self::restart`] resumes.
+    pub async fn stop_after_pass(&self, waiting: impl FnOnce()) {
+        let Some(a) = self.active.lock().take() else { return };
+        a.stopped.store(true, Ordering::SeqCst);
+        a.nudge.notify_one();
+        let _pass = match a.pass.try_lock() {
+            Ok(g) => g,
+            Err(_) => {
+                waiting();
+                a.pass.lock().await
+            }
+        };
+    }
+
     /// (Re)starts the worker after the project, the settings or the keys changed.
     pub fn restart(&self) {
         self.close();

@@ -1,0 +1,145 @@
+// The Updates dialog: settings (check at start, server), "Check now", the offer with its notes,
+// and "Install and restart" with a progress bar. The checks and the install are the core's.
+import { h } from "./dom";
+import { api, asIpcError, type Offer, type UpdateInfo, type UpdateProgress } from "./ipc";
+import { openDialog, toast } from "./modal";
+
+export function progressText(p: UpdateProgress): string {
+  switch (p.phase) {
+    case "downloading": {
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      return p.total ? `Downloading… ${mib(p.got)} of ${mib(p.total)} MiB` : `Downloading… ${mib(p.got)} MiB`;
+    }
+    case "waiting_for_sync": return "Waiting for the sync pass under way to finish…";
+    case "installing": return "Installing…";
+    case "restarting": return "Restarting…";
+  }
+}
+
+export function offerText(o: Offer): string {
+  if (!o.available) return `Aura ${o.current} is up to date (checked ${o.server}).`;
+  const date = o.date ? `, published ${o.date.slice(0, 10)}` : "";
+  return `Aura ${o.version} is available (you have ${o.current}; from ${o.server}${date}).`;
+}
+
+export class UpdatesDialog {
+  /**
+   * `window.dirty()` lists unsaved buffers (the install button says it saves them);
+   * `window.save()` saves them and the session before the restart, false if something could not be.
+   */
+  constructor(private window: { dirty: () => string[]; save: () => Promise<boolean> }) {}
+
+  /** The check at start: silent unless there is an update (or the user set a server that fails). */
+  async checkAtStart(): Promise<void> {
+    const info = await api.updateInfo().catch(() => null);
+    if (!info?.settings.check_at_start || !(info.settings.endpoint || info.packaged_endpoint)) return;
+    try {
+      const offer = await api.updateCheck();
+      if (offer.available) toast(`Aura ${offer.version} is available — click to see what's new.`, "info", () => void this.show(false));
+    } catch (e) {
+      console.warn("update check at start failed:", asIpcError(e).message);
+    }
+  }
+
+  async show(checkNow: boolean): Promise<void> {
+    let info: UpdateInfo;
+    try {
+      info = await api.updateInfo();
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+      return;
+    }
+    const atStart = h("input", { type: "checkbox", class: "upd-at-start" });
+    atStart.checked = info.settings.check_at_start;
+    const endpoint = h("input", {
+      type: "text", class: "modal-input upd-endpoint", spellcheck: "false",
+      placeholder: info.packaged_endpoint ?? "https://…/latest.json",
+    });
+    endpoint.value = info.settings.endpoint;
+    const result = h("div", { class: "upd-result", role: "status" });
+    const notes = h("pre", { class: "upd-notes", hidden: true });
+    const error = h("div", { class: "upd-error", role: "alert", hidden: true });
+    const bar = h("progress", { class: "upd-progress", hidden: true });
+    const phase = h("span", { class: "upd-phase" });
+    const install = h("button", { type: "button", class: "primary upd-install", hidden: true }, "Install and restart");
+    const check = h("button", { type: "button", class: "upd-check" }, "Check now");
+    const close = h("button", { type: "button", class: "upd-close" }, "Close");
+    const installedAs = info.installed_as ? `installed from the .${info.installed_as} package` : "run from a build (not installed from a package)";
+    const box = h("div", { class: "modal updates", role: "dialog", "data-testid": "updates" },
+      h("h3", {}, "Updates"),
+      h("p", { class: "upd-version" }, `Aura ${info.current} · ${installedAs}`),
+      h("label", { class: "upd-row" }, atStart, " Check for updates when Aura starts"),
+      h("label", { class: "upd-row" }, "Update server", endpoint),
+      h("div", { class: "modal-buttons" }, check, close),
+      result, notes, h("div", { class: "upd-bar" }, bar, phase), error, h("div", { class: "modal-buttons" }, install));
+    const dismiss = openDialog(box, () => {});
+    close.addEventListener("click", dismiss);
+
+    const fail = (e: unknown) => {
+      error.textContent = asIpcError(e).message;
+      error.hidden = false;
+    };
+    const save = async (): Promise<boolean> => {
+      try {
+        await api.updateSaveSettings({ check_at_start: atStart.checked, endpoint: endpoint.value });
+        return true;
+      } catch (e) {
+        fail(e);
+        return false;
+      }
+    };
+    atStart.addEventListener("change", () => void save());
+    const runCheck = async () => {
+      error.hidden = true;
+      install.hidden = true;
+      notes.hidden = true;
+      if (!(await save())) return;
+      result.textContent = "Checking…";
+      check.disabled = true;
+      try {
+        const offer = await api.updateCheck();
+        result.textContent = offerText(offer);
+        notes.textContent = offer.notes;
+        notes.hidden = !offer.available || !offer.notes;
+        install.hidden = !offer.available;
+        const dirty = this.window.dirty().length;
+        install.textContent = dirty ? `Save ${dirty} unsaved file${dirty > 1 ? "s" : ""}, install and restart` : "Install and restart";
+      } catch (e) {
+        result.textContent = "";
+        fail(e);
+      } finally {
+        check.disabled = false;
+      }
+    };
+    check.addEventListener("click", () => void runCheck());
+    install.addEventListener("click", async () => {
+      error.hidden = true;
+      if (!(await this.window.save())) {
+        error.textContent = "Some files could not be saved, so the update waits. Save or close them, then install.";
+        error.hidden = false;
+        return;
+      }
+      install.disabled = check.disabled = true;
+      bar.hidden = false;
+      bar.removeAttribute("value");
+      phase.textContent = "Starting the download…";
+      try {
+        await api.updateInstall((p) => {
+          phase.textContent = progressText(p);
+          if (p.phase === "downloading" && p.total) {
+            bar.max = p.total;
+            bar.value = p.got;
+          } else if (p.phase !== "downloading") {
+            bar.removeAttribute("value");
+          }
+        });
+      } catch (e) {
+        bar.hidden = true;
+        phase.textContent = "";
+        fail(e);
+        install.disabled = check.disabled = false;
+      }
+    });
+    if (checkNow) await runCheck();
+  }
+}
