@@ -98,5 +98,24 @@ fn saves_sync_in_the_background_offline_queues_and_drains() {
     for st in [SyncState::Syncing, SyncState::Synced, SyncState::Offline] {
         assert!(states.contains(&st), "{st:?} in {states:?}");
     }
+
+    // Stopping for an update: it returns only between passes. Either a pass was under way (it
+    // said so, and that pass committed) or none was (the change is still in the journal).
+    let before = svc.status().snapshot;
+    std::fs::write(proj.path().join("big.bin"), vec![7u8; 24 << 20]).unwrap();
+    svc.hint(&[b"big.bin".to_vec()]);
+    wait_for("the pass to start", 30, || svc.status().state == SyncState::Syncing);
+    let mut waited = false;
+    rt.block_on(svc.stop_after_pass(|| waited = true));
+    let pending = store.journal_count(id).unwrap();
+    let committed = store.sync_position(id).unwrap().0;
+    if waited {
+        assert_ne!(committed, before, "the pass it waited for committed its snapshot");
+    } else {
+        assert_eq!((pending, committed.clone()), (1, before.clone()), "no pass ran: the change waits in the journal");
+    }
+    // Resumed, what is left goes out.
+    svc.restart();
+    wait_for("the resumed sync", 60, || synced(&svc) && svc.status().snapshot != before);
     svc.close();
 }
