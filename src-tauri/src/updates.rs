@@ -80,12 +80,17 @@ pub async fn install(app: &AppHandle, progress: impl Fn(UpdateProgress)) -> Resu
     };
     let mut got = 0u64;
     let mut total = None;
+    // At most one progress message per 50 ms: one per network chunk is thousands of IPC messages.
+    let mut shown = std::time::Instant::now() - std::time::Duration::from_secs(1);
     let bytes = pending
         .download(
             |n, len| {
                 got += n as u64;
                 total = len;
-                progress(UpdateProgress::Downloading { got, total });
+                if shown.elapsed() >= std::time::Duration::from_millis(50) || Some(got) == total {
+                    shown = std::time::Instant::now();
+                    progress(UpdateProgress::Downloading { got, total });
+                }
             },
             || {},
         )
