@@ -109,21 +109,21 @@ export async function openUpdates(b) {
   await (await b.$('[data-testid="updates"]')).waitForDisplayed({ timeout: 10000 });
 }
 
-/**
- * Types `endpoint` in the dialog, presses Check now; returns { result, error } when it settles.
- * (The page hands back `refusal`: WebDriver takes a returned object with an `error` key for its own.)
- */
+/** Types `endpoint` in the dialog, presses Check now; returns { result, error } once that check settled. */
 export async function checkWith(b, endpoint) {
-  const field = await b.$(".upd-endpoint");
-  await field.setValue(endpoint);
+  // The dialog checks once when it opens: wait for that to settle before asking again.
+  await eventually(() => b.execute(() => !document.querySelector(".upd-check").disabled), { what: "Check now enabled" });
+  const done = await b.execute(() => Number(document.querySelector('[data-testid="updates"]').dataset.checks ?? 0));
+  await (await b.$(".upd-endpoint")).setValue(endpoint);
   await (await b.$(".upd-check")).click();
-  return eventually(() => b.execute(() => {
-    const result = document.querySelector(".upd-result").textContent;
-    const err = document.querySelector(".upd-error");
-    if (result === "Checking…") return null;
-    if (!err.hidden) return { result, refusal: err.textContent };
-    return result ? { result, refusal: null } : null;
-  }), { what: `the check of ${endpoint}`, timeout: 30000 }).then(({ result, refusal }) => ({ result, error: refusal }));
+  // (The page hands back `refusal`: WebDriver takes a returned object with an `error` key for its own.)
+  const { result, refusal } = await eventually(() => b.execute((done) => {
+    const box = document.querySelector('[data-testid="updates"]');
+    if (Number(box.dataset.checks ?? 0) <= done) return null;
+    const err = box.querySelector(".upd-error");
+    return { result: box.querySelector(".upd-result").textContent, refusal: err.hidden ? null : err.textContent };
+  }, done), { what: `the check of ${endpoint}`, timeout: 30000 });
+  return { result, error: refusal };
 }
 
 /** Presses Install on the offer shown; returns the error the dialog shows. */

@@ -72,26 +72,45 @@ export class UpdatesDialog {
       }
     };
     atStart.addEventListener("change", () => void save());
+    let ticket = 0; // only the latest check's outcome is shown
+    // `data-checks` counts finished checks (the tests wait on it).
+    const settled = () => { box.dataset.checks = String(Number(box.dataset.checks ?? 0) + 1); };
     const runCheck = async () => {
+      const mine = ++ticket;
       error.hidden = true;
       install.hidden = true;
       notes.hidden = true;
-      if (!(await save())) return;
       result.textContent = "Checking…";
       check.disabled = true;
+      if (!(await save())) {
+        result.textContent = "";
+        check.disabled = false;
+        settled();
+        return;
+      }
       try {
         const offer = await api.updateCheck();
+        if (mine !== ticket) return;
         result.textContent = offerText(offer);
         notes.textContent = offer.notes;
         notes.hidden = !offer.available || !offer.notes;
-        install.hidden = !offer.available;
+        // A build run in place cannot replace itself: say so now, before anything is saved.
+        install.hidden = !offer.available || !info.installed_as;
+        if (offer.available && !info.installed_as) {
+          error.textContent = "This copy of Aura runs from a build, not from an installed package, so it cannot install updates. Install the .deb or .rpm package to update from here.";
+          error.hidden = false;
+        }
         const dirty = this.window.dirty().length;
         install.textContent = dirty ? `Save ${dirty} unsaved file${dirty > 1 ? "s" : ""}, install and restart` : "Install and restart";
       } catch (e) {
+        if (mine !== ticket) return;
         result.textContent = "";
         fail(e);
       } finally {
-        check.disabled = false;
+        if (mine === ticket) {
+          check.disabled = false;
+          settled();
+        }
       }
     };
     check.addEventListener("click", () => void runCheck());

@@ -71,7 +71,13 @@ impl Release {
         let (key, package) = match (&raw.platforms, raw.url) {
             (Some(platforms), _) => {
                 let keys = target.keys();
-                let found = keys.iter().find_map(|k| platforms.get_key_value(k));
+                // A build run in place has no package kind: any package for this system shows
+                // what is available (installing it is refused with the reason).
+                let any_kind = || {
+                    let prefix = format!("{}-", keys[0]);
+                    platforms.iter().find(|(k, _)| target.installer.is_none() && k.starts_with(&prefix))
+                };
+                let found = keys.iter().find_map(|k| platforms.get_key_value(k)).or_else(any_kind);
                 let Some((key, p)) = found else {
                     let listed: Vec<&str> = platforms.keys().map(String::as_str).collect();
                     return Err(UpdateError::NoPackage {
@@ -131,6 +137,17 @@ mod tests {
         let flat = r#"{"version":"v0.3.0","url":"https://h/b.deb","signature":"s"}"#;
         let r = Release::parse(flat.as_bytes(), &DEB).unwrap();
         assert_eq!((r.key.as_str(), r.version.as_str(), r.notes.as_str()), ("*", "v0.3.0", ""));
+    }
+
+    #[test]
+    fn a_build_run_in_place_sees_any_package_for_its_system() {
+        let m = manifest(
+            r#"{"darwin-aarch64":{"url":"https://h/m","signature":"s"},"linux-x86_64-rpm":{"url":"https://h/r","signature":"s"}}"#,
+        );
+        let in_place = Target { installer: None, ..DEB };
+        assert_eq!(Release::parse(m.as_bytes(), &in_place).unwrap().key, "linux-x86_64-rpm");
+        let e = Release::parse(m.as_bytes(), &DEB).unwrap_err().to_string();
+        assert!(e.contains("it lists: darwin-aarch64, linux-x86_64-rpm"), "a .deb install does not take an .rpm: {e}");
     }
 
     #[test]
