@@ -7,6 +7,7 @@
 pub mod error;
 pub mod paths;
 pub mod preview;
+pub mod run;
 pub mod samples;
 pub mod sandbox;
 pub mod secrets;

@@ -1,0 +1,164 @@
+//! Run-configuration detection on the layouts real starters produce (their package.json,
+//! lockfiles, app modules), and the saved configuration winning over detection.
+
+use aura_core::paths::ProjectRoot;
+use aura_core::run::{self, RunConfig};
+
+fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, ProjectRoot) {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    (dir, root)
+}
+
+fn detected(files: &[(&str, &str)]) -> (RunConfig, String) {
+    let (_d, root) = project(files);
+    let setup = run::load(&root).unwrap();
+    assert!(!setup.saved);
+    (setup.config.expect("something detected"), setup.source)
+}
+
+#[track_caller]
+fn check(files: &[(&str, &str)], install: Option<&str>, dev: &str, port: Option<u16>, source: &str) {
+    let (c, s) = detected(files);
+    assert_eq!((c.install.as_deref(), c.dev.as_str(), c.port), (install, dev, port), "{s}");
+    assert!(s.contains(source), "{s} should name {source}");
+}
+
+const VITE_REACT_TS: &str = r#"{"name":"vite-project","private":true,"version":"0.0.0","type":"module",
+ "scripts":{"dev":"vite","build":"tsc -b && vite build","lint":"eslint .","preview":"vite preview"},
+ "dependencies":{"react":"^19.1.0","react-dom":"^19.1.0"},
+ "devDependencies":{"@vitejs/plugin-react":"^4.4.1","typescript":"~5.8.3","vite":"^6.3.5"}}"#;
+
+#[test]
+fn node_starters() {
+    check(
+        &[("package.json", VITE_REACT_TS), ("package-lock.json", "{}")],
+        Some("npm install"),
+        "npm run dev",
+        Some(5173),
+        "Vite, npm",
+    );
+    check(
+        &[("package.json", VITE_REACT_TS), ("pnpm-lock.yaml", "")],
+        Some("pnpm install"),
+        "pnpm run dev",
+        Some(5173),
+        "Vite, pnpm",
+    );
+    check(&[("package.json", VITE_REACT_TS), ("bun.lock", "")], Some("bun install"), "bun run dev", Some(5173), "bun");
+    let next = r#"{"name":"my-app","scripts":{"dev":"next dev --turbopack","build":"next build","start":"next start"},
+        "dependencies":{"next":"15.3.3","react":"^19.0.0"}}"#;
+    check(
+        &[("package.json", next), ("yarn.lock", "")],
+        Some("yarn install"),
+        "yarn run dev",
+        Some(3000),
+        "Next.js, yarn",
+    );
+    let angular = r#"{"name":"ng-app","scripts":{"ng":"ng","start":"ng serve","build":"ng build"},
+        "dependencies":{"@angular/core":"^20.0.0"},"devDependencies":{"@angular/cli":"^20.0.0"}}"#;
+    check(&[("package.json", angular)], Some("npm install"), "npm run start", Some(4200), "Angular");
+    let sveltekit = r#"{"name":"sv","scripts":{"dev":"vite dev","build":"vite build"},
+        "devDependencies":{"@sveltejs/kit":"^2.16.0","svelte":"^5.0.0","vite":"^6.2.6"}}"#;
+    check(&[("package.json", sveltekit)], Some("npm install"), "npm run dev", Some(5173), "SvelteKit");
+    let vue = r#"{"name":"vue-project","scripts":{"dev":"vite --port 8080"},"dependencies":{"vue":"^3.5.13"},"devDependencies":{"vite":"^6.2.4"}}"#;
+    check(&[("package.json", vue)], Some("npm install"), "npm run dev", Some(8080), "Vite");
+    let express =
+        r#"{"name":"api","main":"server.js","dependencies":{"express":"^4.21.2"},"packageManager":"pnpm@9.15.0"}"#;
+    check(
+        &[("package.json", express), ("server.js", "")],
+        Some("pnpm install"),
+        "node server.js",
+        Some(3000),
+        "Express, pnpm",
+    );
+}
+
+#[test]
+fn python_rust_and_static() {
+    let main = "from fastapi import FastAPI\napp = FastAPI()\n";
+    check(
+        &[("requirements.txt", "fastapi==0.115.12\nuvicorn[standard]==0.34.2\n"), ("main.py", main)],
+        Some("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"),
+        ".venv/bin/uvicorn main:app --reload --port 8000",
+        Some(8000),
+        "FastAPI",
+    );
+    check(
+        &[
+            ("pyproject.toml", "[project]\nname = \"svc\"\ndependencies = [\n  \"fastapi>=0.115\",\n]\n"),
+            ("app/main.py", main),
+        ],
+        Some("python3 -m venv .venv && .venv/bin/pip install -e ."),
+        ".venv/bin/uvicorn app.main:app --reload --port 8000",
+        Some(8000),
+        "pyproject.toml (FastAPI)",
+    );
+    check(
+        &[("requirements.txt", "Flask==3.1.1\n"), ("app.py", "from flask import Flask\napp = Flask(__name__)\n")],
+        Some("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"),
+        ".venv/bin/flask --app app run --debug --port 5000",
+        Some(5000),
+        "Flask",
+    );
+    check(
+        &[("requirements.txt", "Django==5.2\n"), ("manage.py", "")],
+        Some("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"),
+        ".venv/bin/python manage.py runserver 8000",
+        Some(8000),
+        "Django",
+    );
+    // "flask-cors" alone is not Flask; a plain script runs as itself.
+    check(
+        &[("requirements.txt", "flask-cors==5.0\nrequests\n"), ("main.py", "")],
+        Some("python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"),
+        ".venv/bin/python main.py",
+        None,
+        "Python",
+    );
+    check(&[("Cargo.toml", "[package]\nname = \"x\"\n")], None, "cargo run", None, "Cargo.toml");
+    check(&[("index.html", "<h1>hi</h1>")], None, "python3 -m http.server 8000", Some(8000), "static site");
+}
+
+#[test]
+fn nothing_to_detect_says_so_and_a_saved_configuration_wins() {
+    let (_d, root) = project(&[("notes.txt", "")]);
+    let setup = run::load(&root).unwrap();
+    assert!(setup.config.is_none() && setup.source.contains("enter the commands"), "{setup:?}");
+
+    let (_d, root) = project(&[("package.json", VITE_REACT_TS)]);
+    let mine = RunConfig {
+        install: None,
+        dev: "npm run dev -- --host".into(),
+        port: Some(5174),
+        manifests: vec!["package.json".into()],
+    };
+    run::save(&root, &mine).unwrap();
+    let setup = run::load(&root).unwrap();
+    assert!(setup.saved && setup.source.contains(".aura/run.json"));
+    assert_eq!(setup.config.unwrap(), mine);
+
+    assert!(run::save(&root, &RunConfig { dev: " ".into(), ..mine.clone() })
+        .unwrap_err()
+        .to_string()
+        .contains("empty"));
+    assert!(run::save(&root, &RunConfig { port: Some(80), ..mine.clone() }).unwrap_err().to_string().contains("1024"));
+    std::fs::write(root.path().join(".aura/run.json"), "{ not json").unwrap();
+    assert!(run::load(&root).unwrap_err().to_string().contains("Fix or delete it"));
+}
+
+#[test]
+fn the_fingerprint_follows_the_manifests() {
+    let (_d, root) = project(&[("package.json", VITE_REACT_TS), ("package-lock.json", "{}"), ("src/App.tsx", "")]);
+    let (c, _) = run::detect(&root).unwrap();
+    let before = run::fingerprint(&root, &c);
+    std::fs::write(root.path().join("src/App.tsx"), "changed").unwrap();
+    assert_eq!(run::fingerprint(&root, &c), before, "a source change needs no install");
+    std::fs::write(root.path().join("package-lock.json"), "{\"changed\":1}").unwrap();
+    assert_ne!(run::fingerprint(&root, &c), before, "a lockfile change does");
+}
