@@ -32,6 +32,9 @@ import type { SyncSettingsView } from "./bindings/SyncSettingsView";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
 import type { Offer } from "./bindings/Offer";
+import type { RunConfig } from "./bindings/RunConfig";
+import type { RunPlan } from "./bindings/RunPlan";
+import type { RunSetup } from "./bindings/RunSetup";
 import type { UpdateInfo } from "./bindings/UpdateInfo";
 import type { UpdateProgress } from "./bindings/UpdateProgress";
 import type { UpdateSettings } from "./bindings/UpdateSettings";
@@ -42,6 +45,7 @@ export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSetti
 export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
+export type { RunConfig, RunPlan, RunSetup };
 
 /** Every command rejects with an IpcError; this turns anything else into one too. */
 export function asIpcError(e: unknown): IpcError {
@@ -124,6 +128,11 @@ export const api = {
   syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),
   syncRestoreProject: (key: string, snapshot: string | null, dest: string) =>
     call<string>("sync_restore_project", { key, snapshot, dest }),
+
+  runSetup: () => call<RunSetup>("run_setup"),
+  runSave: (config: RunConfig) => call<void>("run_save", { config }),
+  runPlan: () => call<RunPlan>("run_plan"),
+  runInstalled: () => call<void>("run_installed"),
 
   updateInfo: () => call<UpdateInfo>("update_info"),
   updateSaveSettings: (settings: UpdateSettings) => call<void>("update_save_settings", { settings }),

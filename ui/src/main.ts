@@ -11,6 +11,8 @@ import { Layout } from "./layout";
 import { toast } from "./modal";
 import { Palette, type Command } from "./palette";
 import { PreviewPane } from "./preview";
+import { RunController } from "./run";
+import { runLabel } from "./runtext";
 import { SandboxPanel } from "./sandbox";
 import { SearchPanel } from "./search";
 import { StatusBar } from "./statusbar";
@@ -19,7 +21,7 @@ import { TerminalPanel } from "./terminal";
 import { FileTree } from "./tree";
 import { UpdatesDialog } from "./updates";
 
-const status = new StatusBar(() => showSync());
+const status = new StatusBar(() => showSync(), () => showRunTerminal());
 let project: ProjectInfo | null = null;
 let restoring = false;
 
@@ -46,6 +48,29 @@ function showSync(): void {
   void syncPanel.refresh();
 }
 const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), (text) => preview.hint(text));
+
+// ---- ▶ Run ----
+const runner = new RunController({
+  terminals,
+  showBottom: () => layout.show("bottom"),
+  openPreview: async (port) => {
+    layout.show("preview");
+    await preview.show(port);
+  },
+  onState: (s) => {
+    status.setRun(runLabel(s), s.phase);
+    const busy = s.phase === "installing" || s.phase === "starting" || s.phase === "running" || s.phase === "stuck";
+    $("#run-app").textContent = busy ? "■ Stop" : "▶ Run";
+    $("#run-app").title = busy ? "Stop the Run terminal (Shift+F5)" : "Run the project in its sandbox (F5)";
+    if (s.phase === "exited" && s.during === "install") toast("The install failed: its output is in the Run terminal.", "error", showRunTerminal);
+  },
+  sandboxChanged: () => void sandbox.refresh(),
+});
+function showRunTerminal(): void {
+  layout.show("bottom");
+  const tab = document.querySelector<HTMLElement>('.term-tab[data-title="Run"]');
+  if (tab?.dataset.terminalId) terminals.showId(Number(tab.dataset.terminalId));
+}
 
 // ---- session state, saved a moment after any change ----
 let saveTimer: number | undefined;
@@ -96,6 +121,7 @@ async function openProject(path: string): Promise<void> {
     status.setProject(info.name, info.root);
     getCurrentWindow().setTitle(`${info.name} — Aura`).catch(() => {});
     for (const p of editor.openPaths()) await editor.close(p);
+    if (runner.busy()) runner.stop();
     terminals.closeAll();
     layout.apply(info.session.layout);
     await tree.load(info.session.expanded_dirs);
@@ -163,6 +189,9 @@ const commands: Command[] = [
   { id: "sync.restoreCloud", title: "Sync: Restore Project from Cloud…", run: () => void syncPanel.restoreFromCloud() },
   { id: "terminal.kill", title: "Terminal: Kill Active Terminal", run: () => terminals.close() },
   { id: "tree.refresh", title: "Explorer: Refresh", run: () => void tree.reloadAll() },
+  { id: "run.start", title: "Run: Start", shortcut: "F5", run: () => void runner.start() },
+  { id: "run.stop", title: "Run: Stop", shortcut: "Shift+F5", run: () => runner.stop() },
+  { id: "run.configure", title: "Run: Settings…", run: () => void runner.configure() },
   { id: "app.checkUpdates", title: "Aura: Check for Updates…", run: () => void updates.show(true) },
   { id: "app.updateSettings", title: "Aura: Update Settings…", run: () => void updates.show(false) },
 ];
@@ -185,6 +214,7 @@ document.addEventListener("keydown", (e) => {
 // ---- chrome ----
 $("#open-folder").addEventListener("click", () => void chooseFolder());
 $("#open-palette").addEventListener("click", () => palette.showCommands());
+$("#run-app").addEventListener("click", () => (runner.busy() ? runner.stop() : void runner.start()));
 $("#toggle-preview").addEventListener("click", () => {
   layout.toggle("preview");
   if (layout.get().preview_visible) preview.opened();

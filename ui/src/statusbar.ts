@@ -8,12 +8,22 @@ export class StatusBar {
   private message = h("span", { class: "status-message", "data-testid": "status-message" });
   private cursor = h("span", { class: "status-cursor" });
   private language = h("span", { class: "status-language" });
+  private run = h("button", { class: "status-run", "data-testid": "run-status", hidden: true, title: "The Run terminal" });
   private provider = h("span", { class: "status-provider", title: "Where commands run" }, "local");
   private sync = h("button", { class: "status-sync", "data-testid": "sync-status", title: "Sync (click for the panel)" }, "sync off");
 
-  constructor(onSyncClick: () => void = () => {}) {
+  constructor(onSyncClick: () => void = () => {}, onRunClick: () => void = () => {}) {
     this.sync.addEventListener("click", onSyncClick);
-    $("#statusbar").append(this.left, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.sync, this.provider);
+    this.run.addEventListener("click", onRunClick);
+    $("#statusbar").append(this.left, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.run, this.sync, this.provider);
+  }
+
+  /** ▶ Run's state ("running :5173", "install failed (exit 1)"); hidden when idle. */
+  setRun(label: string, phase: string): void {
+    this.run.textContent = label;
+    this.run.hidden = !label;
+    this.run.dataset.phase = phase;
+    this.run.classList.toggle("warn", phase === "exited" || phase === "failed" || phase === "stuck");
   }
 
   /** Synced / pending N / offline / conflict. */

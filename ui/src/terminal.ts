@@ -25,6 +25,14 @@ const THEME = {
   magenta: "#c678dd", cyan: "#56b6c2", white: "#d7dae0",
 };
 
+/** A terminal opened for a job (▶ Run): its tab title, a line typed once it is up, and hooks. */
+export interface JobOptions {
+  title?: string;
+  input?: string;
+  onOutput?: (text: string) => void;
+  onExit?: (code: number | null) => void;
+}
+
 export class TerminalPanel {
   private terms: Term[] = [];
   private active: Term | null = null;
@@ -51,8 +59,9 @@ export class TerminalPanel {
     return this.terms.length;
   }
 
-  /** Opens a shell on the host (in the project folder) or inside the project's sandbox. */
-  async create(inSandbox = false): Promise<void> {
+  /** Opens a shell on the host (in the project folder) or inside the project's sandbox; returns
+   *  its id, or null when it could not open (a toast says why). */
+  async create(inSandbox = false, job: JobOptions = {}): Promise<number | null> {
     const xterm = new Terminal({
       scrollback: 10000, fontFamily: "'DejaVu Sans Mono', 'Menlo', monospace", fontSize: 13,
       theme: THEME, allowProposedApi: false, cursorBlink: true,
@@ -71,8 +80,8 @@ export class TerminalPanel {
     });
     this.show(host);
     try { fit.fit(); } catch { /* not laid out yet */ }
-    const title = `${inSandbox ? "sandbox" : "bash"} ${++this.counter}`;
-    const tab = h("div", { class: `term-tab${inSandbox ? " sandboxed" : ""}`, role: "tab", "data-sandbox": String(inSandbox) }, h("span", {}, title),
+    const title = job.title ?? `${inSandbox ? "sandbox" : "bash"} ${++this.counter}`;
+    const tab = h("div", { class: `term-tab${inSandbox ? " sandboxed" : ""}`, role: "tab", "data-sandbox": String(inSandbox), "data-title": title }, h("span", {}, title),
       h("button", { class: "tab-close", title: "Kill terminal", "aria-label": "close terminal" }, "×"));
     let term: Term | null = null;
     // Keystrokes typed before the PTY is attached are kept and sent once it is, in order.
@@ -97,13 +106,18 @@ export class TerminalPanel {
       const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
         (bytes) => {
           xterm.write(bytes, () => ack(bytes.length));
-          if (inSandbox && bytes.length < 65536) this.onOutput(decoder.decode(bytes, { stream: true }));
+          if ((inSandbox || job.onOutput) && bytes.length < 65536) {
+            const text = decoder.decode(bytes, { stream: true });
+            if (inSandbox) this.onOutput(text);
+            job.onOutput?.(text);
+          }
         },
         (code) => {
           if (term) term.exited = true;
           else exitedEarly = true;
           tab.classList.add("exited");
           xterm.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n`);
+          job.onExit?.(code);
         });
       term = { id, title, xterm, fit, host, tab, exited: exitedEarly, cols: xterm.cols, rows: xterm.rows };
       openId = id;
@@ -113,12 +127,13 @@ export class TerminalPanel {
       host.remove();
       xterm.dispose();
       toast(asIpcError(e).message, "error");
-      return;
+      return null;
     }
     const t = term;
     host.dataset.terminalId = String(t.id);
     host.dataset.sandbox = String(inSandbox);
     tab.dataset.terminalId = String(t.id);
+    if (job.input) early.unshift(job.input);
     if (early.length) api.terminalWrite(t.id, early.splice(0).join("")).catch((e) => toast(asIpcError(e).message, "error"));
     tab.addEventListener("mousedown", (e) => {
       if ((e.target as HTMLElement).classList.contains("tab-close")) return;
@@ -129,6 +144,19 @@ export class TerminalPanel {
     this.terms.push(t);
     this.activate(t);
     if (inSandbox) this.onSandboxTerminal();
+    return t.id;
+  }
+
+  /** Kills the terminal with this id, if it is still open. */
+  closeId(id: number): void {
+    const t = this.terms.find((x) => x.id === id);
+    if (t) this.close(t);
+  }
+
+  /** Shows the terminal with this id. */
+  showId(id: number): void {
+    const t = this.terms.find((x) => x.id === id);
+    if (t) this.activate(t);
   }
 
   private show(host: HTMLElement): void {

@@ -162,3 +162,18 @@ fn the_fingerprint_follows_the_manifests() {
     std::fs::write(root.path().join("package-lock.json"), "{\"changed\":1}").unwrap();
     assert_ne!(run::fingerprint(&root, &c), before, "a lockfile change does");
 }
+
+#[test]
+fn an_install_is_due_when_the_manifests_changed_or_what_it_fills_is_gone() {
+    let (_d, root) = project(&[("package.json", VITE_REACT_TS), ("package-lock.json", "{}")]);
+    let (c, _) = run::detect(&root).unwrap();
+    let first = run::plan(&root, c.clone(), None);
+    assert_eq!(first.install.as_deref(), Some("npm install"), "never installed");
+    std::fs::create_dir(root.path().join("node_modules")).unwrap();
+    assert_eq!(run::plan(&root, c.clone(), Some(&first.fingerprint)).install, None, "installed, nothing changed");
+    std::fs::remove_dir(root.path().join("node_modules")).unwrap();
+    assert!(run::plan(&root, c.clone(), Some(&first.fingerprint)).install.is_some(), "node_modules deleted");
+    std::fs::create_dir(root.path().join("node_modules")).unwrap();
+    std::fs::write(root.path().join("package.json"), VITE_REACT_TS.replace("6.3.5", "6.3.6")).unwrap();
+    assert!(run::plan(&root, c, Some(&first.fingerprint)).install.is_some(), "a dependency changed");
+}

@@ -4,6 +4,7 @@
 mod files;
 mod preview;
 mod project;
+mod run;
 mod sandbox;
 mod search;
 mod secrets;
@@ -47,6 +48,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         preview::preview_location,
         preview::preview_open_external,
         preview::preview_close,
+        run::run_setup,
+        run::run_save,
+        run::run_plan,
+        run::run_installed,
         search::search_project,
         search::find_files,
         sandbox::sandbox_status,

@@ -104,6 +104,43 @@ pub fn save(root: &ProjectRoot, config: &RunConfig) -> Result<(), RunError> {
     Ok(())
 }
 
+/// What ▶ Run does now: install first when the manifests changed since the last install (or what
+/// it installs into is missing), then start the dev command.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct RunPlan {
+    pub config: RunConfig,
+    /// The install command, when an install is due.
+    pub install: Option<String>,
+    /// The manifests' fingerprint now; after an install, recorded under [`installed_key`].
+    pub fingerprint: String,
+}
+
+/// The state-database key of the last successful install's fingerprint.
+pub fn installed_key(project_id: i64) -> String {
+    format!("run.installed.{project_id}")
+}
+
+pub fn plan(root: &ProjectRoot, config: RunConfig, last_installed: Option<&str>) -> RunPlan {
+    let fingerprint = fingerprint(root, &config);
+    let target_missing = installs_into(&config).is_some_and(|dir| root.dir().is_ok_and(|d| d.metadata(dir).is_err()));
+    let due = last_installed != Some(fingerprint.as_str()) || target_missing;
+    let install = config.install.clone().filter(|c| due && !c.trim().is_empty());
+    RunPlan { config, install, fingerprint }
+}
+
+/// The folder an install fills, when it can be told from the command.
+fn installs_into(config: &RunConfig) -> Option<&'static str> {
+    let cmd = config.install.as_deref()?;
+    if cmd.contains("venv") {
+        Some(".venv")
+    } else if ["npm", "pnpm", "yarn", "bun"].iter().any(|pm| cmd.starts_with(pm)) {
+        Some("node_modules")
+    } else {
+        None
+    }
+}
+
 /// A hash of the manifests' contents: when it differs from the last install's, install again.
 pub fn fingerprint(root: &ProjectRoot, config: &RunConfig) -> String {
     let mut h = blake3::Hasher::new();

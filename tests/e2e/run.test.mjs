@@ -1,0 +1,103 @@
+// ▶ Run end to end in the local sandbox: the detected configuration installs a real dependency
+// from the npm registry, starts the dev server in a Run terminal, waits for its port and shows
+// the page in the preview; a second run skips the install; a dev server that exits and an install
+// that fails (a misspelt package) say so in the status bar; Run settings are saved in the project.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Key, eventually, makeSandboxDirs, startReady } from "./harness.mjs";
+
+const PKG = { name: "run-e2e", private: true, scripts: { dev: "node server.js" }, dependencies: { ms: "2.1.3" } };
+const SERVER = `const http = require("http");
+const ms = require("ms");
+http.createServer((req, res) => res.end("<h1 id=msg>hello from run, " + ms(60000) + "</h1>"))
+  .listen(3000, "127.0.0.1", () => console.log("listening on 3000"));
+`;
+
+async function runStatus(b) {
+  return b.execute(() => {
+    const el = document.querySelector('[data-testid="run-status"]');
+    return { phase: el.dataset.phase ?? "idle", text: el.hidden ? "" : el.textContent };
+  });
+}
+
+/** Records every phase the status bar shows from now on. */
+async function recordPhases(b) {
+  await b.execute(() => {
+    window.__phases = [];
+    const el = document.querySelector('[data-testid="run-status"]');
+    new MutationObserver(() => window.__phases.push(el.dataset.phase)).observe(el, { attributes: true, attributeFilter: ["data-phase"] });
+  });
+}
+
+describe("▶ Run", () => {
+  let app;
+  const dirs = makeSandboxDirs({ "package.json": JSON.stringify(PKG, null, 2), "server.js": SERVER });
+  before(async () => {
+    app = await startReady(dirs);
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test("install from the registry, dev server, port, preview; the second run skips the install", async () => {
+    const b = app.browser;
+    await recordPhases(b);
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).text === "▶ running :3000", { what: "running :3000", timeout: 180000, interval: 300 });
+    const phases = await b.execute(() => window.__phases);
+    assert.deepEqual([...new Set(phases)], ["installing", "starting", "running"], JSON.stringify(phases));
+    assert.ok(fs.existsSync(path.join(dirs.project, "node_modules/ms/package.json")), "installed into the project");
+    assert.equal(await (await b.$("#run-app")).getText(), "■ Stop");
+
+    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
+    await b.switchFrame(await b.$(".preview-frame"));
+    try {
+      await eventually(async () => (await (await b.$("#msg")).getText()) === "hello from run, 1m", { what: "the page in the preview", timeout: 30000 });
+    } finally {
+      await b.switchFrame(null);
+    }
+
+    // Stop, then run again: nothing changed, so no install.
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped" });
+    assert.equal(await b.execute(() => document.querySelector('.term-tab[data-title="Run"]')), null, "the Run terminal is gone");
+    await recordPhases(b);
+    await b.keys(Key.F5);
+    await eventually(async () => (await runStatus(b)).text === "▶ running :3000", { what: "running again", timeout: 60000, interval: 300 });
+    assert.deepEqual([...new Set(await b.execute(() => window.__phases))], ["starting", "running"]);
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped again" });
+  });
+
+  test("a dev command that exits, set in Run settings; an install that fails", async () => {
+    const b = app.browser;
+    await b.action("key").down(Key.Ctrl).down(Key.Shift).down("p").up("p").up(Key.Shift).up(Key.Ctrl).perform();
+    await (await b.$(".palette-input")).setValue(">Run: Settings");
+    await eventually(() => b.execute(() => /Run: Settings/.test(document.querySelector(".palette-item.selected")?.textContent ?? "")), { what: "palette entry" });
+    await b.keys(Key.Enter);
+    const form = await b.$('[data-testid="run-settings"]');
+    await form.waitForDisplayed({ timeout: 10000 });
+    assert.match(await form.getText(), /detected: package\.json \(Node\.js, npm\)/);
+    await (await form.$('input[name="dev"]')).setValue("node missing.js");
+    await (await form.$('input[name="port"]')).setValue("80");
+    await (await form.$("button=Save")).click();
+    await eventually(async () => /1024/.test(await (await form.$(".run-error")).getText()), { what: "the port refused" });
+    await (await form.$('input[name="port"]')).setValue("3000");
+    await (await form.$("button=Save")).click();
+    await eventually(() => fs.existsSync(path.join(dirs.project, ".aura/run.json")), { what: ".aura/run.json" });
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dirs.project, ".aura/run.json"), "utf8")).dev, "node missing.js");
+
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).text === "▶ exited with code 1", { what: "exited with code 1", timeout: 60000, interval: 300 });
+    assert.equal(await (await b.$("#run-app")).getText(), "▶ Run");
+
+    // A misspelt dependency: the manifest changed, so the install runs, and fails.
+    const pkg = { ...PKG, dependencies: { ...PKG.dependencies, "aura-e2e-no-such-package-zzz": "1.0.0" } };
+    fs.writeFileSync(path.join(dirs.project, "package.json"), JSON.stringify(pkg, null, 2));
+    await (await b.$("#run-app")).click();
+    await eventually(async () => /^▶ install failed \(exit \d+\)$/.test((await runStatus(b)).text), { what: "install failed", timeout: 180000, interval: 300 });
+    await eventually(() => b.execute(() => [...document.querySelectorAll(".toast.error")].some((t) => /install failed/.test(t.textContent))), { what: "the toast" });
+  });
+});

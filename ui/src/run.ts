@@ -1,0 +1,163 @@
+// ▶ Run: installs the dependencies when their manifests changed, starts the dev server in a Run
+// terminal inside the project's sandbox (local, Daytona or E2B alike), waits for its port and
+// opens the preview on it. The status bar follows every step; ■ Stop ends the Run terminal.
+import { h } from "./dom";
+import { api, asIpcError, type RunConfig, type RunPlan } from "./ipc";
+import { openDialog, toast } from "./modal";
+import type { TerminalPanel } from "./terminal";
+import { RUN_MARK, runLine } from "./runtext";
+
+export type RunState =
+  | { phase: "idle" }
+  | { phase: "installing" }
+  | { phase: "starting"; port: number | null }
+  | { phase: "running"; port: number | null }
+  | { phase: "exited"; code: number | null; during: "install" | "run" }
+  | { phase: "stuck"; port: number }
+  | { phase: "failed"; message: string };
+
+/** How long a started dev server may take to open its port before the status says so. */
+const PORT_WAIT_MS = 120_000;
+
+export class RunController {
+  private termId: number | null = null;
+  private runs = 0;
+  state: RunState = { phase: "idle" };
+
+  constructor(private ui: {
+    terminals: TerminalPanel;
+    showBottom: () => void;
+    openPreview: (port: number) => Promise<void>;
+    onState: (s: RunState) => void;
+    sandboxChanged: () => void;
+  }) {}
+
+  busy(): boolean {
+    return this.termId !== null;
+  }
+
+  private set(s: RunState): void {
+    this.state = s;
+    this.ui.onState(s);
+  }
+
+  async start(): Promise<void> {
+    if (this.busy()) this.stop();
+    const run = ++this.runs;
+    let plan: RunPlan;
+    try {
+      plan = await api.runPlan();
+    } catch (e) {
+      const err = asIpcError(e);
+      if (err.kind === "no_run_config") return void this.configure(err.message);
+      this.set({ phase: "failed", message: err.message });
+      toast(err.message, "error");
+      return;
+    }
+    const port = plan.config.port;
+    let installed = !plan.install;
+    let tail = "";
+    this.set(plan.install ? { phase: "installing" } : { phase: "starting", port });
+    this.ui.showBottom();
+    const id = await this.ui.terminals.create(true, {
+      title: "Run",
+      input: runLine(plan.install, plan.config.dev),
+      onOutput: (text) => {
+        if (installed) return;
+        tail = (tail + text).slice(-400);
+        if (tail.includes(RUN_MARK)) {
+          installed = true;
+          api.runInstalled().catch(() => {});
+          if (run === this.runs) this.set({ phase: "starting", port });
+        }
+      },
+      onExit: (code) => {
+        if (run !== this.runs) return;
+        this.termId = null;
+        this.set({ phase: "exited", code, during: installed ? "run" : "install" });
+      },
+    });
+    this.ui.sandboxChanged();
+    if (id === null) {
+      this.set({ phase: "failed", message: "the Run terminal could not open in the sandbox" });
+      return;
+    }
+    this.termId = id;
+    if (port === null) {
+      if (installed) this.set({ phase: "running", port: null });
+      return;
+    }
+    // Wait for the port while this run lives; the install may take minutes, the dev server not.
+    let startedAt = installed ? Date.now() : 0;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 400));
+      if (run !== this.runs || this.termId !== id) return;
+      if (!installed) continue;
+      startedAt ||= Date.now();
+      const ports = await api.previewPorts().catch(() => [] as number[]);
+      if (run !== this.runs || this.termId !== id) return;
+      if (ports.includes(port)) {
+        this.set({ phase: "running", port });
+        await this.ui.openPreview(port);
+        return;
+      }
+      if (Date.now() - startedAt > PORT_WAIT_MS && this.state.phase !== "stuck") this.set({ phase: "stuck", port });
+    }
+  }
+
+  stop(): void {
+    this.runs++;
+    if (this.termId !== null) this.ui.terminals.closeId(this.termId);
+    this.termId = null;
+    this.set({ phase: "idle" });
+  }
+
+  /** The Run settings: the commands and port, saved to .aura/run.json in the project. */
+  async configure(why?: string): Promise<void> {
+    let setup;
+    try {
+      setup = await api.runSetup();
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+      return;
+    }
+    const c: RunConfig = setup.config ?? { install: null, dev: "", port: null, manifests: [] };
+    const field = (label: string, value: string, name: string) => {
+      const input = h("input", { type: "text", class: "modal-input", name, spellcheck: "false", "aria-label": label });
+      input.value = value;
+      return { input, row: h("label", { class: "run-row" }, label, input) };
+    };
+    const install = field("Install command", c.install ?? "", "install");
+    const dev = field("Dev command", c.dev, "dev");
+    const port = field("Port", c.port ? String(c.port) : "", "port");
+    const error = h("div", { class: "run-error", role: "alert", hidden: true });
+    const save = h("button", { type: "submit", class: "primary" }, "Save");
+    const cancel = h("button", { type: "button" }, "Cancel");
+    const form = h("form", { class: "modal run-settings", "data-testid": "run-settings" },
+      h("h3", {}, "Run settings"),
+      why ? h("p", { class: "run-why" }, why) : null,
+      h("p", { class: "hint" }, `${setup.source}. Saved in .aura/run.json, so it travels with the project.`),
+      install.row, dev.row, port.row, error, h("div", { class: "modal-buttons" }, save, cancel));
+    const close = openDialog(form, () => {});
+    cancel.addEventListener("click", close);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const p = port.input.value.trim();
+      const n = Number(p);
+      if (p && (!Number.isInteger(n) || n < 1 || n > 65535)) {
+        error.textContent = `"${p}" is not a port number.`;
+        error.hidden = false;
+        return;
+      }
+      try {
+        await api.runSave({ install: install.input.value.trim() || null, dev: dev.input.value.trim(), port: p ? n : null, manifests: c.manifests });
+        close();
+        toast("Run settings saved in .aura/run.json");
+      } catch (err) {
+        error.textContent = asIpcError(err).message;
+        error.hidden = false;
+      }
+    });
+    dev.input.focus();
+  }
+}

@@ -1,0 +1,36 @@
+// What ▶ Run types into its terminal, and what the status bar says about it.
+import type { RunState } from "./run";
+
+/** Printed between the install and the dev server; the typed line never contains it verbatim. */
+export const RUN_MARK = "[aura] dependencies installed";
+
+/** Single-quotes `s` for sh. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The line typed into the Run terminal's shell: the install (when due), the mark, then the dev
+ * server, in one `exec` so the terminal ends with the exit code of whichever step failed.
+ */
+export function runLine(install: string | null, dev: string): string {
+  const devPart = `exec sh -c ${shellQuote(dev)}`;
+  if (!install) return `${devPart}\n`;
+  const script = `${install} && printf '[aura] %s\\n' 'dependencies installed' && ${devPart}`;
+  return `exec sh -c ${shellQuote(script)}\n`;
+}
+
+export function runLabel(s: RunState): string {
+  switch (s.phase) {
+    case "idle": return "";
+    case "installing": return "▶ installing…";
+    case "starting": return s.port ? `▶ starting (waiting for :${s.port})…` : "▶ starting…";
+    case "running": return s.port ? `▶ running :${s.port}` : "▶ running";
+    case "stuck": return `▶ running, but nothing listens on :${s.port} yet`;
+    case "exited":
+      return s.during === "install"
+        ? `▶ install failed${s.code === null ? "" : ` (exit ${s.code})`}`
+        : `▶ exited${s.code === null ? "" : ` with code ${s.code}`}`;
+    case "failed": return `▶ ${s.message}`;
+  }
+}
