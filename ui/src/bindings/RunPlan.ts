@@ -11,6 +11,6 @@ export type RunPlan = { config: RunConfig,
  */
 install: string | null, 
 /**
- * Recorded after the install succeeded ([`installed_key`]).
+ * The manifests' fingerprint now; after an install, recorded under [`installed_key`].
  */
 fingerprint: string, };
