@@ -62,6 +62,7 @@ const COMMANDS: &[&str] = &[
     "run_save",
     "run_plan",
     "run_installed",
+    "import_git",
     "terminal_open",
     "terminal_write",
     "terminal_resize",

@@ -31,6 +31,7 @@ import type { SyncEvent } from "./bindings/SyncEvent";
 import type { SyncSettingsView } from "./bindings/SyncSettingsView";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
+import type { GitImport } from "./bindings/GitImport";
 import type { Offer } from "./bindings/Offer";
 import type { RunConfig } from "./bindings/RunConfig";
 import type { RunPlan } from "./bindings/RunPlan";
@@ -46,6 +47,7 @@ export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInf
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { RunConfig, RunPlan, RunSetup };
+export type { GitImport };
 
 /** Every command rejects with an IpcError; this turns anything else into one too. */
 export function asIpcError(e: unknown): IpcError {
@@ -128,6 +130,12 @@ export const api = {
   syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),
   syncRestoreProject: (key: string, snapshot: string | null, dest: string) =>
     call<string>("sync_restore_project", { key, snapshot, dest }),
+
+  importGit: (request: GitImport, onProgress: (step: string) => void) => {
+    const ch = new Channel<string>();
+    ch.onmessage = onProgress;
+    return call<string>("import_git", { request, onProgress: ch });
+  },
 
   runSetup: () => call<RunSetup>("run_setup"),
   runSave: (config: RunConfig) => call<void>("run_save", { config }),

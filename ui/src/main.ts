@@ -5,6 +5,7 @@ import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { $, h } from "./dom";
 import { EditorArea } from "./editor";
+import { showGitImport } from "./gitimport";
 import { api, asIpcError, type FsChange, type ProjectInfo } from "./ipc";
 import { matches } from "./keys";
 import { Layout } from "./layout";
@@ -163,6 +164,7 @@ const commands: Command[] = [
   { id: "file.close", title: "View: Close Editor", shortcut: "Ctrl+W", run: () => void editor.close() },
   { id: "file.quickOpen", title: "Go to File…", shortcut: "Ctrl+P", run: () => palette.showFiles() },
   { id: "file.openFolder", title: "File: Open Folder…", shortcut: "Ctrl+O", run: () => void chooseFolder() },
+  { id: "file.importGit", title: "File: Import from Git…", run: () => showGitImport(openProject) },
   { id: "file.newFile", title: "File: New File…", shortcut: "Ctrl+Alt+N", run: () => void tree.newFile() },
   { id: "file.newFolder", title: "File: New Folder…", run: () => void tree.newFolder() },
   { id: "file.rename", title: "File: Rename Selected…", shortcut: "F2", run: () => void tree.rename() },

@@ -4,6 +4,7 @@
 //! testable without a window. The Tauri command layer (`src-tauri/src/commands`) only translates IPC
 //! to these calls.
 
+pub mod create;
 pub mod error;
 pub mod paths;
 pub mod preview;

@@ -1,6 +1,7 @@
 //! The IPC surface: each command translates arguments to an `aura_core` call and its result back.
 //! Keep the list in `handler()` in step with `COMMANDS` in `src-tauri/build.rs` (the ACL).
 
+mod create;
 mod files;
 mod preview;
 mod project;
@@ -36,6 +37,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         project::recent_projects,
         project::save_session,
         project::ui_ready,
+        create::import_git,
         files::list_dir,
         files::read_file,
         files::write_file,
