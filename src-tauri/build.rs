@@ -63,6 +63,8 @@ const COMMANDS: &[&str] = &[
     "run_plan",
     "run_installed",
     "import_git",
+    "new_project_options",
+    "create_project",
     "terminal_open",
     "terminal_write",
     "terminal_resize",

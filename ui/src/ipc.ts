@@ -32,6 +32,8 @@ import type { SyncSettingsView } from "./bindings/SyncSettingsView";
 import type { SyncStatus } from "./bindings/SyncStatus";
 
 import type { GitImport } from "./bindings/GitImport";
+import type { NewProject } from "./bindings/NewProject";
+import type { NewProjectOptions } from "./bindings/NewProjectOptions";
 import type { Offer } from "./bindings/Offer";
 import type { RunConfig } from "./bindings/RunConfig";
 import type { RunPlan } from "./bindings/RunPlan";
@@ -47,7 +49,7 @@ export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInf
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { RunConfig, RunPlan, RunSetup };
-export type { GitImport };
+export type { GitImport, NewProject, NewProjectOptions };
 
 /** Every command rejects with an IpcError; this turns anything else into one too. */
 export function asIpcError(e: unknown): IpcError {
@@ -131,6 +133,8 @@ export const api = {
   syncRestoreProject: (key: string, snapshot: string | null, dest: string) =>
     call<string>("sync_restore_project", { key, snapshot, dest }),
 
+  newProjectOptions: () => call<NewProjectOptions>("new_project_options"),
+  createProject: (spec: NewProject) => call<string>("create_project", { spec }),
   importGit: (request: GitImport, onProgress: (step: string) => void) => {
     const ch = new Channel<string>();
     ch.onmessage = onProgress;

@@ -6,6 +6,7 @@ import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { $, h } from "./dom";
 import { EditorArea } from "./editor";
 import { showGitImport } from "./gitimport";
+import { showNewProject } from "./newproject";
 import { api, asIpcError, type FsChange, type ProjectInfo } from "./ipc";
 import { matches } from "./keys";
 import { Layout } from "./layout";
@@ -157,6 +158,15 @@ async function chooseFolder(): Promise<void> {
   if (typeof dir === "string") await openProject(dir);
 }
 
+/** The wizard writes the starter; it opens, and ▶ Run installs and starts it. */
+function newProject(): Promise<void> {
+  return showNewProject(async (root) => {
+    const before = project;
+    await openProject(root);
+    if (project && project !== before) await runner.start();
+  });
+}
+
 // ---- commands and shortcuts ----
 const commands: Command[] = [
   { id: "file.save", title: "File: Save", shortcut: "Ctrl+S", run: () => void editor.save() },
@@ -164,6 +174,7 @@ const commands: Command[] = [
   { id: "file.close", title: "View: Close Editor", shortcut: "Ctrl+W", run: () => void editor.close() },
   { id: "file.quickOpen", title: "Go to File…", shortcut: "Ctrl+P", run: () => palette.showFiles() },
   { id: "file.openFolder", title: "File: Open Folder…", shortcut: "Ctrl+O", run: () => void chooseFolder() },
+  { id: "file.newProject", title: "File: New Project…", run: () => void newProject() },
   { id: "file.importGit", title: "File: Import from Git…", run: () => showGitImport(openProject) },
   { id: "file.newFile", title: "File: New File…", shortcut: "Ctrl+Alt+N", run: () => void tree.newFile() },
   { id: "file.newFolder", title: "File: New Folder…", run: () => void tree.newFolder() },
@@ -215,6 +226,7 @@ document.addEventListener("keydown", (e) => {
 
 // ---- chrome ----
 $("#open-folder").addEventListener("click", () => void chooseFolder());
+$("#new-project").addEventListener("click", () => void newProject());
 $("#open-palette").addEventListener("click", () => palette.showCommands());
 $("#run-app").addEventListener("click", () => (runner.busy() ? runner.stop() : void runner.start()));
 $("#toggle-preview").addEventListener("click", () => {

@@ -1,7 +1,10 @@
-//! New projects: from a Git repository (`aura_core::create`).
+//! New projects: from a starter or a Git repository (`aura_core::create`).
 
 use aura_core::create::git::{self, GitImport};
+use aura_core::create::template::{self, FrameworkInfo, NewProject, PackageManager};
+use serde::Serialize;
 use tauri::ipc::Channel;
+use ts_rs::TS;
 
 use crate::error::{IpcError, IpcResult};
 
@@ -16,4 +19,35 @@ pub async fn import_git(request: GitImport, on_progress: Channel<String>) -> Ipc
     .await
     .map_err(|e| IpcError::new("internal", format!("the import stopped unexpectedly: {e}")))??;
     Ok(done.display().to_string())
+}
+
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct NewProjectOptions {
+    pub frameworks: Vec<FrameworkInfo>,
+    /// Those found on this machine (npm at least, when Node.js is installed).
+    pub package_managers: Vec<PackageManager>,
+    /// A folder to suggest for new projects (`~/Projects` when it exists, else home).
+    pub default_parent: String,
+}
+
+#[tauri::command]
+pub fn new_project_options() -> NewProjectOptions {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+    let projects = home.join("Projects");
+    let parent = if projects.is_dir() { projects } else { home };
+    NewProjectOptions {
+        frameworks: template::frameworks(),
+        package_managers: template::package_managers(),
+        default_parent: parent.display().to_string(),
+    }
+}
+
+/// Writes the starter; answers with the project folder (the window then opens it and runs it).
+#[tauri::command]
+pub async fn create_project(spec: NewProject) -> IpcResult<String> {
+    let root = tauri::async_runtime::spawn_blocking(move || template::create(&spec))
+        .await
+        .map_err(|e| IpcError::new("internal", format!("creating the project stopped unexpectedly: {e}")))??;
+    Ok(root.display().to_string())
 }

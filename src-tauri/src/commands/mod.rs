@@ -38,6 +38,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         project::save_session,
         project::ui_ready,
         create::import_git,
+        create::new_project_options,
+        create::create_project,
         files::list_dir,
         files::read_file,
         files::write_file,

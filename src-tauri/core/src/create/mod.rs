@@ -2,6 +2,7 @@
 //! live beside it. A folder is only created or filled if it was free, and undone on failure.
 
 pub mod git;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,10 @@ pub enum CreateError {
     NoBranch { branch: String, url: String },
     #[error("The repository has no folder {sub:?} on {branch}.")]
     NoSubfolder { sub: String, branch: String },
+    #[error("{0:?} is not a project name: use 2 to 64 letters, digits, '-' or '_', starting with a letter or digit.")]
+    BadName(String),
+    #[error("{0:?} is not a package name (e.g. zod, @scope/name@1.2.3, requests==2.32.3).")]
+    BadPackage(String),
     #[error("git failed: {0}")]
     Git(String),
     #[error("{0}")]
@@ -35,7 +40,7 @@ impl crate::error::UserFacing for CreateError {
     fn kind(&self) -> &'static str {
         match self {
             Self::NotAbsolute(_) | Self::NoParent(_) | Self::NotEmpty(_) | Self::NotAFolder(_) => "destination",
-            Self::BadUrl { .. } | Self::BadSubfolder(_) => "invalid",
+            Self::BadUrl { .. } | Self::BadSubfolder(_) | Self::BadName(_) | Self::BadPackage(_) => "invalid",
             Self::Unreachable { .. } | Self::NoBranch { .. } | Self::NoSubfolder { .. } | Self::Git(_) => "git",
             Self::Io(_) => "io",
         }
