@@ -66,4 +66,36 @@ describe("new project from the wizard", () => {
       await b.switchFrame(null);
     }
   });
+
+  test("FastAPI: created, installed from PyPI into .venv, running; an edit reloads the preview", async () => {
+    const b = app.browser;
+    await (await b.$("#new-project")).click();
+    const form = await b.$('[data-testid="new-project"]');
+    await form.waitForDisplayed({ timeout: 10000 });
+    await (await form.$('input[name="parent"]')).setValue(where);
+    await (await form.$('input[name="name"]')).setValue("hello-api");
+    await (await form.$('select[name="framework"]')).selectByAttribute("value", "fastapi");
+    assert.equal(await (await form.$('input[name="typescript"]')).isDisplayed(), false, "no TypeScript option for Python");
+    await (await form.$("button=Create")).click();
+    const root = path.join(where, "hello-api");
+    await eventually(async () => (await b.execute(() => document.body.dataset.project)) === root, { what: "the new project open", timeout: 30000 });
+    const status = () => b.execute(() => document.querySelector('[data-testid="run-status"]').textContent);
+    await eventually(async () => (await status()) === "▶ running :8000", { what: "uvicorn running", timeout: 300000, interval: 500 });
+    assert.ok(fs.existsSync(path.join(root, ".venv/bin/uvicorn")), "installed into the project's .venv");
+    const frame = await b.$(".preview-frame");
+    await frame.waitForDisplayed({ timeout: 20000 });
+    const title = async () => {
+      await b.switchFrame(await b.$(".preview-frame"));
+      try {
+        const el = await b.$("#title");
+        return (await el.isExisting()) ? el.getText() : null;
+      } finally {
+        await b.switchFrame(null);
+      }
+    };
+    await eventually(async () => (await title()) === "hello-api", { what: "the page", timeout: 60000 });
+    const main = path.join(root, "main.py");
+    fs.writeFileSync(main, fs.readFileSync(main, "utf8").replace(">hello-api<", ">reloaded by uvicorn<"));
+    await eventually(async () => (await title()) === "reloaded by uvicorn", { what: "the preview reloaded after the restart", timeout: 60000 });
+  });
 });

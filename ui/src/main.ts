@@ -59,6 +59,7 @@ const runner = new RunController({
     layout.show("preview");
     await preview.show(port);
   },
+  reloadPreview: () => preview.reload(),
   onState: (s) => {
     status.setRun(runLabel(s), s.phase);
     const busy = s.phase === "installing" || s.phase === "starting" || s.phase === "running" || s.phase === "stuck";

@@ -5,7 +5,7 @@ import { h } from "./dom";
 import { api, asIpcError, type RunConfig, type RunPlan } from "./ipc";
 import { openDialog, toast } from "./modal";
 import type { TerminalPanel } from "./terminal";
-import { RUN_MARK, runLine } from "./runtext";
+import { RestartWatch, RUN_MARK, runLine } from "./runtext";
 
 export type RunState =
   | { phase: "idle" }
@@ -28,6 +28,8 @@ export class RunController {
     terminals: TerminalPanel;
     showBottom: () => void;
     openPreview: (port: number) => Promise<void>;
+    /** A dev server without HMR finished restarting after a change: show the new page. */
+    reloadPreview: () => void;
     onState: (s: RunState) => void;
     sandboxChanged: () => void;
   }) {}
@@ -57,13 +59,17 @@ export class RunController {
     const port = plan.config.port;
     let installed = !plan.install;
     let tail = "";
+    const restarts = new RestartWatch();
     this.set(plan.install ? { phase: "installing" } : { phase: "starting", port });
     this.ui.showBottom();
     const id = await this.ui.terminals.create(true, {
       title: "Run",
       input: runLine(plan.install, plan.config.dev),
       onOutput: (text) => {
-        if (installed) return;
+        if (installed) {
+          if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
+          return;
+        }
         tail = (tail + text).slice(-400);
         if (tail.includes(RUN_MARK)) {
           installed = true;

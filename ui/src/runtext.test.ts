@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { RUN_MARK, runLabel, runLine, shellQuote } from "./runtext";
+import { RestartWatch, RUN_MARK, runLabel, runLine, shellQuote } from "./runtext";
 
 const sh = (line: string) => {
   try {
@@ -39,5 +39,18 @@ describe("the Run line", () => {
     expect(runLabel({ phase: "exited", code: 1, during: "install" })).toBe("▶ install failed (exit 1)");
     expect(runLabel({ phase: "exited", code: 0, during: "run" })).toBe("▶ exited with code 0");
     expect(runLabel({ phase: "stuck", port: 8000 })).toBe("▶ running, but nothing listens on :8000 yet");
+  });
+});
+
+describe("RestartWatch", () => {
+  it("says when uvicorn, Flask and node --watch are back after a change", () => {
+    const w = new RestartWatch();
+    expect(w.feed("INFO:     Application startup complete.\n")).toBe(false); // the first start
+    expect(w.feed("WARNING:  WatchFiles detected changes in 'main.py'. Reloading...\n")).toBe(false);
+    expect(w.feed("INFO:     Started server process [42]\nINFO:     Application startup complete.\n")).toBe(true);
+    expect(w.feed(" * Detected change in '/workspace/app.py', reloading\n * Restarting with stat\n")).toBe(false);
+    expect(w.feed(" * Debugger is active!\n")).toBe(true);
+    expect(w.feed("Restarting 'index.js'\nlistening on http://localhost:3000\n")).toBe(true);
+    expect(w.feed("listening on http://localhost:3000\n")).toBe(false);
   });
 });

@@ -34,3 +34,24 @@ export function runLabel(s: RunState): string {
     case "failed": return `▶ ${s.message}`;
   }
 }
+
+/**
+ * Dev servers without HMR restart on a change (uvicorn --reload, Flask's reloader, node --watch,
+ * Django): this reads their output and says when a restart has finished, so the preview reloads.
+ */
+export class RestartWatch {
+  private restarting = false;
+  private tail = "";
+
+  /** Feeds output; true when a restart just completed. */
+  feed(text: string): boolean {
+    this.tail = (this.tail + text).slice(-2000);
+    if (/Reloading|reloading|Restarting '|Restarting with|Watching for file changes/.test(text)) this.restarting = true;
+    if (this.restarting && /Application startup complete|Debugger is active|listening on|Starting development server/.test(text)) {
+      this.restarting = false;
+      this.tail = "";
+      return true;
+    }
+    return false;
+  }
+}
