@@ -60,8 +60,8 @@ const runner = new RunController({
     await preview.show(port);
   },
   reloadPreview: () => preview.reload(),
-  onState: (s) => {
-    status.setRun(runLabel(s), s.phase);
+  onState: (s, seconds) => {
+    status.setRun(runLabel(s, seconds), s.phase);
     const busy = s.phase === "installing" || s.phase === "starting" || s.phase === "running" || s.phase === "stuck";
     $("#run-app").textContent = busy ? "■ Stop" : "▶ Run";
     $("#run-app").title = busy ? "Stop the Run terminal (Shift+F5)" : "Run the project in its sandbox (F5)";

@@ -30,7 +30,7 @@ export class RunController {
     openPreview: (port: number) => Promise<void>;
     /** A dev server without HMR finished restarting after a change: show the new page. */
     reloadPreview: () => void;
-    onState: (s: RunState) => void;
+    onState: (s: RunState, seconds: number) => void;
     sandboxChanged: () => void;
   }) {}
 
@@ -38,9 +38,23 @@ export class RunController {
     return this.termId !== null;
   }
 
+  private phaseSince = Date.now();
+  private ticker: number | undefined;
+
   private set(s: RunState): void {
+    if (s.phase !== this.state.phase) this.phaseSince = Date.now();
     this.state = s;
-    this.ui.onState(s);
+    this.ui.onState(s, this.elapsed());
+    // While installing or starting, the status bar shows the seconds so far.
+    clearInterval(this.ticker);
+    if (s.phase === "installing" || s.phase === "starting") {
+      this.ticker = window.setInterval(() => this.ui.onState(this.state, this.elapsed()), 1000);
+    }
+  }
+
+  /** Seconds in the current phase. */
+  private elapsed(): number {
+    return Math.floor((Date.now() - this.phaseSince) / 1000);
   }
 
   async start(): Promise<void> {

@@ -34,6 +34,7 @@ describe("the Run line", () => {
   });
   it("says each phase", () => {
     expect(runLabel({ phase: "installing" })).toBe("▶ installing…");
+    expect(runLabel({ phase: "installing" }, 12)).toBe("▶ installing… 12 s");
     expect(runLabel({ phase: "starting", port: 5173 })).toBe("▶ starting (waiting for :5173)…");
     expect(runLabel({ phase: "running", port: 5173 })).toBe("▶ running :5173");
     expect(runLabel({ phase: "exited", code: 1, during: "install" })).toBe("▶ install failed (exit 1)");

@@ -20,11 +20,12 @@ export function runLine(install: string | null, dev: string): string {
   return `exec sh -c ${shellQuote(script)}\n`;
 }
 
-export function runLabel(s: RunState): string {
+export function runLabel(s: RunState, seconds = 0): string {
+  const t = seconds > 0 ? ` ${seconds} s` : "";
   switch (s.phase) {
     case "idle": return "";
-    case "installing": return "▶ installing…";
-    case "starting": return s.port ? `▶ starting (waiting for :${s.port})…` : "▶ starting…";
+    case "installing": return `▶ installing…${t}`;
+    case "starting": return s.port ? `▶ starting (waiting for :${s.port})…${t}` : `▶ starting…${t}`;
     case "running": return s.port ? `▶ running :${s.port}` : "▶ running";
     case "stuck": return `▶ running, but nothing listens on :${s.port} yet`;
     case "exited":
