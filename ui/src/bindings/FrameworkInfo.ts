@@ -6,6 +6,10 @@ import type { Framework } from "./Framework";
  */
 export type FrameworkInfo = { framework: Framework, title: string, 
 /**
- * `null`: TypeScript is always on (Angular, Next.js) or does not apply (Python).
+ * The wizard offers TypeScript as a choice.
  */
-typescript_optional: boolean, typescript_always: boolean, eslint: boolean, prettier: boolean, tailwind: boolean, node: boolean, dev: string, port: number, };
+typescript_optional: boolean, 
+/**
+ * The starter is TypeScript whatever is chosen (Next.js, Angular).
+ */
+typescript_always: boolean, eslint: boolean, prettier: boolean, tailwind: boolean, node: boolean, dev: string, port: number, };

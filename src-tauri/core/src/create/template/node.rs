@@ -95,14 +95,32 @@ fn title(p: &NewProject) -> String {
     p.name.clone()
 }
 
-fn tailwind_vite(p: &NewProject, pkg: &mut Pkg) -> (&'static str, &'static str) {
-    if p.tailwind {
+/// What every Vite starter has: Vite, its config with the framework's plugin (`import`, `call`)
+/// and Tailwind's when on, and `index.html` mounting `entry` on `#mount`.
+struct ViteApp<'a> {
+    config_ext: &'a str,
+    plugin_import: &'a str,
+    plugin_call: &'a str,
+    mount: &'a str,
+    entry: &'a str,
+}
+
+fn vite_app(p: &NewProject, pkg: &mut Pkg, files: &mut Files, app: ViteApp) {
+    pkg.script("dev", "vite");
+    pkg.dev("vite", VITE);
+    let (tw_import, tw) = if p.tailwind {
         pkg.dev("tailwindcss", TAILWIND);
         pkg.dev("@tailwindcss/vite", TAILWIND);
         ("import tailwindcss from \"@tailwindcss/vite\";\n", ", tailwindcss()")
     } else {
         ("", "")
-    }
+    };
+    let ViteApp { config_ext, plugin_import, plugin_call, mount, entry } = app;
+    files.push((
+        format!("vite.config.{config_ext}"),
+        format!("import {{ defineConfig }} from \"vite\";\n{plugin_import}\n{tw_import}\nexport default defineConfig({{\n  plugins: [{plugin_call}{tw}],\n}});\n"),
+    ));
+    files.push(("index.html".into(), index_html(p, mount, entry)));
 }
 
 fn css(p: &NewProject) -> String {
@@ -176,12 +194,18 @@ fn eslint(p: &NewProject, ts: bool, globals: &str, react: bool, pkg: &mut Pkg) -
 
 fn react(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
     let (x, xx) = if ts { ("ts", "tsx") } else { ("js", "jsx") };
-    pkg.script("dev", "vite");
+    let entry = format!("main.{xx}");
+    let plugin = "import react from \"@vitejs/plugin-react\";";
+    vite_app(
+        p,
+        pkg,
+        files,
+        ViteApp { config_ext: x, plugin_import: plugin, plugin_call: "react()", mount: "root", entry: &entry },
+    );
     pkg.script("build", if ts { "tsc --noEmit && vite build" } else { "vite build" });
     pkg.script("preview", "vite preview");
     pkg.dep("react", REACT);
     pkg.dep("react-dom", REACT);
-    pkg.dev("vite", VITE);
     pkg.dev("@vitejs/plugin-react", "4.4.1");
     if ts {
         pkg.dev("typescript", TS);
@@ -189,12 +213,6 @@ fn react(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
         pkg.dev("@types/react-dom", TYPES_REACT);
         files.push(("tsconfig.json".into(), vite_tsconfig("", "\"src\", \"vite.config.ts\"")));
     }
-    let (tw_import, tw) = tailwind_vite(p, pkg);
-    files.push((
-        format!("vite.config.{x}"),
-        format!("import {{ defineConfig }} from \"vite\";\nimport react from \"@vitejs/plugin-react\";\n{tw_import}\nexport default defineConfig({{\n  plugins: [react(){tw}],\n}});\n"),
-    ));
-    files.push(("index.html".into(), index_html(p, "root", &format!("main.{xx}"))));
     let bang = if ts { "!" } else { "" };
     files.push((
         format!("src/main.{xx}"),
@@ -213,10 +231,16 @@ fn react(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
 
 fn vue(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
     let x = if ts { "ts" } else { "js" };
-    pkg.script("dev", "vite");
+    let entry = format!("main.{x}");
+    let plugin = "import vue from \"@vitejs/plugin-vue\";";
+    vite_app(
+        p,
+        pkg,
+        files,
+        ViteApp { config_ext: x, plugin_import: plugin, plugin_call: "vue()", mount: "app", entry: &entry },
+    );
     pkg.script("build", if ts { "vue-tsc --noEmit && vite build" } else { "vite build" });
     pkg.dep("vue", "3.5.13");
-    pkg.dev("vite", VITE);
     pkg.dev("@vitejs/plugin-vue", "5.2.3");
     if ts {
         pkg.dev("typescript", TS);
@@ -228,12 +252,6 @@ fn vue(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
             "declare module \"*.vue\" {\n  import type { DefineComponent } from \"vue\";\n  const component: DefineComponent;\n  export default component;\n}\n".into(),
         ));
     }
-    let (tw_import, tw) = tailwind_vite(p, pkg);
-    files.push((
-        format!("vite.config.{x}"),
-        format!("import {{ defineConfig }} from \"vite\";\nimport vue from \"@vitejs/plugin-vue\";\n{tw_import}\nexport default defineConfig({{\n  plugins: [vue(){tw}],\n}});\n"),
-    ));
-    files.push(("index.html".into(), index_html(p, "app", &format!("main.{x}"))));
     files.push((
         format!("src/main.{x}"),
         "import { createApp } from \"vue\";\nimport \"./style.css\";\nimport App from \"./App.vue\";\n\ncreateApp(App).mount(\"#app\");\n".into(),
@@ -249,10 +267,16 @@ fn vue(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
 
 fn svelte(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
     let x = if ts { "ts" } else { "js" };
-    pkg.script("dev", "vite");
+    let entry = format!("main.{x}");
+    let plugin = "import { svelte } from \"@sveltejs/vite-plugin-svelte\";";
+    vite_app(
+        p,
+        pkg,
+        files,
+        ViteApp { config_ext: x, plugin_import: plugin, plugin_call: "svelte()", mount: "app", entry: &entry },
+    );
     pkg.script("build", "vite build");
     pkg.dev("svelte", "5.28.2");
-    pkg.dev("vite", VITE);
     pkg.dev("@sveltejs/vite-plugin-svelte", "5.0.3");
     if ts {
         pkg.script("check", "svelte-check --tsconfig ./tsconfig.json");
@@ -264,16 +288,10 @@ fn svelte(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
             "{\n  \"extends\": \"@tsconfig/svelte/tsconfig.json\",\n  \"compilerOptions\": {\n    \"target\": \"ES2022\",\n    \"module\": \"ESNext\",\n    \"strict\": true,\n    \"noEmit\": true,\n    \"skipLibCheck\": true,\n    \"types\": [\"svelte\", \"vite/client\"]\n  },\n  \"include\": [\"src/**/*.ts\", \"src/**/*.svelte\"]\n}\n".into(),
         ));
     }
-    let (tw_import, tw) = tailwind_vite(p, pkg);
-    files.push((
-        format!("vite.config.{x}"),
-        format!("import {{ defineConfig }} from \"vite\";\nimport {{ svelte }} from \"@sveltejs/vite-plugin-svelte\";\n{tw_import}\nexport default defineConfig({{\n  plugins: [svelte(){tw}],\n}});\n"),
-    ));
     files.push((
         "svelte.config.js".into(),
         "import { vitePreprocess } from \"@sveltejs/vite-plugin-svelte\";\n\nexport default { preprocess: vitePreprocess() };\n".into(),
     ));
-    files.push(("index.html".into(), index_html(p, "app", &format!("main.{x}"))));
     let bang = if ts { "!" } else { "" };
     files.push((
         format!("src/main.{x}"),
