@@ -170,14 +170,17 @@ fn eslint(p: &NewProject, ts: bool, globals: &str, react: bool, pkg: &mut Pkg) -
         (true, false) => "**/*.ts",
         (false, false) => "**/*.js",
     };
+    // Plain ESLint does not see JSX use a component: capitalised names count as used (as
+    // create-vite's JavaScript template does); typescript-eslint sees JSX itself.
+    let jsx_vars = if ts { "" } else { ", \"no-unused-vars\": [\"error\", { varsIgnorePattern: \"^[A-Z_]\" }]" };
     let (hooks_import, hooks) = if react {
         pkg.dev("eslint-plugin-react-hooks", "5.2.0");
         (
             "import reactHooks from \"eslint-plugin-react-hooks\";\n",
-            "\n    plugins: { \"react-hooks\": reactHooks },\n    rules: { ...reactHooks.configs.recommended.rules },",
+            format!("\n    plugins: {{ \"react-hooks\": reactHooks }},\n    rules: {{ ...reactHooks.configs.recommended.rules{jsx_vars} }},"),
         )
     } else {
-        ("", "")
+        ("", String::new())
     };
     let _ = p;
     if ts {
