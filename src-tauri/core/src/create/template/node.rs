@@ -131,7 +131,7 @@ fn css(p: &NewProject) -> String {
     }
 }
 
-fn vite_tsconfig(extra_types: &str, include: &str) -> String {
+fn vite_tsconfig(include: &str) -> String {
     format!(
         r#"{{
   "compilerOptions": {{
@@ -144,7 +144,7 @@ fn vite_tsconfig(extra_types: &str, include: &str) -> String {
     "noEmit": true,
     "skipLibCheck": true,
     "isolatedModules": true,
-    "types": ["vite/client"{extra_types}]
+    "types": ["vite/client"]
   }},
   "include": [{include}]
 }}
@@ -159,7 +159,7 @@ fn index_html(p: &NewProject, mount: &str, entry: &str) -> String {
     )
 }
 
-fn eslint(p: &NewProject, ts: bool, globals: &str, react: bool, pkg: &mut Pkg) -> String {
+fn eslint(ts: bool, globals: &str, react: bool, pkg: &mut Pkg) -> String {
     pkg.script("lint", "eslint .");
     pkg.dev("eslint", ESLINT);
     pkg.dev("@eslint/js", ESLINT);
@@ -182,7 +182,6 @@ fn eslint(p: &NewProject, ts: bool, globals: &str, react: bool, pkg: &mut Pkg) -
     } else {
         ("", String::new())
     };
-    let _ = p;
     if ts {
         pkg.dev("typescript-eslint", "8.31.1");
         format!(
@@ -214,7 +213,7 @@ fn react(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
         pkg.dev("typescript", TS);
         pkg.dev("@types/react", TYPES_REACT);
         pkg.dev("@types/react-dom", TYPES_REACT);
-        files.push(("tsconfig.json".into(), vite_tsconfig("", "\"src\", \"vite.config.ts\"")));
+        files.push(("tsconfig.json".into(), vite_tsconfig("\"src\", \"vite.config.ts\"")));
     }
     let bang = if ts { "!" } else { "" };
     files.push((
@@ -228,7 +227,7 @@ fn react(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
     ));
     files.push(("src/index.css".into(), css(p)));
     if p.eslint {
-        files.push(("eslint.config.js".into(), eslint(p, ts, "browser", true, pkg)));
+        files.push(("eslint.config.js".into(), eslint(ts, "browser", true, pkg)));
     }
 }
 
@@ -248,8 +247,7 @@ fn vue(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
     if ts {
         pkg.dev("typescript", TS);
         pkg.dev("vue-tsc", "2.2.8");
-        files
-            .push(("tsconfig.json".into(), vite_tsconfig("", "\"src/**/*.ts\", \"src/**/*.vue\", \"vite.config.ts\"")));
+        files.push(("tsconfig.json".into(), vite_tsconfig("\"src/**/*.ts\", \"src/**/*.vue\", \"vite.config.ts\"")));
         files.push((
             "src/env.d.ts".into(),
             "declare module \"*.vue\" {\n  import type { DefineComponent } from \"vue\";\n  const component: DefineComponent;\n  export default component;\n}\n".into(),
@@ -476,6 +474,6 @@ fn express(p: &NewProject, ts: bool, pkg: &mut Pkg, files: &mut Files) {
         files.push(("index.js".into(), format!("import express from \"express\";\n\n{body}")));
     }
     if p.eslint {
-        files.push(("eslint.config.js".into(), eslint(p, ts, "node", false, pkg)));
+        files.push(("eslint.config.js".into(), eslint(ts, "node", false, pkg)));
     }
 }
