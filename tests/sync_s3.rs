@@ -170,7 +170,8 @@ fn push_and_restore_a_project_byte_for_byte() {
         let stored = t.snapshot_stored(&s2).await.unwrap();
         assert_eq!(stored.base.as_deref(), Some(s1.as_str()));
         assert_eq!((stored.files.len(), stored.removed.len()), (2, 1), "{stored:?}");
-        assert_eq!(t.snapshot(&s2).await.unwrap().files.len(), 6);
+        let files = |s: &Snapshot| s.files.iter().filter(|f| !aura_core::sync::folders::is_dir(f.mode)).count();
+        assert_eq!(files(&t.snapshot(&s2).await.unwrap()), 6);
         // A pass with nothing to do sends nothing (and reads nothing).
         let noop = scan(&root, &store, id).unwrap();
         assert_eq!((noop.hashed, noop.changed.len()), (0, 0));
@@ -183,7 +184,8 @@ fn push_and_restore_a_project_byte_for_byte() {
             ["NEW.md", "RENAMED.md", "src/deep", "src/moved"].iter().map(|s| s.as_bytes().to_vec()).collect();
         aura_core::sync::scan_hints(&root, &store, id, &hints).unwrap();
         let moved = push(&root, &store, id, &t, &opts()).await.unwrap();
-        assert_eq!((moved.uploaded.len(), moved.deleted.len()), (0, 2), "{moved:?}");
+        // Gone: NEW.md, the folder src/deep and the file in it.
+        assert_eq!((moved.uploaded.len(), moved.deleted.len()), (0, 3), "{moved:?}");
         let after = tempfile::tempdir().unwrap();
         restore(&t, None, after.path()).await.unwrap();
         assert!(after.path().join("RENAMED.md").exists() && !after.path().join("NEW.md").exists());
@@ -527,7 +529,7 @@ fn a_folder_swapped_for_a_link_after_the_scan_never_uploads_outside_content() {
         let t = target(w.s3_port, "projects/swapped");
         ready(&t).await;
         scan(&root, &store, id).unwrap();
-        assert_eq!(store.journal_count(id).unwrap(), 2);
+        assert_eq!(store.journal_count(id).unwrap(), 3, "two files and the folder sub");
         // The swap, after the scan journaled sub/notes.txt and before the pass reads it.
         std::fs::rename(p.join("sub"), p.join("sub.real")).unwrap();
         std::os::unix::fs::symlink(outside.path(), p.join("sub")).unwrap();
@@ -639,4 +641,74 @@ fn links_come_back_as_links_and_links_out_of_the_project_are_reported() {
         assert_eq!(std::fs::read_link(out.path().join(link)).unwrap(), std::path::Path::new(to), "{link}");
     }
     assert_eq!(std::fs::read_to_string(out.path().join("src/deep/LICENSE")).unwrap(), "MIT\n", "resolves in the copy");
+}
+
+/// Folders are snapshot entries: empty ones (nested too) and their modes come back, a
+/// read-only folder included (its mode is given after its files are written); a folder removed
+/// on one machine is removed on the other when it follows.
+#[test]
+fn empty_folders_and_folder_modes_come_back() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::{adopt, push, restore};
+    use aura_core::sync::scan::scan;
+    use std::os::unix::fs::PermissionsExt;
+
+    let Some(w) = weed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let p = tempfile::tempdir().unwrap();
+    let p = p.path();
+    for d in ["uploads", "logs/2026/empty", "src", "ro", "private"] {
+        std::fs::create_dir_all(p.join(d)).unwrap();
+    }
+    std::fs::write(p.join("src/main.py"), "print(1)\n").unwrap();
+    std::fs::write(p.join("ro/readme"), "read only folder\n").unwrap();
+    std::fs::set_permissions(p.join("private"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(p.join("ro"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mode = |d: &std::path::Path| std::fs::metadata(d).unwrap().permissions().mode() & 0o7777;
+    let root = ProjectRoot::open(p).unwrap();
+    let store = Store::open(&data.path().join("a.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    let out = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let other_db = Store::open(&data.path().join("b.sqlite3")).unwrap();
+    rt().block_on(async {
+        let t = target(w.s3_port, "projects/folders");
+        ready(&t).await;
+        let s = scan(&root, &store, id).unwrap();
+        assert_eq!(s.hashed, 2, "folders are not counted as files read");
+        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(r.uploaded.len(), 2, "folders upload no content: {:?}", r.uploaded);
+        let snap = restore(&t, None, out.path()).await.unwrap();
+        assert_eq!(snap.files.iter().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count(), 7);
+        for d in ["uploads", "logs/2026/empty", "private", "ro"] {
+            assert!(out.path().join(d).is_dir(), "{d} restored");
+            assert_eq!(mode(&out.path().join(d)), mode(&p.join(d)), "{d}'s mode");
+        }
+        assert_eq!(std::fs::read_to_string(out.path().join("ro/readme")).unwrap(), "read only folder\n");
+        let diff =
+            std::process::Command::new("diff").args(["-r", "--no-dereference"]).arg(p).arg(out.path()).output().unwrap();
+        assert!(diff.stdout.is_empty(), "{}", String::from_utf8_lossy(&diff.stdout));
+        assert_eq!(scan(&root, &store, id).unwrap().changed.len(), 0, "a no-op scan sees no folder change");
+
+        // A second machine follows; then a folder goes on the first and on the second after it.
+        let q = ProjectRoot::open(other.path()).unwrap();
+        let qid = other_db.touch_project(&q.path().display().to_string(), "p").unwrap().id;
+        adopt(&q, &other_db, qid, &t, None, true, &opts()).await.unwrap();
+        assert!(other.path().join("logs/2026/empty").is_dir());
+        std::fs::remove_dir_all(p.join("logs")).unwrap();
+        std::fs::set_permissions(p.join("uploads"), std::fs::Permissions::from_mode(0o750)).unwrap();
+        let s = scan(&root, &store, id).unwrap();
+        assert_eq!(s.deleted.len(), 3, "{:?}", s.deleted);
+        assert_eq!(s.changed, vec![b"uploads".to_vec()], "a folder's mode is a change");
+        push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = adopt(&q, &other_db, qid, &t, None, true, &opts()).await.unwrap();
+        assert!(!other.path().join("logs").exists(), "removed folders go: {r:?}");
+        assert_eq!(mode(&other.path().join("uploads")), 0o750);
+        assert_eq!(other_db.journal_count(qid).unwrap(), 0, "following leaves nothing to send");
+    });
+    for d in [p.join("ro"), out.path().join("ro"), other.path().join("ro")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }

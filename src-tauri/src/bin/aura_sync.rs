@@ -123,7 +123,8 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
                 return Ok(json!({"snapshot": r.snapshot, "files": r.written}));
             }
             let snap = engine::restore(&t, snapshot.as_deref(), &dest).await.map_err(|e| s(&e))?;
-            Ok(json!({"snapshot": snap.id, "files": snap.files.len()}))
+            let folders = snap.files.iter().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count();
+            Ok(json!({"snapshot": snap.id, "files": snap.files.len() - folders, "folders": folders}))
         }
         ["projects"] => {
             let (t, _) = target("_")?;

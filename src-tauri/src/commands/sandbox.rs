@@ -55,10 +55,19 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
     let settings = state.store.project_settings(p.record.id)?;
     let iso = state.sandboxes.isolation(&settings);
     let sandbox = state.sandboxes.info(&p.record).await.unwrap_or(None);
-    let files = state.sandboxes.mirror_status(p.record.id).map(|m| match (m.pending, m.last_error) {
-        (_, Some(e)) => format!("{} waiting; last error: {e}", m.pending),
-        (0, None) => format!("in step ({} sent, {} removed)", m.sent, m.removed),
-        (n, None) => format!("{n} to send"),
+    let files = state.sandboxes.mirror_status(p.record.id).map(|m| {
+        let state = match (m.pending, &m.last_error) {
+            (_, Some(e)) => format!("{} waiting; last error: {e}", m.pending),
+            (0, None) => format!("in step ({} sent, {} removed)", m.sent, m.removed),
+            (n, None) => format!("{n} to send"),
+        };
+        match m.skipped.len() {
+            0 => state,
+            n => {
+                let some: Vec<String> = m.skipped.iter().take(3).map(|(p, why)| format!("{p} ({why})")).collect();
+                format!("{state}; {n} not copied: {}{}", some.join(", "), if n > 3 { ", …" } else { "" })
+            }
+        }
     });
     Ok(SandboxStatus {
         settings,

@@ -63,8 +63,6 @@ pub struct IsolationStatus {
 }
 
 /// Largest file uploaded to a new remote sandbox, and how many files at most.
-const MAX_UPLOAD_FILE: u64 = 16 * 1024 * 1024;
-const MAX_UPLOAD_FILES: usize = 20_000;
 
 pub struct SandboxService {
     store: Arc<Store>,
@@ -279,8 +277,9 @@ impl SandboxService {
             _ => {
                 let p = self.remote(&settings)?;
                 let info = p.create(&spec).await?;
-                upload_project(p.as_ref(), &info.id, root).await?;
+                let up = upload_project(p.as_ref(), &info.id, root).await?;
                 let mirror = crate::sync::mirror::Mirror::start(p.clone(), info.id.clone(), root.clone());
+                mirror.note_skipped(up.skipped);
                 (p, info, Some(mirror))
             }
         };
@@ -502,26 +501,51 @@ impl SandboxService {
     }
 }
 
-/// Copies the project's files (what the ignore rules keep) into a new remote sandbox.
-pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<usize, SandboxError> {
-    let files: Vec<(String, PathBuf)> = crate::workspace::ignore_rules::walker(root.path())
-        .build()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| e.metadata().map(|m| m.len() <= MAX_UPLOAD_FILE).unwrap_or(false))
-        .filter_map(|e| Some((root.relative(e.path())?, e.path().to_path_buf())))
-        .take(MAX_UPLOAD_FILES)
-        .collect();
-    let n = files.len();
-    // Bounded concurrency: 8 uploads in flight; the first failure stops the upload.
+/// What [`upload_project`] copied and what it did not (path → reason).
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub sent: usize,
+    pub skipped: std::collections::BTreeMap<String, String>,
+}
+
+/// Copies the project (what sync carries: folders, files, links inside the project) into a new
+/// remote sandbox, everything read through the root capability. Folders go first, then the
+/// rest 8 at a time; the first failure stops the upload.
+pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<Upload, SandboxError> {
+    use crate::sync::mirror::{entries, put_local, read_local, Local};
     use futures::stream::{StreamExt, TryStreamExt};
-    futures::stream::iter(files)
-        .map(|(rel, path)| async move {
-            let data = tokio::fs::read(&path).await.map_err(|e| SandboxError::Io(format!("{rel}: {e}")))?;
-            p.put_file(id, &rel, &data).await
-        })
-        .buffer_unordered(8)
-        .try_collect::<Vec<()>>()
-        .await?;
-    Ok(n)
+    let all = entries(root, root.path());
+    let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
+        all.into_iter().partition(|r| std::fs::symlink_metadata(root.path().join(crate::paths::rel_bytes(r))).is_ok_and(|m| m.is_dir()));
+    let one = |rel: Vec<u8>| async move {
+        let r = root.clone();
+        let rel2 = rel.clone();
+        let local = tokio::task::spawn_blocking(move || read_local(&r, &rel2))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let name = String::from_utf8_lossy(&rel).into_owned();
+        match local {
+            Ok(Local::Skipped(why)) => Ok(Some((name, why))),
+            Ok(l) => put_local(p, id, &name, &l).await.map(|()| None),
+            Err(e) => Err(SandboxError::Io(format!("{name}: {e}"))),
+        }
+    };
+    let mut up = Upload::default();
+    for rel in folders {
+        up.sent += 1;
+        if let Some((n, why)) = one(rel).await? {
+            up.skipped.insert(n, why);
+        }
+    }
+    let results: Vec<Option<(String, String)>> =
+        futures::stream::iter(rest.into_iter().map(one)).buffer_unordered(8).try_collect().await?;
+    for r in results {
+        match r {
+            Some((n, why)) => {
+                up.skipped.insert(n, why);
+            }
+            None => up.sent += 1,
+        }
+    }
+    Ok(up)
 }

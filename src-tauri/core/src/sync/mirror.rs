@@ -34,6 +34,9 @@ pub struct MirrorStatus {
     pub sent: u64,
     pub removed: u64,
     pub last_error: Option<String>,
+    /// What is not copied, by path, with the reason (a link leading outside the project, a
+    /// file over the size limit, a name the files API cannot carry).
+    pub skipped: std::collections::BTreeMap<String, String>,
 }
 
 pub struct Mirror {
@@ -53,7 +56,131 @@ pub struct Mirror {
 enum Outcome {
     Sent,
     Removed,
-    Skipped,
+    /// Nothing to do (already there, or ignored).
+    Unchanged,
+    /// Not carried, with the reason.
+    Skipped(String),
+}
+
+/// A project path as the host has it, read through the root capability (never content from
+/// outside the project).
+pub(crate) enum Local {
+    File(Vec<u8>),
+    Folder,
+    /// A symbolic link inside the project: its target text.
+    Link(Vec<u8>),
+    Gone,
+    /// Seen, not carried: why.
+    Skipped(String),
+}
+
+impl Local {
+    /// What identifies this state, to send only what changed.
+    fn digest(&self) -> [u8; 32] {
+        match self {
+            Local::File(d) => *blake3::hash(d).as_bytes(),
+            Local::Folder => *blake3::hash(b"\0folder").as_bytes(),
+            Local::Link(t) => *blake3::hash(&[b"\0link\0", t.as_slice()].concat()).as_bytes(),
+            Local::Gone | Local::Skipped(_) => [0; 32],
+        }
+    }
+}
+
+/// Reads project path `rel` for a remote sandbox (blocking).
+pub(crate) fn read_local(root: &ProjectRoot, rel: &[u8]) -> std::io::Result<Local> {
+    if std::str::from_utf8(rel).is_err() {
+        return Ok(Local::Skipped("the name is not UTF-8, which the sandbox's files API cannot carry".into()));
+    }
+    let dir = root.dir().map_err(std::io::Error::other)?;
+    let path = crate::paths::rel_bytes(rel);
+    let m = match dir.symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Local::Gone),
+        Err(e) => return Err(e),
+    };
+    if m.is_dir() {
+        return Ok(Local::Folder);
+    }
+    if m.file_type().is_symlink() {
+        let target = super::links::read_target(&dir, rel)?;
+        return Ok(match super::links::skip_reason(rel, &target) {
+            Some(why) => Local::Skipped(why.into()),
+            None if std::str::from_utf8(&target).is_err() => Local::Skipped("the link's target is not UTF-8".into()),
+            None => Local::Link(target),
+        });
+    }
+    if !m.is_file() {
+        return Ok(Local::Gone); // a FIFO or a socket: no content to copy
+    }
+    if m.len() > MAX_MIRROR_FILE {
+        return Ok(Local::Skipped(format!(
+            "{} MiB is over the {} MiB limit for copying a file into a remote sandbox",
+            m.len() >> 20,
+            MAX_MIRROR_FILE >> 20
+        )));
+    }
+    let mut f = match crate::paths::open_read(&dir, path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Local::Gone),
+        Err(e) => return Err(e),
+    };
+    let mut data = Vec::with_capacity(m.len() as usize);
+    std::io::Read::read_to_end(&mut f, &mut data)?;
+    Ok(Local::File(data))
+}
+
+/// Puts one entry into the sandbox's workspace at `name`. The files APIs (Daytona's toolbox,
+/// E2B's envd) write files and make folders but cannot make a symbolic link, so a link is
+/// made by a command in the sandbox (`ln -s`, the target text as written).
+pub(crate) async fn put_local(p: &dyn Provider, sandbox: &str, name: &str, what: &Local) -> Result<(), SandboxError> {
+    match what {
+        Local::File(data) => p.put_file(sandbox, name, data).await,
+        // Already there (made with a file inside it): envd answers `already_exists` (409).
+        Local::Folder => match p.make_dir(sandbox, name).await {
+            Err(SandboxError::Api { status: 409, .. }) => Ok(()),
+            r => r,
+        },
+        Local::Link(target) => {
+            let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+            let target = String::from_utf8_lossy(target);
+            let command = format!("rm -rf -- {n} && ln -s -- {t} {n}", n = q(name), t = q(&target));
+            let req = crate::sandbox::ExecRequest { command, cwd: None, env: Vec::new(), timeout_s: Some(30) };
+            let mut out = Collect::default();
+            let done = p.exec(sandbox, &req, &mut out).await?;
+            match done.exit_code {
+                Some(0) => Ok(()),
+                _ => Err(SandboxError::Io(format!(
+                    "{name}: could not make the link in the sandbox: {}",
+                    String::from_utf8_lossy(&out.0).trim()
+                ))),
+            }
+        }
+        Local::Gone | Local::Skipped(_) => Ok(()),
+    }
+}
+
+/// A command's output, kept for its error message.
+#[derive(Default)]
+struct Collect(Vec<u8>);
+
+impl crate::sandbox::ExecSink for Collect {
+    fn stdout(&mut self, d: &[u8]) {
+        self.0.extend_from_slice(d);
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.0.extend_from_slice(d);
+    }
+}
+
+/// Every path sync carries under the project (folders, files, links), parents before children.
+pub(crate) fn entries(root: &ProjectRoot, under: &std::path::Path) -> Vec<Vec<u8>> {
+    ignore_rules::sync_walker(root.path(), under)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_dir() || t.is_symlink()))
+        .filter_map(|e| Some(e.path().strip_prefix(root.path()).ok()?.as_os_str().as_bytes().to_vec()))
+        .filter(|r| !r.is_empty())
+        .collect()
 }
 
 impl Mirror {
@@ -95,6 +222,11 @@ impl Mirror {
         self.hint(&[Vec::new()]);
     }
 
+    /// Paths the first upload did not copy, with the reason (shown with the status).
+    pub fn note_skipped(&self, skipped: std::collections::BTreeMap<String, String>) {
+        self.status.lock().skipped.extend(skipped);
+    }
+
     pub fn status(&self) -> MirrorStatus {
         self.status.lock().clone()
     }
@@ -123,16 +255,22 @@ impl Mirror {
                 futures::stream::iter(work).buffer_unordered(self.concurrency).collect().await;
             let mut failed = Vec::new();
             let mut st = MirrorStatus::default();
+            let mut now_sent = Vec::new();
             for (p, r) in files.iter().zip(results) {
+                let shown = String::from_utf8_lossy(p).into_owned();
                 match r {
                     Ok(Outcome::Sent) => st.sent += 1,
                     Ok(Outcome::Removed) => st.removed += 1,
-                    Ok(Outcome::Skipped) => {}
+                    Ok(Outcome::Unchanged) => {}
+                    Ok(Outcome::Skipped(why)) => {
+                        st.skipped.insert(shown.clone(), why);
+                    }
                     Err(e) => {
-                        st.last_error = Some(format!("{}: {e}", String::from_utf8_lossy(p)));
+                        st.last_error = Some(format!("{shown}: {e}"));
                         failed.push(p.clone());
                     }
                 }
+                now_sent.push(shown);
             }
             {
                 let mut q = self.queue.lock();
@@ -140,6 +278,10 @@ impl Mirror {
                 let mut s = self.status.lock();
                 s.sent += st.sent;
                 s.removed += st.removed;
+                for p in &now_sent {
+                    s.skipped.remove(p);
+                }
+                s.skipped.extend(st.skipped);
                 s.pending = q.len();
                 if st.last_error.is_some() || failed.is_empty() {
                     s.last_error = st.last_error.clone();
@@ -157,7 +299,7 @@ impl Mirror {
         }
     }
 
-    /// Folders become the files under them (what sync keeps); files and gone paths stay.
+    /// Folders become themselves and what is under them (what sync keeps); other paths stay.
     fn expand(&self, batch: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         let mut out = BTreeSet::new();
         for rel in batch {
@@ -167,68 +309,46 @@ impl Mirror {
                     if !rel.is_empty() && ignore_rules::sync_ignored(self.root.path(), &rel, true) {
                         continue;
                     }
-                    for e in ignore_rules::sync_walker(self.root.path(), &abs).build().filter_map(Result::ok) {
-                        if e.file_type().is_some_and(|t| t.is_file()) {
-                            if let Ok(r) = e.path().strip_prefix(self.root.path()) {
-                                out.insert(r.as_os_str().as_bytes().to_vec());
-                            }
-                        }
-                    }
+                    out.extend(entries(&self.root, &abs));
                 }
                 _ => {
                     out.insert(rel);
                 }
             }
         }
+        // Sorted: a folder goes before what is in it (they are sent in order of readiness, but
+        // making a file's folder is part of writing it in both files APIs).
         out.into_iter().collect()
     }
 
     async fn one(&self, rel: &[u8]) -> Result<Outcome, SandboxError> {
-        let Ok(name) = std::str::from_utf8(rel) else {
-            // The files APIs take UTF-8 paths.
-            return Ok(Outcome::Skipped);
-        };
-        let abs = self.root.path().join(OsStr::from_bytes(rel));
-        match std::fs::symlink_metadata(&abs) {
-            Ok(m) if m.is_file() => {
-                if ignore_rules::sync_ignored(self.root.path(), rel, false) || m.len() > MAX_MIRROR_FILE {
-                    return Ok(Outcome::Skipped);
-                }
-                let root = self.root.clone();
-                let path = rel.to_vec();
-                // Read through the root capability: never content from outside the project.
-                let read = tokio::task::spawn_blocking(move || {
-                    let mut f = crate::paths::open_read(
-                        &root.dir().map_err(std::io::Error::other)?,
-                        crate::paths::rel_bytes(&path),
-                    )?;
-                    let mut data = Vec::new();
-                    std::io::Read::read_to_end(&mut f, &mut data)?;
-                    Ok::<_, std::io::Error>(data)
-                })
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-                let data = match read {
-                    Ok(d) => d,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.remove(rel, name).await,
-                    Err(e) => return Err(SandboxError::Io(format!("{name}: {e}"))),
-                };
-                let hash = *blake3::hash(&data).as_bytes();
-                if self.sent.lock().get(rel) == Some(&hash) {
-                    return Ok(Outcome::Skipped);
-                }
-                self.provider.put_file(&self.sandbox, name, &data).await?;
-                self.sent.lock().insert(rel.to_vec(), hash);
-                Ok(Outcome::Sent)
-            }
-            Ok(_) => Ok(Outcome::Skipped),
-            Err(_) => self.remove(rel, name).await,
+        let is_dir = std::fs::symlink_metadata(self.root.path().join(OsStr::from_bytes(rel))).is_ok_and(|m| m.is_dir());
+        if rel.is_empty() || ignore_rules::sync_ignored(self.root.path(), rel, is_dir) {
+            return Ok(Outcome::Unchanged);
         }
+        let (root, path) = (self.root.clone(), rel.to_vec());
+        let local = tokio::task::spawn_blocking(move || read_local(&root, &path))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let name = String::from_utf8_lossy(rel).into_owned();
+        let local = match local {
+            Ok(Local::Gone) => return self.remove(rel, &name).await,
+            Ok(Local::Skipped(why)) => return Ok(Outcome::Skipped(why)),
+            Ok(l) => l,
+            Err(e) => return Err(SandboxError::Io(format!("{name}: {e}"))),
+        };
+        let digest = local.digest();
+        if self.sent.lock().get(rel) == Some(&digest) {
+            return Ok(Outcome::Unchanged);
+        }
+        put_local(self.provider.as_ref(), &self.sandbox, &name, &local).await?;
+        self.sent.lock().insert(rel.to_vec(), digest);
+        Ok(Outcome::Sent)
     }
 
     async fn remove(&self, rel: &[u8], name: &str) -> Result<Outcome, SandboxError> {
         if ignore_rules::sync_ignored(self.root.path(), rel, false) {
-            return Ok(Outcome::Skipped);
+            return Ok(Outcome::Unchanged);
         }
         match self.provider.remove_file(&self.sandbox, name).await {
             Ok(()) | Err(SandboxError::NotFound(_)) => {}

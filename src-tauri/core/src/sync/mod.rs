@@ -7,9 +7,11 @@
 //! - `s3`: the bucket (aws-sdk-s3); `engine`: passes, restore, history, garbage collection.
 //! - `settings`: where the bucket is; `service`: the background worker for the open project.
 //! - `links`: symbolic links as snapshot entries (target text as content, Git's link mode).
+//! - `folders`: folders as snapshot entries (empty ones and modes survive a restore).
 //! - `mirror`: the sandbox target (a remote sandbox's workspace kept equal to the project).
 
 pub mod engine;
+pub mod folders;
 pub mod journal;
 pub mod links;
 pub mod mirror;

@@ -32,6 +32,9 @@ pub struct FileState {
 impl FileState {
     /// The metadata half of a state (the hash is filled in by whoever read the content).
     pub fn from_meta(m: &std::fs::Metadata, blake3: [u8; 32]) -> Self {
+        if m.is_dir() {
+            return super::folders::state(m);
+        }
         Self {
             size: m.len(),
             mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
@@ -264,8 +267,22 @@ fn check_link(
     record(batch, rel, before, FileState::from_meta(meta, *blake3::hash(&target).as_bytes()), report);
 }
 
+/// Compares one folder with its manifest row: only its being there and its mode matter.
+/// (Folders are not counted as files hashed or unchanged.)
+fn check_dir(batch: &mut Batch, rel: Vec<u8>, meta: &std::fs::Metadata, before: Option<FileState>, report: &mut ScanReport) {
+    let now = FileState::from_meta(meta, super::folders::empty_hash());
+    match before {
+        Some(b) if b == now => {}
+        Some(b) if b.mode == now.mode => batch.touched.push((rel, now)),
+        _ => {
+            batch.ops.push(JournalOp::Upsert(rel.clone()));
+            report.changed.push(rel);
+        }
+    }
+}
+
 /// Walks `dir_rel` (project-relative; empty for the whole project) and journals what differs
-/// from the manifest rows under it, including files that are gone.
+/// from the manifest rows under it (the folder itself included), including files that are gone.
 fn scan_dir(
     root: &ProjectRoot,
     store: &Store,
@@ -277,6 +294,9 @@ fn scan_dir(
         store.manifest_all(project_id)?
     } else {
         let mut m = HashMap::new();
+        if let Some(s) = store.manifest_get(project_id, dir_rel)? {
+            m.insert(dir_rel.to_vec(), s);
+        }
         for p in store.manifest_under(project_id, dir_rel)? {
             if let Some(s) = store.manifest_get(project_id, &p)? {
                 m.insert(p, s);
@@ -301,14 +321,17 @@ fn scan_dir(
                 continue;
             }
         };
-        // Regular files and symbolic links (as links: never followed); FIFOs and sockets have
-        // no content to sync.
-        let is_link = entry.file_type().is_some_and(|t| t.is_symlink());
-        if !is_link && !entry.file_type().is_some_and(|t| t.is_file()) {
+        // Regular files, symbolic links (as links: never followed) and folders; FIFOs and
+        // sockets have no content to sync.
+        let Some(kind) = entry.file_type() else { continue };
+        if !(kind.is_symlink() || kind.is_file() || kind.is_dir()) {
             continue;
         }
         let Ok(rel) = entry.path().strip_prefix(root.path()) else { continue };
         let rel = rel.as_os_str().as_bytes().to_vec();
+        if rel.is_empty() {
+            continue; // the project folder itself
+        }
         let meta = match entry.metadata() {
             Ok(m) => m,
             Err(e) => {
@@ -317,7 +340,9 @@ fn scan_dir(
             }
         };
         let before = known.remove(&rel);
-        if is_link {
+        if kind.is_dir() {
+            check_dir(&mut batch, rel, &meta, before, report);
+        } else if kind.is_symlink() {
             check_link(&mut batch, &dir, rel, &meta, before, report);
         } else {
             check_file(&mut batch, &dir, rel, &meta, before, report);

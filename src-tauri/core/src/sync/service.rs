@@ -572,7 +572,7 @@ async fn snapshot_list(t: &S3Target, limit: usize) -> Result<Vec<SnapshotInfo>, 
         .into_iter()
         .map(|s| SnapshotInfo {
             head: head.as_deref() == Some(s.id.as_str()),
-            files: s.files.len() as u32,
+            files: s.files.iter().filter(|f| !super::folders::is_dir(f.mode)).count() as u32,
             bytes: s.files.iter().map(|f| f.size).sum(),
             id: s.id,
             created_at_ms: s.created_at_ms,

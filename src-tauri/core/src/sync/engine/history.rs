@@ -105,7 +105,7 @@ pub async fn gc(target: &S3Target, grace_ms: i64) -> Result<GcReport, EngineErro
         .try_collect()
         .await?;
     for s in &snaps {
-        for f in &s.files {
+        for f in s.files.iter().filter(|f| !crate::sync::folders::is_dir(f.mode)) {
             referenced.insert(f.blake3.clone());
         }
     }

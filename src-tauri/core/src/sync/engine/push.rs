@@ -59,10 +59,20 @@ enum Sent {
         uploaded: bool,
         bytes: u64,
     },
+    /// A folder: an entry with no content.
+    Folder(FileState),
     Gone,
     /// Seen but not carried (a link leading outside the project): why.
     Skipped(String),
     Failed(String),
+}
+
+/// What a journaled path is on disk when a pass looks at it.
+enum Found {
+    File((std::fs::File, std::fs::Metadata)),
+    Link(Vec<u8>, FileState),
+    Folder(FileState),
+    Gone,
 }
 
 /// Runs file work off the async threads: a file that vanished is `Gone`, any other failure is
@@ -149,15 +159,32 @@ async fn send_file(
     // One trip to the blocking pool; a regular file (the usual case) costs one open.
     let r = rel.to_vec();
     let found = blocking(move || {
-        Ok(match open_regular(&dir, &r)? {
-            Some(file) => Ok(file),
-            None => Err(read_link(&dir, &r)?),
+        let file = match crate::paths::open_read(&dir, rel_bytes(&r)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Gone),
+            // The last component is a symbolic link (never followed).
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Ok(match read_link(&dir, &r)? {
+                    Some((text, state)) => Found::Link(text, state),
+                    None => Found::Gone,
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        Ok(if meta.is_file() {
+            Found::File((file, meta))
+        } else if meta.is_dir() {
+            Found::Folder(FileState::from_meta(&meta, crate::sync::folders::empty_hash()))
+        } else {
+            Found::Gone // a FIFO or a socket now: sync carries no content for it
         })
     });
     let (file, meta) = match found.await {
-        Ok(Ok(file)) => file,
-        Ok(Err(Some((text, state)))) => return send_link(sent, target, rel, text, state).await,
-        Ok(Err(None)) => return Ok(Sent::Gone),
+        Ok(Found::File(file)) => file,
+        Ok(Found::Link(text, state)) => return send_link(sent, target, rel, text, state).await,
+        Ok(Found::Folder(state)) => return Ok(Sent::Folder(state)),
+        Ok(Found::Gone) => return Ok(Sent::Gone),
         Err(s) => return Ok(s),
     };
     if meta.len() > opts.max_file_size {
@@ -342,6 +369,7 @@ pub async fn push_observed(
                 }
                 changed.push((rel, state));
             }
+            Sent::Folder(state) => changed.push((rel, state)),
             Sent::Gone => {
                 if store.manifest_get(project_id, &rel)?.is_some() {
                     removed.push(rel);

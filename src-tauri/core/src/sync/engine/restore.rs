@@ -2,14 +2,10 @@
 
 use super::*;
 
-/// Checks a snapshot path and makes its parent folders under `dest`, refusing to pass through
-/// a symlink (which could lead out of the folder) or to write into `.git`. Returns the path
-/// relative to `dest`; everything goes through `dir` (`dest` as a capability), so a folder that
-/// sandboxed code swaps for a symlink meanwhile makes the write fail instead of leading outside.
-fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, EngineError> {
-    let rel = Path::new(OsStr::from_bytes(raw));
+/// The parts of a snapshot path, refused when it would leave the folder or write into `.git`.
+fn checked_parts(raw: &[u8]) -> Result<Vec<&OsStr>, EngineError> {
     let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
-    let parts: Vec<&OsStr> = rel
+    let parts: Vec<&OsStr> = Path::new(OsStr::from_bytes(raw))
         .components()
         .map(|c| match c {
             Component::Normal(n) => Ok(n),
@@ -19,20 +15,57 @@ fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, EngineErr
     if parts.is_empty() || parts.iter().any(|p| p.as_bytes() == b".git") {
         return Err(bad("not a project file path"));
     }
+    Ok(parts)
+}
+
+/// Makes the folders `parts` names under `dir` (each one that is missing), refusing to pass
+/// through a symlink (which could lead elsewhere) or a file.
+fn make_folders(dir: &cap_std::fs::Dir, raw: &[u8], parts: &[&OsStr]) -> Result<PathBuf, EngineError> {
+    let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
     let mut folder = PathBuf::new();
-    for p in &parts[..parts.len() - 1] {
+    for p in parts {
         folder.push(p);
         match dir.symlink_metadata(&folder) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(bad("a folder on its path is a symlink or a file")),
-            Err(_) => dir.create_dir(&folder).map_err(|e| bad(&outside_or(e)))?,
+            Err(_) => match dir.create_dir(&folder) {
+                Ok(()) => {}
+                // Made meanwhile by a concurrent write of a file beside it.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) => {}
+                Err(e) => return Err(bad(&outside_or(e))),
+            },
         }
     }
-    let path = folder.join(parts[parts.len() - 1]);
+    Ok(folder)
+}
+
+/// Checks a snapshot path and makes its parent folders under `dir`. Returns the path relative
+/// to `dir` (the destination as a capability, so a folder that sandboxed code swaps for a
+/// symlink meanwhile makes the write fail instead of leading outside).
+fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, EngineError> {
+    let parts = checked_parts(raw)?;
+    let path = make_folders(dir, raw, &parts[..parts.len() - 1])?.join(parts[parts.len() - 1]);
     if dir.symlink_metadata(&path).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
-        return Err(bad("a folder or symlink is in the way"));
+        return Err(EngineError::Restore { path: shown(raw), message: "a folder or symlink is in the way".into() });
     }
     Ok(path)
+}
+
+/// Makes the folder entry `f` (and the folders above it); its mode comes later, see
+/// [`set_folder_modes`].
+fn make_folder(dir: &cap_std::fs::Dir, f: &SnapshotFile) -> Result<(), EngineError> {
+    make_folders(dir, &f.path, &checked_parts(&f.path)?).map(|_| ())
+}
+
+/// Gives the snapshot's folders their modes, deepest first, once every file is written.
+fn set_folder_modes(dir: &cap_std::fs::Dir, folders: &[&SnapshotFile]) -> Result<(), EngineError> {
+    let list = crate::sync::folders::deepest_first(folders.iter().map(|f| (f.path.as_slice(), f.mode)).collect());
+    for (path, mode) in list {
+        let perm = cap_std::fs::Permissions::from_mode(mode & 0o7777);
+        dir.set_permissions(rel_bytes(path), perm)
+            .map_err(|e| EngineError::Restore { path: shown(path), message: outside_or(e) })?;
+    }
+    Ok(())
 }
 
 /// An I/O error's text, saying so plainly when the path led outside the project.
@@ -50,9 +83,8 @@ fn open_dest(dest: &Path) -> Result<cap_std::fs::Dir, EngineError> {
 
 /// Writes one snapshot file (downloaded to a temporary name beside it, hash-checked, then
 /// renamed over the old one, so a failure never leaves half a file).
-async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<(), EngineError> {
-    let dir = open_dest(dest)?;
-    let path = prepare_path(&dir, &f.path)?;
+async fn write_file(target: &S3Target, dir: &cap_std::fs::Dir, f: &SnapshotFile) -> Result<(), EngineError> {
+    let path = prepare_path(dir, &f.path)?;
     let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: outside_or(e) };
     let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
     if crate::sync::links::is_link(f.mode) {
@@ -64,7 +96,7 @@ async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<
                 message: "the snapshot holds a link leading outside the project; it is not made".into(),
             });
         }
-        let made = dir.symlink(crate::paths::rel_bytes(&text), &tmp).and_then(|()| dir.rename(&tmp, &dir, &path));
+        let made = dir.symlink(crate::paths::rel_bytes(&text), &tmp).and_then(|()| dir.rename(&tmp, dir, &path));
         if made.is_err() {
             let _ = dir.remove_file(&tmp);
         }
@@ -74,7 +106,7 @@ async fn write_file(target: &S3Target, dest: &Path, f: &SnapshotFile) -> Result<
     let file = file.into_std();
     let perms = file.try_clone().and_then(|c| c.set_permissions(std::fs::Permissions::from_mode(f.mode)));
     let done = match target.get_blob_into(&f.blake3, file, &shown(&f.path)).await {
-        Ok(_) => perms.map_err(io).and_then(|()| dir.rename(&tmp, &dir, &path).map_err(io)),
+        Ok(_) => perms.map_err(io).and_then(|()| dir.rename(&tmp, dir, &path).map_err(io)),
         Err(e) => Err(e.into()),
     };
     if done.is_err() {
@@ -98,9 +130,27 @@ async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, Engin
 pub async fn restore(target: &S3Target, id: Option<&str>, dest: &Path) -> Result<Snapshot, EngineError> {
     let id = resolve_id(target, id).await?;
     let snap = target.snapshot(&id).await?;
-    let writes: Vec<_> = snap.files.iter().map(|f| write_file(target, dest, f)).collect();
-    futures::stream::iter(writes).buffer_unordered(16).try_collect::<Vec<()>>().await?;
+    let dir = open_dest(dest)?;
+    write_all(target, &dir, snap.files.iter().collect(), 16).await?;
     Ok(snap)
+}
+
+/// Writes snapshot entries into `dir`: folders first, then files and links (`concurrency` at a
+/// time), then the folders' modes.
+async fn write_all(
+    target: &S3Target,
+    dir: &cap_std::fs::Dir,
+    entries: Vec<&SnapshotFile>,
+    concurrency: usize,
+) -> Result<(), EngineError> {
+    let (folders, files): (Vec<&SnapshotFile>, Vec<&SnapshotFile>) =
+        entries.into_iter().partition(|f| crate::sync::folders::is_dir(f.mode));
+    for f in &folders {
+        make_folder(dir, f)?;
+    }
+    let writes: Vec<_> = files.into_iter().map(|f| write_file(target, dir, f)).collect();
+    futures::stream::iter(writes).buffer_unordered(concurrency.max(1)).try_collect::<Vec<()>>().await?;
+    set_folder_modes(dir, &folders)
 }
 
 /// What [`adopt`] did.
@@ -148,13 +198,20 @@ pub async fn adopt(
     let known = store.manifest_all(project_id)?;
     let dir = open_dest(root.path())?;
     let mut on_disk: HashMap<Vec<u8>, [u8; 32]> = HashMap::new();
+    let mut folders_on_disk: Vec<Vec<u8>> = Vec::new();
     for e in ignore_rules::sync_walker(root.path(), root.path()).build().filter_map(Result::ok) {
         let is_link = e.file_type().is_some_and(|t| t.is_symlink());
+        let Ok(rel) = e.path().strip_prefix(root.path()) else { continue };
+        let rel = rel.as_os_str().as_bytes().to_vec();
+        if e.file_type().is_some_and(|t| t.is_dir()) {
+            if !rel.is_empty() {
+                folders_on_disk.push(rel);
+            }
+            continue;
+        }
         if !is_link && !e.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
-        let Ok(rel) = e.path().strip_prefix(root.path()) else { continue };
-        let rel = rel.as_os_str().as_bytes().to_vec();
         let hash = match (known.get(&rel), e.metadata()) {
             (Some(k), Ok(m)) if FileState::from_meta(&m, k.blake3) == *k => k.blake3,
             _ if is_link => match read_link(&dir, &rel) {
@@ -180,6 +237,9 @@ pub async fn adopt(
         .iter()
         .filter(|f| {
             let same = on_disk.get(&f.path).is_some_and(|h| Some(*h) == unhex(&f.blake3));
+            if crate::sync::folders::is_dir(f.mode) {
+                return !dir.symlink_metadata(rel_bytes(&f.path)).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == f.mode & 0o7777);
+            }
             let mode_ok = if crate::sync::links::is_link(f.mode) {
                 dir.symlink_metadata(rel_bytes(&f.path)).is_ok_and(|m| m.file_type().is_symlink())
             } else {
@@ -189,7 +249,7 @@ pub async fn adopt(
             !(same && mode_ok)
         })
         .collect();
-    for f in &to_write {
+    for f in to_write.iter().filter(|f| !crate::sync::folders::is_dir(f.mode)) {
         if unsafe_here(&f.path) {
             let suffix = format!(".aura-kept-{}", now_ms());
             let aside = [f.path.as_slice(), suffix.as_bytes()].concat();
@@ -199,8 +259,7 @@ pub async fn adopt(
         }
     }
     report.written = to_write.len();
-    let writes: Vec<_> = to_write.into_iter().map(|f| write_file(target, root.path(), f)).collect();
-    futures::stream::iter(writes).buffer_unordered(opts.concurrency.max(1)).try_collect::<Vec<()>>().await?;
+    write_all(target, &dir, to_write, opts.concurrency).await?;
     for p in on_disk.keys().filter(|p| !want.contains_key(p.as_slice())) {
         if unsafe_here(p) {
             report.kept.push(shown(p));
@@ -212,6 +271,7 @@ pub async fn adopt(
             Err(e) => return Err(EngineError::Restore { path: shown(p), message: outside_or(e) }),
         }
     }
+    report.removed += remove_folders(&dir, &snap, folders_on_disk);
 
     if follow {
         let (head_id, etag) = target.head().await?.ok_or(SyncError::Refused("the bucket has no HEAD".into()))?;
@@ -250,6 +310,19 @@ pub async fn adopt(
     Ok(report)
 }
 
+/// Removes the folders on disk that snapshot `snap` does not have, deepest first, where they are
+/// empty by now (one holding ignored files stays). A snapshot written before folders were
+/// entries has none: then no folder is removed. Returns how many went.
+fn remove_folders(dir: &cap_std::fs::Dir, snap: &Snapshot, on_disk: Vec<Vec<u8>>) -> usize {
+    let wanted: HashSet<&[u8]> =
+        snap.files.iter().filter(|f| crate::sync::folders::is_dir(f.mode)).map(|f| f.path.as_slice()).collect();
+    if wanted.is_empty() {
+        return 0;
+    }
+    let gone: Vec<(&[u8], ())> = on_disk.iter().filter(|p| !wanted.contains(p.as_slice())).map(|p| (p.as_slice(), ())).collect();
+    crate::sync::folders::deepest_first(gone).into_iter().filter(|(p, _)| dir.remove_dir(rel_bytes(p)).is_ok()).count()
+}
+
 /// Writes one version of one file (from the history) over the project's copy; the watcher or
 /// the caller journals it as a change like any save. If the copy on disk has content the
 /// bucket does not have yet (not synced), it is first moved aside as `<name>.aura-kept-<time>`,
@@ -277,6 +350,6 @@ pub async fn restore_file(
         }
     }
     let f = SnapshotFile { path: path.to_vec(), size: 0, blake3: blake3.to_string(), mode };
-    write_file(target, root.path(), &f).await?;
+    write_file(target, &dir, &f).await?;
     Ok(kept)
 }
