@@ -77,6 +77,26 @@ fn a_remote_sandbox_follows_saves_deletes_and_outages() {
         })
         .await;
         eventually("an empty queue", || async { m.status().pending == 0 && m.status().last_error.is_none() }).await;
+
+        // An empty folder arrives; an in-project link arrives as a link (made by a command in
+        // the sandbox: the files API cannot make one); a link out of the project is listed as
+        // not copied, with the reason.
+        std::fs::create_dir_all(p.join("uploads/empty")).unwrap();
+        std::os::unix::fs::symlink("src/app.py", p.join("AGENTS.md")).unwrap();
+        std::os::unix::fs::symlink("../../etc/passwd", p.join("escape")).unwrap();
+        m.hint(&[b"uploads".to_vec(), b"AGENTS.md".to_vec(), b"escape".to_vec()]);
+        eventually("the empty folder", || {
+            let (e2b, id) = (e2b.clone(), sb.id.clone());
+            async move { e2b.list_files(&id, "uploads").await.is_ok_and(|l| l.iter().any(|e| e.name == "empty" && e.is_dir)) }
+        })
+        .await;
+        eventually("the link", || async {
+            remote("AGENTS.md").await.as_deref() == Some(b"v3 after an outage\n")
+        })
+        .await;
+        eventually("the skip", || async { m.status().skipped.contains_key("escape") }).await;
+        assert!(m.status().skipped["escape"].contains("outside the project"), "{:?}", m.status().skipped);
+        assert!(remote("escape").await.is_none());
         m.stop();
     });
     assert!(srv.violations().is_empty(), "requests off the contract: {:?}", srv.violations());

@@ -250,13 +250,15 @@ impl Mirror {
             }
             let batch: Vec<Vec<u8>> = std::mem::take(&mut *self.queue.lock()).into_iter().collect();
             let files = self.expand(batch);
-            let work: Vec<_> = files.iter().map(|p| self.one(p)).collect();
-            let results: Vec<Result<Outcome, SandboxError>> =
+            // Each result carries its path: they arrive in the order they finish.
+            let me = &*self;
+            let work: Vec<_> = files.iter().map(|p| async move { (p, me.one(p).await) }).collect();
+            let results: Vec<(&Vec<u8>, Result<Outcome, SandboxError>)> =
                 futures::stream::iter(work).buffer_unordered(self.concurrency).collect().await;
             let mut failed = Vec::new();
             let mut st = MirrorStatus::default();
             let mut now_sent = Vec::new();
-            for (p, r) in files.iter().zip(results) {
+            for (p, r) in results {
                 let shown = String::from_utf8_lossy(p).into_owned();
                 match r {
                     Ok(Outcome::Sent) => st.sent += 1,
