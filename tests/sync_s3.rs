@@ -712,3 +712,68 @@ fn empty_folders_and_folder_modes_come_back() {
         std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// Every file Git tracks is synced, whatever the ignore rules say: folders the `.gitignore`
+/// re-includes (`node_modules`, `dist` fixtures), files added with `git add -f`, and a tracked
+/// file inside a build-output folder the project says nothing about. The index is read, `git`
+/// never runs on the project. Restored, the copy has every path `git ls-files` lists.
+#[test]
+fn every_file_git_tracks_is_restored() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::store::Store;
+    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::scan::{scan, scan_hints};
+
+    let Some(w) = weed() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    let p = proj.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").arg("-C").arg(p).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    git(&["init", "-q"]);
+    let files = [
+        ("src/index.js", "code"),
+        ("test/fixtures/glob-exports/node_modules/pkg/index.js", "fixture"),
+        ("examples/site/dist/index.html", "<p>built</p>"),
+        ("logs/keep.log", "force-added"),
+        ("vendor/node_modules/patched/index.js", "tracked inside a build-output folder"),
+        ("node_modules/installed/index.js", "installed, untracked"),
+        ("debug.log", "ignored, untracked"),
+    ];
+    for (f, text) in files {
+        std::fs::create_dir_all(p.join(f).parent().unwrap()).unwrap();
+        std::fs::write(p.join(f), text).unwrap();
+    }
+    std::fs::write(p.join(".gitignore"), "node_modules/\ndist/\n*.log\n!**/fixtures/glob-exports/node_modules\n!/examples/site/dist\n")
+        .unwrap();
+    git(&["add", "."]);
+    git(&["add", "-f", "logs/keep.log", "vendor/node_modules/patched/index.js"]);
+    let root = ProjectRoot::open(p).unwrap();
+    let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
+    let out = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let t = target(w.s3_port, "projects/tracked");
+        ready(&t).await;
+        scan(&root, &store, id).unwrap();
+        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        restore(&t, None, out.path()).await.unwrap();
+        // A save of a tracked file in an ignored folder is a change like any other.
+        std::fs::write(p.join("logs/keep.log"), "edited").unwrap();
+        let s = scan_hints(&root, &store, id, &[b"logs/keep.log".to_vec()]).unwrap();
+        assert_eq!(s.changed, vec![b"logs/keep.log".to_vec()]);
+        let s = scan_hints(&root, &store, id, &[b"logs".to_vec()]).unwrap();
+        assert!(s.deleted.is_empty(), "a hint on the ignored folder keeps its tracked file: {s:?}");
+        std::fs::write(p.join("logs/keep.log"), "force-added").unwrap();
+    });
+    let listed = String::from_utf8(git(&["ls-files"])).unwrap();
+    assert_eq!(listed.lines().count(), 6, "{listed}");
+    for f in listed.lines() {
+        assert_eq!(std::fs::read(out.path().join(f)).ok(), Some(std::fs::read(p.join(f)).unwrap()), "{f} restored");
+    }
+    assert!(!out.path().join("node_modules").exists() && !out.path().join("debug.log").exists(), "untracked ignored files stay out");
+}

@@ -172,15 +172,26 @@ impl crate::sandbox::ExecSink for Collect {
     }
 }
 
-/// Every path sync carries under the project (folders, files, links), parents before children.
+/// Every path sync carries under the project (folders, files, links; files Git tracks even
+/// where the ignore rules leave them out), sorted: parents before children.
 pub(crate) fn entries(root: &ProjectRoot, under: &std::path::Path) -> Vec<Vec<u8>> {
-    ignore_rules::sync_walker(root.path(), under)
+    let mut out: BTreeSet<Vec<u8>> = ignore_rules::sync_walker(root.path(), under)
         .build()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_dir() || t.is_symlink()))
         .filter_map(|e| Some(e.path().strip_prefix(root.path()).ok()?.as_os_str().as_bytes().to_vec()))
         .filter(|r| !r.is_empty())
-        .collect()
+        .collect();
+    if let Ok(dir) = under.strip_prefix(root.path()) {
+        let tracked = crate::workspace::tracked::tracked(root.path());
+        out.extend(
+            tracked
+                .under(dir.as_os_str().as_bytes())
+                .filter(|r| std::fs::symlink_metadata(root.path().join(OsStr::from_bytes(r))).is_ok())
+                .cloned(),
+        );
+    }
+    out.into_iter().collect()
 }
 
 impl Mirror {

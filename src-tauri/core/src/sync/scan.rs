@@ -6,7 +6,7 @@
 //! `scan` walks the whole project (at start, and after anything the watcher may have missed);
 //! `scan_hints` looks only at the paths a watcher or a save named.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -288,6 +288,7 @@ fn scan_dir(
     store: &Store,
     project_id: i64,
     dir_rel: &[u8],
+    walk: bool,
     report: &mut ScanReport,
 ) -> Result<(), StoreError> {
     let mut known: HashMap<Vec<u8>, FileState> = if dir_rel.is_empty() {
@@ -313,7 +314,10 @@ fn scan_dir(
         }
     };
     let mut batch = Batch::default();
-    for entry in ignore_rules::sync_walker(root.path(), &start).build() {
+    let tracked = crate::workspace::tracked::tracked(root.path());
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
+    let walked = ignore_rules::sync_walker(root.path(), &start).build();
+    for entry in walked.take_while(|_| walk) {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -339,6 +343,9 @@ fn scan_dir(
                 continue;
             }
         };
+        if !tracked.is_empty() {
+            seen.insert(rel.clone());
+        }
         let before = known.remove(&rel);
         if kind.is_dir() {
             check_dir(&mut batch, rel, &meta, before, report);
@@ -346,6 +353,18 @@ fn scan_dir(
             check_link(&mut batch, &dir, rel, &meta, before, report);
         } else {
             check_file(&mut batch, &dir, rel, &meta, before, report);
+        }
+    }
+    // Files Git tracks that the ignore rules or the build-output list left out of the walk.
+    for rel in tracked.under(dir_rel).filter(|r| !seen.contains(*r)) {
+        let Ok(meta) = std::fs::symlink_metadata(root.path().join(OsStr::from_bytes(rel))) else { continue };
+        let before = known.remove(rel);
+        if meta.is_file() {
+            check_file(&mut batch, &dir, rel.clone(), &meta, before, report);
+        } else if meta.file_type().is_symlink() {
+            check_link(&mut batch, &dir, rel.clone(), &meta, before, report);
+        } else if let Some(b) = before {
+            known.insert(rel.clone(), b); // no longer a file: gone, below
         }
     }
     // Whatever the manifest still holds is gone from disk.
@@ -359,7 +378,7 @@ fn scan_dir(
 /// Scans the project against the manifest and journals what changed.
 pub fn scan(root: &ProjectRoot, store: &Store, project_id: i64) -> Result<ScanReport, StoreError> {
     let mut report = ScanReport::default();
-    scan_dir(root, store, project_id, b"", &mut report)?;
+    scan_dir(root, store, project_id, b"", true, &mut report)?;
     report.changed.sort();
     report.deleted.sort();
     Ok(report)
@@ -381,15 +400,15 @@ pub fn scan_hints(
     for rel in paths {
         let rel = rel.strip_suffix(b"/").unwrap_or(rel);
         if rel.is_empty() {
-            scan_dir(root, store, project_id, b"", &mut report)?;
+            scan_dir(root, store, project_id, b"", true, &mut report)?;
             continue;
         }
         let abs = root.path().join(OsStr::from_bytes(rel));
         match std::fs::symlink_metadata(&abs) {
             Ok(m) if m.is_dir() => {
-                if !ignore_rules::sync_ignored(root.path(), rel, true) {
-                    scan_dir(root, store, project_id, rel, &mut report)?;
-                }
+                // An ignored folder is not walked; files Git tracks in it still count.
+                let walk = !ignore_rules::sync_ignored(root.path(), rel, true);
+                scan_dir(root, store, project_id, rel, walk, &mut report)?;
             }
             Ok(m) if m.is_file() || m.file_type().is_symlink() => {
                 if !ignore_rules::sync_ignored(root.path(), rel, false) {

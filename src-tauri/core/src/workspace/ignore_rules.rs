@@ -140,8 +140,12 @@ pub fn sync_walker(root: &Path, dir: &Path) -> WalkBuilder {
     b
 }
 
-/// Whether sync leaves `rel` out (ignore files, a skipped folder above it, `.git`).
+/// Whether sync leaves `rel` out (ignore files, a skipped folder above it, `.git`). A file Git
+/// tracks is never left out (see [`super::tracked`]).
 pub fn sync_ignored(root: &Path, rel: &[u8], is_dir: bool) -> bool {
+    if !is_dir && super::tracked::tracked(root).contains(rel) {
+        return false;
+    }
     let parts: Vec<&[u8]> = rel.split(|b| *b == b'/').filter(|p| !p.is_empty()).collect();
     let n = parts.len();
     for (i, p) in parts.iter().enumerate() {

@@ -4,6 +4,7 @@ mod error;
 pub mod files;
 pub mod ignore_rules;
 pub mod search;
+pub mod tracked;
 pub mod tree;
 pub mod watcher;
 

@@ -125,6 +125,22 @@ impl ProjectWatcher {
                 if !add_tree(first) {
                     return;
                 }
+                // Folders the ignore rules leave out but that hold files Git tracks (sync carries
+                // those): watched one by one.
+                let tracked = super::tracked::tracked(r.path());
+                let folders: std::collections::BTreeSet<&[u8]> =
+                    tracked.under(b"").filter_map(|p| p.iter().rposition(|b| *b == b'/').map(|i| &p[..i])).collect();
+                for f in folders {
+                    let f = std::str::from_utf8(f).unwrap_or_default();
+                    if f.is_empty() || !ignore_rules::is_ignored(r.path(), f, true) {
+                        continue;
+                    }
+                    let Some(shared) = weak.upgrade() else { return };
+                    let mut guard = shared.lock();
+                    if let Some(deb) = guard.as_mut() {
+                        let _ = deb.watch(&r.path().join(f), RecursiveMode::NonRecursive);
+                    }
+                }
                 while let Ok(dir) = new_dirs_rx.recv() {
                     if !add_tree(dir) {
                         return;
