@@ -48,6 +48,7 @@ const COMMANDS: &[&str] = &[
     "sync_resolve",
     "sync_snapshots",
     "sync_restore_snapshot",
+    "sync_explain",
     "sync_file_history",
     "sync_restore_file",
     "sync_gc",

@@ -65,7 +65,12 @@ describe("sync to an S3 bucket", () => {
   const dirs = makeSandboxDirs({
     "main.py": "print('v1')\n",
     "node_modules/dep/index.js": "installed in the sandbox, not uploaded\n",
+    ".gitignore": "*.log\n",
+    "debug.log": "left out by the project's rule\n",
   });
+  // A link leading out of the project: never followed, listed as not synced.
+  fs.writeFileSync(path.join(dirs.base, "outside.txt"), "not the project's\n");
+  fs.symlinkSync("../outside.txt", path.join(dirs.project, "escape"));
   let key;
   before(async () => {
     await weed.start();
@@ -118,6 +123,29 @@ describe("sync to an S3 bucket", () => {
     const db = fs.readFileSync(path.join(dirs.home, ".local/share/dev.aura.ide/aura.sqlite3"));
     assert.ok(!db.includes(Buffer.from(SECRET)), "the secret key is not in SQLite");
     assert.ok(!(await b.getPageSource()).includes(SECRET), "nor in the page");
+  });
+
+  test("what is not synced is listed with its reason; the tree says why for any path", async () => {
+    const b = app.browser;
+    await (await b.$('[data-testid="sync-status"]')).click();
+    await eventually(() => b.execute(() => {
+      const el = document.querySelector('[data-testid="sync-skipped"]');
+      return !!el && !el.hidden && /escape.*outside the project/.test(el.textContent);
+    }), { what: "the link out of the project listed as not synced" });
+    await (await b.$('#sidebar-tabs button[data-view="files"]')).click();
+    const why = async (rel) => {
+      await eventually(async () => { await (await b.$(`.tree-row[data-path="${rel}"]`)).click({ button: "right" }); return true; }, { what: `menu on ${rel}` });
+      await (await (await b.$(".context-menu")).$("div=Why Is This Synced or Not?")).click();
+      const box = await b.$('[data-testid="confirm"]');
+      await box.waitForExist({ timeout: 10000 });
+      const text = await box.getText();
+      await (await box.$("button=Close")).click();
+      await box.waitForExist({ reverse: true, timeout: 10000 });
+      return text;
+    };
+    assert.match(await why("debug.log"), /debug\.log is not synced[\s\S]*'\*\.log' in \.gitignore/);
+    assert.match(await why("node_modules"), /not synced[\s\S]*build-output folder/);
+    assert.match(await why("main.py"), /main\.py is synced/);
   });
 
   test("the bucket goes down: offline with a queue; back: it drains", async () => {

@@ -26,6 +26,7 @@ import type { SecretState } from "./bindings/SecretState";
 
 import type { BucketSettings } from "./bindings/BucketSettings";
 import type { FileVersionInfo } from "./bindings/FileVersionInfo";
+import type { SyncExplanation } from "./bindings/SyncExplanation";
 import type { SnapshotInfo } from "./bindings/SnapshotInfo";
 import type { SyncEvent } from "./bindings/SyncEvent";
 import type { SyncSettingsView } from "./bindings/SyncSettingsView";
@@ -43,7 +44,7 @@ import type { UpdateProgress } from "./bindings/UpdateProgress";
 import type { UpdateSettings } from "./bindings/UpdateSettings";
 
 export type { SecretName, SecretState };
-export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncEvent, SyncSettingsView, SyncStatus };
+export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncExplanation, SyncEvent, SyncSettingsView, SyncStatus };
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
 export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
@@ -125,6 +126,7 @@ export const api = {
   syncResolve: (keepMine: boolean) => call<void>("sync_resolve", { keepMine }),
   syncSnapshots: () => call<SnapshotInfo[]>("sync_snapshots"),
   syncRestoreSnapshot: (id: string) => call<void>("sync_restore_snapshot", { id }),
+  syncExplain: (path: string) => call<SyncExplanation>("sync_explain", { path }),
   syncFileHistory: (path: string) => call<FileVersionInfo[]>("sync_file_history", { path }),
   syncRestoreFile: (path: string, blake3: string) => call<void>("sync_restore_file", { path, blake3 }),
   syncGc: () => call<string>("sync_gc"),

@@ -23,6 +23,7 @@ export class SyncPanel {
   private enabled = h("input", { type: "checkbox", "data-testid": "sync-enabled" });
   private conflict = h("div", { class: "sync-conflict", "data-testid": "sync-conflict", hidden: true });
   private events = h("div", { class: "sync-events", "data-testid": "sync-events" });
+  private skipped = h("div", { class: "sb-section", "data-testid": "sync-skipped", hidden: true });
   private history = h("div", { class: "sync-history", "data-testid": "sync-history" });
   private fileHistory = h("div", { class: "sync-history", "data-testid": "sync-file-history" });
   private endpoint = h("input", { type: "text", spellcheck: "false", placeholder: "https://<account>.r2.cloudflarestorage.com", "aria-label": "endpoint" });
@@ -58,6 +59,7 @@ export class SyncPanel {
       h("label", { class: "sb-check" }, this.enabled, " Sync this project to the bucket"),
       this.conflict,
       h("div", { class: "sb-buttons" }, now, hist, fileHist),
+      this.skipped,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Activity"), this.events),
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Snapshots"), this.history),
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "File versions"), this.fileHistory),
@@ -192,6 +194,14 @@ export class SyncPanel {
 
   private async loadEvents(): Promise<void> {
     const evs = await api.syncEvents().catch(() => []);
+    // What sync leaves out, once per path, with the reason (newest first in the list).
+    const skipped = new Map<string, string>();
+    for (const e of evs) if (e.kind === "skipped" && e.path && !skipped.has(e.path)) skipped.set(e.path, e.message);
+    this.skipped.hidden = skipped.size === 0;
+    this.skipped.replaceChildren(
+      h("div", { class: "sb-label" }, `Not synced (${skipped.size})`),
+      ...[...skipped].map(([p, why]) => h("div", { class: "hint", "data-path": p }, h("code", {}, p), " ", why)),
+      h("div", { class: "hint" }, "Right-click a file in the tree → Why Is This Synced or Not? for any other path."));
     this.events.replaceChildren(...evs.slice(0, 60).map((e) => h("div", { class: `sync-event ${e.kind}`, "data-kind": e.kind, title: when(Number(e.at_ms)) },
       h("span", { class: "sync-kind" }, e.kind), " ", e.path ? h("code", {}, e.path) : null, e.path ? " " : null, e.message)));
   }

@@ -255,6 +255,7 @@ export class FileTree {
     if (entry) {
       items.push(["Rename…", () => this.rename(entry.path)], ["Delete", () => this.remove(entry.path)]);
       items.push(["Copy Relative Path", () => navigator.clipboard?.writeText(entry.path)]);
+      items.push(["Why Is This Synced or Not?", () => void this.explainSync(entry.path)]);
     }
     const menu = h("div", { class: "context-menu", role: "menu" });
     for (const [label, run] of items) {
@@ -269,6 +270,16 @@ export class FileTree {
     menu.style.top = `${e.clientY}px`;
     document.body.append(menu);
     this.menu = menu;
+  }
+
+  /** Says which rule, folder, link or limit decides whether sync carries `path`. */
+  private async explainSync(path: string): Promise<void> {
+    try {
+      const why = await api.syncExplain(path);
+      await confirmChoice(why.synced ? `${path} is synced` : `${path} is not synced`, why.reason, ["Close"]);
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
   }
 
   private closeMenu(): void {

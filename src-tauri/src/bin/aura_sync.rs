@@ -87,7 +87,14 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
             .map_err(|e| s(&e))?;
             let scanned_ms = started.elapsed().as_millis();
             let r = engine::push(&root, &store, id, &t, &opts).await.map_err(|e| s(&e))?;
+            // What the bucket now has of the project: every file the scan saw is there, or
+            // skipped with a reason, or an error (still queued).
+            let manifest = store.manifest_all(id).map_err(|e| s(&e))?;
+            let folders = manifest.values().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count();
             Ok(json!({
+                "synced_files": manifest.len() - folders,
+                "synced_folders": folders,
+                "skipped_count": scan.skipped.len() + r.skipped.len(),
                 "key": key,
                 "snapshot": r.snapshot,
                 "hashed": scan.hashed,

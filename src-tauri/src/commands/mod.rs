@@ -80,6 +80,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::sync_resolve,
         sync::sync_snapshots,
         sync::sync_restore_snapshot,
+        sync::sync_explain,
         sync::sync_file_history,
         sync::sync_restore_file,
         sync::sync_gc,

@@ -1,6 +1,7 @@
 //! Sync: settings, status, the panel's lists, conflict resolution, history and restore. Each
 //! command hands its arguments to `aura_core::sync::service::SyncService`.
 
+use aura_core::sync::explain::SyncExplanation;
 use aura_core::sync::service::{FileVersionInfo, SnapshotInfo, SyncEvent, SyncStatus};
 use aura_core::sync::settings::BucketSettings;
 use serde::Serialize;
@@ -92,6 +93,11 @@ pub async fn sync_snapshots(state: State<'_, AppState>) -> IpcResult<Vec<Snapsho
 #[tauri::command]
 pub async fn sync_restore_snapshot(state: State<'_, AppState>, id: String) -> IpcResult<()> {
     Ok(state.sync.restore_snapshot(&id).await?)
+}
+
+#[tauri::command]
+pub async fn sync_explain(app: tauri::AppHandle, path: String) -> IpcResult<SyncExplanation> {
+    super::off_main(app, move |state| Ok(state.sync.explain(&path)?)).await
 }
 
 #[tauri::command]

@@ -8,9 +8,11 @@
 //! - `settings`: where the bucket is; `service`: the background worker for the open project.
 //! - `links`: symbolic links as snapshot entries (target text as content, Git's link mode).
 //! - `folders`: folders as snapshot entries (empty ones and modes survive a restore).
+//! - `explain`: why a path is synced or not (the rule, the folder, the link, the size).
 //! - `mirror`: the sandbox target (a remote sandbox's workspace kept equal to the project).
 
 pub mod engine;
+pub mod explain;
 pub mod folders;
 pub mod journal;
 pub mod links;

@@ -437,6 +437,14 @@ impl SyncService {
         snapshot_list(&a.target, limit).await
     }
 
+    /// Why `path` of the open project is synced or not (works with sync off too).
+    pub fn explain(&self, path: &str) -> Result<super::explain::SyncExplanation, SyncServiceError> {
+        let root =
+            self.open.lock().as_ref().map(|o| o.1.clone()).ok_or(SyncServiceError::Off("no project is open".into()))?;
+        let max = self.store.bucket_settings()?.max_file_mib as u64 * 1024 * 1024;
+        super::explain::explain(&root, path, max).map_err(|e| SyncServiceError::Invalid(e.to_string()))
+    }
+
     pub async fn file_history(&self, path: &str) -> Result<Vec<FileVersionInfo>, SyncServiceError> {
         let a = self.active()?;
         a.root.resolve(path).map_err(|e| SyncServiceError::Invalid(e.to_string()))?;

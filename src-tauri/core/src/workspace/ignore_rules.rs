@@ -28,18 +28,29 @@ pub fn walker(dir: &Path) -> WalkBuilder {
 /// between the project root and it. Used where a walk does not start at the root, e.g. listing
 /// the inside of an ignored folder (whose children are then ignored too).
 pub fn is_ignored(root: &Path, rel: &str, is_dir: bool) -> bool {
-    verdict(root, rel, is_dir) == Verdict::Ignored
+    matches!(verdict(root, rel, is_dir), Verdict::Ignored(_))
 }
 
 /// What the project's own ignore files say about a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Verdict {
-    /// It, or a folder above it, is ignored.
-    Ignored,
+    /// It, or a folder above it, is ignored: by which rule.
+    Ignored(Rule),
     /// A rule names it and keeps it (a `!` negation).
     Kept,
     /// No rule names it.
     Unsaid,
+}
+
+/// The ignore rule that decided, for "why is this not synced?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The ignored path: the file itself, or the folder above it the rule names.
+    pub path: String,
+    /// The ignore file the rule is in, project-relative (`.gitignore`, `src/.auraignore`).
+    pub file: Option<String>,
+    /// The rule as written.
+    pub pattern: String,
 }
 
 fn verdict(root: &Path, rel: &str, is_dir: bool) -> Verdict {
@@ -77,7 +88,13 @@ fn verdict(root: &Path, rel: &str, is_dir: bool) -> Verdict {
         let mut kept = false;
         for m in matchers.iter().rev() {
             match m.matched(&dir, dir_like) {
-                Match::Ignore(_) => return Verdict::Ignored,
+                Match::Ignore(g) => {
+                    return Verdict::Ignored(Rule {
+                        path: parts[..=i].join("/"),
+                        file: g.from().map(|f| f.strip_prefix(root).unwrap_or(f).display().to_string()),
+                        pattern: g.original().to_string(),
+                    })
+                }
                 Match::Whitelist(_) => {
                     kept = true;
                     break;
@@ -158,5 +175,117 @@ pub fn sync_ignored(root: &Path, rel: &[u8], is_dir: bool) -> bool {
         Ok(s) => is_ignored(root, s, is_dir),
         // Ignore files are UTF-8; a name that is not cannot be matched by them.
         Err(_) => false,
+    }
+}
+
+/// Why sync carries a path or leaves it out, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncReason {
+    /// Carried: nothing leaves it out.
+    Synced,
+    /// Carried although an ignore rule matches it: Git tracks it.
+    Tracked(Rule),
+    /// Inside `.git`: the repository's own data is not project content.
+    GitInternals,
+    /// In a folder with a build-output name (`node_modules`, `dist`, …) the project's rules
+    /// say nothing about.
+    BuildOutput { folder: String },
+    /// Left out by an ignore rule.
+    Ignored(Rule),
+}
+
+impl SyncReason {
+    pub fn synced(&self) -> bool {
+        matches!(self, Self::Synced | Self::Tracked(_))
+    }
+}
+
+impl std::fmt::Display for SyncReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rule = |r: &Rule| {
+            let file = r.file.as_deref().unwrap_or("an ignore file");
+            let what = if r.path.is_empty() { String::new() } else { format!("'{}' ", r.path) };
+            format!("{what}matches '{}' in {file}", r.pattern)
+        };
+        match self {
+            Self::Synced => write!(f, "Synced: no ignore rule leaves it out."),
+            Self::Tracked(r) => write!(f, "Synced because Git tracks it, although {}.", rule(r)),
+            Self::GitInternals => write!(f, "Not synced: it is inside .git, the repository's own data."),
+            Self::BuildOutput { folder } => write!(
+                f,
+                "Not synced: '{folder}' is a dependency or build-output folder, made again inside the sandbox. \
+                 To sync it, add '!{folder}/' to .auraignore."
+            ),
+            Self::Ignored(r) => write!(
+                f,
+                "Not synced: {}. To sync it, remove that rule or add a '!' rule for it to .auraignore.",
+                rule(r)
+            ),
+        }
+    }
+}
+
+/// Why sync carries project-relative `rel` or leaves it out (the same decision as
+/// [`sync_ignored`], with its cause).
+pub fn sync_reason(root: &Path, rel: &str, is_dir: bool) -> SyncReason {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.contains(&".git") {
+        return SyncReason::GitInternals;
+    }
+    let said = verdict(root, rel, is_dir);
+    if !is_dir && super::tracked::tracked(root).contains(rel.as_bytes()) {
+        return match said {
+            Verdict::Ignored(r) => SyncReason::Tracked(r),
+            _ => SyncReason::Synced,
+        };
+    }
+    if let Verdict::Ignored(r) = said {
+        return SyncReason::Ignored(r);
+    }
+    for i in 0..parts.len() {
+        let folder = parts[..=i].join("/");
+        if (i + 1 < parts.len() || is_dir) && skipped_build_dir(root, folder.as_bytes()) {
+            return SyncReason::BuildOutput { folder };
+        }
+    }
+    SyncReason::Synced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_name_the_rule_the_folder_or_git() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::create_dir_all(p.join("src/gen")).unwrap();
+        std::fs::write(p.join(".gitignore"), "*.log\n!keep.log\n").unwrap();
+        std::fs::write(p.join("src/.auraignore"), "gen/\n").unwrap();
+        let why = |rel: &str, dir: bool| sync_reason(p, rel, dir);
+        assert_eq!(why("src/main.rs", false), SyncReason::Synced);
+        assert_eq!(why("keep.log", false), SyncReason::Synced);
+        let SyncReason::Ignored(r) = why("debug.log", false) else { panic!() };
+        assert_eq!(
+            (r.path.as_str(), r.file.as_deref(), r.pattern.as_str()),
+            ("debug.log", Some(".gitignore"), "*.log")
+        );
+        let SyncReason::Ignored(r) = why("src/gen/a.rs", false) else { panic!() };
+        assert_eq!(
+            (r.path.as_str(), r.file.as_deref(), r.pattern.as_str()),
+            ("src/gen", Some("src/.auraignore"), "gen/")
+        );
+        assert!(why("src/gen/a.rs", false).to_string().contains("'src/gen' matches 'gen/' in src/.auraignore"));
+        assert_eq!(
+            why("web/node_modules/x/i.js", false),
+            SyncReason::BuildOutput { folder: "web/node_modules".into() }
+        );
+        assert!(why("node_modules", true).to_string().contains("add '!node_modules/' to .auraignore"));
+        assert_eq!(why(".git/config", false), SyncReason::GitInternals);
+        for (rel, dir) in
+            [("src/main.rs", false), ("debug.log", false), ("web/node_modules/x", false), ("node_modules", true)]
+        {
+            assert_eq!(why(rel, dir).synced(), !sync_ignored(p, rel.as_bytes(), dir), "{rel}: one decision");
+        }
     }
 }
