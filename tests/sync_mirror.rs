@@ -87,13 +87,13 @@ fn a_remote_sandbox_follows_saves_deletes_and_outages() {
         m.hint(&[b"uploads".to_vec(), b"AGENTS.md".to_vec(), b"escape".to_vec()]);
         eventually("the empty folder", || {
             let (e2b, id) = (e2b.clone(), sb.id.clone());
-            async move { e2b.list_files(&id, "uploads").await.is_ok_and(|l| l.iter().any(|e| e.name == "empty" && e.is_dir)) }
+            async move {
+                e2b.list_files(&id, "uploads").await.is_ok_and(|l| l.iter().any(|e| e.name == "empty" && e.is_dir))
+            }
         })
         .await;
-        eventually("the link", || async {
-            remote("AGENTS.md").await.as_deref() == Some(b"v3 after an outage\n")
-        })
-        .await;
+        eventually("the link", || async { remote("AGENTS.md").await.as_deref() == Some(b"v3 after an outage\n") })
+            .await;
         eventually("the skip", || async { m.status().skipped.contains_key("escape") }).await;
         assert!(m.status().skipped["escape"].contains("outside the project"), "{:?}", m.status().skipped);
         assert!(remote("escape").await.is_none());

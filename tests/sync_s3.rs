@@ -687,8 +687,12 @@ fn empty_folders_and_folder_modes_come_back() {
             assert_eq!(mode(&out.path().join(d)), mode(&p.join(d)), "{d}'s mode");
         }
         assert_eq!(std::fs::read_to_string(out.path().join("ro/readme")).unwrap(), "read only folder\n");
-        let diff =
-            std::process::Command::new("diff").args(["-r", "--no-dereference"]).arg(p).arg(out.path()).output().unwrap();
+        let diff = std::process::Command::new("diff")
+            .args(["-r", "--no-dereference"])
+            .arg(p)
+            .arg(out.path())
+            .output()
+            .unwrap();
         assert!(diff.stdout.is_empty(), "{}", String::from_utf8_lossy(&diff.stdout));
         assert_eq!(scan(&root, &store, id).unwrap().changed.len(), 0, "a no-op scan sees no folder change");
 
@@ -747,8 +751,11 @@ fn every_file_git_tracks_is_restored() {
         std::fs::create_dir_all(p.join(f).parent().unwrap()).unwrap();
         std::fs::write(p.join(f), text).unwrap();
     }
-    std::fs::write(p.join(".gitignore"), "node_modules/\ndist/\n*.log\n!**/fixtures/glob-exports/node_modules\n!/examples/site/dist\n")
-        .unwrap();
+    std::fs::write(
+        p.join(".gitignore"),
+        "node_modules/\ndist/\n*.log\n!**/fixtures/glob-exports/node_modules\n!/examples/site/dist\n",
+    )
+    .unwrap();
     git(&["add", "."]);
     git(&["add", "-f", "logs/keep.log", "vendor/node_modules/patched/index.js"]);
     let root = ProjectRoot::open(p).unwrap();
@@ -775,5 +782,8 @@ fn every_file_git_tracks_is_restored() {
     for f in listed.lines() {
         assert_eq!(std::fs::read(out.path().join(f)).ok(), Some(std::fs::read(p.join(f)).unwrap()), "{f} restored");
     }
-    assert!(!out.path().join("node_modules").exists() && !out.path().join("debug.log").exists(), "untracked ignored files stay out");
+    assert!(
+        !out.path().join("node_modules").exists() && !out.path().join("debug.log").exists(),
+        "untracked ignored files stay out"
+    );
 }

@@ -515,8 +515,9 @@ pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> R
     use crate::sync::mirror::{entries, put_local, read_local, Local};
     use futures::stream::{StreamExt, TryStreamExt};
     let all = entries(root, root.path());
-    let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) =
-        all.into_iter().partition(|r| std::fs::symlink_metadata(root.path().join(crate::paths::rel_bytes(r))).is_ok_and(|m| m.is_dir()));
+    let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = all.into_iter().partition(|r| {
+        std::fs::symlink_metadata(root.path().join(crate::paths::rel_bytes(r))).is_ok_and(|m| m.is_dir())
+    });
     let one = |rel: Vec<u8>| async move {
         let r = root.clone();
         let rel2 = rel.clone();

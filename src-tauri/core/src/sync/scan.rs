@@ -269,7 +269,13 @@ fn check_link(
 
 /// Compares one folder with its manifest row: only its being there and its mode matter.
 /// (Folders are not counted as files hashed or unchanged.)
-fn check_dir(batch: &mut Batch, rel: Vec<u8>, meta: &std::fs::Metadata, before: Option<FileState>, report: &mut ScanReport) {
+fn check_dir(
+    batch: &mut Batch,
+    rel: Vec<u8>,
+    meta: &std::fs::Metadata,
+    before: Option<FileState>,
+    report: &mut ScanReport,
+) {
     let now = FileState::from_meta(meta, super::folders::empty_hash());
     match before {
         Some(b) if b == now => {}

@@ -79,8 +79,8 @@ fn read(mut file: std::fs::File, meta: &std::fs::Metadata) -> Result<Tracked, St
     let mut data = Vec::with_capacity(meta.len() as usize);
     std::io::Read::read_to_end(&mut file, &mut data).map_err(|e| e.to_string())?;
     let opts = gix_index::decode::Options { alloc_limit_bytes: Some(4 * MAX_INDEX as usize), ..Default::default() };
-    let (state, _) =
-        gix_index::State::from_bytes(&data, filetime::FileTime::zero(), gix_hash::Kind::Sha1, opts).map_err(|e| e.to_string())?;
+    let (state, _) = gix_index::State::from_bytes(&data, filetime::FileTime::zero(), gix_hash::Kind::Sha1, opts)
+        .map_err(|e| e.to_string())?;
     let mut paths = BTreeSet::new();
     for e in state.entries() {
         // A submodule (gitlink) is another repository: not a file of this one.
