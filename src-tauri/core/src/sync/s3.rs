@@ -592,7 +592,15 @@ impl S3Target {
     pub async fn get_blob_to_file(&self, hash: &str, dest: &std::path::Path) -> Result<u64, SyncError> {
         let local = |e: std::io::Error| SyncError::Local { path: dest.display().to_string(), message: e.to_string() };
         let f = std::fs::File::create(dest).map_err(local)?;
-        let r = self.get_blob_into(hash, f, &dest.display().to_string()).await;
+        let synced = f.try_clone().map_err(local)?;
+        let r = match self.get_blob_into(hash, f, &dest.display().to_string()).await {
+            Ok(n) => tokio::task::spawn_blocking(move || synced.sync_all())
+                .await
+                .map_err(|e| SyncError::Unreachable(e.to_string()))?
+                .map(|()| n)
+                .map_err(local),
+            Err(e) => Err(e),
+        };
         if r.is_err() {
             let _ = tokio::fs::remove_file(dest).await;
         }
@@ -600,22 +608,38 @@ impl S3Target {
     }
 
     /// Downloads a blob into a file the caller opened (named `shown` in errors), checking its
-    /// hash; a mismatch is [`SyncError::Corrupt`] and the caller removes the file.
+    /// hash; a mismatch is [`SyncError::Corrupt`] and the caller removes the file. The data is
+    /// not flushed to the disk here: callers writing many files flush once (`syncfs`) before
+    /// they rename them into place. A small blob arrives whole and is written with one call; a
+    /// large one is written as it streams in.
     pub async fn get_blob_into(&self, hash: &str, file: std::fs::File, shown: &str) -> Result<u64, SyncError> {
         use tokio::io::AsyncWriteExt;
+        const WHOLE: i64 = 4 * 1024 * 1024;
         let key = self.blob_key(hash);
         let mut r = self.client.get_object().bucket(&self.cfg.bucket).key(&key).send().await.map_err(err)?;
         let local = |e: std::io::Error| SyncError::Local { path: shown.to_string(), message: e.to_string() };
+        let unreachable = |e: &dyn std::fmt::Display| SyncError::Unreachable(e.to_string());
+        if r.content_length().is_some_and(|n| n <= WHOLE) {
+            let bytes = r.body.collect().await.map_err(|e| unreachable(&e))?.into_bytes();
+            if blake3::hash(&bytes).to_hex().as_str() != hash {
+                return Err(SyncError::Corrupt { key });
+            }
+            let n = bytes.len() as u64;
+            tokio::task::spawn_blocking(move || std::io::Write::write_all(&mut &file, &bytes))
+                .await
+                .map_err(|e| unreachable(&e))?
+                .map_err(local)?;
+            return Ok(n);
+        }
         let mut f = tokio::fs::File::from_std(file);
         let mut h = blake3::Hasher::new();
         let mut n = 0u64;
-        while let Some(chunk) = r.body.try_next().await.map_err(|e| SyncError::Unreachable(e.to_string()))? {
+        while let Some(chunk) = r.body.try_next().await.map_err(|e| unreachable(&e))? {
             h.update(&chunk);
             n += chunk.len() as u64;
             f.write_all(&chunk).await.map_err(local)?;
         }
         f.flush().await.map_err(local)?;
-        f.sync_all().await.map_err(local)?;
         if h.finalize().to_hex().as_str() != hash {
             return Err(SyncError::Corrupt { key });
         }

@@ -31,7 +31,9 @@ fn make_folders(dir: &cap_std::fs::Dir, raw: &[u8], parts: &[&OsStr]) -> Result<
             Err(_) => match dir.create_dir(&folder) {
                 Ok(()) => {}
                 // Made meanwhile by a concurrent write of a file beside it.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && dir.symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) => {}
                 Err(e) => return Err(bad(&outside_or(e))),
             },
         }
@@ -81,12 +83,44 @@ fn open_dest(dest: &Path) -> Result<cap_std::fs::Dir, EngineError> {
         .map_err(|e| EngineError::Restore { path: dest.display().to_string(), message: e.to_string() })
 }
 
-/// Writes one snapshot file (downloaded to a temporary name beside it, hash-checked, then
-/// renamed over the old one, so a failure never leaves half a file).
-async fn write_file(target: &S3Target, dir: &cap_std::fs::Dir, f: &SnapshotFile) -> Result<(), EngineError> {
+/// A file or link written under a temporary name beside its place, renamed into place once
+/// every file is on disk; removed if it never gets there (an error, a cancelled restore).
+struct Staged<'d> {
+    dir: &'d cap_std::fs::Dir,
+    tmp: PathBuf,
+    path: PathBuf,
+    raw: Vec<u8>,
+    placed: bool,
+}
+
+impl Staged<'_> {
+    fn place(mut self) -> Result<(), EngineError> {
+        self.dir
+            .rename(&self.tmp, self.dir, &self.path)
+            .map_err(|e| EngineError::Restore { path: shown(&self.raw), message: outside_or(e) })?;
+        self.placed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = self.dir.remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Downloads one snapshot file (or makes one link) under a temporary name, hash-checked.
+async fn stage_file<'d>(
+    target: &S3Target,
+    dir: &'d cap_std::fs::Dir,
+    f: &SnapshotFile,
+) -> Result<Staged<'d>, EngineError> {
     let path = prepare_path(dir, &f.path)?;
     let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: outside_or(e) };
     let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
+    let staged = |tmp: PathBuf| Staged { dir, tmp, path: path.clone(), raw: f.path.clone(), placed: false };
     if crate::sync::links::is_link(f.mode) {
         // A link: its blob is the target text, made again as written (never followed).
         let text = target.get_blob(&f.blake3).await?;
@@ -96,23 +130,52 @@ async fn write_file(target: &S3Target, dir: &cap_std::fs::Dir, f: &SnapshotFile)
                 message: "the snapshot holds a link leading outside the project; it is not made".into(),
             });
         }
-        let made = dir.symlink(crate::paths::rel_bytes(&text), &tmp).and_then(|()| dir.rename(&tmp, dir, &path));
-        if made.is_err() {
-            let _ = dir.remove_file(&tmp);
-        }
-        return made.map_err(io);
+        dir.symlink(crate::paths::rel_bytes(&text), &tmp).map_err(io)?;
+        return Ok(staged(tmp));
     }
     let file = dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)).map_err(io)?;
+    let guard = staged(tmp);
     let file = file.into_std();
-    let perms = file.try_clone().and_then(|c| c.set_permissions(std::fs::Permissions::from_mode(f.mode)));
-    let done = match target.get_blob_into(&f.blake3, file, &shown(&f.path)).await {
-        Ok(_) => perms.map_err(io).and_then(|()| dir.rename(&tmp, dir, &path).map_err(io)),
-        Err(e) => Err(e.into()),
-    };
-    if done.is_err() {
-        let _ = dir.remove_file(&tmp);
+    file.set_permissions(std::fs::Permissions::from_mode(f.mode)).map_err(io)?;
+    target.get_blob_into(&f.blake3, file, &shown(&f.path)).await?;
+    Ok(guard)
+}
+
+/// Puts staged files in place: one `syncfs` first makes every one of them durable (one flush
+/// for the whole restore instead of one per file), so a crash never leaves a renamed file
+/// without its content.
+async fn place_all(dir: &cap_std::fs::Dir, staged: Vec<Staged<'_>>) -> Result<(), EngineError> {
+    use std::os::fd::AsRawFd;
+    if staged.is_empty() {
+        return Ok(());
     }
-    done
+    // A readable descriptor of the destination (the capability's own is `O_PATH`, which
+    // `syncfs` refuses).
+    let flushed = match dir.open(".") {
+        Ok(d) => {
+            let d = d.into_std();
+            tokio::task::spawn_blocking(move || {
+                // SAFETY: `d` is an open descriptor owned by this closure.
+                match unsafe { libc::syncfs(d.as_raw_fd()) } {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = flushed {
+        return Err(EngineError::Restore {
+            path: String::new(),
+            message: format!("cannot flush the restored files to disk: {e}"),
+        });
+    }
+    for s in staged {
+        s.place()?;
+    }
+    Ok(())
 }
 
 async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, EngineError> {
@@ -148,8 +211,10 @@ async fn write_all(
     for f in &folders {
         make_folder(dir, f)?;
     }
-    let writes: Vec<_> = files.into_iter().map(|f| write_file(target, dir, f)).collect();
-    futures::stream::iter(writes).buffer_unordered(concurrency.max(1)).try_collect::<Vec<()>>().await?;
+    let writes: Vec<_> = files.into_iter().map(|f| stage_file(target, dir, f)).collect();
+    let staged: Vec<Staged<'_>> =
+        futures::stream::iter(writes).buffer_unordered(concurrency.max(1)).try_collect().await?;
+    place_all(dir, staged).await?;
     set_folder_modes(dir, &folders)
 }
 
@@ -238,7 +303,9 @@ pub async fn adopt(
         .filter(|f| {
             let same = on_disk.get(&f.path).is_some_and(|h| Some(*h) == unhex(&f.blake3));
             if crate::sync::folders::is_dir(f.mode) {
-                return !dir.symlink_metadata(rel_bytes(&f.path)).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == f.mode & 0o7777);
+                return !dir
+                    .symlink_metadata(rel_bytes(&f.path))
+                    .is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o7777 == f.mode & 0o7777);
             }
             let mode_ok = if crate::sync::links::is_link(f.mode) {
                 dir.symlink_metadata(rel_bytes(&f.path)).is_ok_and(|m| m.file_type().is_symlink())
@@ -319,7 +386,8 @@ fn remove_folders(dir: &cap_std::fs::Dir, snap: &Snapshot, on_disk: Vec<Vec<u8>>
     if wanted.is_empty() {
         return 0;
     }
-    let gone: Vec<(&[u8], ())> = on_disk.iter().filter(|p| !wanted.contains(p.as_slice())).map(|p| (p.as_slice(), ())).collect();
+    let gone: Vec<(&[u8], ())> =
+        on_disk.iter().filter(|p| !wanted.contains(p.as_slice())).map(|p| (p.as_slice(), ())).collect();
     crate::sync::folders::deepest_first(gone).into_iter().filter(|(p, _)| dir.remove_dir(rel_bytes(p)).is_ok()).count()
 }
 
@@ -350,6 +418,6 @@ pub async fn restore_file(
         }
     }
     let f = SnapshotFile { path: path.to_vec(), size: 0, blake3: blake3.to_string(), mode };
-    write_file(target, &dir, &f).await?;
+    write_all(target, &dir, vec![&f], 1).await?;
     Ok(kept)
 }
