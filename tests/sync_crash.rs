@@ -1,6 +1,6 @@
 //! The sync process killed with SIGKILL at random points of a 2,000-file sync, ten times over,
 //! with edits between the runs: after a final uninterrupted pass nothing is lost and the bucket's
-//! HEAD is byte-for-byte the project on disk. Also: files the sync process cannot read are
+//! HEAD is byte-for-byte the project on disk, links and empty folders included. Also: files the sync process cannot read are
 //! per-file errors while the rest syncs. Drives the real `aura-sync` binary (the app's engine)
 //! against a real SeaweedFS on 127.0.0.1.
 
@@ -45,7 +45,8 @@ fn run_json(mut c: Command) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Every regular file under `dir` (relative path → content), skipping the ignored `target/`.
+/// Every file, link and folder under `dir` (relative path → content; a link as `-> target`, a
+/// folder as `path/` with no content), skipping the ignored `target/`.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -53,15 +54,38 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         for e in std::fs::read_dir(&d).unwrap() {
             let e = e.unwrap();
             let t = e.file_type().unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
             if t.is_dir() && e.file_name() != "target" {
                 stack.push(e.path());
+                out.insert(format!("{rel}/"), Vec::new());
             } else if t.is_file() {
-                let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
                 out.insert(rel, std::fs::read(e.path()).unwrap());
+            } else if t.is_symlink() {
+                let target = std::fs::read_link(e.path()).unwrap();
+                out.insert(rel, format!("-> {}", target.display()).into_bytes());
             }
         }
     }
     out
+}
+
+/// Links inside the project and empty folders come and go between runs too.
+fn relink_and_fold(proj: &Path, rng: &mut Rng) {
+    for _ in 0..10 {
+        let j = rng.below(30);
+        let link = proj.join(format!("links/l{j:02}"));
+        let _ = std::fs::remove_file(&link);
+        if rng.below(4) != 0 {
+            let i = rng.below(2000);
+            std::os::unix::fs::symlink(format!("../d{:02}/f{i:04}.txt", i % 40), link).unwrap();
+        }
+        let folder = proj.join(format!("empty/e{:02}", rng.below(30)));
+        if folder.exists() {
+            std::fs::remove_dir(folder).unwrap();
+        } else {
+            std::fs::create_dir_all(folder).unwrap();
+        }
+    }
 }
 
 fn write_file(proj: &Path, rng: &mut Rng, i: u64) {
@@ -88,6 +112,9 @@ fn kill_9_at_random_points_loses_nothing() {
     for i in 0..2000 {
         write_file(proj.path(), &mut rng, i);
     }
+    std::fs::create_dir_all(proj.path().join("links")).unwrap();
+    std::fs::create_dir_all(proj.path().join("empty")).unwrap();
+    relink_and_fold(proj.path(), &mut rng);
     let push = || {
         let mut c = cmd(BIN, &w);
         c.args(["push", proj.path().to_str().unwrap(), "--db", db.to_str().unwrap(), "--key", "crash"]);
@@ -124,6 +151,7 @@ fn kill_9_at_random_points_loses_nothing() {
                     write_file(proj.path(), &mut rng, i);
                 }
             }
+            relink_and_fold(proj.path(), &mut rng);
         }
         let started = Instant::now();
         let mut child = push().stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
@@ -160,7 +188,8 @@ fn kill_9_at_random_points_loses_nothing() {
     run_json(c);
     let (want, got) = (tree(proj.path()), tree(&dest));
     assert!(!got.contains_key("target/out.o"));
-    assert_eq!(want.len(), got.len(), "file count");
+    assert!(want.keys().any(|k| k.starts_with("links/")) && want.keys().any(|k| k.starts_with("empty/e")));
+    assert_eq!(want.len(), got.len(), "entry count: {:?}", want.keys().filter(|k| !got.contains_key(*k)).collect::<Vec<_>>());
     for (k, v) in &want {
         assert_eq!(got.get(k), Some(v), "{k} differs after {killed} kills");
     }
