@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "support/weed.rs"]
+#[path = "../src-tauri/core/tests/support/weed.rs"]
 mod support;
 use support::{weed, Weed, ACCESS_KEY, SECRET_KEY};
 
@@ -189,7 +189,12 @@ fn kill_9_at_random_points_loses_nothing() {
     let (want, got) = (tree(proj.path()), tree(&dest));
     assert!(!got.contains_key("target/out.o"));
     assert!(want.keys().any(|k| k.starts_with("links/")) && want.keys().any(|k| k.starts_with("empty/e")));
-    assert_eq!(want.len(), got.len(), "entry count: {:?}", want.keys().filter(|k| !got.contains_key(*k)).collect::<Vec<_>>());
+    assert_eq!(
+        want.len(),
+        got.len(),
+        "entry count: {:?}",
+        want.keys().filter(|k| !got.contains_key(*k)).collect::<Vec<_>>()
+    );
     for (k, v) in &want {
         assert_eq!(got.get(k), Some(v), "{k} differs after {killed} kills");
     }

@@ -62,8 +62,6 @@ pub struct IsolationStatus {
     pub network_tool: Option<String>,
 }
 
-/// Largest file uploaded to a new remote sandbox, and how many files at most.
-
 pub struct SandboxService {
     store: Arc<Store>,
     secrets: Secrets,

@@ -32,7 +32,7 @@ pub fn state(m: &std::fs::Metadata) -> super::FileState {
 }
 
 /// Folder entries ordered for giving them their modes: deepest first.
-pub fn deepest_first<'a, T>(mut dirs: Vec<(&'a [u8], T)>) -> Vec<(&'a [u8], T)> {
+pub fn deepest_first<T>(mut dirs: Vec<(&[u8], T)>) -> Vec<(&[u8], T)> {
     dirs.sort_by(|a, b| {
         let depth = |p: &[u8]| p.iter().filter(|c| **c == b'/').count();
         depth(b.0).cmp(&depth(a.0)).then(b.0.cmp(a.0))

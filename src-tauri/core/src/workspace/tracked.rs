@@ -47,8 +47,10 @@ impl Tracked {
 
 /// The tracked set of the repository at `root`, read again only when the index changed.
 pub fn tracked(root: &Path) -> Arc<Tracked> {
+    /// The index file's inode, mtime (s, ns) and size: a new index is a new key.
     type Key = (u64, i64, i64, u64);
-    static CACHE: Mutex<Option<HashMap<PathBuf, (Key, Arc<Tracked>)>>> = Mutex::new(None);
+    type Cache = Option<HashMap<PathBuf, (Key, Arc<Tracked>)>>;
+    static CACHE: Mutex<Cache> = Mutex::new(None);
     let Some((file, meta)) = open_index(root) else { return Arc::default() };
     let key: Key = (meta.ino(), meta.mtime(), meta.mtime_nsec(), meta.len());
     if let Some((k, t)) = CACHE.lock().get_or_insert_with(HashMap::new).get(root) {

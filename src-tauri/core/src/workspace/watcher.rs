@@ -138,7 +138,7 @@ impl ProjectWatcher {
                     let Some(shared) = weak.upgrade() else { return };
                     let mut guard = shared.lock();
                     if let Some(deb) = guard.as_mut() {
-                        let _ = deb.watch(&r.path().join(f), RecursiveMode::NonRecursive);
+                        let _ = deb.watch(r.path().join(f), RecursiveMode::NonRecursive);
                     }
                 }
                 while let Ok(dir) = new_dirs_rx.recv() {
