@@ -12,7 +12,7 @@
 
 mod common;
 
-#[path = "../../../tests/support/weed.rs"]
+#[path = "../tests/support/weed.rs"]
 mod weed;
 
 use std::sync::mpsc;

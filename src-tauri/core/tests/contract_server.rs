@@ -1,4 +1,4 @@
-//! Starts one of the contract servers in tests/contract (Python, validating every request
+//! Starts one of the contract servers in the repository's tests/contract (Python, validating every request
 //! against the official spec) and talks to its control endpoints. Shared by the provider tests.
 
 #![allow(dead_code)]
@@ -15,7 +15,8 @@ pub struct ContractServer {
 impl ContractServer {
     /// `script` is a file in tests/contract; `spec` a folder under ../shared/specs.
     pub fn start(script: &str, spec: &str, key: &str) -> Self {
-        let root = env!("CARGO_MANIFEST_DIR");
+        // The repository root (this crate is src-tauri/core).
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let spec_dir = format!("{root}/../shared/specs/{spec}");
         assert!(std::path::Path::new(&spec_dir).exists(), "the official specs must be at {spec_dir}");
         let mut child = Command::new("python3")

@@ -188,7 +188,7 @@ fn failures_become_clear_errors_and_idempotent_calls_retry() {
 #[test]
 fn every_documented_state_is_mapped() {
     let spec =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/daytona/api-openapi.yaml"))
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/daytona/api-openapi.yaml"))
             .unwrap();
     let block = spec.split("    SandboxState:\n      enum:\n").nth(1).unwrap();
     let states: Vec<&str> = block
