@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { eventually, makeSandboxDirs, startReady } from "./harness.mjs";
+import { eventually, makeSandboxDirs, startReady, terminalText } from "./harness.mjs";
 
 describe("new project from the wizard", () => {
   let app;
@@ -79,23 +79,38 @@ describe("new project from the wizard", () => {
     await (await form.$("button=Create")).click();
     const root = path.join(where, "hello-api");
     await eventually(async () => (await b.execute(() => document.body.dataset.project)) === root, { what: "the new project open", timeout: 30000 });
+    const address = () => b.execute(() => document.querySelector('[data-testid="preview-address"]').textContent);
+    assert.doesNotMatch(await address(), /port 5173/, "the last project's page is not shown in the new one's preview");
     const status = () => b.execute(() => document.querySelector('[data-testid="run-status"]').textContent);
     await eventually(async () => (await status()) === "▶ running :8000", { what: "uvicorn running", timeout: 300000, interval: 500 });
     assert.ok(fs.existsSync(path.join(root, ".venv/bin/uvicorn")), "installed into the project's .venv");
     const frame = await b.$(".preview-frame");
     await frame.waitForDisplayed({ timeout: 20000 });
+    // What the preview shows, read in one script (an element looked up while the page loads
+    // and read after it loaded is another element); kept for the failure report.
+    let seen = null;
     const title = async () => {
       await b.switchFrame(await b.$(".preview-frame"));
       try {
-        const el = await b.$("#title");
-        return (await el.isExisting()) ? el.getText() : null;
+        seen = await b.execute(() => ({
+          href: location.href,
+          title: document.querySelector("#title")?.textContent ?? null,
+          text: (document.body?.innerText ?? "").slice(0, 300),
+        }));
+        return seen.title;
       } finally {
         await b.switchFrame(null);
       }
     };
-    await eventually(async () => (await title()) === "hello-api", { what: "the page", timeout: 60000 });
+    const report = async () => {
+      const note = await b.execute(() => document.querySelector('[data-testid="preview-message"]')?.textContent);
+      return `\npreview: ${JSON.stringify(seen)}; pane note: ${note}\nrun terminal:\n${(await terminalText(b)).trim().slice(-1500)}`;
+    };
+    await eventually(async () => (await title()) === "hello-api", { what: "the page", timeout: 60000 })
+      .catch(async (e) => { throw new Error(e.message + (await report())); });
     const main = path.join(root, "main.py");
     fs.writeFileSync(main, fs.readFileSync(main, "utf8").replace(">hello-api<", ">reloaded by uvicorn<"));
-    await eventually(async () => (await title()) === "reloaded by uvicorn", { what: "the preview reloaded after the restart", timeout: 60000 });
+    await eventually(async () => (await title()) === "reloaded by uvicorn", { what: "the preview reloaded after the restart", timeout: 60000 })
+      .catch(async (e) => { throw new Error(e.message + (await report())); });
   });
 });

@@ -126,6 +126,7 @@ async function openProject(path: string): Promise<void> {
     for (const p of editor.openPaths()) await editor.close(p);
     if (runner.busy()) runner.stop();
     terminals.closeAll();
+    preview.reset();
     layout.apply(info.session.layout);
     await tree.load(info.session.expanded_dirs);
     await editor.restore(info.session.open_tabs, info.session.active_tab);

@@ -17,9 +17,7 @@ export class PreviewPane {
   private ports = h("datalist", { id: "preview-ports" });
   private width = h("select", { class: "preview-width", "aria-label": "device width" }, ...WIDTHS.map(([v, l]) => h("option", { value: v }, l)));
   private address = h("span", { class: "preview-address", "data-testid": "preview-address" });
-  private message = h("div", { class: "placeholder" },
-    h("p", {}, "No app running yet."),
-    h("p", { class: "hint" }, "Start the dev server in a sandbox terminal (e.g. npm run dev), then Detect or type its port."));
+  private message = h("div", { class: "placeholder", "data-testid": "preview-message" });
   private base = "";
   private current = 0; // the port shown
   private hinted = 0; // the last dev-server port seen in command or terminal output
@@ -49,12 +47,32 @@ export class PreviewPane {
     this.width.addEventListener("change", () => {
       this.frame.style.width = this.width.value ? `${this.width.value}px` : "100%";
     });
-    this.frame.hidden = true;
+    this.reset();
     host.replaceChildren(
       h("div", { class: "preview-toolbar" }, h("span", { class: "pane-title" }, "Preview"), back, forward, reload, this.port, this.ports, go, detect, this.width, external),
       this.address,
       h("div", { class: "preview-stage" }, this.frame, this.message),
     );
+  }
+
+  /** Nothing shown: a new project is open (the last one's page, port and history belong to a
+   *  sandbox that is gone). */
+  reset(): void {
+    this.current = 0;
+    this.hinted = 0;
+    this.base = "";
+    this.history = [];
+    this.at = -1;
+    this.expect = null;
+    this.frame.src = "about:blank";
+    this.frame.hidden = true;
+    this.port.value = "";
+    this.ports.replaceChildren();
+    this.address.textContent = "";
+    this.message.hidden = false;
+    this.message.replaceChildren(
+      h("p", {}, "No app running yet."),
+      h("p", { class: "hint" }, "Start the dev server in a sandbox terminal (e.g. npm run dev), then Detect or type its port."));
   }
 
   /** A dev-server banner seen in command output ("Local: http://localhost:5173/"): offered in
@@ -103,7 +121,9 @@ export class PreviewPane {
       this.message.hidden = true;
       this.frame.src = info.entry_url;
     } catch (e) {
-      this.note(asIpcError(e).message);
+      // Not the page asked for: show why, not whatever the frame had before.
+      this.reset();
+      this.note(`Cannot show port ${port}: ${asIpcError(e).message}`);
     }
   }
 
