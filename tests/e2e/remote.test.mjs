@@ -91,14 +91,22 @@ describe("E2B provider", () => {
     await b.keys([Key.Enter]);
     await eventually(async () => /localhost:5175/.test(await terminalText(b)), { what: "remote dev server started" });
     await (await b.$("#toggle-preview")).click();
-    await (await b.$(".preview-port")).setValue("5175");
+    // (Opening the pane may already show the port the terminal printed: set, do not append.)
+    await b.execute(() => { document.querySelector(".preview-port").value = "5175"; });
     await b.execute(() => [...document.querySelectorAll(".preview-toolbar button")].find((x) => x.textContent === "Go").click());
-    await b.switchFrame(await b.$(".preview-frame"));
-    try {
-      await eventually(async () => (await (await b.$("#remote")).getText()) === "served from the e2b sandbox", { what: "remote preview", timeout: 30000 });
-    } finally {
-      await b.switchFrame(null);
-    }
+    // Read in one script per poll (a looked-up element can be gone by the time it is read).
+    const shown = async () => {
+      await b.switchFrame(await b.$(".preview-frame"));
+      try {
+        return await b.execute(() => document.querySelector("#remote")?.textContent ?? null);
+      } finally {
+        await b.switchFrame(null);
+      }
+    };
+    await eventually(async () => (await shown()) === "served from the e2b sandbox", { what: "remote preview", timeout: 30000 }).catch(async (e) => {
+      const pane = await b.execute(() => `${document.querySelector('[data-testid="preview-address"]')?.textContent} | note: ${document.querySelector('[data-testid="preview-message"]')?.textContent}`);
+      throw new Error(`${e.message}\npreview pane: ${pane}\nframe shows: ${await shown().catch((x) => x.message)}`);
+    });
 
     const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
     assert.deepEqual(violations, [], "the app's requests follow the official contract");

@@ -108,7 +108,11 @@ export class PreviewPane {
   }
 
   async show(port: number): Promise<void> {
-    if (!port) return;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      // A typo in the port field: say so, keep what is shown.
+      this.note(`${this.port.value || port} is not a port: choose one between 1 and 65535.`);
+      return;
+    }
     try {
       const info = await api.previewOpen(port);
       this.port.value = String(port);
