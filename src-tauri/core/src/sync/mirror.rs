@@ -141,7 +141,7 @@ pub(crate) async fn put_local(p: &dyn Provider, sandbox: &str, name: &str, what:
             r => r,
         },
         Local::Link(target) => {
-            let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+            let q = crate::sandbox::remote::shell_quote;
             let target = String::from_utf8_lossy(target);
             let command = format!("rm -rf -- {n} && ln -s -- {t} {n}", n = q(name), t = q(&target));
             let req = crate::sandbox::ExecRequest { command, cwd: None, env: Vec::new(), timeout_s: Some(30) };

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{remote_path, ApiClient, RetryPolicy, TermCmd};
+use super::{remote_path, shell_quote, ApiClient, RetryPolicy, TermCmd};
 use crate::sandbox::*;
 use crate::secrets::Secret;
 
@@ -257,10 +257,6 @@ fn enc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 #[async_trait]

@@ -204,6 +204,11 @@ impl RemoteTerminal {
     }
 }
 
+/// `s` as one word for `sh` (single quotes; a quote inside closed, escaped and reopened).
+pub(crate) fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// A workspace-relative path as a path under `workdir` in the remote sandbox; never outside it.
 pub(crate) fn remote_path(workdir: &str, path: &str) -> Result<String, SandboxError> {
     let clean = path.trim_start_matches("./");
