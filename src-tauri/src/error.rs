@@ -15,10 +15,6 @@ impl IpcError {
     pub fn new(kind: &str, message: impl Into<String>) -> Self {
         Self { kind: kind.to_string(), message: message.into() }
     }
-
-    pub fn no_project() -> Self {
-        Self::new("no_project", "open a project folder first")
-    }
 }
 
 impl<E: UserFacing> From<E> for IpcError {

@@ -8,6 +8,7 @@ pub mod create;
 pub mod error;
 pub mod paths;
 pub mod preview;
+pub mod project;
 pub mod run;
 pub mod samples;
 pub mod sandbox;

@@ -1,4 +1,5 @@
-//! Files of the open project. Every command here touches the disk, so it runs off the main thread.
+//! Files of the open project. Every command here touches the disk, so it runs off the main thread;
+//! changes go through the project host (the same path an agent's writes take).
 
 use aura_core::workspace::files::{self, FileContent, FileVersion};
 use aura_core::workspace::tree::{self, DirEntry};
@@ -25,45 +26,25 @@ pub async fn write_file(
     text: String,
     expected_hash: Option<String>,
 ) -> IpcResult<FileVersion> {
-    off_main(app, move |s| {
-        let v = files::write_file(&s.project_root()?, &path, &text, expected_hash.as_deref())?;
-        s.changed(&[&path]);
-        Ok(v)
-    })
-    .await
+    off_main(app, move |s| Ok(s.write_file(&path, &text, expected_hash.as_deref())?)).await
 }
 
 #[tauri::command]
 pub async fn create_file(app: AppHandle, path: String) -> IpcResult<()> {
-    off_main(app, move |s| {
-        files::create_file(&s.project_root()?, &path)?;
-        s.changed(&[&path]);
-        Ok(())
-    })
-    .await
+    off_main(app, move |s| Ok(s.create_file(&path)?)).await
 }
 
 #[tauri::command]
 pub async fn create_dir(app: AppHandle, path: String) -> IpcResult<()> {
-    off_main(app, move |s| Ok(files::create_dir(&s.project_root()?, &path)?)).await
+    off_main(app, move |s| Ok(s.create_dir(&path)?)).await
 }
 
 #[tauri::command]
 pub async fn rename_path(app: AppHandle, from: String, to: String) -> IpcResult<()> {
-    off_main(app, move |s| {
-        files::rename_path(&s.project_root()?, &from, &to)?;
-        s.changed(&[&from, &to]);
-        Ok(())
-    })
-    .await
+    off_main(app, move |s| Ok(s.rename_path(&from, &to)?)).await
 }
 
 #[tauri::command]
 pub async fn delete_path(app: AppHandle, path: String) -> IpcResult<()> {
-    off_main(app, move |s| {
-        files::delete_path(&s.project_root()?, &path)?;
-        s.changed(&[&path]);
-        Ok(())
-    })
-    .await
+    off_main(app, move |s| Ok(s.delete_path(&path)?)).await
 }

@@ -1,6 +1,5 @@
-use aura_core::paths::ProjectRoot;
 use aura_core::store::{ProjectSession, RecentProject};
-use aura_core::workspace::watcher::{FsChange, ProjectWatcher};
+use aura_core::workspace::watcher::FsChange;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -31,26 +30,16 @@ pub async fn open_project(
     path: String,
     on_change: Channel<FsChange>,
 ) -> IpcResult<ProjectInfo> {
-    let root = ProjectRoot::open(&path)?;
-    let root_str = root.path().display().to_string();
-    let record = state.store.touch_project(&root_str, &root.name())?;
-    let session = state.store.load_session(record.id)?;
-    let sync = state.sync.clone();
-    let sandboxes = state.sandboxes.clone();
-    let project_id = record.id;
-    let (watcher, watch_error) = match ProjectWatcher::start(&root, move |c| {
-        // Journal for sync first (durable), then the remote sandbox, then tell the window.
-        let paths = aura_core::sync::service::hint_paths(&c.paths);
-        sync.hint(&paths);
-        sandboxes.files_changed(project_id, &paths);
+    let opened = state.open(std::path::Path::new(&path), move |c| {
         let _ = on_change.send(c);
-    }) {
-        Ok(w) => (Some(w), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let info = ProjectInfo { root: root_str, name: root.name(), session, watch_error };
-    state.set_project(root, record, watcher);
-    Ok(info)
+    })?;
+    let root = &opened.project.root;
+    Ok(ProjectInfo {
+        root: root.path().display().to_string(),
+        name: root.name(),
+        session: opened.session,
+        watch_error: opened.watch_error,
+    })
 }
 
 #[tauri::command]

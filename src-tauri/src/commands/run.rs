@@ -13,12 +13,7 @@ pub async fn run_setup(app: AppHandle) -> IpcResult<RunSetup> {
 
 #[tauri::command]
 pub async fn run_save(app: AppHandle, config: RunConfig) -> IpcResult<()> {
-    off_main(app, move |s| {
-        run::save(&s.project_root()?, &config)?;
-        s.changed(&[".aura", run::CONFIG_PATH]);
-        Ok(())
-    })
-    .await
+    off_main(app, move |s| Ok(s.save_run_config(&config)?)).await
 }
 
 /// The configuration to run with, and the install command when one is due.

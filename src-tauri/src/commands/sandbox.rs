@@ -100,9 +100,8 @@ pub async fn sandbox_exec(
     command: String,
     on_output: Channel<ExecChunk>,
 ) -> IpcResult<ExecOutcome> {
-    let p = state.project()?;
     let req = ExecRequest { command, ..Default::default() };
-    Ok(state.sandboxes.exec(&p.root, &p.record, &req, &mut ChannelExecSink(on_output)).await?)
+    Ok(state.host.exec(&req, &mut ChannelExecSink(on_output)).await?)
 }
 
 /// Stops the running `sandbox_exec` commands.

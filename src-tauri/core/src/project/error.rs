@@ -1,0 +1,42 @@
+//! What can go wrong with the open project: the one error its front ends (the window's commands,
+//! the agent server) see, each case keeping its domain's message and kind.
+
+use crate::error::UserFacing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("open a project folder first")]
+    NoProject,
+    #[error("choose a port between 1 and 65535")]
+    InvalidPort,
+    #[error("no preview of port {0} is open")]
+    NoPreview(u16),
+    #[error(transparent)]
+    Path(#[from] crate::paths::PathError),
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    #[error(transparent)]
+    Preview(#[from] crate::preview::ProxyError),
+}
+
+impl UserFacing for ProjectError {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::NoProject => "no_project",
+            Self::InvalidPort => "invalid_port",
+            Self::NoPreview(_) => "not_found",
+            Self::Path(e) => e.kind(),
+            Self::Workspace(e) => e.kind(),
+            Self::Store(e) => e.kind(),
+            Self::Sandbox(e) => e.kind(),
+            Self::Run(e) => e.kind(),
+            Self::Preview(e) => e.kind(),
+        }
+    }
+}
