@@ -41,7 +41,7 @@ pub fn generate_tree(root: &Path, dirs: usize, per_dir: usize) {
         std::fs::create_dir_all(&dir).unwrap();
         for f in 0..per_dir {
             n += 1;
-            let body = if n % 97 == 0 {
+            let body = if n.is_multiple_of(97) {
                 format!("fn f{n}() {{\n    let x = \"{NEEDLE}\";\n}}\n")
             } else {
                 format!("fn f{n}() {{\n    let x = {n};\n    println!(\"{{x}}\");\n}}\n")

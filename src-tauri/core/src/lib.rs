@@ -4,6 +4,7 @@
 //! testable without a window. The Tauri command layer (`src-tauri/src/commands`) only translates IPC
 //! to these calls.
 
+pub mod agent;
 pub mod create;
 pub mod error;
 pub mod paths;
@@ -21,3 +22,9 @@ pub mod workspace;
 
 pub use error::UserFacing;
 pub use paths::{PathError, ProjectRoot};
+
+/// Makes `ring` the process's TLS crypto provider (every HTTP client of the core needs one; the
+/// first call wins, later ones do nothing).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

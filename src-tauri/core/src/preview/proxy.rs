@@ -145,7 +145,7 @@ impl Upstream {
 
 /// TLS settings for HTTPS upstreams: the system's roots.
 pub fn system_tls() -> Arc<tokio_rustls::rustls::ClientConfig> {
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    crate::install_tls_provider();
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);

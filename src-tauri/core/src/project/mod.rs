@@ -77,11 +77,7 @@ impl ProjectHost {
     /// Opens `path` as the project (closing the one before): remembers it, starts sync and the
     /// watcher. Each change on disk is journalled for sync first (durable), then sent to a remote
     /// sandbox's copy, then handed to `on_change`.
-    pub fn open(
-        &self,
-        path: &Path,
-        on_change: impl Fn(FsChange) + Send + 'static,
-    ) -> Result<Opened, ProjectError> {
+    pub fn open(&self, path: &Path, on_change: impl Fn(FsChange) + Send + 'static) -> Result<Opened, ProjectError> {
         let root = ProjectRoot::open(path)?;
         let record = self.store.touch_project(&root.path().display().to_string(), &root.name())?;
         let session = self.store.load_session(record.id)?;

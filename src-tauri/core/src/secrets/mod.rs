@@ -21,9 +21,12 @@ pub enum SecretName {
     E2bApiKey,
     R2AccessKeyId,
     R2SecretAccessKey,
+    /// The agent server's bearer token (made by Aura, never typed in).
+    AgentToken,
 }
 
 impl SecretName {
+    /// The provider and bucket keys a user types in (the agent token is made by Aura).
     pub const ALL: [SecretName; 4] =
         [Self::DaytonaApiKey, Self::E2bApiKey, Self::R2AccessKeyId, Self::R2SecretAccessKey];
 
@@ -34,6 +37,7 @@ impl SecretName {
             Self::E2bApiKey => "E2B_API_KEY",
             Self::R2AccessKeyId => "R2_ACCESS_KEY_ID",
             Self::R2SecretAccessKey => "R2_SECRET_ACCESS_KEY",
+            Self::AgentToken => "AURA_AGENT_TOKEN",
         }
     }
 }

@@ -81,7 +81,7 @@ pub async fn check(endpoint: &Url, current: &str, target: &Target) -> Result<Che
 
 /// Redirects are followed only to https or back to loopback, as the endpoint itself.
 fn client() -> reqwest::Result<reqwest::Client> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::install_tls_provider();
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         let ok = attempt.url().scheme() == "https" || super::endpoint::is_loopback(attempt.url());
         if attempt.previous().len() > 5 || !ok {

@@ -46,7 +46,7 @@ pub struct ApiClient {
 fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls_provider();
     });
 }
 

@@ -1,0 +1,383 @@
+//! The agent server through a real MCP client (rmcp's streamable HTTP client) against a real
+//! project, the real local sandbox (bubblewrap) and a real SQLite store: every tool, the token,
+//! the policy (deny and ask), bad input, and "Undo agent changes".
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aura_core::agent::http::AgentServer;
+use aura_core::agent::{AgentEvent, AgentService, Permission};
+use aura_core::project::ProjectHost;
+use aura_core::secrets::{Secret, Secrets};
+use aura_core::store::Store;
+use parking_lot::Mutex;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, ReadResourceRequestParams};
+use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+
+const TOKEN: &str = "aura_test_token_0123456789abcdef";
+
+struct World {
+    _data: tempfile::TempDir,
+    proj: tempfile::TempDir,
+    host: Arc<ProjectHost>,
+    agent: Arc<AgentService>,
+    server: AgentServer,
+    events: Arc<Mutex<Vec<AgentEvent>>>,
+}
+
+async fn world() -> World {
+    aura_core::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(proj.path().join("src")).unwrap();
+    std::fs::write(proj.path().join("src/main.py"), "print('hello')\nprint('again')\n").unwrap();
+    std::fs::write(proj.path().join("README.md"), "# demo\nneedle here\n").unwrap();
+    std::fs::write(proj.path().join(".gitignore"), "build/\n").unwrap();
+    std::fs::create_dir_all(proj.path().join("build")).unwrap();
+    std::fs::write(proj.path().join("build/out.txt"), "generated").unwrap();
+    let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    let host = Arc::new(ProjectHost::new(store, Secrets::in_memory(), tokio::runtime::Handle::current(), |_| {}));
+    host.open(proj.path(), |_| {}).unwrap();
+    let events: Arc<Mutex<Vec<AgentEvent>>> = Arc::default();
+    let ev = events.clone();
+    let agent =
+        Arc::new(AgentService::new(host.clone(), data.path().to_path_buf(), move |e| ev.lock().push(e)).unwrap());
+    let server = AgentServer::start(agent.clone(), 0, Some(Secret::new(TOKEN))).await.unwrap();
+    World { _data: data, proj, host, agent, server, events }
+}
+
+async fn client(url: &str, token: &str) -> Result<RunningService<RoleClient, ClientConfig>, String> {
+    let t = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url).auth_header(token),
+    );
+    ClientConfig::default().serve(t).await.map_err(|e| e.to_string())
+}
+
+async fn call(c: &RunningService<RoleClient, ClientConfig>, tool: &str, args: serde_json::Value) -> CallToolResult {
+    let args = args.as_object().cloned().unwrap_or_default();
+    c.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args)).await.unwrap()
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
+fn ok(r: &CallToolResult) -> String {
+    assert_ne!(r.is_error, Some(true), "the call failed: {}", text(r));
+    text(r)
+}
+
+fn failed(r: &CallToolResult) -> String {
+    assert_eq!(r.is_error, Some(true), "the call should have failed: {}", text(r));
+    text(r)
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_tool_works_through_a_real_client() {
+    let w = world().await;
+    let c = client(&w.server.url(), TOKEN).await.unwrap();
+    let names: Vec<String> = c.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    for t in
+        ["list_files", "read_file", "write_file", "edit_file", "search", "execute_command", "processes", "preview_url"]
+    {
+        assert!(names.contains(&t.to_string()), "{t} missing from {names:?}");
+    }
+    // Commands ask by default; this test allows them.
+    w.agent.set_permission("execute_command", Permission::Allow).unwrap();
+
+    let list = ok(&call(&c, "list_files", serde_json::json!({})).await);
+    assert!(list.lines().any(|l| l == "src/") && list.lines().any(|l| l == "src/main.py"), "{list}");
+    assert!(!list.contains("build/out.txt"), "ignored files are left out by default: {list}");
+    let all = ok(&call(&c, "list_files", serde_json::json!({"include_ignored": true})).await);
+    assert!(all.contains("build/out.txt"), "{all}");
+
+    assert_eq!(
+        ok(&call(&c, "read_file", serde_json::json!({"path": "src/main.py"})).await),
+        "print('hello')\nprint('again')\n"
+    );
+
+    ok(&call(&c, "write_file", serde_json::json!({"path": "src/new/util.py", "content": "X = 1\n"})).await);
+    assert_eq!(read(w.proj.path(), "src/new/util.py"), "X = 1\n", "missing folders are made");
+
+    ok(&call(&c, "edit_file", serde_json::json!({"path": "src/main.py", "old_text": "hello", "new_text": "bye"}))
+        .await);
+    assert_eq!(read(w.proj.path(), "src/main.py"), "print('bye')\nprint('again')\n");
+    let twice = failed(
+        &call(&c, "edit_file", serde_json::json!({"path": "src/main.py", "old_text": "print", "new_text": "p"})).await,
+    );
+    assert!(twice.contains("2 times"), "{twice}");
+    let missing = failed(
+        &call(&c, "edit_file", serde_json::json!({"path": "src/main.py", "old_text": "nope", "new_text": "p"})).await,
+    );
+    assert!(missing.contains("not found"), "{missing}");
+
+    let found = ok(&call(&c, "search", serde_json::json!({"query": "needle"})).await);
+    assert!(found.contains("README.md:2: needle here"), "{found}");
+
+    // The command runs in the sandbox: it sees the project (and the agent's write), not the host.
+    let out =
+        ok(&call(&c, "execute_command", serde_json::json!({"command": "cat src/new/util.py; ls /home; exit 3"})).await);
+    assert!(out.starts_with("exit code 3"), "{out}");
+    assert!(out.contains("X = 1"), "{out}");
+    let out = ok(&call(&c, "execute_command", serde_json::json!({"command": "pwd", "cwd": "src"})).await);
+    assert!(out.trim_end().ends_with("/src"), "{out}");
+
+    // A server in the sandbox: processes lists it, preview_url gives a loopback URL that serves it.
+    let c2 = Arc::new(c);
+    let bg = {
+        let c2 = c2.clone();
+        tokio::spawn(async move {
+            call(
+                &c2,
+                "execute_command",
+                serde_json::json!({"command": "python3 -m http.server 8765 --bind 127.0.0.1", "timeout_s": 30}),
+            )
+            .await
+        })
+    };
+    let (mut url, mut served) = (String::new(), false);
+    for _ in 0..100 {
+        let r = call(&c2, "preview_url", serde_json::json!({"port": 8765})).await;
+        if r.is_error != Some(true) && ok(&r).contains("http://127.0.0.") {
+            url = ok(&r);
+            if reqwest_get(&url).await.is_some_and(|b| b.contains("README.md")) {
+                served = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(served, "the preview URL did not serve the sandbox's app: {url}");
+    let procs = ok(&call(&c2, "processes", serde_json::json!({})).await);
+    assert!(procs.contains("python3"), "{procs}");
+    bg.abort();
+    w.host.sandboxes.cancel_exec();
+
+    // Resources: the project's files.
+    let res = c2.list_all_resources().await.unwrap();
+    assert!(res.iter().any(|r| r.uri == "aura://project/README.md"), "{res:?}");
+    let body = c2.read_resource(ReadResourceRequestParams::new("aura://project/README.md")).await.unwrap();
+    assert!(format!("{body:?}").contains("needle here"));
+
+    // Every call is in the activity log, newest first, with its outcome.
+    let log = w.agent.activity();
+    assert!(
+        log.iter().any(|c| c.tool == "write_file" && c.outcome == "ok" && c.arguments.contains("<6 bytes>")),
+        "{log:?}"
+    );
+    assert!(log.iter().any(|c| c.tool == "edit_file" && c.outcome == "error"));
+    w.host.shutdown();
+}
+
+/// Opens the preview as a browser would: the entry URL sets the preview's cookie, the page is
+/// then fetched with it.
+async fn reqwest_get(url_text: &str) -> Option<String> {
+    let entry = url_text.split_whitespace().find(|s| s.starts_with("http://"))?;
+    let http = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().ok()?;
+    let first = http.get(entry).send().await.ok()?;
+    let cookie = first.headers().get("set-cookie")?.to_str().ok()?.split(';').next()?.to_string();
+    let base = entry.split('?').next()?;
+    http.get(base).header("cookie", cookie).send().await.ok()?.text().await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_the_token_nothing_is_served() {
+    let w = world().await;
+    for token in ["", "wrong", "aura_test_token_0123456789abcdeX"] {
+        assert!(client(&w.server.url(), token).await.is_err(), "token {token:?} was accepted");
+    }
+    let raw = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = raw.post(w.server.url()).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    // A web page (it sends Origin) is turned away even with the token.
+    let r = raw
+        .post(w.server.url())
+        .bearer_auth(TOKEN)
+        .header("origin", "http://evil.example")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Malformed JSON-RPC with the token: a protocol error, and the server keeps serving.
+    let r = raw
+        .post(w.server.url())
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert!(client(&w.server.url(), TOKEN).await.is_ok());
+    // A new token replaces the old one at once.
+    w.server.set_token(Some(Secret::new("aura_other")));
+    assert!(client(&w.server.url(), TOKEN).await.is_err());
+    assert!(client(&w.server.url(), "aura_other").await.is_ok());
+    assert!(w.server.url().starts_with("http://127.0.0.1:"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn paths_limits_and_unknown_tools_are_refused_clearly() {
+    let w = world().await;
+    let c = client(&w.server.url(), TOKEN).await.unwrap();
+    for bad in ["../outside.txt", "/etc/passwd", "src/../../x", "a\0b"] {
+        let r = call(&c, "write_file", serde_json::json!({"path": bad, "content": "x"})).await;
+        failed(&r);
+        let r = call(&c, "read_file", serde_json::json!({"path": bad})).await;
+        failed(&r);
+    }
+    // A link inside the project that points out of it is not followed.
+    std::os::unix::fs::symlink("/etc", w.proj.path().join("etc-link")).unwrap();
+    failed(&call(&c, "read_file", serde_json::json!({"path": "etc-link/passwd"})).await);
+    failed(&call(&c, "write_file", serde_json::json!({"path": "etc-link/x", "content": "x"})).await);
+    assert!(!Path::new("/etc/x").exists());
+
+    let huge = "a".repeat(9 * 1024 * 1024);
+    let msg = failed(&call(&c, "write_file", serde_json::json!({"path": "big.txt", "content": huge})).await);
+    assert!(msg.contains("limit"), "{msg}");
+    assert!(!w.proj.path().join("big.txt").exists());
+
+    let unknown = c.call_tool(CallToolRequestParams::new("rm_rf")).await;
+    assert!(unknown.is_err(), "an unknown tool is a protocol error");
+    let no_args = c.call_tool(CallToolRequestParams::new("read_file")).await;
+    assert!(no_args.is_err() || no_args.unwrap().is_error == Some(true));
+    let wrong_type = c
+        .call_tool(
+            CallToolRequestParams::new("write_file")
+                .with_arguments(serde_json::json!({"path": 5}).as_object().cloned().unwrap()),
+        )
+        .await;
+    assert!(wrong_type.is_err() || wrong_type.unwrap().is_error == Some(true));
+    // The server is still there.
+    ok(&call(&c, "read_file", serde_json::json!({"path": "README.md"})).await);
+    w.host.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ask_waits_for_the_user_and_deny_refuses() {
+    let w = world().await;
+    let c = Arc::new(client(&w.server.url(), TOKEN).await.unwrap());
+    // Default: commands ask. The user denies: the agent gets an error, nothing ran.
+    let pending = {
+        let c = c.clone();
+        tokio::spawn(async move { call(&c, "execute_command", serde_json::json!({"command": "touch ran.txt"})).await })
+    };
+    let asked = wait_for(|| w.agent.pending().into_iter().next()).await;
+    assert_eq!(asked.title, "touch ran.txt");
+    assert!(w.events.lock().iter().any(|e| matches!(e, AgentEvent::Ask(r) if r.id == asked.id)));
+    assert!(w.agent.decide(asked.id, false));
+    let r = pending.await.unwrap();
+    assert!(failed(&r).contains("denied"));
+    assert!(!w.proj.path().join("ran.txt").exists());
+    assert!(w.agent.activity().iter().any(|c| c.tool == "execute_command" && c.outcome == "denied"));
+
+    // Approved: it runs and the agent gets its output.
+    let pending = {
+        let c = c.clone();
+        tokio::spawn(
+            async move { call(&c, "execute_command", serde_json::json!({"command": "echo approved-run"})).await },
+        )
+    };
+    let asked = wait_for(|| w.agent.pending().into_iter().next()).await;
+    w.agent.decide(asked.id, true);
+    assert!(ok(&pending.await.unwrap()).contains("approved-run"));
+
+    // Writes ask too when set so; the card shows the diff.
+    w.agent.set_permission("write_file", Permission::Ask).unwrap();
+    let pending = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            call(&c, "write_file", serde_json::json!({"path": "README.md", "content": "# new\n"})).await
+        })
+    };
+    let asked = wait_for(|| w.agent.pending().into_iter().next()).await;
+    assert!(asked.detail.contains("-# demo") && asked.detail.contains("+# new"), "{}", asked.detail);
+    w.agent.decide(asked.id, true);
+    ok(&pending.await.unwrap());
+
+    // Deny: refused at once.
+    w.agent.set_permission("write_file", Permission::Deny).unwrap();
+    let r = call(&c, "write_file", serde_json::json!({"path": "README.md", "content": "no"})).await;
+    assert!(failed(&r).contains("turned off"));
+    assert_eq!(read(w.proj.path(), "README.md"), "# new\n");
+    w.host.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn undo_brings_back_the_project_as_it_was() {
+    let w = world().await;
+    std::os::unix::fs::symlink("src/main.py", w.proj.path().join("main-link")).unwrap();
+    std::fs::create_dir_all(w.proj.path().join("empty")).unwrap();
+    let before = tree(w.proj.path());
+    let c = client(&w.server.url(), TOKEN).await.unwrap();
+    w.agent.set_permission("execute_command", Permission::Allow).unwrap();
+    ok(&call(&c, "write_file", serde_json::json!({"path": "README.md", "content": "changed\n"})).await);
+    ok(&call(&c, "write_file", serde_json::json!({"path": "added/deep/new.txt", "content": "new\n"})).await);
+    // Commands change files too: in the sandbox, through the project folder.
+    ok(&call(&c, "execute_command", serde_json::json!({"command": "rm src/main.py main-link && rmdir empty && chmod 600 README.md && echo x > made-by-cmd"})).await);
+    assert_ne!(tree(w.proj.path()), before);
+    assert!(w.agent.changes().is_some());
+
+    let report = w.agent.undo().await.unwrap();
+    assert_eq!(tree(w.proj.path()), before, "{report:?}");
+    assert!(report.removed.iter().any(|p| p == "made-by-cmd"), "{report:?}");
+    assert!(w.agent.changes().is_none());
+    // Nothing more to undo.
+    assert!(w.agent.undo().await.is_err());
+    w.host.shutdown();
+}
+
+/// Every path with its type, mode and content (links: target), ignoring what sync ignores.
+fn tree(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    for e in walk(root) {
+        let rel = e.strip_prefix(root).unwrap().display().to_string();
+        if rel.starts_with("build") {
+            continue;
+        }
+        let m = std::fs::symlink_metadata(&e).unwrap();
+        let what = if m.file_type().is_symlink() {
+            format!("link {}", std::fs::read_link(&e).unwrap().display())
+        } else if m.is_dir() {
+            "dir".into()
+        } else {
+            format!("file {:o} {}", m.permissions().mode() & 0o777, std::fs::read_to_string(&e).unwrap())
+        };
+        out.push(format!("{rel}: {what}"));
+    }
+    out.sort();
+    out
+}
+
+fn walk(p: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap().path();
+        v.push(e.clone());
+        if std::fs::symlink_metadata(&e).unwrap().is_dir() {
+            v.extend(walk(&e));
+        }
+    }
+    v
+}
+
+async fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = f() {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting");
+}
