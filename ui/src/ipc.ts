@@ -24,6 +24,11 @@ import type { SecretName } from "./bindings/SecretName";
 import type { PreviewInfo } from "./bindings/PreviewInfo";
 import type { SecretState } from "./bindings/SecretState";
 
+import type { AgentEvent } from "./bindings/AgentEvent";
+import type { AgentPolicy } from "./bindings/AgentPolicy";
+import type { AgentStatus } from "./bindings/AgentStatus";
+import type { Permission } from "./bindings/Permission";
+import type { UndoReport } from "./bindings/UndoReport";
 import type { BucketSettings } from "./bindings/BucketSettings";
 import type { FileVersionInfo } from "./bindings/FileVersionInfo";
 import type { SyncExplanation } from "./bindings/SyncExplanation";
@@ -51,6 +56,7 @@ export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { RunConfig, RunPlan, RunSetup };
 export type { GitImport, NewProject, NewProjectOptions };
+export type { AgentEvent, AgentPolicy, AgentStatus, Permission, UndoReport };
 
 /** Every command rejects with an IpcError; this turns anything else into one too. */
 export function asIpcError(e: unknown): IpcError {
@@ -176,4 +182,17 @@ export const api = {
     call<void>("terminal_resize", { id, cols, rows }),
   terminalAck: (id: number, bytes: number) => call<void>("terminal_ack", { id, bytes }),
   terminalClose: (id: number) => call<void>("terminal_close", { id }),
+
+  agentSubscribe: (onEvent: (e: AgentEvent) => void) => {
+    const ch = new Channel<AgentEvent>();
+    ch.onmessage = onEvent;
+    return call<void>("agent_subscribe", { onEvent: ch });
+  },
+  agentStatus: () => call<AgentStatus>("agent_status"),
+  agentNewToken: () => call<string>("agent_new_token"),
+  agentSetPermission: (tool: string, permission: Permission) =>
+    call<AgentPolicy>("agent_set_permission", { tool, permission }),
+  agentDecide: (id: number, allow: boolean) => call<boolean>("agent_decide", { id, allow }),
+  agentUndo: () => call<UndoReport>("agent_undo"),
+  agentKeep: () => call<void>("agent_keep"),
 };

@@ -3,6 +3,7 @@ import "./style.css";
 import { openSearchPanel, replaceNext } from "@codemirror/search";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
+import { AgentPanel } from "./agent";
 import { $, h } from "./dom";
 import { EditorArea } from "./editor";
 import { showGitImport } from "./gitimport";
@@ -49,6 +50,7 @@ function showSync(): void {
   layout.show("sidebar", "sync");
   void syncPanel.refresh();
 }
+const agentPanel = new AgentPanel($("#view-agent"), () => layout.show("sidebar", "agent"));
 const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), (text) => preview.hint(text));
 
 // ---- ▶ Run ----
@@ -198,6 +200,8 @@ const commands: Command[] = [
   { id: "sandbox.show", title: "Sandbox: Show Panel", run: () => { layout.show("sidebar", "sandbox"); void sandbox.refresh(); } },
   { id: "sandbox.run", title: "Sandbox: Run Command…", run: () => { layout.show("sidebar", "sandbox"); document.querySelector<HTMLInputElement>(".sb-run-input")?.focus(); } },
   { id: "sync.show", title: "Sync: Show Panel", run: () => showSync() },
+  { id: "agent.show", title: "Agent: Show Panel", run: () => { layout.show("sidebar", "agent"); void agentPanel.refresh(); } },
+  { id: "agent.undo", title: "Agent: Undo Agent Changes…", run: () => { layout.show("sidebar", "agent"); void agentPanel.refresh(); } },
   { id: "sync.now", title: "Sync: Sync Now", run: () => void api.syncNow().catch((e) => toast(asIpcError(e).message, "error")) },
   { id: "sync.history", title: "Sync: Show Project History", run: () => { showSync(); void syncPanel.loadHistory(); } },
   { id: "sync.fileHistory", title: "Sync: Show History of This File", run: () => { showSync(); void syncPanel.loadFileHistory(); } },
@@ -248,6 +252,7 @@ for (const b of document.querySelectorAll<HTMLElement>("#sidebar-tabs button")) 
     if (b.dataset.view === "search") search.focus();
     if (b.dataset.view === "sandbox") void sandbox.refresh();
     if (b.dataset.view === "sync") void syncPanel.refresh();
+    if (b.dataset.view === "agent") void agentPanel.refresh();
   });
 }
 window.addEventListener("beforeunload", (e) => {
@@ -258,6 +263,7 @@ window.addEventListener("beforeunload", (e) => {
 (async () => {
   layout.apply({});
   void syncPanel.start();
+  void agentPanel.start();
   try {
     await openProject(await api.startupProject());
   } catch (e) {

@@ -1,6 +1,7 @@
 //! The IPC surface: each command translates arguments to an `aura_core` call and its result back.
 //! Keep the list in `handler()` in step with `COMMANDS` in `src-tauri/build.rs` (the ACL).
 
+mod agent;
 mod create;
 mod files;
 mod preview;
@@ -96,5 +97,12 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         terminal::terminal_resize,
         terminal::terminal_ack,
         terminal::terminal_close,
+        agent::agent_subscribe,
+        agent::agent_status,
+        agent::agent_new_token,
+        agent::agent_set_permission,
+        agent::agent_decide,
+        agent::agent_undo,
+        agent::agent_keep,
     ]
 }

@@ -33,10 +33,20 @@ pub async fn secrets_status(app: AppHandle) -> IpcResult<Vec<SecretState>> {
 
 #[tauri::command]
 pub async fn secret_set(app: AppHandle, name: SecretName, value: String) -> IpcResult<()> {
+    typed_in(name)?;
     off_main(app, move |s| Ok(s.secrets.set(name, &value)?)).await
+}
+
+/// Only the keys a user types in; the agent token is made by Aura (Settings → Agents).
+fn typed_in(name: SecretName) -> IpcResult<()> {
+    if SecretName::ALL.contains(&name) {
+        return Ok(());
+    }
+    Err(crate::error::IpcError::new("invalid_secret", "this key is made by Aura, not typed in"))
 }
 
 #[tauri::command]
 pub async fn secret_delete(app: AppHandle, name: SecretName) -> IpcResult<()> {
+    typed_in(name)?;
     off_main(app, move |s| Ok(s.secrets.delete(name)?)).await
 }

@@ -3,4 +3,4 @@
 /**
  * The secrets Aura knows. Anything else is refused.
  */
-export type SecretName = "daytona_api_key" | "e2b_api_key" | "r2_access_key_id" | "r2_secret_access_key";
+export type SecretName = "daytona_api_key" | "e2b_api_key" | "r2_access_key_id" | "r2_secret_access_key" | "agent_token";

@@ -31,14 +31,16 @@ pub use policy::{AgentPolicy, Permission};
 use crate::project::ProjectHost;
 
 /// What the window hears about agents.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+#[ts(export)]
 pub enum AgentEvent {
     /// A call started or finished.
     Call(AgentCall),
     /// A call waits for the user.
     Ask(ApprovalRequest),
     /// A question was answered or withdrawn.
-    Answered(u64),
+    Answered(#[ts(type = "number")] u64),
     /// Agent changes began (a baseline was taken) or were undone or kept.
     Changes(Option<BaselineInfo>),
 }
