@@ -129,23 +129,23 @@ async fn every_tool_works_through_a_real_client() {
     let out = ok(&call(&c, "execute_command", serde_json::json!({"command": "pwd", "cwd": "src"})).await);
     assert!(out.trim_end().ends_with("/src"), "{out}");
 
-    // A server in the sandbox: processes lists it, preview_url gives a loopback URL that serves it.
-    let c2 = Arc::new(c);
-    let bg = {
-        let c2 = c2.clone();
-        tokio::spawn(async move {
-            call(
-                &c2,
-                "execute_command",
-                serde_json::json!({"command": "python3 -m http.server 8765 --bind 127.0.0.1", "timeout_s": 30}),
-            )
-            .await
-        })
-    };
+    // The app: its run configuration (install first), in the sandbox; logs, processes, a preview
+    // URL that serves it, and stop.
+    let c2 = c;
+    assert!(ok(&call(&c2, "app_logs", serde_json::json!({})).await).contains("not been started"));
+    std::fs::create_dir_all(w.proj.path().join(".aura")).unwrap();
+    std::fs::write(
+        w.proj.path().join(".aura/run.json"),
+        r#"{"install": "echo installing; echo done > installed.txt", "dev": "python3 -m http.server 8765 --bind 127.0.0.1", "port": 8765, "manifests": ["README.md"]}"#,
+    )
+    .unwrap();
+    w.agent.set_permission("run_app", Permission::Allow).unwrap();
+    let started = ok(&call(&c2, "run_app", serde_json::json!({})).await);
+    assert!(started.starts_with("installing"), "{started}");
     let (mut url, mut served) = (String::new(), false);
     for _ in 0..100 {
-        let r = call(&c2, "preview_url", serde_json::json!({"port": 8765})).await;
-        if r.is_error != Some(true) && ok(&r).contains("http://127.0.0.") {
+        let r = call(&c2, "preview_url", serde_json::json!({})).await;
+        if r.is_error != Some(true) {
             url = ok(&r);
             if reqwest_get(&url).await.is_some_and(|b| b.contains("README.md")) {
                 served = true;
@@ -155,10 +155,30 @@ async fn every_tool_works_through_a_real_client() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(served, "the preview URL did not serve the sandbox's app: {url}");
+    assert!(url.starts_with("port 8765:"), "{url}");
+    assert_eq!(read(w.proj.path(), "installed.txt"), "done\n", "the install ran first");
+    let logs = ok(&call(&c2, "app_logs", serde_json::json!({})).await);
+    assert!(
+        logs.starts_with("running") && logs.contains("installing") && logs.contains("$ python3 -m http.server"),
+        "{logs}"
+    );
     let procs = ok(&call(&c2, "processes", serde_json::json!({})).await);
     assert!(procs.contains("python3"), "{procs}");
-    bg.abort();
-    w.host.sandboxes.cancel_exec();
+    // Running it again while it runs leaves it as it is; no install is due the next time.
+    assert!(ok(&call(&c2, "run_app", serde_json::json!({})).await).starts_with("running"));
+    assert!(ok(&call(&c2, "stop_app", serde_json::json!({})).await).starts_with("stopped"));
+    for _ in 0..50 {
+        if !ok(&call(&c2, "processes", serde_json::json!({})).await).contains("python3") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!ok(&call(&c2, "processes", serde_json::json!({})).await).contains("python3"), "stop ends the app");
+    assert!(
+        ok(&call(&c2, "run_app", serde_json::json!({})).await).starts_with("running"),
+        "the install is not due again"
+    );
+    ok(&call(&c2, "stop_app", serde_json::json!({})).await);
 
     // Resources: the project's files.
     let res = c2.list_all_resources().await.unwrap();

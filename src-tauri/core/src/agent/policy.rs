@@ -32,9 +32,12 @@ pub const TOOLS: &[(&str, ToolClass)] = &[
     ("search", ToolClass::Read),
     ("processes", ToolClass::Read),
     ("preview_url", ToolClass::Read),
+    ("app_logs", ToolClass::Read),
+    ("stop_app", ToolClass::Write),
     ("write_file", ToolClass::Write),
     ("edit_file", ToolClass::Write),
     ("execute_command", ToolClass::Command),
+    ("run_app", ToolClass::Command),
 ];
 
 pub fn class_of(tool: &str) -> Option<ToolClass> {

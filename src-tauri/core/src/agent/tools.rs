@@ -107,6 +107,12 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct LogsArgs {
+    /// Most bytes of the end of the output to return (default 16384).
+    pub max_bytes: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct PreviewArgs {
     /// The port the app listens on in the sandbox; omitted: the first port it listens on.
     pub port: Option<u16>,
@@ -381,6 +387,41 @@ impl AuraTools {
         }
         out.push_str(&String::from_utf8_lossy(&sink.kept));
         Ok(out)
+    }
+
+    #[tool(
+        description = "Start the project's app in its sandbox with its run configuration (.aura/run.json or detected), installing dependencies first when their manifests changed. Returns at once; follow it with app_logs and open it with preview_url."
+    )]
+    async fn run_app(&self, Extension(call): Extension<CallCtx>) -> Result<String, String> {
+        let p = self.agent.host.project().map_err(err)?;
+        let config = crate::run::load(&p.root).map_err(err)?.config.ok_or_else(|| err(ProjectError::NoRunConfig))?;
+        let what = match &config.install {
+            Some(i) => format!("{i} && {}", config.dev),
+            None => config.dev.clone(),
+        };
+        self.may_change(&call, "run_app", what, "the project's run configuration, in its sandbox".into()).await?;
+        let s = self.agent.host.run_app().map_err(err)?;
+        Ok(format!("{}: {}{}", s.phase, s.install.as_ref().map(|i| format!("{i}, then ")).unwrap_or_default(), s.dev)
+            + &s.port.map(|p| format!(" (serves port {p})")).unwrap_or_default())
+    }
+
+    #[tool(description = "Stop the app run_app started.")]
+    async fn stop_app(&self, Extension(call): Extension<CallCtx>) -> Result<String, String> {
+        self.may_change(&call, "stop_app", "Stop the app".into(), String::new()).await?;
+        match self.agent.host.stop_app() {
+            Some(s) => Ok(format!("stopped ({})", s.ended.unwrap_or_else(|| "it was running".into()))),
+            None => Ok("no app was running".into()),
+        }
+    }
+
+    #[tool(description = "The app's state and the end of its output (install and dev server).")]
+    async fn app_logs(&self, Parameters(a): Parameters<LogsArgs>) -> Result<String, String> {
+        let (status, text) = self.agent.host.app_logs(a.max_bytes.unwrap_or(16_384).min(1 << 20) as usize);
+        let head = match status {
+            None => return Ok("the app has not been started (use run_app)".into()),
+            Some(s) => format!("{}{}", s.phase, s.ended.map(|e| format!(" ({e})")).unwrap_or_default()),
+        };
+        Ok(format!("{head}\n{text}"))
     }
 
     #[tool(description = "List the processes running in the project's sandbox (pid, memory, command).")]

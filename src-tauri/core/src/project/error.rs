@@ -7,6 +7,8 @@ use crate::error::UserFacing;
 pub enum ProjectError {
     #[error("open a project folder first")]
     NoProject,
+    #[error("Aura could not tell how this project runs: enter its commands in Run settings")]
+    NoRunConfig,
     #[error("choose a port between 1 and 65535")]
     InvalidPort,
     #[error("no preview of port {0} is open")]
@@ -30,6 +32,7 @@ impl UserFacing for ProjectError {
         match self {
             Self::NoProject => "no_project",
             Self::InvalidPort => "invalid_port",
+            Self::NoRunConfig => "no_run_config",
             Self::NoPreview(_) => "not_found",
             Self::Path(e) => e.kind(),
             Self::Workspace(e) => e.kind(),

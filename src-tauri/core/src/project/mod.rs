@@ -8,6 +8,7 @@
 //! before the call answers, pushed to a remote sandbox's copy, and reported by the watcher to the
 //! window like any change on disk.
 
+mod app;
 mod error;
 mod previews;
 
@@ -26,6 +27,7 @@ use crate::terminal::TerminalManager;
 use crate::workspace::files::{self, FileVersion};
 use crate::workspace::watcher::{FsChange, ProjectWatcher};
 
+pub use app::AppStatus;
 pub use error::ProjectError;
 pub use previews::PreviewInfo;
 
@@ -52,6 +54,7 @@ pub struct ProjectHost {
     pub sandboxes: Arc<SandboxService>,
     pub terminals: Arc<TerminalManager>,
     previews: previews::Previews,
+    apps: app::AppRuns,
     project: RwLock<Option<Arc<OpenProject>>>,
 }
 
@@ -68,6 +71,7 @@ impl ProjectHost {
             sandboxes: Arc::new(SandboxService::new(store.clone(), secrets.clone())),
             terminals: Arc::new(TerminalManager::new()),
             previews: previews::Previews::default(),
+            apps: app::AppRuns::default(),
             project: RwLock::new(None),
             secrets,
             store,
@@ -79,6 +83,8 @@ impl ProjectHost {
     /// sandbox's copy, then handed to `on_change`.
     pub fn open(&self, path: &Path, on_change: impl Fn(FsChange) + Send + 'static) -> Result<Opened, ProjectError> {
         let root = ProjectRoot::open(path)?;
+        // The app an agent started belongs to the project before.
+        self.stop_app();
         let record = self.store.touch_project(&root.path().display().to_string(), &root.name())?;
         let session = self.store.load_session(record.id)?;
         let (sync, sandboxes, project_id) = (self.sync.clone(), self.sandboxes.clone(), record.id);
@@ -188,6 +194,7 @@ impl ProjectHost {
 
     /// Ends everything: sync, terminals (never leaving their processes behind) and sandboxes.
     pub fn shutdown(&self) {
+        self.stop_app();
         self.sync.close();
         self.terminals.close_all();
         self.sandboxes.shutdown();

@@ -1,0 +1,163 @@
+//! The project's app started in the background (by an agent): its run configuration — install
+//! first when the manifests changed — in the project's sandbox, with its output kept for
+//! `app_logs`. One at a time; stopping drops the run, which ends a local sandbox's process tree.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::{ProjectError, ProjectHost};
+use crate::run::{self, RunPlan};
+use crate::sandbox::{ExecRequest, ExecSink};
+
+/// Output kept per run (the end of it).
+const LOG_KEEP: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct AppStatus {
+    /// "installing", "running", "exited" or "stopped".
+    pub phase: String,
+    pub install: Option<String>,
+    pub dev: String,
+    pub port: Option<u16>,
+    /// How the last step ended ("exit code 1 during install", "exit code 0").
+    pub ended: Option<String>,
+}
+
+#[derive(Default)]
+struct Log {
+    text: Vec<u8>,
+    dropped: u64,
+}
+
+struct LogSink(Arc<Mutex<Log>>);
+
+impl LogSink {
+    fn push(&self, d: &[u8]) {
+        let mut l = self.0.lock();
+        l.text.extend_from_slice(d);
+        if l.text.len() > LOG_KEEP {
+            let cut = l.text.len() - LOG_KEEP;
+            l.text.drain(..cut);
+            l.dropped += cut as u64;
+        }
+    }
+}
+
+impl ExecSink for LogSink {
+    fn stdout(&mut self, d: &[u8]) {
+        self.push(d)
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.push(d)
+    }
+}
+
+struct Running {
+    task: tokio::task::JoinHandle<()>,
+    status: Arc<Mutex<AppStatus>>,
+}
+
+#[derive(Default)]
+pub(super) struct AppRuns {
+    current: Mutex<Option<Running>>,
+    log: Arc<Mutex<Log>>,
+}
+
+impl AppRuns {
+    fn status(&self) -> Option<AppStatus> {
+        self.current.lock().as_ref().map(|r| r.status.lock().clone())
+    }
+}
+
+impl ProjectHost {
+    /// Starts the project's app in its sandbox (installing first when due); a running one is
+    /// left as it is. Returns at once; [`ProjectHost::app_logs`] follows it.
+    pub fn run_app(self: &Arc<Self>) -> Result<AppStatus, ProjectError> {
+        if let Some(s) = self.apps.status().filter(|s| s.phase == "installing" || s.phase == "running") {
+            return Ok(s);
+        }
+        let p = self.project()?;
+        let config = run::load(&p.root)?.config.ok_or(ProjectError::NoRunConfig)?;
+        let last = self.store.setting(&run::installed_key(p.record.id))?;
+        let plan = run::plan(&p.root, config, last.as_deref());
+        let status = Arc::new(Mutex::new(AppStatus {
+            phase: if plan.install.is_some() { "installing" } else { "running" }.into(),
+            install: plan.install.clone(),
+            dev: plan.config.dev.clone(),
+            port: plan.config.port,
+            ended: None,
+        }));
+        *self.apps.log.lock() = Log::default();
+        let (host, st, log) = (self.clone(), status.clone(), self.apps.log.clone());
+        let task = tokio::spawn(async move { host.drive(plan, st, log).await });
+        let now = status.lock().clone();
+        if let Some(old) = self.apps.current.lock().replace(Running { task, status }) {
+            old.task.abort();
+        }
+        Ok(now)
+    }
+
+    async fn drive(&self, plan: RunPlan, status: Arc<Mutex<AppStatus>>, log: Arc<Mutex<Log>>) {
+        let mut sink = LogSink(log);
+        let end = |what: String| {
+            let mut s = status.lock();
+            s.phase = "exited".into();
+            s.ended = Some(what);
+        };
+        if let Some(install) = &plan.install {
+            sink.push(format!("$ {install}\n").as_bytes());
+            let req = ExecRequest { command: install.clone(), ..Default::default() };
+            match self.exec(&req, &mut sink).await {
+                Ok(o) if o.exit_code == Some(0) => {
+                    if let Ok(p) = self.project() {
+                        let _ = self.store.set_setting(&run::installed_key(p.record.id), Some(&plan.fingerprint));
+                    }
+                }
+                Ok(o) => return end(format!("{} during install", describe(o.exit_code, o.signal))),
+                Err(e) => return end(format!("the install could not run: {e}")),
+            }
+            status.lock().phase = "running".into();
+        }
+        sink.push(format!("$ {}\n", plan.config.dev).as_bytes());
+        let req = ExecRequest { command: plan.config.dev.clone(), ..Default::default() };
+        match self.exec(&req, &mut sink).await {
+            Ok(o) => end(describe(o.exit_code, o.signal)),
+            Err(e) => end(format!("the app could not run: {e}")),
+        }
+    }
+
+    /// Stops the app [`ProjectHost::run_app`] started.
+    pub fn stop_app(&self) -> Option<AppStatus> {
+        let r = self.apps.current.lock().take()?;
+        r.task.abort();
+        let mut s = r.status.lock().clone();
+        if s.phase != "exited" {
+            s.phase = "stopped".into();
+        }
+        Some(s)
+    }
+
+    /// The app's status and the last `max_bytes` of its output.
+    pub fn app_logs(&self, max_bytes: usize) -> (Option<AppStatus>, String) {
+        let log = self.apps.log.lock();
+        let start = log.text.len().saturating_sub(max_bytes);
+        let mut text = String::new();
+        if log.dropped > 0 || start > 0 {
+            text.push_str(&format!("… ({} earlier bytes not shown)\n", log.dropped + start as u64));
+        }
+        text.push_str(&String::from_utf8_lossy(&log.text[start..]));
+        (self.apps.status(), text)
+    }
+}
+
+fn describe(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        (None, None) => "stopped".into(),
+    }
+}
