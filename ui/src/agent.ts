@@ -28,7 +28,7 @@ export class AgentPanel {
   private pending = new Map<number, ApprovalRequest>();
 
   constructor(host: HTMLElement, private show: () => void) {
-    host.append(h("div", { class: "sandbox-panel" },
+    host.append(h("div", { class: "agent-panel" },
       this.header, this.asks, this.changes,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Activity"), this.activity),
       h("details", { class: "sb-section", "data-testid": "agent-settings" }, h("summary", {}, "Connect an agent"),
