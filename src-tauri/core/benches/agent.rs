@@ -70,7 +70,10 @@ fn main() {
         for _ in 0..N {
             let t = Instant::now();
             client
-                .call_tool(CallToolRequestParams::new("read_file").with_arguments(args(serde_json::json!({"path": "file.txt"}))))
+                .call_tool(
+                    CallToolRequestParams::new("read_file")
+                        .with_arguments(args(serde_json::json!({"path": "file.txt"}))),
+                )
                 .await
                 .unwrap();
             tool.push(t.elapsed());
@@ -111,7 +114,10 @@ fn main() {
         for _ in 0..N_EXEC {
             let t = Instant::now();
             client
-                .call_tool(CallToolRequestParams::new("execute_command").with_arguments(args(serde_json::json!({"command": "true"}))))
+                .call_tool(
+                    CallToolRequestParams::new("execute_command")
+                        .with_arguments(args(serde_json::json!({"command": "true"}))),
+                )
                 .await
                 .unwrap();
             tool.push(t.elapsed());
