@@ -102,6 +102,7 @@ describe("coding agents through MCP", () => {
     assert.ok(s("tools").text.includes("execute_command"), s("tools").text);
     assert.equal(s("read").text, README);
     assert.ok(!s("approved").error && s("approved").text.startsWith("exit code 0") && s("approved").text.includes("done-approved"), JSON.stringify(s("approved")));
+    assert.ok(s("approved:progress").text.includes("done-approved"), `output streams as progress: ${JSON.stringify(s("approved:progress"))}`);
     assert.ok(s("denied").error && /denied/i.test(s("denied").text), JSON.stringify(s("denied")));
     assert.ok(!fs.existsSync(path.join(dirs.project, "denied.txt")), "a denied command never ran");
     assert.equal(fs.readFileSync(path.join(dirs.project, "approved.txt"), "utf8"), "approved\n");

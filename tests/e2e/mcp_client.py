@@ -25,10 +25,17 @@ def say(step, result=None, error=None):
 
 
 async def call(session, step, tool, args):
+    progress = []
+
+    async def on_progress(value, total, message):
+        progress.append(message or "")
+
     try:
-        say(step, await session.call_tool(tool, args))
+        say(step, await session.call_tool(tool, args, progress_callback=on_progress))
     except Exception as e:  # a protocol error is a step result too
         say(step, error=e)
+    # Output streamed while the call ran (execute_command sends it as progress).
+    print(json.dumps({"step": step + ":progress", "error": False, "text": "".join(progress)}), flush=True)
 
 
 async def scenario(session, name):

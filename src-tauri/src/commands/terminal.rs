@@ -1,4 +1,4 @@
-use aura_core::terminal::{TerminalSink, TerminalSpec};
+use aura_core::terminal::TerminalSink;
 use tauri::ipc::{Channel, InvokeResponseBody};
 use tauri::State;
 
@@ -31,21 +31,7 @@ pub async fn terminal_open(
     on_exit: Channel<Option<u32>>,
 ) -> IpcResult<u32> {
     let sink = ChannelSink { data: on_data, exit: on_exit };
-    if !in_sandbox {
-        let cwd = state.project_root()?.path().to_path_buf();
-        return Ok(state.terminals.open(TerminalSpec::shell(cwd, cols, rows), sink)?);
-    }
-    let p = state.project()?;
-    if state.sandboxes.is_remote(&p.record) {
-        let handle = state.sandboxes.open_remote_terminal(&p.root, &p.record, cols, rows, Box::new(sink)).await?;
-        return Ok(state.terminals.adopt(handle));
-    }
-    let (spec, sandbox_id) = state.sandboxes.terminal_spec(&p.root, &p.record, cols, rows).await?;
-    let id = state.terminals.open(spec, sink)?;
-    if let Some(pid) = state.terminals.pid(id) {
-        state.sandboxes.attach(&sandbox_id, pid)?;
-    }
-    Ok(id)
+    Ok(state.host.open_terminal(in_sandbox, cols, rows, sink).await?)
 }
 
 #[tauri::command]

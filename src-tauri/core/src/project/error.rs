@@ -24,6 +24,8 @@ pub enum ProjectError {
     #[error(transparent)]
     Run(#[from] crate::run::RunError),
     #[error(transparent)]
+    Terminal(#[from] crate::terminal::TerminalError),
+    #[error(transparent)]
     Preview(#[from] crate::preview::ProxyError),
 }
 
@@ -39,6 +41,7 @@ impl UserFacing for ProjectError {
             Self::Store(e) => e.kind(),
             Self::Sandbox(e) => e.kind(),
             Self::Run(e) => e.kind(),
+            Self::Terminal(e) => e.kind(),
             Self::Preview(e) => e.kind(),
         }
     }

@@ -23,7 +23,7 @@ use crate::sandbox::{ExecOutcome, ExecRequest, ExecSink};
 use crate::secrets::Secrets;
 use crate::store::{ProjectRecord, ProjectSession, Store};
 use crate::sync::service::{SyncService, SyncStatus};
-use crate::terminal::TerminalManager;
+use crate::terminal::{TerminalManager, TerminalSink, TerminalSpec};
 use crate::workspace::files::{self, FileVersion};
 use crate::workspace::watcher::{FsChange, ProjectWatcher};
 
@@ -165,6 +165,32 @@ impl ProjectHost {
     pub async fn exec(&self, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, ProjectError> {
         let p = self.project()?;
         Ok(self.sandboxes.exec(&p.root, &p.record, req, sink).await?)
+    }
+
+    /// Opens a shell in the project folder — on the host, or inside the project's sandbox (local
+    /// or remote) — streaming its output to `sink`. Returns the terminal's id.
+    pub async fn open_terminal(
+        &self,
+        in_sandbox: bool,
+        cols: u16,
+        rows: u16,
+        sink: impl TerminalSink,
+    ) -> Result<u32, ProjectError> {
+        let p = self.project()?;
+        if !in_sandbox {
+            let spec = TerminalSpec::shell(p.root.path().to_path_buf(), cols, rows);
+            return Ok(self.terminals.open(spec, sink)?);
+        }
+        if self.sandboxes.is_remote(&p.record) {
+            let handle = self.sandboxes.open_remote_terminal(&p.root, &p.record, cols, rows, Box::new(sink)).await?;
+            return Ok(self.terminals.adopt(handle));
+        }
+        let (spec, sandbox_id) = self.sandboxes.terminal_spec(&p.root, &p.record, cols, rows).await?;
+        let id = self.terminals.open(spec, sink)?;
+        if let Some(pid) = self.terminals.pid(id) {
+            self.sandboxes.attach(&sandbox_id, pid)?;
+        }
+        Ok(id)
     }
 
     /// Shows `port` of the project's sandbox through a loopback preview proxy (started on first
