@@ -31,16 +31,25 @@ pub struct NewProjectOptions {
     pub default_parent: String,
 }
 
+/// Looks at the disk (`~/Projects`, every `PATH` folder), so it runs off the main thread.
 #[tauri::command]
-pub fn new_project_options() -> NewProjectOptions {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
-    let projects = home.join("Projects");
-    let parent = if projects.is_dir() { projects } else { home };
-    NewProjectOptions {
+pub async fn new_project_options() -> NewProjectOptions {
+    tokio::task::spawn_blocking(|| {
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+        let projects = home.join("Projects");
+        let parent = if projects.is_dir() { projects } else { home };
+        NewProjectOptions {
+            frameworks: template::frameworks(),
+            package_managers: template::package_managers(),
+            default_parent: parent.display().to_string(),
+        }
+    })
+    .await
+    .unwrap_or_else(|_| NewProjectOptions {
         frameworks: template::frameworks(),
-        package_managers: template::package_managers(),
-        default_parent: parent.display().to_string(),
-    }
+        package_managers: Vec::new(),
+        default_parent: String::new(),
+    })
 }
 
 /// Writes the starter; answers with the project folder (the window then opens it and runs it).

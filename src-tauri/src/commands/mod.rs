@@ -1,5 +1,11 @@
 //! The IPC surface: each command translates arguments to an `aura_core` call and its result back.
 //! Keep the list in `handler()` in step with `COMMANDS` in `src-tauri/build.rs` (the ACL).
+//!
+//! Every command that touches the disk, SQLite, the network or D-Bus is `async` (or uses
+//! [`off_main`]). The few plain `fn` commands left only touch memory and must stay in the order
+//! the window sent them, which the main thread gives: `terminal_write` / `resize` / `ack` / `close`
+//! (a keystroke queued behind another must not overtake it; the PTY writer thread does the I/O),
+//! `sandbox_cancel`, `sync_subscribe`, `sync_events` and `ui_ready`.
 
 mod agent;
 mod create;
