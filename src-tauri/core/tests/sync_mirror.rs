@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::mirror::Mirror;
 use aura_core::sandbox::{Provider, SandboxSpec};
-use aura_core::sync::mirror::Mirror;
 use contract_server::ContractServer;
 use serde_json::json;
 

@@ -93,7 +93,7 @@ impl Baseline {
         let dir = root.dir().map_err(std::io::Error::other)?;
         let mut entries = BTreeMap::new();
         let mut not_covered = BTreeMap::new();
-        for rel in crate::sync::mirror::entries(root, root.path()) {
+        for rel in crate::sync::carried::carried_paths(root, root.path()) {
             match read_state(&dir, &rel) {
                 Ok(Some((saved, data))) => {
                     if let (Saved::File { hash, .. }, Some(data)) = (&saved, data) {
@@ -128,7 +128,7 @@ impl Baseline {
     pub fn restore(&self, root: &ProjectRoot) -> std::io::Result<UndoReport> {
         let dir = root.dir().map_err(std::io::Error::other)?;
         let mut report = UndoReport::default();
-        let now: BTreeSet<Vec<u8>> = crate::sync::mirror::entries(root, root.path()).into_iter().collect();
+        let now: BTreeSet<Vec<u8>> = crate::sync::carried::carried_paths(root, root.path()).into_iter().collect();
         // Added since: deepest first, so a folder is empty by the time it is removed.
         for rel in now.iter().rev().filter(|r| !self.entries.contains_key(*r)) {
             if self.not_covered.contains_key(&name(rel)) {

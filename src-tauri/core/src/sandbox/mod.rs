@@ -6,6 +6,7 @@
 
 mod error;
 pub mod local;
+pub mod mirror;
 pub mod remote;
 pub mod service;
 mod types;

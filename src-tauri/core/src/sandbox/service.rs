@@ -43,7 +43,7 @@ struct Current {
     session_row: i64,
     provider: Arc<dyn Provider>,
     /// Keeps a remote sandbox's workspace equal to the project (none for local: bind mount).
-    mirror: Option<Arc<crate::sync::mirror::Mirror>>,
+    mirror: Option<Arc<crate::sandbox::mirror::Mirror>>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -276,7 +276,7 @@ impl SandboxService {
                 let p = self.remote(&settings)?;
                 let info = p.create(&spec).await?;
                 let up = upload_project(p.as_ref(), &info.id, root).await?;
-                let mirror = crate::sync::mirror::Mirror::start(p.clone(), info.id.clone(), root.clone());
+                let mirror = crate::sandbox::mirror::Mirror::start(p.clone(), info.id.clone(), root.clone());
                 mirror.note_skipped(up.skipped);
                 (p, info, Some(mirror))
             }
@@ -452,7 +452,7 @@ impl SandboxService {
     }
 
     /// How the remote sandbox's copy of the project is doing (none for local sandboxes).
-    pub fn mirror_status(&self, project_id: i64) -> Option<crate::sync::mirror::MirrorStatus> {
+    pub fn mirror_status(&self, project_id: i64) -> Option<crate::sandbox::mirror::MirrorStatus> {
         let cur = self.current.lock().clone();
         cur.filter(|c| c.project_id == project_id).and_then(|c| c.mirror).map(|m| m.status())
     }
@@ -510,7 +510,8 @@ pub struct Upload {
 /// remote sandbox, everything read through the root capability. Folders go first, then the
 /// rest 8 at a time; the first failure stops the upload.
 pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<Upload, SandboxError> {
-    use crate::sync::mirror::{entries, put_local, read_local, Local};
+    use crate::sandbox::mirror::{put_local, read_local, Local};
+    use crate::sync::carried::carried_paths as entries;
     use futures::stream::{StreamExt, TryStreamExt};
     let all = entries(root, root.path());
     let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = all.into_iter().partition(|r| {

@@ -9,14 +9,14 @@
 //! - `links`: symbolic links as snapshot entries (target text as content, Git's link mode).
 //! - `folders`: folders as snapshot entries (empty ones and modes survive a restore).
 //! - `explain`: why a path is synced or not (the rule, the folder, the link, the size).
-//! - `mirror`: the sandbox target (a remote sandbox's workspace kept equal to the project).
+//! - `carried`: the paths sync carries (shared with the remote sandbox's copy and agent undo).
 
+pub(crate) mod carried;
 pub mod engine;
 pub mod explain;
 pub mod folders;
 pub mod journal;
 pub mod links;
-pub mod mirror;
 pub mod s3;
 pub mod scan;
 pub mod service;

@@ -102,8 +102,8 @@ pub(crate) fn read_local(root: &ProjectRoot, rel: &[u8]) -> std::io::Result<Loca
         return Ok(Local::Folder);
     }
     if m.file_type().is_symlink() {
-        let target = super::links::read_target(&dir, rel)?;
-        return Ok(match super::links::skip_reason(rel, &target) {
+        let target = crate::sync::links::read_target(&dir, rel)?;
+        return Ok(match crate::sync::links::skip_reason(rel, &target) {
             Some(why) => Local::Skipped(why.into()),
             None if std::str::from_utf8(&target).is_err() => Local::Skipped("the link's target is not UTF-8".into()),
             None => Local::Link(target),
@@ -170,28 +170,6 @@ impl crate::sandbox::ExecSink for Collect {
     fn stderr(&mut self, d: &[u8]) {
         self.0.extend_from_slice(d);
     }
-}
-
-/// Every path sync carries under the project (folders, files, links; files Git tracks even
-/// where the ignore rules leave them out), sorted: parents before children.
-pub(crate) fn entries(root: &ProjectRoot, under: &std::path::Path) -> Vec<Vec<u8>> {
-    let mut out: BTreeSet<Vec<u8>> = ignore_rules::sync_walker(root.path(), under)
-        .build()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file() || t.is_dir() || t.is_symlink()))
-        .filter_map(|e| Some(e.path().strip_prefix(root.path()).ok()?.as_os_str().as_bytes().to_vec()))
-        .filter(|r| !r.is_empty())
-        .collect();
-    if let Ok(dir) = under.strip_prefix(root.path()) {
-        let tracked = crate::workspace::tracked::tracked(root.path());
-        out.extend(
-            tracked
-                .under(dir.as_os_str().as_bytes())
-                .filter(|r| std::fs::symlink_metadata(root.path().join(OsStr::from_bytes(r))).is_ok())
-                .cloned(),
-        );
-    }
-    out.into_iter().collect()
 }
 
 impl Mirror {
@@ -322,7 +300,7 @@ impl Mirror {
                     if !rel.is_empty() && ignore_rules::sync_ignored(self.root.path(), &rel, true) {
                         continue;
                     }
-                    out.extend(entries(&self.root, &abs));
+                    out.extend(crate::sync::carried::carried_paths(&self.root, &abs));
                 }
                 _ => {
                     out.insert(rel);
