@@ -1,7 +1,7 @@
 // Terminal tabs: xterm.js views on PTYs in the Rust core. Output arrives on a Channel as raw
 // bytes; each chunk is acknowledged once xterm has parsed it (flow control with the Rust side).
-import { FitAddon } from "@xterm/addon-fit";
-import { Terminal } from "@xterm/xterm";
+import type { FitAddon } from "@xterm/addon-fit";
+import type { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { h } from "./dom";
 import { api, asIpcError } from "./ipc";
@@ -33,6 +33,14 @@ export interface JobOptions {
   onExit?: (code: number | null) => void;
 }
 
+/** xterm.js (a third of the window's code) loads with the first terminal, after the project is
+ *  on screen, not with the window. */
+let xtermModules: Promise<[typeof import("@xterm/xterm"), typeof import("@xterm/addon-fit")]> | null = null;
+function loadXterm() {
+  xtermModules ??= Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]);
+  return xtermModules;
+}
+
 export class TerminalPanel {
   private terms: Term[] = [];
   private active: Term | null = null;
@@ -62,11 +70,12 @@ export class TerminalPanel {
   /** Opens a shell on the host (in the project folder) or inside the project's sandbox; returns
    *  its id, or null when it could not open (a toast says why). */
   async create(inSandbox = false, job: JobOptions = {}): Promise<number | null> {
-    const xterm = new Terminal({
+    const [{ Terminal: XTerm }, { FitAddon: Fit }] = await loadXterm();
+    const xterm = new XTerm({
       scrollback: 10000, fontFamily: "'DejaVu Sans Mono', 'Menlo', monospace", fontSize: 13,
       theme: THEME, allowProposedApi: false, cursorBlink: true,
     });
-    const fit = new FitAddon();
+    const fit = new Fit();
     xterm.loadAddon(fit);
     const host = h("div", { class: "term-view" });
     this.body.append(host);
