@@ -27,8 +27,18 @@ struct Session {
     protocol: Option<String>,
 }
 
+/// The token only ever goes to Aura on this machine.
+fn loopback(url: &str) -> bool {
+    let rest = url.strip_prefix("http://").unwrap_or("");
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Relays stdin to `url` until stdin ends.
 pub async fn run(url: String, token: String) -> Result<(), BridgeError> {
+    if !loopback(&url) {
+        return Err(BridgeError::Other(format!("{url} is not Aura on this machine (http://127.0.0.1:PORT/mcp)")));
+    }
     crate::install_tls_provider();
     let http = reqwest::Client::builder().no_proxy().build().map_err(|e| BridgeError::Other(e.to_string()))?;
     let session = Arc::new(RwLock::new(Session::default()));
@@ -169,4 +179,22 @@ fn emit(session: &RwLock<Session>, msg: &str, out: &mpsc::UnboundedSender<String
         session.write().protocol = Some(p.to_string());
     }
     let _ = out.send(v.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_token_only_goes_to_loopback() {
+        assert!(super::loopback("http://127.0.0.1:4000/mcp"));
+        assert!(super::loopback("http://127.0.0.9:4000/mcp"));
+        assert!(super::loopback("http://localhost:4000/mcp"));
+        for bad in [
+            "https://127.0.0.1/mcp",
+            "http://10.0.0.1:4000/mcp",
+            "http://127.0.0.1.evil.example/mcp",
+            "http://evil.example/127.0.0.1",
+        ] {
+            assert!(!super::loopback(bad), "{bad}");
+        }
+    }
 }
