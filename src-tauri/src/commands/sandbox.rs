@@ -7,7 +7,7 @@ use ts_rs::TS;
 
 use crate::error::IpcResult;
 use aura_core::sandbox::local::network::NetworkMode;
-use aura_core::sandbox::service::SandboxAction;
+use aura_core::sandbox::service::{IsolationMode, SandboxAction};
 
 use crate::state::AppState;
 
@@ -16,8 +16,7 @@ use crate::state::AppState;
 #[ts(export)]
 pub struct SandboxStatus {
     pub settings: ProjectSettings,
-    /// "bubblewrap", "none" (accepted), or "unavailable".
-    pub isolation: String,
+    pub isolation: IsolationMode,
     /// Why isolation is unavailable, when it is.
     pub isolation_problem: Option<String>,
     /// The local sandbox's network ("isolated", "offline", "host"); none for remote sandboxes.
@@ -32,21 +31,29 @@ pub struct SandboxStatus {
     pub files: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
 /// One piece of a running command's output.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ExecChunk {
-    pub stream: String,
+    pub stream: OutputStream,
     pub text: String,
 }
 
 struct ChannelExecSink(Channel<ExecChunk>);
 impl ExecSink for ChannelExecSink {
     fn stdout(&mut self, d: &[u8]) {
-        let _ = self.0.send(ExecChunk { stream: "stdout".into(), text: String::from_utf8_lossy(d).into_owned() });
+        let _ = self.0.send(ExecChunk { stream: OutputStream::Stdout, text: String::from_utf8_lossy(d).into_owned() });
     }
     fn stderr(&mut self, d: &[u8]) {
-        let _ = self.0.send(ExecChunk { stream: "stderr".into(), text: String::from_utf8_lossy(d).into_owned() });
+        let _ = self.0.send(ExecChunk { stream: OutputStream::Stderr, text: String::from_utf8_lossy(d).into_owned() });
     }
 }
 

@@ -46,12 +46,25 @@ struct Current {
     mirror: Option<Arc<crate::sandbox::mirror::Mirror>>,
 }
 
+/// How the project's commands are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum IsolationMode {
+    /// The local bubblewrap sandbox.
+    Bubblewrap,
+    /// Not isolated: bubblewrap does not work here and the user accepted running unsandboxed.
+    None,
+    /// Bubblewrap does not work here; commands are refused.
+    Unavailable,
+    /// Daytona / E2B: isolated by the provider.
+    Remote,
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct IsolationStatus {
-    /// "bubblewrap", "none" (the user accepted running unsandboxed), "unavailable", or
-    /// "remote" (Daytona / E2B: isolated by the provider).
-    pub mode: String,
+    pub mode: IsolationMode,
     pub problem: Option<String>,
     /// The local sandbox's network as chosen in the settings (none for remote sandboxes).
     pub network: Option<NetworkMode>,
@@ -140,20 +153,20 @@ impl SandboxService {
     }
 
     pub fn isolation(&self, settings: &ProjectSettings) -> IsolationStatus {
-        let status = |mode: &str, problem| IsolationStatus {
-            mode: mode.into(),
+        let status = |mode: IsolationMode, problem| IsolationStatus {
+            mode,
             problem,
             network: None,
             network_problem: None,
             network_tool: None,
         };
         if settings.provider != ProviderKind::Local {
-            return status("remote", None);
+            return status(IsolationMode::Remote, None);
         }
         let mut st = match self.detect() {
-            Ok(_) => status("bubblewrap", None),
-            Err(p) if settings.allow_unsandboxed => return status("none", Some(p)),
-            Err(p) => return status("unavailable", Some(p)),
+            Ok(_) => status(IsolationMode::Bubblewrap, None),
+            Err(p) if settings.allow_unsandboxed => return status(IsolationMode::None, Some(p)),
+            Err(p) => return status(IsolationMode::Unavailable, Some(p)),
         };
         st.network = Some(settings.network);
         if settings.network == NetworkMode::Isolated {
