@@ -81,7 +81,7 @@ fn saves_sync_in_the_background_offline_queues_and_drains() {
         let _ = svc.sync_now();
         synced(&svc)
     });
-    let outages = svc.events().iter().filter(|e| e.kind == "offline").count();
+    let outages = svc.events().iter().filter(|e| e.kind == aura_core::sync::service::SyncEventKind::Offline).count();
     assert_eq!(outages, 1, "one line per outage in the panel, not one per retry: {:?}", svc.events());
     let out = tempfile::tempdir().unwrap();
     let restored = out.path().join("copy");

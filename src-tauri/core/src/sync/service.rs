@@ -85,14 +85,32 @@ impl SyncStatus {
     }
 }
 
+/// What a line of the sync panel is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SyncEventKind {
+    Upload,
+    Delete,
+    Snapshot,
+    Error,
+    Offline,
+    Conflict,
+    Restore,
+    /// Not synced, with the reason (the panel's "Not synced" list).
+    Skipped,
+    /// Kept on this machine beside what a restore wrote.
+    Kept,
+    Gc,
+}
+
 /// One line of the sync panel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct SyncEvent {
     #[ts(type = "number")]
     pub at_ms: i64,
-    /// `upload`, `delete`, `snapshot`, `error`, `offline`, `conflict`, `restore`.
-    pub kind: String,
+    pub kind: SyncEventKind,
     pub path: Option<String>,
     pub message: String,
 }
@@ -352,13 +370,13 @@ impl SyncService {
         match super::scan::scan_hints(&a.root, &self.store, a.project_id, paths) {
             Ok(r) => {
                 for (p, e) in r.errors {
-                    push_event(&a, "error", Some(&p), e);
+                    push_event(&a, SyncEventKind::Error, Some(&p), e);
                 }
                 for (p, why) in r.skipped {
-                    push_event(&a, "skipped", Some(&p), why);
+                    push_event(&a, SyncEventKind::Skipped, Some(&p), why);
                 }
             }
-            Err(e) => push_event(&a, "error", None, e.to_string()),
+            Err(e) => push_event(&a, SyncEventKind::Error, None, e.to_string()),
         }
         a.nudge.notify_one();
     }
@@ -411,7 +429,7 @@ impl SyncService {
                         .await?;
                 push_event(
                     &a,
-                    "conflict",
+                    SyncEventKind::Conflict,
                     None,
                     format!("kept this machine's version as {}", r.snapshot.unwrap_or_default()),
                 );
@@ -419,7 +437,12 @@ impl SyncService {
                 let r = engine::adopt(&a.root, &self.store, a.project_id, &a.target, None, true, &a.opts).await?;
                 let kept =
                     r.kept_local_as.map(|s| format!("; this machine's version is kept as {s}")).unwrap_or_default();
-                push_event(&a, "conflict", None, format!("took {} ({} files written){kept}", r.snapshot, r.written));
+                push_event(
+                    &a,
+                    SyncEventKind::Conflict,
+                    None,
+                    format!("took {} ({} files written){kept}", r.snapshot, r.written),
+                );
                 note_kept(&a, &r.kept);
             }
             let mut st = a.status.lock();
@@ -471,10 +494,20 @@ impl SyncService {
         if let Some(aside) =
             engine::restore_file(&a.root, &self.store, a.project_id, &a.target, path.as_bytes(), blake3).await?
         {
-            push_event(&a, "kept", Some(aside.as_bytes()), "unsynced changes kept beside the restored file".into());
+            push_event(
+                &a,
+                SyncEventKind::Kept,
+                Some(aside.as_bytes()),
+                "unsynced changes kept beside the restored file".into(),
+            );
             self.hint(&[aside.into_bytes()]);
         }
-        push_event(&a, "restore", Some(path.as_bytes()), format!("restored the version {}", &blake3[..12]));
+        push_event(
+            &a,
+            SyncEventKind::Restore,
+            Some(path.as_bytes()),
+            format!("restored the version {}", &blake3[..12]),
+        );
         self.hint(&[path.as_bytes().to_vec()]);
         Ok(())
     }
@@ -488,7 +521,7 @@ impl SyncService {
             let r = engine::adopt(&a.root, &self.store, a.project_id, &a.target, Some(id), false, &a.opts).await?;
             push_event(
                 &a,
-                "restore",
+                SyncEventKind::Restore,
                 None,
                 format!("restored snapshot {id}: {} written, {} removed", r.written, r.removed),
             );
@@ -512,7 +545,7 @@ impl SyncService {
             r.blobs_kept,
             r.snapshots
         );
-        push_event(&a, "gc", None, msg.clone());
+        push_event(&a, SyncEventKind::Gc, None, msg.clone());
         Ok(msg)
     }
 
@@ -593,16 +626,21 @@ async fn snapshot_list(t: &S3Target, limit: usize) -> Result<Vec<SnapshotInfo>, 
 /// Files a restore left in place because their content is in no snapshot.
 fn note_kept(a: &Active, kept: &[String]) {
     for k in kept {
-        push_event(a, "kept", Some(k.as_bytes()), "in no snapshot (too large or unreadable): kept here".into());
+        push_event(
+            a,
+            SyncEventKind::Kept,
+            Some(k.as_bytes()),
+            "in no snapshot (too large or unreadable): kept here".into(),
+        );
     }
 }
 
-fn push_event(a: &Active, kind: &str, path: Option<&[u8]>, message: String) {
+fn push_event(a: &Active, kind: SyncEventKind, path: Option<&[u8]>, message: String) {
     let mut ev = a.events.lock();
     if ev.len() >= EVENTS_KEPT {
         ev.pop_front();
     }
-    ev.push_back(SyncEvent { at_ms: now_ms(), kind: kind.into(), path: path.map(lossy), message });
+    ev.push_back(SyncEvent { at_ms: now_ms(), kind, path: path.map(lossy), message });
 }
 
 struct Worker {
@@ -638,15 +676,15 @@ impl Worker {
         {
             Ok(Ok(r)) => {
                 for (p, e) in r.errors {
-                    push_event(&a, "error", Some(&p), e);
+                    push_event(&a, SyncEventKind::Error, Some(&p), e);
                 }
                 // Seen, not carried (a link out of the project): said, never silently dropped.
                 for (p, why) in r.skipped {
-                    push_event(&a, "skipped", Some(&p), why);
+                    push_event(&a, SyncEventKind::Skipped, Some(&p), why);
                 }
             }
-            Ok(Err(e)) => push_event(&a, "error", None, e.to_string()),
-            Err(e) => push_event(&a, "error", None, e.to_string()),
+            Ok(Err(e)) => push_event(&a, SyncEventKind::Error, None, e.to_string()),
+            Err(e) => push_event(&a, SyncEventKind::Error, None, e.to_string()),
         }
     }
 
@@ -760,7 +798,7 @@ impl Worker {
                     "{} moved this project on (snapshot {remote}); your changes are kept here — keep yours or take theirs",
                     if info.remote_machine.is_empty() { "another machine" } else { &info.remote_machine }
                 );
-                push_event(a, "conflict", None, msg.clone());
+                push_event(a, SyncEventKind::Conflict, None, msg.clone());
                 self.publish(|s| {
                     s.state = SyncState::Conflict;
                     s.message = Some(msg);
@@ -774,7 +812,12 @@ impl Worker {
                 let msg = format!("{e}; retrying in about {} s", next.as_secs().max(1));
                 // One line in the panel per outage, not one per retry.
                 if backoff.is_zero() {
-                    push_event(a, if offline { "offline" } else { "error" }, None, e.to_string());
+                    push_event(
+                        a,
+                        if offline { SyncEventKind::Offline } else { SyncEventKind::Error },
+                        None,
+                        e.to_string(),
+                    );
                 }
                 tracing::warn!(error = %e, "sync pass failed");
                 self.publish(|s| {
@@ -789,24 +832,24 @@ impl Worker {
     fn record(&self, r: &PushReport) {
         let a = &self.a;
         for p in r.uploaded.iter().take(100) {
-            push_event(a, "upload", Some(p), "uploaded".into());
+            push_event(a, SyncEventKind::Upload, Some(p), "uploaded".into());
         }
         if r.uploaded.len() > 100 {
-            push_event(a, "upload", None, format!("and {} more files", r.uploaded.len() - 100));
+            push_event(a, SyncEventKind::Upload, None, format!("and {} more files", r.uploaded.len() - 100));
         }
         for p in r.deleted.iter().take(100) {
-            push_event(a, "delete", Some(p), "deleted".into());
+            push_event(a, SyncEventKind::Delete, Some(p), "deleted".into());
         }
         for (p, e) in &r.errors {
-            push_event(a, "error", Some(p), e.clone());
+            push_event(a, SyncEventKind::Error, Some(p), e.clone());
         }
         for (p, why) in &r.skipped {
-            push_event(a, "skipped", Some(p), why.clone());
+            push_event(a, SyncEventKind::Skipped, Some(p), why.clone());
         }
         if let Some(s) = &r.snapshot {
             push_event(
                 a,
-                "snapshot",
+                SyncEventKind::Snapshot,
                 None,
                 format!(
                     "snapshot {s}: {} sent ({} KiB), {} already there",
