@@ -5,6 +5,7 @@
 //     xterm.js) vs `cat` to a PTY drained by script(1), in the same run
 //
 //   AURA_APP_BIN=target/release/aura xvfb-run -a dbus-run-session -- node tests/bench/app_bench.mjs
+//   (ONLY=startup or ONLY=terminal for one part)
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -125,5 +126,7 @@ async function terminalThroughput() {
 }
 
 if (!APP) throw new Error("set AURA_APP_BIN to the built app");
-await startupAndMemory();
-await terminalThroughput();
+// ONLY=startup or ONLY=terminal runs one part.
+const only = process.env.ONLY;
+if (!only || only === "startup") await startupAndMemory();
+if (!only || only === "terminal") await terminalThroughput();
