@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::activity::{describe_arguments, shorten, AgentCall};
 use super::AgentService;
 use crate::project::ProjectError;
+use crate::sandbox::tail::OutputTail;
 use crate::sandbox::{ExecRequest, ExecSink};
 use crate::workspace::files::{self, MAX_EDITABLE_BYTES};
 use crate::workspace::search::{self, SearchQuery};
@@ -146,8 +147,7 @@ fn current_text(root: &crate::paths::ProjectRoot, path: &str) -> Result<Option<(
 /// Collects a command's output (the last [`OUTPUT_KEEP`] bytes) and forwards each piece as an
 /// MCP progress notification when the client asked for progress.
 struct Collect {
-    kept: Vec<u8>,
-    dropped: u64,
+    tail: OutputTail,
     progress: Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>,
 }
 
@@ -156,12 +156,7 @@ impl Collect {
         if let Some(tx) = &self.progress {
             let _ = tx.send(d.to_vec());
         }
-        self.kept.extend_from_slice(d);
-        if self.kept.len() > OUTPUT_KEEP {
-            let cut = self.kept.len() - OUTPUT_KEEP;
-            self.kept.drain(..cut);
-            self.dropped += cut as u64;
-        }
+        self.tail.push(d, OUTPUT_KEEP);
     }
 }
 
@@ -363,7 +358,7 @@ impl AuraTools {
                 }
             })
         });
-        let mut sink = Collect { kept: Vec::new(), dropped: 0, progress: forward.as_ref().map(|_| tx) };
+        let mut sink = Collect { tail: OutputTail::default(), progress: forward.as_ref().map(|_| tx) };
         let req = ExecRequest { command: a.command, cwd: a.cwd, env: Vec::new(), timeout_s: Some(timeout) };
         let outcome = tokio::select! {
             r = tokio::time::timeout(std::time::Duration::from_secs(timeout + 5), self.agent.host.exec(&req, &mut sink)) => match r {
@@ -381,12 +376,7 @@ impl AuraTools {
             (None, Some(s)) => format!("killed by signal {s}"),
             (None, None) => "stopped".into(),
         };
-        let mut out = format!("{code} ({} ms)\n", outcome.duration_ms);
-        if sink.dropped > 0 {
-            out.push_str(&format!("… ({} earlier bytes of output not shown)\n", sink.dropped));
-        }
-        out.push_str(&String::from_utf8_lossy(&sink.kept));
-        Ok(out)
+        Ok(format!("{code} ({} ms)\n{}", outcome.duration_ms, sink.tail.text(OUTPUT_KEEP)))
     }
 
     #[tool(

@@ -10,6 +10,7 @@ use ts_rs::TS;
 
 use super::{ProjectError, ProjectHost};
 use crate::run::{self, RunPlan};
+use crate::sandbox::tail::OutputTail;
 use crate::sandbox::{ExecRequest, ExecSink};
 
 /// Output kept per run (the end of it).
@@ -27,23 +28,13 @@ pub struct AppStatus {
     pub ended: Option<String>,
 }
 
-#[derive(Default)]
-struct Log {
-    text: Vec<u8>,
-    dropped: u64,
-}
+type Log = OutputTail;
 
 struct LogSink(Arc<Mutex<Log>>);
 
 impl LogSink {
     fn push(&self, d: &[u8]) {
-        let mut l = self.0.lock();
-        l.text.extend_from_slice(d);
-        if l.text.len() > LOG_KEEP {
-            let cut = l.text.len() - LOG_KEEP;
-            l.text.drain(..cut);
-            l.dropped += cut as u64;
-        }
+        self.0.lock().push(d, LOG_KEEP);
     }
 }
 
@@ -143,13 +134,7 @@ impl ProjectHost {
 
     /// The app's status and the last `max_bytes` of its output.
     pub fn app_logs(&self, max_bytes: usize) -> (Option<AppStatus>, String) {
-        let log = self.apps.log.lock();
-        let start = log.text.len().saturating_sub(max_bytes);
-        let mut text = String::new();
-        if log.dropped > 0 || start > 0 {
-            text.push_str(&format!("… ({} earlier bytes not shown)\n", log.dropped + start as u64));
-        }
-        text.push_str(&String::from_utf8_lossy(&log.text[start..]));
+        let text = self.apps.log.lock().text(max_bytes);
         (self.apps.status(), text)
     }
 }
