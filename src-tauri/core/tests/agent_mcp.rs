@@ -312,6 +312,26 @@ async fn ask_waits_for_the_user_and_deny_refuses() {
     w.agent.decide(asked.id, true);
     assert!(ok(&pending.await.unwrap()).contains("approved-run"));
 
+    // The agent gives up while the question waits: the card goes, and a late answer runs nothing.
+    w.agent.set_permission("write_file", Permission::Ask).unwrap();
+    let handle = c
+        .send_cancellable_request(
+            rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(
+                CallToolRequestParams::new("write_file").with_arguments(
+                    serde_json::json!({"path": "late.txt", "content": "x"}).as_object().cloned().unwrap(),
+                ),
+            )),
+            rmcp::service::PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let asked = wait_for(|| w.agent.pending().into_iter().find(|r| r.title == "Create late.txt")).await;
+    handle.cancel(Some("user gave up".into())).await.unwrap();
+    wait_for(|| w.agent.pending().is_empty().then_some(())).await;
+    assert!(!w.agent.decide(asked.id, true), "the question is gone");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!w.proj.path().join("late.txt").exists(), "a cancelled call never runs");
+
     // Writes ask too when set so; the card shows the diff.
     w.agent.set_permission("write_file", Permission::Ask).unwrap();
     let pending = {

@@ -35,6 +35,8 @@ use crate::workspace::WorkspaceError;
 pub struct CallCtx {
     id: u64,
     denied: Arc<AtomicBool>,
+    /// Cancelled when the agent cancels the call.
+    cancelled: CancellationToken,
 }
 
 /// The most entries `list_files` returns by default, and at all.
@@ -187,9 +189,15 @@ impl AuraTools {
         tokio::task::spawn_blocking(move || f(root)).await.map_err(err)?
     }
 
-    /// The policy (and the user, for "ask"), then the baseline for "Undo agent changes".
+    /// The policy (and the user, for "ask"), then the baseline for "Undo agent changes". A call
+    /// the agent cancels while it waits for the user is withdrawn: an answer given later never
+    /// runs it.
     async fn may_change(&self, call: &CallCtx, tool: &str, title: String, detail: String) -> Result<(), String> {
-        if let Err(e) = self.agent.permit(call.id, tool, title, detail).await {
+        let permitted = tokio::select! {
+            r = self.agent.permit(call.id, tool, title, detail) => r,
+            _ = call.cancelled.cancelled() => return Err("cancelled by the agent".into()),
+        };
+        if let Err(e) = permitted {
             call.denied.store(true, Ordering::Relaxed);
             return Err(e);
         }
@@ -342,10 +350,7 @@ impl AuraTools {
             self.root()?.resolve(cwd).map_err(err)?;
         }
         let detail = format!("in {} · stops after {timeout} s", a.cwd.as_deref().unwrap_or("the project folder"));
-        tokio::select! {
-            r = self.may_change(&call, "execute_command", a.command.clone(), detail) => r?,
-            _ = ct.cancelled() => return Err("cancelled by the agent".into()),
-        }
+        self.may_change(&call, "execute_command", a.command.clone(), detail).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
         let forward = meta.get_progress_token().map(|token| {
             tokio::spawn(async move {
@@ -511,7 +516,7 @@ impl ServerHandler for AuraTools {
         if super::policy::class_of(&tool).is_none() {
             return Err(ErrorData::invalid_params(format!("unknown tool '{tool}'"), None));
         }
-        let call = CallCtx { id: self.agent.next_call_id(), denied: Arc::default() };
+        let call = CallCtx { id: self.agent.next_call_id(), denied: Arc::default(), cancelled: context.ct.clone() };
         context.extensions.insert(call.clone());
         let started = Instant::now();
         let mut entry = AgentCall {
