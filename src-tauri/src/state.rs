@@ -62,8 +62,9 @@ impl AppState {
             return Ok(PathBuf::from(last));
         }
         let sample = self.data_dir.join("sample-project");
-        aura_core::samples::ensure_sample(&sample)
-            .map_err(|e| IpcError::new("io", format!("cannot write the sample project: {e}")))?;
+        aura_core::samples::ensure_sample(&sample).map_err(|e| {
+            IpcError::new(aura_core::error::ErrorKind::Io, format!("cannot write the sample project: {e}"))
+        })?;
         Ok(sample)
     }
 }

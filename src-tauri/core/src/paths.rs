@@ -34,12 +34,12 @@ pub enum PathError {
 }
 
 impl UserFacing for PathError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            PathError::NotAProjectFolder(_) => "not_a_project",
-            PathError::Io { .. } => "io",
-            PathError::InvalidName { .. } | PathError::TooLong(_) => "invalid_name",
-            _ => "path_outside_project",
+            PathError::NotAProjectFolder(_) => crate::error::ErrorKind::NotAProject,
+            PathError::Io { .. } => crate::error::ErrorKind::Io,
+            PathError::InvalidName { .. } | PathError::TooLong(_) => crate::error::ErrorKind::InvalidName,
+            _ => crate::error::ErrorKind::PathOutsideProject,
         }
     }
 }

@@ -36,7 +36,7 @@ fn save_over_a_file_changed_on_disk_is_a_conflict_and_writes_nothing() {
     std::fs::write(dir.path().join("a.txt"), "changed elsewhere").unwrap();
     let err = files::write_file(&root, "a.txt", "mine", Some(&read.version.hash)).unwrap_err();
     assert!(matches!(err, WorkspaceError::Conflict(_)));
-    assert_eq!(err.kind(), "conflict");
+    assert_eq!(err.kind(), aura_core::error::ErrorKind::Conflict);
     assert_eq!(std::fs::read_to_string(dir.path().join("a.txt")).unwrap(), "changed elsewhere");
     // Forcing (the user chose "overwrite") writes.
     files::write_file(&root, "a.txt", "mine", None).unwrap();
@@ -61,14 +61,14 @@ fn binary_and_oversized_files_are_refused_with_clear_messages() {
     let big = std::fs::File::create(dir.path().join("big.log")).unwrap();
     big.set_len(MAX_EDITABLE_BYTES + 1).unwrap(); // sparse: no disk used
     let e = files::read_file(&root, "img.png").unwrap_err();
-    assert_eq!(e.kind(), "binary");
+    assert_eq!(e.kind(), aura_core::error::ErrorKind::Binary);
     assert!(e.to_string().contains("binary"), "{e}");
-    assert_eq!(files::read_file(&root, "latin1.txt").unwrap_err().kind(), "binary");
+    assert_eq!(files::read_file(&root, "latin1.txt").unwrap_err().kind(), aura_core::error::ErrorKind::Binary);
     let e = files::read_file(&root, "big.log").unwrap_err();
-    assert_eq!(e.kind(), "too_large");
+    assert_eq!(e.kind(), aura_core::error::ErrorKind::TooLarge);
     assert!(e.to_string().contains("bytes"), "{e}");
-    assert_eq!(files::read_file(&root, "missing.txt").unwrap_err().kind(), "not_found");
-    assert_eq!(files::read_file(&root, "").unwrap_err().kind(), "wrong_type");
+    assert_eq!(files::read_file(&root, "missing.txt").unwrap_err().kind(), aura_core::error::ErrorKind::NotFound);
+    assert_eq!(files::read_file(&root, "").unwrap_err().kind(), aura_core::error::ErrorKind::WrongType);
 }
 
 /// A FIFO (which sandboxed code can make anywhere in the project) is refused at once with a
@@ -81,7 +81,7 @@ fn a_fifo_is_refused_instead_of_waited_on() {
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     let e = files::read_file(&root, "pipe").unwrap_err();
     assert!(matches!(e, WorkspaceError::NotAFile(_)), "{e:?}");
-    assert_eq!(e.kind(), "wrong_type");
+    assert_eq!(e.kind(), aura_core::error::ErrorKind::WrongType);
     assert!(e.to_string().contains("not a regular file"), "{e}");
 }
 
@@ -89,7 +89,10 @@ fn a_fifo_is_refused_instead_of_waited_on() {
 fn absurd_save_sizes_are_refused() {
     let (_dir, root) = project();
     let huge = "x".repeat(files::MAX_SAVE_BYTES + 1);
-    assert_eq!(files::write_file(&root, "huge.txt", &huge, None).unwrap_err().kind(), "too_large");
+    assert_eq!(
+        files::write_file(&root, "huge.txt", &huge, None).unwrap_err().kind(),
+        aura_core::error::ErrorKind::TooLarge
+    );
 }
 
 #[test]
@@ -106,12 +109,15 @@ fn create_rename_delete() {
     let (dir, root) = project();
     files::create_dir(&root, "pkg").unwrap();
     files::create_file(&root, "pkg/mod.rs").unwrap();
-    assert_eq!(files::create_file(&root, "pkg/mod.rs").unwrap_err().kind(), "already_exists");
-    assert_eq!(files::create_file(&root, "nope/x.rs").unwrap_err().kind(), "not_found");
+    assert_eq!(files::create_file(&root, "pkg/mod.rs").unwrap_err().kind(), aura_core::error::ErrorKind::AlreadyExists);
+    assert_eq!(files::create_file(&root, "nope/x.rs").unwrap_err().kind(), aura_core::error::ErrorKind::NotFound);
     files::write_file(&root, "pkg/mod.rs", "content", None).unwrap();
     files::create_file(&root, "other.rs").unwrap();
     // Rename never overwrites.
-    assert_eq!(files::rename_path(&root, "other.rs", "pkg/mod.rs").unwrap_err().kind(), "already_exists");
+    assert_eq!(
+        files::rename_path(&root, "other.rs", "pkg/mod.rs").unwrap_err().kind(),
+        aura_core::error::ErrorKind::AlreadyExists
+    );
     assert_eq!(std::fs::read_to_string(dir.path().join("pkg/mod.rs")).unwrap(), "content");
     files::rename_path(&root, "pkg", "lib").unwrap();
     assert_eq!(std::fs::read_to_string(dir.path().join("lib/mod.rs")).unwrap(), "content");

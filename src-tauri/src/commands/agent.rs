@@ -53,7 +53,7 @@ pub async fn agent_status(state: State<'_, AppState>) -> IpcResult<AgentStatus> 
     let secrets = state.secrets.clone();
     let token_set = tokio::task::spawn_blocking(move || token::load(&secrets))
         .await
-        .map_err(|e| IpcError::new("internal", e.to_string()))?
+        .map_err(|e| IpcError::new(aura_core::error::ErrorKind::Internal, e.to_string()))?
         .map(|t| t.is_some())
         .unwrap_or(false);
     Ok(AgentStatus {
@@ -74,7 +74,7 @@ pub async fn agent_new_token(state: State<'_, AppState>) -> IpcResult<String> {
     let secrets = state.secrets.clone();
     let t = tokio::task::spawn_blocking(move || token::create(&secrets))
         .await
-        .map_err(|e| IpcError::new("internal", e.to_string()))??;
+        .map_err(|e| IpcError::new(aura_core::error::ErrorKind::Internal, e.to_string()))??;
     let value = t.expose().to_string();
     if let Ok(s) = &*state.agents.server.lock().await {
         s.set_token(Some(t));

@@ -17,7 +17,9 @@ pub async fn import_git(request: GitImport, on_progress: Channel<String>) -> Ipc
         })
     })
     .await
-    .map_err(|e| IpcError::new("internal", format!("the import stopped unexpectedly: {e}")))??;
+    .map_err(|e| {
+        IpcError::new(aura_core::error::ErrorKind::Internal, format!("the import stopped unexpectedly: {e}"))
+    })??;
     Ok(done.display().to_string())
 }
 
@@ -55,8 +57,8 @@ pub async fn new_project_options() -> NewProjectOptions {
 /// Writes the starter; answers with the project folder (the window then opens it and runs it).
 #[tauri::command]
 pub async fn create_project(spec: NewProject) -> IpcResult<String> {
-    let root = tauri::async_runtime::spawn_blocking(move || template::create(&spec))
-        .await
-        .map_err(|e| IpcError::new("internal", format!("creating the project stopped unexpectedly: {e}")))??;
+    let root = tauri::async_runtime::spawn_blocking(move || template::create(&spec)).await.map_err(|e| {
+        IpcError::new(aura_core::error::ErrorKind::Internal, format!("creating the project stopped unexpectedly: {e}"))
+    })??;
     Ok(root.display().to_string())
 }

@@ -32,9 +32,9 @@ where
     F: FnOnce(&AppState) -> IpcResult<T> + Send + 'static,
 {
     use tauri::Manager;
-    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
-        .await
-        .map_err(|e| IpcError::new("internal", format!("the operation stopped unexpectedly: {e}")))?
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>())).await.map_err(|e| {
+        IpcError::new(aura_core::error::ErrorKind::Internal, format!("the operation stopped unexpectedly: {e}"))
+    })?
 }
 
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {

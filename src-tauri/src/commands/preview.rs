@@ -30,7 +30,8 @@ pub async fn preview_location(state: State<'_, AppState>, port: u16) -> IpcResul
 #[tauri::command]
 pub async fn preview_open_external(state: State<'_, AppState>, port: u16) -> IpcResult<()> {
     let url = state.host.preview_entry_url(port).await?;
-    open::that_detached(&url).map_err(|e| IpcError::new("open_failed", format!("cannot start a browser: {e}")))
+    open::that_detached(&url)
+        .map_err(|e| IpcError::new(aura_core::error::ErrorKind::OpenFailed, format!("cannot start a browser: {e}")))
 }
 
 #[tauri::command]

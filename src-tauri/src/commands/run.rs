@@ -23,7 +23,7 @@ pub async fn run_plan(app: AppHandle) -> IpcResult<RunPlan> {
         let p = s.project()?;
         let config = run::load(&p.root)?.config.ok_or_else(|| {
             IpcError::new(
-                "no_run_config",
+                aura_core::error::ErrorKind::NoRunConfig,
                 "Aura could not tell how this project runs: enter its commands in Run settings",
             )
         })?;

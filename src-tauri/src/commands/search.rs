@@ -5,7 +5,7 @@ use crate::error::{IpcError, IpcResult};
 use crate::state::AppState;
 
 fn joined<T>(r: Result<T, tokio::task::JoinError>) -> IpcResult<T> {
-    r.map_err(|e| IpcError::new("internal", format!("search stopped unexpectedly: {e}")))
+    r.map_err(|e| IpcError::new(aura_core::error::ErrorKind::Internal, format!("search stopped unexpectedly: {e}")))
 }
 
 #[tauri::command]

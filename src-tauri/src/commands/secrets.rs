@@ -42,7 +42,10 @@ fn typed_in(name: SecretName) -> IpcResult<()> {
     if SecretName::ALL.contains(&name) {
         return Ok(());
     }
-    Err(crate::error::IpcError::new("invalid_secret", "this key is made by Aura, not typed in"))
+    Err(crate::error::IpcError::new(
+        aura_core::error::ErrorKind::InvalidSecret,
+        "this key is made by Aura, not typed in",
+    ))
 }
 
 #[tauri::command]

@@ -49,7 +49,7 @@ pub async fn sync_settings(app: tauri::AppHandle) -> IpcResult<SyncSettingsView>
 #[tauri::command]
 pub async fn sync_save_settings(app: tauri::AppHandle, bucket: BucketSettings) -> IpcResult<()> {
     if let Some(p) = bucket.problem() {
-        return Err(IpcError::new("invalid", p));
+        return Err(IpcError::new(aura_core::error::ErrorKind::Invalid, p));
     }
     super::off_main(app, move |state| {
         state.store.save_bucket_settings(&bucket)?;
@@ -135,7 +135,7 @@ pub async fn sync_restore_project(
 ) -> IpcResult<String> {
     let dest = std::path::PathBuf::from(dest);
     if !dest.is_absolute() {
-        return Err(IpcError::new("invalid", "choose a folder (an absolute path)"));
+        return Err(IpcError::new(aura_core::error::ErrorKind::Invalid, "choose a folder (an absolute path)"));
     }
     let root = state.sync.restore_project(&key, snapshot.as_deref(), &dest).await?;
     Ok(root.path().display().to_string())

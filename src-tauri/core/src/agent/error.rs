@@ -21,15 +21,15 @@ pub enum AgentError {
 }
 
 impl UserFacing for AgentError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
             Self::Project(e) => e.kind(),
             Self::Store(e) => e.kind(),
             Self::Secrets(e) => e.kind(),
-            Self::UnknownTool(_) => "unknown_tool",
-            Self::NothingToUndo | Self::OtherProject => "nothing_to_undo",
-            Self::Baseline(_) => "io",
-            Self::Listen(_) => "agent_server",
+            Self::UnknownTool(_) => crate::error::ErrorKind::UnknownTool,
+            Self::NothingToUndo | Self::OtherProject => crate::error::ErrorKind::NothingToUndo,
+            Self::Baseline(_) => crate::error::ErrorKind::Io,
+            Self::Listen(_) => crate::error::ErrorKind::AgentServer,
         }
     }
 }

@@ -37,12 +37,18 @@ pub enum CreateError {
 }
 
 impl crate::error::UserFacing for CreateError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::NotAbsolute(_) | Self::NoParent(_) | Self::NotEmpty(_) | Self::NotAFolder(_) => "destination",
-            Self::BadUrl { .. } | Self::BadSubfolder(_) | Self::BadName(_) | Self::BadPackage(_) => "invalid",
-            Self::Unreachable { .. } | Self::NoBranch { .. } | Self::NoSubfolder { .. } | Self::Git(_) => "git",
-            Self::Io(_) => "io",
+            Self::NotAbsolute(_) | Self::NoParent(_) | Self::NotEmpty(_) | Self::NotAFolder(_) => {
+                crate::error::ErrorKind::Destination
+            }
+            Self::BadUrl { .. } | Self::BadSubfolder(_) | Self::BadName(_) | Self::BadPackage(_) => {
+                crate::error::ErrorKind::Invalid
+            }
+            Self::Unreachable { .. } | Self::NoBranch { .. } | Self::NoSubfolder { .. } | Self::Git(_) => {
+                crate::error::ErrorKind::Git
+            }
+            Self::Io(_) => crate::error::ErrorKind::Io,
         }
     }
 }

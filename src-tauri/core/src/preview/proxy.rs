@@ -32,8 +32,8 @@ pub enum ProxyError {
 }
 
 impl UserFacing for ProxyError {
-    fn kind(&self) -> &'static str {
-        "preview"
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::Preview
     }
 }
 

@@ -30,12 +30,12 @@ pub enum ProjectError {
 }
 
 impl UserFacing for ProjectError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::NoProject => "no_project",
-            Self::InvalidPort => "invalid_port",
-            Self::NoRunConfig => "no_run_config",
-            Self::NoPreview(_) => "not_found",
+            Self::NoProject => crate::error::ErrorKind::NoProject,
+            Self::InvalidPort => crate::error::ErrorKind::InvalidPort,
+            Self::NoRunConfig => crate::error::ErrorKind::NoRunConfig,
+            Self::NoPreview(_) => crate::error::ErrorKind::NotFound,
             Self::Path(e) => e.kind(),
             Self::Workspace(e) => e.kind(),
             Self::Store(e) => e.kind(),

@@ -51,9 +51,9 @@ pub enum RunError {
 }
 
 impl crate::error::UserFacing for RunError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::BadConfig(_) | Self::EmptyDev | Self::BadPort(_) => "invalid",
+            Self::BadConfig(_) | Self::EmptyDev | Self::BadPort(_) => crate::error::ErrorKind::Invalid,
             Self::Workspace(e) => e.kind(),
         }
     }

@@ -42,26 +42,26 @@ pub enum SandboxError {
 }
 
 impl UserFacing for SandboxError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::NotFound(_) => "not_found",
-            Self::WrongState { .. } => "wrong_state",
-            Self::IsolationUnavailable(_) => "isolation_unavailable",
-            Self::NetworkUnavailable(_) => "network_unavailable",
-            Self::LimitExceeded(_) => "limit_exceeded",
-            Self::Timeout(_) => "timeout",
-            Self::Spawn(_) => "spawn",
+            Self::NotFound(_) => crate::error::ErrorKind::NotFound,
+            Self::WrongState { .. } => crate::error::ErrorKind::WrongState,
+            Self::IsolationUnavailable(_) => crate::error::ErrorKind::IsolationUnavailable,
+            Self::NetworkUnavailable(_) => crate::error::ErrorKind::NetworkUnavailable,
+            Self::LimitExceeded(_) => crate::error::ErrorKind::LimitExceeded,
+            Self::Timeout(_) => crate::error::ErrorKind::Timeout,
+            Self::Spawn(_) => crate::error::ErrorKind::Spawn,
             Self::Path(p) => p.kind(),
-            Self::Unauthorized { .. } => "unauthorized",
-            Self::Forbidden { .. } => "forbidden",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Api { .. } => "api",
-            Self::Network { .. } => "network",
-            Self::BadResponse { .. } => "bad_response",
-            Self::MissingKey(_) => "missing_key",
-            Self::Unsupported(_) => "unsupported",
-            Self::Io(_) => "io",
-            Self::Cancelled => "cancelled",
+            Self::Unauthorized { .. } => crate::error::ErrorKind::Unauthorized,
+            Self::Forbidden { .. } => crate::error::ErrorKind::Forbidden,
+            Self::RateLimited { .. } => crate::error::ErrorKind::RateLimited,
+            Self::Api { .. } => crate::error::ErrorKind::Api,
+            Self::Network { .. } => crate::error::ErrorKind::Network,
+            Self::BadResponse { .. } => crate::error::ErrorKind::BadResponse,
+            Self::MissingKey(_) => crate::error::ErrorKind::MissingKey,
+            Self::Unsupported(_) => crate::error::ErrorKind::Unsupported,
+            Self::Io(_) => crate::error::ErrorKind::Io,
+            Self::Cancelled => crate::error::ErrorKind::Cancelled,
         }
     }
 }

@@ -73,11 +73,11 @@ pub enum SecretsError {
 }
 
 impl UserFacing for SecretsError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::Unavailable(_) => "keychain_unavailable",
-            Self::Invalid => "invalid_secret",
-            Self::Other(_) => "keychain",
+            Self::Unavailable(_) => crate::error::ErrorKind::KeychainUnavailable,
+            Self::Invalid => crate::error::ErrorKind::InvalidSecret,
+            Self::Other(_) => crate::error::ErrorKind::Keychain,
         }
     }
 }

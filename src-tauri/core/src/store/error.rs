@@ -15,7 +15,7 @@ pub enum StoreError {
 }
 
 impl UserFacing for StoreError {
-    fn kind(&self) -> &'static str {
-        "store"
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::Store
     }
 }

@@ -31,14 +31,14 @@ pub enum SyncError {
 }
 
 impl crate::error::UserFacing for SyncError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::Unreachable(_) => "offline",
-            Self::Conflict { .. } => "conflict",
-            Self::Corrupt { .. } => "corrupt",
-            Self::Refused(_) => "refused",
-            Self::Changed { .. } => "changed",
-            Self::Local { .. } => "io",
+            Self::Unreachable(_) => crate::error::ErrorKind::Offline,
+            Self::Conflict { .. } => crate::error::ErrorKind::Conflict,
+            Self::Corrupt { .. } => crate::error::ErrorKind::Corrupt,
+            Self::Refused(_) => crate::error::ErrorKind::Refused,
+            Self::Changed { .. } => crate::error::ErrorKind::Changed,
+            Self::Local { .. } => crate::error::ErrorKind::Io,
         }
     }
 }

@@ -219,12 +219,12 @@ pub enum SyncServiceError {
 }
 
 impl crate::error::UserFacing for SyncServiceError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::Off(_) => "sync_off",
+            Self::Off(_) => crate::error::ErrorKind::SyncOff,
             Self::Engine(e) => e.kind(),
-            Self::Store(_) => "store",
-            Self::Invalid(_) => "invalid",
+            Self::Store(_) => crate::error::ErrorKind::Store,
+            Self::Invalid(_) => crate::error::ErrorKind::Invalid,
         }
     }
 }

@@ -11,11 +11,11 @@ pub enum TerminalError {
 }
 
 impl UserFacing for TerminalError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::Spawn(_) => "terminal_spawn",
-            Self::NoSuchTerminal(_) => "terminal_closed",
-            Self::Io(_) => "io",
+            Self::Spawn(_) => crate::error::ErrorKind::TerminalSpawn,
+            Self::NoSuchTerminal(_) => crate::error::ErrorKind::TerminalClosed,
+            Self::Io(_) => crate::error::ErrorKind::Io,
         }
     }
 }

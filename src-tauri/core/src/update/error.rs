@@ -45,19 +45,21 @@ pub enum UpdateError {
 }
 
 impl crate::error::UserFacing for UpdateError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            Self::NoEndpoint | Self::BadEndpoint(_) | Self::InsecureEndpoint(_) => "update_endpoint",
-            Self::Unreachable { .. } | Self::HttpStatus { .. } => "update_server",
-            Self::Malformed(_) | Self::NoPackage { .. } | Self::Unsigned { .. } | Self::Changed { .. } => {
-                "update_manifest"
+            Self::NoEndpoint | Self::BadEndpoint(_) | Self::InsecureEndpoint(_) => {
+                crate::error::ErrorKind::UpdateEndpoint
             }
-            Self::Downgrade { .. } => "update_downgrade",
-            Self::BadSignature(_) => "update_signature",
-            Self::DownloadCut { .. } | Self::Download(_) => "update_download",
-            Self::NotPackaged(_) | Self::InstallFailed(_) => "update_install",
-            Self::NothingChecked => "invalid",
-            Self::Store(_) => "store",
+            Self::Unreachable { .. } | Self::HttpStatus { .. } => crate::error::ErrorKind::UpdateServer,
+            Self::Malformed(_) | Self::NoPackage { .. } | Self::Unsigned { .. } | Self::Changed { .. } => {
+                crate::error::ErrorKind::UpdateManifest
+            }
+            Self::Downgrade { .. } => crate::error::ErrorKind::UpdateDowngrade,
+            Self::BadSignature(_) => crate::error::ErrorKind::UpdateSignature,
+            Self::DownloadCut { .. } | Self::Download(_) => crate::error::ErrorKind::UpdateDownload,
+            Self::NotPackaged(_) | Self::InstallFailed(_) => crate::error::ErrorKind::UpdateInstall,
+            Self::NothingChecked => crate::error::ErrorKind::Invalid,
+            Self::Store(_) => crate::error::ErrorKind::Store,
         }
     }
 }

@@ -49,18 +49,18 @@ impl WorkspaceError {
 }
 
 impl UserFacing for WorkspaceError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
             Self::Path(p) => p.kind(),
-            Self::NotFound(_) => "not_found",
-            Self::AlreadyExists(_) => "already_exists",
-            Self::IsADirectory(_) | Self::NotADirectory(_) | Self::NotAFile(_) => "wrong_type",
-            Self::TooLarge { .. } => "too_large",
-            Self::Binary(_) => "binary",
-            Self::Conflict(_) => "conflict",
-            Self::PermissionDenied(_) => "permission_denied",
-            Self::BadQuery(_) => "bad_query",
-            Self::Io { .. } => "io",
+            Self::NotFound(_) => crate::error::ErrorKind::NotFound,
+            Self::AlreadyExists(_) => crate::error::ErrorKind::AlreadyExists,
+            Self::IsADirectory(_) | Self::NotADirectory(_) | Self::NotAFile(_) => crate::error::ErrorKind::WrongType,
+            Self::TooLarge { .. } => crate::error::ErrorKind::TooLarge,
+            Self::Binary(_) => crate::error::ErrorKind::Binary,
+            Self::Conflict(_) => crate::error::ErrorKind::Conflict,
+            Self::PermissionDenied(_) => crate::error::ErrorKind::PermissionDenied,
+            Self::BadQuery(_) => crate::error::ErrorKind::BadQuery,
+            Self::Io { .. } => crate::error::ErrorKind::Io,
         }
     }
 }

@@ -53,11 +53,11 @@ pub enum EngineError {
 }
 
 impl crate::error::UserFacing for EngineError {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> crate::error::ErrorKind {
         match self {
             Self::Sync(e) => e.kind(),
-            Self::Store(_) => "store",
-            Self::Restore { .. } => "io",
+            Self::Store(_) => crate::error::ErrorKind::Store,
+            Self::Restore { .. } => crate::error::ErrorKind::Io,
         }
     }
 }
