@@ -24,7 +24,7 @@ use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
 use aura_core::secrets::{Secret, SecretName, Secrets};
 use aura_core::store::Store;
-use aura_core::sync::s3::{S3Config, S3Target};
+use aura_core::sync::bucket::{Bucket, S3Config, S3Store};
 use aura_core::sync::service::{SyncService, SyncState};
 use aura_core::sync::settings::BucketSettings;
 use common::*;
@@ -131,17 +131,19 @@ fn main() {
     svc.close();
 
     // The floor: one PutObject of the same size with the same SDK client.
-    let t = S3Target::new(
-        S3Config {
-            endpoint: w.endpoint(),
-            bucket: "aura-bench".into(),
-            region: "auto".into(),
-            path_style: true,
-            prefix: "projects/floor".into(),
-            max_attempts: 1,
-        },
-        &Secret::new(weed::ACCESS_KEY),
-        &Secret::new(weed::SECRET_KEY),
+    let t = Bucket::new(
+        std::sync::Arc::new(S3Store::new(
+            S3Config {
+                endpoint: w.endpoint(),
+                bucket: "aura-bench".into(),
+                region: "auto".into(),
+                path_style: true,
+                max_attempts: 1,
+            },
+            &Secret::new(weed::ACCESS_KEY),
+            &Secret::new(weed::SECRET_KEY),
+        )),
+        "projects/floor",
     );
     let mut put_lat = Vec::new();
     rt.block_on(async {

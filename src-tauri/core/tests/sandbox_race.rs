@@ -38,16 +38,17 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
     // A snapshot holding sub/restored.txt, restored into the project while the folder flips.
     let weed = support::weed();
     let bucket = weed.as_ref().map(|w| {
-        let cfg = aura_core::sync::s3::S3Config {
+        let cfg = aura_core::sync::bucket::S3Config {
             endpoint: w.endpoint(),
             bucket: "aura-race".into(),
             region: "auto".into(),
             path_style: true,
-            prefix: "race".into(),
             max_attempts: 2,
         };
         let key = aura_core::secrets::Secret::new("aura-test-key");
-        let t = aura_core::sync::s3::S3Target::new(cfg, &key, &aura_core::secrets::Secret::new("aura-test-secret"));
+        let store =
+            aura_core::sync::bucket::S3Store::new(cfg, &key, &aura_core::secrets::Secret::new("aura-test-secret"));
+        let t = aura_core::sync::bucket::Bucket::new(std::sync::Arc::new(store), "race");
         rt.block_on(snapshot_with(&t, b"sub/restored.txt", b"restored\n"));
         t
     });
@@ -120,8 +121,8 @@ fn a_folder_swapped_for_a_symlink_never_redirects_a_host_write() {
 }
 
 /// Stores one file as a blob and commits a snapshot holding only it as the bucket's HEAD.
-async fn snapshot_with(t: &aura_core::sync::s3::S3Target, path: &[u8], content: &[u8]) {
-    use aura_core::sync::s3::{Snapshot, SnapshotFile};
+async fn snapshot_with(t: &aura_core::sync::bucket::Bucket, path: &[u8], content: &[u8]) {
+    use aura_core::sync::snapshot::{Snapshot, SnapshotFile};
     let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while let Err(e) = t.ensure_bucket().await {
         assert!(std::time::Instant::now() < end, "bucket: {e}");

@@ -9,22 +9,24 @@ mod support;
 use support::{free_pair, weed};
 
 use aura_core::secrets::Secret;
-use aura_core::sync::s3::{S3Config, S3Target, Snapshot, SnapshotFile, SyncError};
+use aura_core::sync::bucket::{Bucket, S3Config, S3Store};
+use aura_core::sync::snapshot::{Snapshot, SnapshotFile};
+use aura_core::sync::SyncError;
 
-fn target(port: u16, prefix: &str) -> S3Target {
+fn target(port: u16, prefix: &str) -> Bucket {
     let cfg = S3Config {
         endpoint: format!("http://127.0.0.1:{port}"),
         bucket: "aura-test".into(),
         region: "auto".into(),
         path_style: true,
-        prefix: prefix.into(),
         max_attempts: 2,
     };
-    S3Target::new(cfg, &Secret::new("aura-test-key"), &Secret::new("aura-test-secret"))
+    let store = S3Store::new(cfg, &Secret::new("aura-test-key"), &Secret::new("aura-test-secret"));
+    Bucket::new(std::sync::Arc::new(store), prefix)
 }
 
 /// Waits until the freshly started server answers, creating the bucket.
-async fn ready(t: &S3Target) {
+async fn ready(t: &Bucket) {
     let end = Instant::now() + Duration::from_secs(30);
     while let Err(e) = t.ensure_bucket().await {
         assert!(Instant::now() < end, "bucket: {e}");
@@ -234,11 +236,11 @@ fn push_and_restore_a_project_byte_for_byte() {
 fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{adopt, file_history, gc, push, push_to, restore, CommitTo, EngineError};
+    use aura_core::sync::engine::{adopt, file_history, gc, push, push_to, restore, CommitTo};
     use aura_core::sync::scan::scan;
     use futures::StreamExt;
 
-    async fn restore_blob(t: &S3Target, hash: &str) -> Vec<u8> {
+    async fn restore_blob(t: &Bucket, hash: &str) -> Vec<u8> {
         t.get_blob(hash).await.unwrap()
     }
 
@@ -269,7 +271,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         std::fs::write(proj_a.path().join(format!("edit{i}.txt")), format!("edit {i}")).unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
         let e = rt.block_on(push(&root_a, &store_a, id_a, &t, &opts())).unwrap_err();
-        assert!(matches!(e, EngineError::Sync(SyncError::Unreachable(_))), "{e:?}");
+        assert!(matches!(e, SyncError::Unreachable(_)), "{e:?}");
     }
     assert_eq!(store_a.journal_count(id_a).unwrap(), 5, "every edit is still queued");
     // Back up: the queue drains and the bucket has every file.
@@ -306,7 +308,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         scan(&root_b, &store_b, id_b).unwrap();
         let a_snap = push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap().snapshot.unwrap();
         match push(&root_b, &store_b, id_b, &t, &opts()).await {
-            Err(EngineError::Sync(SyncError::Conflict { remote })) => assert_eq!(remote, a_snap),
+            Err(SyncError::Conflict { remote }) => assert_eq!(remote, a_snap),
             other => panic!("expected a conflict, got {other:?}"),
         }
         assert!(store_b.journal_count(id_b).unwrap() > 0, "B's changes are kept, queued");
@@ -327,10 +329,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         // A file too large to sync exists only here: taking theirs must not delete it.
         std::fs::File::create(proj_a.path().join("huge.bin")).unwrap().set_len(100 * 1024 * 1024).unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
-        assert!(matches!(
-            push(&root_a, &store_a, id_a, &t, &opts()).await,
-            Err(EngineError::Sync(SyncError::Conflict { .. }))
-        ));
+        assert!(matches!(push(&root_a, &store_a, id_a, &t, &opts()).await, Err(SyncError::Conflict { .. })));
         let took = adopt(&root_a, &store_a, id_a, &t, None, true, &opts()).await.unwrap();
         assert!(proj_a.path().join("huge.bin").exists(), "a file in no snapshot is never removed");
         assert_eq!(took.kept, vec!["huge.bin".to_string()]);

@@ -19,21 +19,20 @@ use std::path::PathBuf;
 use aura_core::paths::ProjectRoot;
 use aura_core::secrets::Secret;
 use aura_core::store::Store;
+use aura_core::sync::bucket::{project_prefix, Bucket, S3Config, S3Store};
 use aura_core::sync::engine::{self, PushOptions};
-use aura_core::sync::s3::{S3Config, S3Target};
 use serde_json::json;
 
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
 
-fn target(key: &str) -> Result<(S3Target, PushOptions), String> {
+fn target(key: &str) -> Result<(Bucket, PushOptions), String> {
     let cfg = S3Config {
         endpoint: env("AURA_S3_ENDPOINT")?,
         bucket: env("AURA_S3_BUCKET")?,
         region: std::env::var("AURA_S3_REGION").unwrap_or_else(|_| "auto".into()),
         path_style: std::env::var("AURA_S3_PATH_STYLE").map(|v| v != "0").unwrap_or(true),
-        prefix: S3Config::project_prefix(key),
         max_attempts: 3,
     };
     let id = Secret::new(env("AURA_S3_ACCESS_KEY_ID")?);
@@ -42,7 +41,7 @@ fn target(key: &str) -> Result<(S3Target, PushOptions), String> {
     if let Ok(n) = std::env::var("AURA_SYNC_CONCURRENCY") {
         opts.concurrency = n.parse().map_err(|_| "AURA_SYNC_CONCURRENCY must be a number".to_string())?;
     }
-    Ok((S3Target::new(cfg, &id, &secret), opts))
+    Ok((Bucket::new(std::sync::Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key)), opts))
 }
 
 fn flag(args: &mut Vec<String>, name: &str) -> Option<String> {

@@ -4,23 +4,28 @@
 //! writes so two machines never overwrite each other.
 //!
 //! - `journal`: the durable queue of changes; `scan`: what changed, hashing only what must be.
-//! - `s3`: the bucket (aws-sdk-s3); `engine`: passes, restore, history, garbage collection.
+//! - `bucket`: one project in a bucket over an object store (S3 through aws-sdk-s3, or memory);
+//!   `snapshot`: the manifests it stores; `engine`: passes, restore, history, garbage collection.
+//! - `error`: the one error of sync.
 //! - `settings`: where the bucket is; `service`: the background worker for the open project.
 //! - `links`: symbolic links as snapshot entries (target text as content, Git's link mode).
 //! - `folders`: folders as snapshot entries (empty ones and modes survive a restore).
 //! - `explain`: why a path is synced or not (the rule, the folder, the link, the size).
 //! - `carried`: the paths sync carries (shared with the remote sandbox's copy and agent undo).
 
+pub mod bucket;
 pub(crate) mod carried;
 pub mod engine;
+pub mod error;
 pub mod explain;
 pub mod folders;
 pub mod journal;
 pub mod links;
-pub mod s3;
 pub mod scan;
 pub mod service;
 pub mod settings;
+pub mod snapshot;
 
+pub use error::SyncError;
 pub use journal::{JournalEntry, JournalOp};
 pub use scan::{scan, scan_hints, FileState, ScanReport};

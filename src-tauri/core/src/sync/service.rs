@@ -16,8 +16,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use ts_rs::TS;
 
-use super::engine::{self, CommitTo, EngineError, PushOptions, PushReport};
-use super::s3::{S3Config, S3Target, SyncError};
+use super::bucket::{project_prefix, Bucket, S3Config, S3Store};
+use super::engine::{self, CommitTo, PushOptions, PushReport};
+use super::error::SyncError;
 use super::settings::BucketSettings;
 use crate::paths::ProjectRoot;
 use crate::secrets::{SecretName, Secrets};
@@ -149,25 +150,26 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const RESCAN_EVERY: Duration = Duration::from_secs(600);
 
 /// Builds the bucket client for a project from the settings and the keychain.
-pub fn make_target(store: &Store, secrets: &Secrets, key: &str) -> Result<(S3Target, PushOptions), String> {
-    let s = store.bucket_settings().map_err(|e| e.to_string())?;
+pub fn make_target(store: &Store, secrets: &Secrets, key: &str) -> Result<(Bucket, PushOptions), SyncError> {
+    let s = store.bucket_settings()?;
     target_for(&s, secrets, key)
 }
 
-fn target_for(s: &BucketSettings, secrets: &Secrets, key: &str) -> Result<(S3Target, PushOptions), String> {
+fn target_for(s: &BucketSettings, secrets: &Secrets, key: &str) -> Result<(Bucket, PushOptions), SyncError> {
     if let Some(p) = s.problem() {
-        return Err(p);
+        return Err(SyncError::Invalid(p));
     }
-    let get = |n: SecretName| secrets.get(n).map_err(|e| e.to_string());
+    let get = |n: SecretName| secrets.get(n).map_err(|e| SyncError::Invalid(e.to_string()));
     let (Some(id), Some(secret)) = (get(SecretName::R2AccessKeyId)?, get(SecretName::R2SecretAccessKey)?) else {
-        return Err("add the bucket's access key id and secret (Settings → Sync; kept in the OS keychain)".into());
+        return Err(SyncError::Invalid(
+            "add the bucket's access key id and secret (Settings → Sync; kept in the OS keychain)".into(),
+        ));
     };
     let cfg = S3Config {
         endpoint: s.endpoint.trim().to_string(),
         bucket: s.bucket.trim().to_string(),
         region: if s.region.trim().is_empty() { "auto".into() } else { s.region.trim().to_string() },
         path_style: s.path_style,
-        prefix: S3Config::project_prefix(key),
         max_attempts: 3,
     };
     let opts = PushOptions {
@@ -175,14 +177,14 @@ fn target_for(s: &BucketSettings, secrets: &Secrets, key: &str) -> Result<(S3Tar
         max_file_size: s.max_file_mib as u64 * 1024 * 1024,
         ..PushOptions::default()
     };
-    Ok((S3Target::new(cfg, &id, &secret), opts))
+    Ok((Bucket::new(Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key)), opts))
 }
 
 /// The project being synced.
 struct Active {
     project_id: i64,
     root: ProjectRoot,
-    target: S3Target,
+    target: Bucket,
     opts: PushOptions,
     nudge: Notify,
     /// Passes and user actions (resolve, restore) never overlap.
@@ -204,35 +206,6 @@ pub struct SyncService {
     active: Mutex<Option<Arc<Active>>>,
     /// The project open in the window (sync may be off for it).
     open: Mutex<Option<(i64, ProjectRoot)>>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SyncServiceError {
-    #[error("sync is not on for this project: {0}")]
-    Off(String),
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl crate::error::UserFacing for SyncServiceError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        match self {
-            Self::Off(_) => crate::error::ErrorKind::SyncOff,
-            Self::Engine(e) => e.kind(),
-            Self::Store(_) => crate::error::ErrorKind::Store,
-            Self::Invalid(_) => crate::error::ErrorKind::Invalid,
-        }
-    }
-}
-
-impl From<SyncError> for SyncServiceError {
-    fn from(e: SyncError) -> Self {
-        Self::Engine(e.into())
-    }
 }
 
 fn lossy(p: &[u8]) -> String {
@@ -309,7 +282,7 @@ impl SyncService {
             Err(e) => return Err(e.to_string()),
         }
         let key = self.store.sync_key(project_id).map_err(|e| e.to_string())?;
-        let (target, opts) = make_target(&self.store, &self.secrets, &key)?;
+        let (target, opts) = make_target(&self.store, &self.secrets, &key).map_err(|e| e.to_string())?;
         let (snapshot, _) = self.store.sync_position(project_id).unwrap_or((None, None));
         let a = Arc::new(Active {
             project_id,
@@ -337,9 +310,9 @@ impl SyncService {
         Ok(a)
     }
 
-    fn active(&self) -> Result<Arc<Active>, SyncServiceError> {
+    fn active(&self) -> Result<Arc<Active>, SyncError> {
         self.active.lock().clone().ok_or_else(|| {
-            SyncServiceError::Off(self.status().message.unwrap_or_else(|| "turn it on in the sync panel".into()))
+            SyncError::Off(self.status().message.unwrap_or_else(|| "turn it on in the sync panel".into()))
         })
     }
 
@@ -350,7 +323,7 @@ impl SyncService {
         match self.open.lock().as_ref() {
             Some((id, _)) => match self.store.sync_enabled(*id) {
                 Ok(true) => match self.store.sync_key(*id).map(|k| make_target(&self.store, &self.secrets, &k)) {
-                    Ok(Err(why)) => SyncStatus::off(why),
+                    Ok(Err(why)) => SyncStatus::off(why.to_string()),
                     _ => SyncStatus::off("sync is starting"),
                 },
                 _ => SyncStatus::off("sync is off for this project"),
@@ -382,7 +355,7 @@ impl SyncService {
     }
 
     /// Runs a pass now, even while backing off.
-    pub fn sync_now(&self) -> Result<(), SyncServiceError> {
+    pub fn sync_now(&self) -> Result<(), SyncError> {
         let a = self.active()?;
         a.now.store(true, Ordering::SeqCst);
         a.nudge.notify_one();
@@ -391,13 +364,13 @@ impl SyncService {
 
     /// Turns sync on or off for the open project. Off forgets the bucket position and the queue
     /// (nothing in the bucket is deleted).
-    pub fn set_enabled(&self, on: bool) -> Result<(), SyncServiceError> {
+    pub fn set_enabled(&self, on: bool) -> Result<(), SyncError> {
         let Some((id, _)) = self.open.lock().clone() else {
-            return Err(SyncServiceError::Invalid("no project is open".into()));
+            return Err(SyncError::Invalid("no project is open".into()));
         };
         if on {
             let key = self.store.sync_key(id)?;
-            make_target(&self.store, &self.secrets, &key).map_err(SyncServiceError::Invalid)?;
+            make_target(&self.store, &self.secrets, &key)?;
         }
         self.close();
         self.store.set_sync_enabled(id, on)?;
@@ -409,8 +382,8 @@ impl SyncService {
     }
 
     /// Checks settings and keys against the bucket (creating it on local S3 servers).
-    pub async fn test_bucket(&self, s: &BucketSettings) -> Result<(), SyncServiceError> {
-        let (t, _) = target_for(s, &self.secrets, "connection-test").map_err(SyncServiceError::Invalid)?;
+    pub async fn test_bucket(&self, s: &BucketSettings) -> Result<(), SyncError> {
+        let (t, _) = target_for(s, &self.secrets, "connection-test")?;
         t.ensure_bucket().await?;
         t.list_projects().await?;
         Ok(())
@@ -419,7 +392,7 @@ impl SyncService {
     /// The user picked a version after a conflict. `keep_mine`: this machine's files become
     /// HEAD (the other version stays in the history). Otherwise the other version is written
     /// here (this machine's changes are kept first as a side snapshot).
-    pub async fn resolve(&self, keep_mine: bool) -> Result<(), SyncServiceError> {
+    pub async fn resolve(&self, keep_mine: bool) -> Result<(), SyncError> {
         let a = self.active()?;
         {
             let _g = a.pass.lock().await;
@@ -455,22 +428,21 @@ impl SyncService {
     }
 
     /// The project's snapshots, newest first (at most `limit`).
-    pub async fn snapshots(&self, limit: usize) -> Result<Vec<SnapshotInfo>, SyncServiceError> {
+    pub async fn snapshots(&self, limit: usize) -> Result<Vec<SnapshotInfo>, SyncError> {
         let a = self.active()?;
         snapshot_list(&a.target, limit).await
     }
 
     /// Why `path` of the open project is synced or not (works with sync off too).
-    pub fn explain(&self, path: &str) -> Result<super::explain::SyncExplanation, SyncServiceError> {
-        let root =
-            self.open.lock().as_ref().map(|o| o.1.clone()).ok_or(SyncServiceError::Off("no project is open".into()))?;
+    pub fn explain(&self, path: &str) -> Result<super::explain::SyncExplanation, SyncError> {
+        let root = self.open.lock().as_ref().map(|o| o.1.clone()).ok_or(SyncError::Off("no project is open".into()))?;
         let max = self.store.bucket_settings()?.max_file_mib as u64 * 1024 * 1024;
-        super::explain::explain(&root, path, max).map_err(|e| SyncServiceError::Invalid(e.to_string()))
+        super::explain::explain(&root, path, max).map_err(|e| SyncError::Invalid(e.to_string()))
     }
 
-    pub async fn file_history(&self, path: &str) -> Result<Vec<FileVersionInfo>, SyncServiceError> {
+    pub async fn file_history(&self, path: &str) -> Result<Vec<FileVersionInfo>, SyncError> {
         let a = self.active()?;
-        a.root.resolve(path).map_err(|e| SyncServiceError::Invalid(e.to_string()))?;
+        a.root.resolve(path).map_err(|e| SyncError::Invalid(e.to_string()))?;
         Ok(engine::file_history(&a.target, path.as_bytes(), 200)
             .await?
             .into_iter()
@@ -485,11 +457,11 @@ impl SyncService {
     }
 
     /// Writes an earlier version of one file over the project's copy (a change like a save).
-    pub async fn restore_file(&self, path: &str, blake3: &str) -> Result<(), SyncServiceError> {
+    pub async fn restore_file(&self, path: &str, blake3: &str) -> Result<(), SyncError> {
         let a = self.active()?;
-        a.root.resolve(path).map_err(|e| SyncServiceError::Invalid(e.to_string()))?;
+        a.root.resolve(path).map_err(|e| SyncError::Invalid(e.to_string()))?;
         if blake3::Hash::from_hex(blake3).is_err() {
-            return Err(SyncServiceError::Invalid("not a content hash".into()));
+            return Err(SyncError::Invalid("not a content hash".into()));
         }
         if let Some(aside) =
             engine::restore_file(&a.root, &self.store, a.project_id, &a.target, path.as_bytes(), blake3).await?
@@ -514,7 +486,7 @@ impl SyncService {
 
     /// Makes the project's files those of snapshot `id` (local changes kept first as a side
     /// snapshot); the result is pushed as a new snapshot on top of HEAD.
-    pub async fn restore_snapshot(&self, id: &str) -> Result<(), SyncServiceError> {
+    pub async fn restore_snapshot(&self, id: &str) -> Result<(), SyncError> {
         let a = self.active()?;
         {
             let _g = a.pass.lock().await;
@@ -533,7 +505,7 @@ impl SyncService {
 
     /// Prunes old snapshots (see `engine::Retention`), then deletes blobs no snapshot
     /// references (older than an hour).
-    pub async fn collect_garbage(&self) -> Result<String, SyncServiceError> {
+    pub async fn collect_garbage(&self) -> Result<String, SyncError> {
         let a = self.active()?;
         let _g = a.pass.lock().await;
         let pruned = engine::prune(&a.target, engine::Retention::default(), now_ms()).await?;
@@ -550,13 +522,13 @@ impl SyncService {
     }
 
     /// The projects in the bucket (for "Restore from cloud").
-    pub async fn cloud_projects(&self) -> Result<Vec<String>, SyncServiceError> {
-        let (t, _) = make_target(&self.store, &self.secrets, "_").map_err(SyncServiceError::Invalid)?;
+    pub async fn cloud_projects(&self) -> Result<Vec<String>, SyncError> {
+        let (t, _) = make_target(&self.store, &self.secrets, "_")?;
         Ok(t.list_projects().await?)
     }
 
-    pub async fn cloud_snapshots(&self, key: &str, limit: usize) -> Result<Vec<SnapshotInfo>, SyncServiceError> {
-        let (t, _) = make_target(&self.store, &self.secrets, &valid_key(key)?).map_err(SyncServiceError::Invalid)?;
+    pub async fn cloud_snapshots(&self, key: &str, limit: usize) -> Result<Vec<SnapshotInfo>, SyncError> {
+        let (t, _) = make_target(&self.store, &self.secrets, &valid_key(key)?)?;
         snapshot_list(&t, limit).await
     }
 
@@ -567,44 +539,44 @@ impl SyncService {
         key: &str,
         id: Option<&str>,
         dest: &std::path::Path,
-    ) -> Result<ProjectRoot, SyncServiceError> {
+    ) -> Result<ProjectRoot, SyncError> {
         let key = valid_key(key)?;
         if dest.exists() {
             let empty = std::fs::read_dir(dest).map(|mut d| d.next().is_none()).unwrap_or(false);
             if !empty {
-                return Err(SyncServiceError::Invalid(format!(
+                return Err(SyncError::Invalid(format!(
                     "{} is not empty; restore into an empty or new folder",
                     dest.display()
                 )));
             }
         } else {
             std::fs::create_dir_all(dest)
-                .map_err(|e| SyncServiceError::Invalid(format!("cannot create {}: {e}", dest.display())))?;
+                .map_err(|e| SyncError::Invalid(format!("cannot create {}: {e}", dest.display())))?;
         }
-        let root = ProjectRoot::open(dest).map_err(|e| SyncServiceError::Invalid(e.to_string()))?;
+        let root = ProjectRoot::open(dest).map_err(|e| SyncError::Invalid(e.to_string()))?;
         let rec = self.store.touch_project(&root.path().display().to_string(), &root.name())?;
         self.store.sync_forget(rec.id)?;
         self.store.set_sync_key(rec.id, &key)?;
-        let (t, opts) = make_target(&self.store, &self.secrets, &key).map_err(SyncServiceError::Invalid)?;
+        let (t, opts) = make_target(&self.store, &self.secrets, &key)?;
         engine::adopt(&root, &self.store, rec.id, &t, id, true, &opts).await?;
         self.store.set_sync_enabled(rec.id, true)?;
         Ok(root)
     }
 }
 
-fn valid_key(key: &str) -> Result<String, SyncServiceError> {
+fn valid_key(key: &str) -> Result<String, SyncError> {
     let ok = !key.is_empty()
         && key.len() <= 80
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         && !key.starts_with('.');
-    ok.then(|| key.to_string()).ok_or_else(|| SyncServiceError::Invalid(format!("'{key}' is not a project key")))
+    ok.then(|| key.to_string()).ok_or_else(|| SyncError::Invalid(format!("'{key}' is not a project key")))
 }
 
-async fn snapshot_list(t: &S3Target, limit: usize) -> Result<Vec<SnapshotInfo>, SyncServiceError> {
+async fn snapshot_list(t: &Bucket, limit: usize) -> Result<Vec<SnapshotInfo>, SyncError> {
     use futures::stream::{StreamExt, TryStreamExt};
     let head = t.head().await?.map(|h| h.0);
     let ids: Vec<String> = t.list_snapshots().await?.into_iter().rev().take(limit).collect();
-    let snaps: Vec<super::s3::Snapshot> =
+    let snaps: Vec<super::snapshot::Snapshot> =
         futures::stream::iter(ids.iter().map(|id| t.snapshot(id)).collect::<Vec<_>>())
             .buffered(8)
             .try_collect()
@@ -787,7 +759,7 @@ impl Worker {
                     Duration::ZERO
                 }
             }
-            Err(EngineError::Sync(SyncError::Conflict { remote })) => {
+            Err(SyncError::Conflict { remote }) => {
                 let snap = a.target.snapshot(&remote).await.ok();
                 let info = ConflictInfo {
                     remote_snapshot: remote.clone(),
@@ -807,7 +779,7 @@ impl Worker {
                 Duration::ZERO
             }
             Err(e) => {
-                let offline = matches!(e, EngineError::Sync(SyncError::Unreachable(_)));
+                let offline = matches!(e, SyncError::Unreachable(_));
                 let next = grow(backoff);
                 let msg = format!("{e}; retrying in about {} s", next.as_secs().max(1));
                 // One line in the panel per outage, not one per retry.

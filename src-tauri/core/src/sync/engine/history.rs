@@ -15,7 +15,7 @@ pub struct FileVersion {
 /// The distinct versions of `path` in the newest `limit` snapshots, newest first (a version
 /// shows once, at the newest snapshot that has it... and the snapshot where it first appeared
 /// is the one after it in the list).
-pub async fn file_history(target: &S3Target, path: &[u8], limit: usize) -> Result<Vec<FileVersion>, EngineError> {
+pub async fn file_history(target: &Bucket, path: &[u8], limit: usize) -> Result<Vec<FileVersion>, SyncError> {
     let ids = target.list_snapshots().await?;
     let ids: Vec<String> = ids.into_iter().rev().take(limit).collect();
     let snaps: Vec<Snapshot> = futures::stream::iter(ids.iter().map(|id| target.snapshot(id)).collect::<Vec<_>>())
@@ -63,7 +63,7 @@ impl Default for Retention {
 /// Deletes snapshots the retention policy does not keep. Never HEAD, never a full snapshot
 /// (differential ones, kept or written later by any machine, build on them), never one whose
 /// id does not carry its time.
-pub async fn prune(target: &S3Target, policy: Retention, now: i64) -> Result<usize, EngineError> {
+pub async fn prune(target: &Bucket, policy: Retention, now: i64) -> Result<usize, SyncError> {
     const DAY: i64 = 24 * 3600 * 1000;
     let head = target.head().await?.map(|h| h.0);
     let ids = target.list_snapshots().await?;
@@ -97,7 +97,7 @@ pub async fn prune(target: &S3Target, policy: Retention, now: i64) -> Result<usi
 
 /// Deletes blobs no snapshot references. Blobs newer than `grace_ms` are kept: a pass on
 /// another machine may have stored them for a snapshot it has not committed yet.
-pub async fn gc(target: &S3Target, grace_ms: i64) -> Result<GcReport, EngineError> {
+pub async fn gc(target: &Bucket, grace_ms: i64) -> Result<GcReport, SyncError> {
     let ids = target.list_snapshots().await?;
     let mut referenced = HashSet::new();
     let snaps: Vec<Snapshot> = futures::stream::iter(ids.iter().map(|id| target.snapshot(id)).collect::<Vec<_>>())

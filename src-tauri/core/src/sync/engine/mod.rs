@@ -35,32 +35,14 @@ use std::path::{Component, Path, PathBuf};
 use futures::stream::{StreamExt, TryStreamExt};
 use rusqlite::{params, OptionalExtension};
 
+use super::bucket::Bucket;
+use super::error::SyncError;
 use super::journal::JournalOp;
-use super::s3::{S3Target, Snapshot, SnapshotFile, SyncError};
 use super::scan::{put_row, FileState};
+use super::snapshot::{Snapshot, SnapshotFile};
 use crate::paths::{rel_bytes, ProjectRoot};
 use crate::store::{now_ms, Store, StoreError};
 use crate::workspace::ignore_rules;
-
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Sync(#[from] SyncError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot write '{path}': {message}")]
-    Restore { path: String, message: String },
-}
-
-impl crate::error::UserFacing for EngineError {
-    fn kind(&self) -> crate::error::ErrorKind {
-        match self {
-            Self::Sync(e) => e.kind(),
-            Self::Store(_) => crate::error::ErrorKind::Store,
-            Self::Restore { .. } => crate::error::ErrorKind::Io,
-        }
-    }
-}
 
 /// How a pass uploads.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ struct SentLog<'a> {
 }
 
 impl<'a> SentLog<'a> {
-    fn new(store: &'a Store, target: &S3Target) -> Self {
+    fn new(store: &'a Store, target: &Bucket) -> Self {
         Self {
             store,
             location: target.location(),
@@ -113,7 +113,7 @@ pub(super) fn read_link(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<O
 /// skipped with the reason.
 async fn send_link(
     sent: &SentLog<'_>,
-    target: &S3Target,
+    target: &Bucket,
     rel: &[u8],
     text: Vec<u8>,
     state: FileState,
@@ -151,7 +151,7 @@ pub(super) fn open_regular(
 /// unreachable or refuses); anything about the file itself is `Sent::Failed`.
 async fn send_file(
     sent: &SentLog<'_>,
-    target: &S3Target,
+    target: &Bucket,
     dir: std::sync::Arc<cap_std::fs::Dir>,
     rel: &[u8],
     opts: &PushOptions,
@@ -245,7 +245,7 @@ async fn send_file(
 
 /// If a pass died after moving HEAD to its snapshot but before recording that, take HEAD as
 /// this machine's position (it is this machine's own snapshot).
-async fn recover_inflight(store: &Store, project_id: i64, target: &S3Target) -> Result<(), EngineError> {
+async fn recover_inflight(store: &Store, project_id: i64, target: &Bucket) -> Result<(), SyncError> {
     if let Some(inflight) = store.sync_inflight(project_id)? {
         match target.head().await? {
             Some((id, etag)) if id == inflight => {
@@ -263,9 +263,9 @@ pub async fn push(
     root: &ProjectRoot,
     store: &Store,
     project_id: i64,
-    target: &S3Target,
+    target: &Bucket,
     opts: &PushOptions,
-) -> Result<PushReport, EngineError> {
+) -> Result<PushReport, SyncError> {
     push_to(root, store, project_id, target, opts, CommitTo::Head).await
 }
 
@@ -275,10 +275,10 @@ pub async fn push_to(
     root: &ProjectRoot,
     store: &Store,
     project_id: i64,
-    target: &S3Target,
+    target: &Bucket,
     opts: &PushOptions,
     commit: CommitTo,
-) -> Result<PushReport, EngineError> {
+) -> Result<PushReport, SyncError> {
     push_observed(root, store, project_id, target, opts, commit, None).await
 }
 
@@ -290,11 +290,11 @@ pub async fn push_observed(
     root: &ProjectRoot,
     store: &Store,
     project_id: i64,
-    target: &S3Target,
+    target: &Bucket,
     opts: &PushOptions,
     commit: CommitTo,
     progress: Option<&Progress<'_>>,
-) -> Result<PushReport, EngineError> {
+) -> Result<PushReport, SyncError> {
     let mut report = PushReport::default();
     let pending = store.journal_pending(project_id, 1_000_000)?;
     if pending.is_empty() && commit == CommitTo::Head {

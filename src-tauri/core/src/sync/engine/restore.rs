@@ -3,8 +3,8 @@
 use super::*;
 
 /// The parts of a snapshot path, refused when it would leave the folder or write into `.git`.
-fn checked_parts(raw: &[u8]) -> Result<Vec<&OsStr>, EngineError> {
-    let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
+fn checked_parts(raw: &[u8]) -> Result<Vec<&OsStr>, SyncError> {
+    let bad = |m: &str| SyncError::Restore { path: shown(raw), message: m.into() };
     let parts: Vec<&OsStr> = Path::new(OsStr::from_bytes(raw))
         .components()
         .map(|c| match c {
@@ -20,8 +20,8 @@ fn checked_parts(raw: &[u8]) -> Result<Vec<&OsStr>, EngineError> {
 
 /// Makes the folders `parts` names under `dir` (each one that is missing), refusing to pass
 /// through a symlink (which could lead elsewhere) or a file.
-fn make_folders(dir: &cap_std::fs::Dir, raw: &[u8], parts: &[&OsStr]) -> Result<PathBuf, EngineError> {
-    let bad = |m: &str| EngineError::Restore { path: shown(raw), message: m.into() };
+fn make_folders(dir: &cap_std::fs::Dir, raw: &[u8], parts: &[&OsStr]) -> Result<PathBuf, SyncError> {
+    let bad = |m: &str| SyncError::Restore { path: shown(raw), message: m.into() };
     let mut folder = PathBuf::new();
     for p in parts {
         folder.push(p);
@@ -44,28 +44,28 @@ fn make_folders(dir: &cap_std::fs::Dir, raw: &[u8], parts: &[&OsStr]) -> Result<
 /// Checks a snapshot path and makes its parent folders under `dir`. Returns the path relative
 /// to `dir` (the destination as a capability, so a folder that sandboxed code swaps for a
 /// symlink meanwhile makes the write fail instead of leading outside).
-fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, EngineError> {
+fn prepare_path(dir: &cap_std::fs::Dir, raw: &[u8]) -> Result<PathBuf, SyncError> {
     let parts = checked_parts(raw)?;
     let path = make_folders(dir, raw, &parts[..parts.len() - 1])?.join(parts[parts.len() - 1]);
     if dir.symlink_metadata(&path).is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
-        return Err(EngineError::Restore { path: shown(raw), message: "a folder or symlink is in the way".into() });
+        return Err(SyncError::Restore { path: shown(raw), message: "a folder or symlink is in the way".into() });
     }
     Ok(path)
 }
 
 /// Makes the folder entry `f` (and the folders above it); its mode comes later, see
 /// [`set_folder_modes`].
-fn make_folder(dir: &cap_std::fs::Dir, f: &SnapshotFile) -> Result<(), EngineError> {
+fn make_folder(dir: &cap_std::fs::Dir, f: &SnapshotFile) -> Result<(), SyncError> {
     make_folders(dir, &f.path, &checked_parts(&f.path)?).map(|_| ())
 }
 
 /// Gives the snapshot's folders their modes, deepest first, once every file is written.
-fn set_folder_modes(dir: &cap_std::fs::Dir, folders: &[&SnapshotFile]) -> Result<(), EngineError> {
+fn set_folder_modes(dir: &cap_std::fs::Dir, folders: &[&SnapshotFile]) -> Result<(), SyncError> {
     let list = crate::sync::folders::deepest_first(folders.iter().map(|f| (f.path.as_slice(), f.mode)).collect());
     for (path, mode) in list {
         let perm = cap_std::fs::Permissions::from_mode(mode & 0o7777);
         dir.set_permissions(rel_bytes(path), perm)
-            .map_err(|e| EngineError::Restore { path: shown(path), message: outside_or(e) })?;
+            .map_err(|e| SyncError::Restore { path: shown(path), message: outside_or(e) })?;
     }
     Ok(())
 }
@@ -78,9 +78,9 @@ fn outside_or(e: std::io::Error) -> String {
     }
 }
 
-fn open_dest(dest: &Path) -> Result<cap_std::fs::Dir, EngineError> {
+fn open_dest(dest: &Path) -> Result<cap_std::fs::Dir, SyncError> {
     cap_std::fs::Dir::open_ambient_dir(dest, cap_std::ambient_authority())
-        .map_err(|e| EngineError::Restore { path: dest.display().to_string(), message: e.to_string() })
+        .map_err(|e| SyncError::Restore { path: dest.display().to_string(), message: e.to_string() })
 }
 
 /// A file or link written under a temporary name beside its place, renamed into place once
@@ -94,10 +94,10 @@ struct Staged<'d> {
 }
 
 impl Staged<'_> {
-    fn place(mut self) -> Result<(), EngineError> {
+    fn place(mut self) -> Result<(), SyncError> {
         self.dir
             .rename(&self.tmp, self.dir, &self.path)
-            .map_err(|e| EngineError::Restore { path: shown(&self.raw), message: outside_or(e) })?;
+            .map_err(|e| SyncError::Restore { path: shown(&self.raw), message: outside_or(e) })?;
         self.placed = true;
         Ok(())
     }
@@ -112,20 +112,16 @@ impl Drop for Staged<'_> {
 }
 
 /// Downloads one snapshot file (or makes one link) under a temporary name, hash-checked.
-async fn stage_file<'d>(
-    target: &S3Target,
-    dir: &'d cap_std::fs::Dir,
-    f: &SnapshotFile,
-) -> Result<Staged<'d>, EngineError> {
+async fn stage_file<'d>(target: &Bucket, dir: &'d cap_std::fs::Dir, f: &SnapshotFile) -> Result<Staged<'d>, SyncError> {
     let path = prepare_path(dir, &f.path)?;
-    let io = |e: std::io::Error| EngineError::Restore { path: shown(&f.path), message: outside_or(e) };
+    let io = |e: std::io::Error| SyncError::Restore { path: shown(&f.path), message: outside_or(e) };
     let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
     let staged = |tmp: PathBuf| Staged { dir, tmp, path: path.clone(), raw: f.path.clone(), placed: false };
     if crate::sync::links::is_link(f.mode) {
         // A link: its blob is the target text, made again as written (never followed).
         let text = target.get_blob(&f.blake3).await?;
         if crate::sync::links::skip_reason(&f.path, &text).is_some() {
-            return Err(EngineError::Restore {
+            return Err(SyncError::Restore {
                 path: shown(&f.path),
                 message: "the snapshot holds a link leading outside the project; it is not made".into(),
             });
@@ -144,7 +140,7 @@ async fn stage_file<'d>(
 /// Puts staged files in place: one `syncfs` first makes every one of them durable (one flush
 /// for the whole restore instead of one per file), so a crash never leaves a renamed file
 /// without its content.
-async fn place_all(dir: &cap_std::fs::Dir, staged: Vec<Staged<'_>>) -> Result<(), EngineError> {
+async fn place_all(dir: &cap_std::fs::Dir, staged: Vec<Staged<'_>>) -> Result<(), SyncError> {
     use std::os::fd::AsRawFd;
     if staged.is_empty() {
         return Ok(());
@@ -167,7 +163,7 @@ async fn place_all(dir: &cap_std::fs::Dir, staged: Vec<Staged<'_>>) -> Result<()
         Err(e) => Err(e),
     };
     if let Err(e) = flushed {
-        return Err(EngineError::Restore {
+        return Err(SyncError::Restore {
             path: String::new(),
             message: format!("cannot flush the restored files to disk: {e}"),
         });
@@ -178,7 +174,7 @@ async fn place_all(dir: &cap_std::fs::Dir, staged: Vec<Staged<'_>>) -> Result<()
     Ok(())
 }
 
-async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, EngineError> {
+async fn resolve_id(target: &Bucket, id: Option<&str>) -> Result<String, SyncError> {
     Ok(match id {
         Some(i) => i.to_string(),
         None => target
@@ -190,7 +186,7 @@ async fn resolve_id(target: &S3Target, id: Option<&str>) -> Result<String, Engin
 }
 
 /// Writes snapshot `id` (or the bucket's HEAD) into `dest`, every file checked against its hash.
-pub async fn restore(target: &S3Target, id: Option<&str>, dest: &Path) -> Result<Snapshot, EngineError> {
+pub async fn restore(target: &Bucket, id: Option<&str>, dest: &Path) -> Result<Snapshot, SyncError> {
     let id = resolve_id(target, id).await?;
     let snap = target.snapshot(&id).await?;
     let dir = open_dest(dest)?;
@@ -201,11 +197,11 @@ pub async fn restore(target: &S3Target, id: Option<&str>, dest: &Path) -> Result
 /// Writes snapshot entries into `dir`: folders first, then files and links (`concurrency` at a
 /// time), then the folders' modes.
 async fn write_all(
-    target: &S3Target,
+    target: &Bucket,
     dir: &cap_std::fs::Dir,
     entries: Vec<&SnapshotFile>,
     concurrency: usize,
-) -> Result<(), EngineError> {
+) -> Result<(), SyncError> {
     let (folders, files): (Vec<&SnapshotFile>, Vec<&SnapshotFile>) =
         entries.into_iter().partition(|f| crate::sync::folders::is_dir(f.mode));
     for f in &folders {
@@ -243,11 +239,11 @@ pub async fn adopt(
     root: &ProjectRoot,
     store: &Store,
     project_id: i64,
-    target: &S3Target,
+    target: &Bucket,
     id: Option<&str>,
     follow: bool,
     opts: &PushOptions,
-) -> Result<AdoptReport, EngineError> {
+) -> Result<AdoptReport, SyncError> {
     let mut report = AdoptReport::default();
     // Keep what is only here first.
     crate::sync::scan::scan(root, store, project_id)?;
@@ -321,7 +317,7 @@ pub async fn adopt(
             let suffix = format!(".aura-kept-{}", now_ms());
             let aside = [f.path.as_slice(), suffix.as_bytes()].concat();
             dir.rename(rel_bytes(&f.path), &dir, rel_bytes(&aside))
-                .map_err(|e| EngineError::Restore { path: shown(&f.path), message: outside_or(e) })?;
+                .map_err(|e| SyncError::Restore { path: shown(&f.path), message: outside_or(e) })?;
             report.kept.push(format!("{}{suffix}", shown(&f.path)));
         }
     }
@@ -335,7 +331,7 @@ pub async fn adopt(
         match dir.remove_file(rel_bytes(p)) {
             Ok(()) => report.removed += 1,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(EngineError::Restore { path: shown(p), message: outside_or(e) }),
+            Err(e) => return Err(SyncError::Restore { path: shown(p), message: outside_or(e) }),
         }
     }
     report.removed += remove_folders(&dir, &snap, folders_on_disk);
@@ -399,12 +395,12 @@ pub async fn restore_file(
     root: &ProjectRoot,
     store: &Store,
     project_id: i64,
-    target: &S3Target,
+    target: &Bucket,
     path: &[u8],
     blake3: &str,
-) -> Result<Option<String>, EngineError> {
+) -> Result<Option<String>, SyncError> {
     let dir = open_dest(root.path())?;
-    let io = |e: std::io::Error| EngineError::Restore { path: shown(path), message: outside_or(e) };
+    let io = |e: std::io::Error| SyncError::Restore { path: shown(path), message: outside_or(e) };
     let mode = dir.metadata(rel_bytes(path)).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
     let mut kept = None;
     if let Some((file, _)) = open_regular(&dir, path).map_err(io)? {

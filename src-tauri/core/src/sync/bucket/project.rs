@@ -1,0 +1,228 @@
+//! One project in a bucket: its blobs, snapshot manifests and HEAD.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{ObjectStore, Written, PROJECTS};
+use crate::sync::error::SyncError;
+use crate::sync::snapshot::{BlobInfo, Head, Snapshot, SnapshotFile};
+
+pub struct Bucket {
+    store: Arc<dyn ObjectStore>,
+    /// Key prefix of this project in the bucket (`projects/<key>`).
+    prefix: String,
+    /// Full snapshots recently read as bases of differential ones (immutable, so cacheable).
+    bases: parking_lot::Mutex<HashMap<String, Arc<Snapshot>>>,
+    /// Bytes of file content held in memory for uploads, in MiB permits: however many files and
+    /// parts are in flight, a pass never holds more than this.
+    memory: tokio::sync::Semaphore,
+}
+
+/// The upload memory budget (MiB).
+pub const UPLOAD_MEMORY_MIB: u32 = 256;
+
+impl Bucket {
+    /// The project at `prefix` (see [`super::project_prefix`]) in `store`.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: impl Into<String>) -> Self {
+        Self {
+            store,
+            prefix: prefix.into(),
+            bases: Default::default(),
+            memory: tokio::sync::Semaphore::new(UPLOAD_MEMORY_MIB as usize),
+        }
+    }
+
+    /// The store this project is in.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// Where this project's objects are (endpoint, bucket, prefix): names the blob cache.
+    pub fn location(&self) -> String {
+        format!("{}/{}", self.store.location(), self.prefix)
+    }
+
+    /// Holds `bytes` of the upload memory budget until the returned permit is dropped.
+    pub async fn reserve(&self, bytes: u64) -> tokio::sync::SemaphorePermit<'_> {
+        let mib = bytes.div_ceil(1024 * 1024).clamp(1, UPLOAD_MEMORY_MIB as u64) as u32;
+        self.memory.acquire_many(mib).await.expect("the budget is never closed")
+    }
+
+    pub(super) fn key(&self, rest: &str) -> String {
+        format!("{}/{rest}", self.prefix.trim_end_matches('/'))
+    }
+
+    pub(super) fn blob_key(&self, hash: &str) -> String {
+        self.key(&format!("blobs/{}/{hash}", &hash[..2.min(hash.len())]))
+    }
+
+    fn snapshot_key(&self, id: &str) -> String {
+        self.key(&format!("snapshots/{id}.json"))
+    }
+
+    /// Creates the bucket when it does not exist (local S3 servers; R2 buckets are made in the
+    /// Cloudflare dashboard, and a missing one is reported).
+    pub async fn ensure_bucket(&self) -> Result<(), SyncError> {
+        self.store.ensure_bucket().await
+    }
+
+    /// Stores a blob under its hash. Unconditional on purpose: the key is the content's hash,
+    /// so writing it again writes the same bytes (no duplicate, nothing lost), and a conditional
+    /// `If-None-Match` PUT costs the server a lookup per object without saving the upload (the
+    /// body is sent either way). Callers skip blobs they know are there (`sent_blobs`, HEAD for
+    /// large files).
+    pub async fn put_blob(&self, hash: &str, data: Vec<u8>) -> Result<(), SyncError> {
+        self.store.put(&self.blob_key(hash), Bytes::from(data)).await?;
+        Ok(())
+    }
+
+    /// Reads a blob and checks it against its hash.
+    pub async fn get_blob(&self, hash: &str) -> Result<Vec<u8>, SyncError> {
+        let key = self.blob_key(hash);
+        let o = self.store.get(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
+        if blake3::hash(&o.body).to_hex().as_str() != hash {
+            return Err(SyncError::Corrupt { key });
+        }
+        Ok(o.body.to_vec())
+    }
+
+    /// Whether the bucket has this blob already.
+    pub async fn has_blob(&self, hash: &str) -> Result<bool, SyncError> {
+        self.store.exists(&self.blob_key(hash)).await
+    }
+
+    /// The snapshot the project is at in the bucket, with the HEAD object's ETag.
+    pub async fn head(&self) -> Result<Option<(String, String)>, SyncError> {
+        let Some(o) = self.store.get(&self.key("HEAD")).await? else { return Ok(None) };
+        let head: Head =
+            serde_json::from_slice(&o.body).map_err(|e| SyncError::Corrupt { key: format!("HEAD ({e})") })?;
+        Ok(Some((head.snapshot, o.etag)))
+    }
+
+    /// Writes a snapshot manifest and moves HEAD to it, only if HEAD is still where this
+    /// machine last saw it (`expected`: its ETag, or `None` for a project new in the bucket).
+    pub async fn commit(&self, snap: &Snapshot, expected: Option<&str>) -> Result<String, SyncError> {
+        self.put_snapshot(snap).await?;
+        self.move_head(&snap.id, expected).await
+    }
+
+    /// Stores a snapshot manifest. Ids are unique per pass (time + random), so a plain PUT
+    /// never replaces another pass's snapshot.
+    pub async fn put_snapshot(&self, snap: &Snapshot) -> Result<(), SyncError> {
+        let body = serde_json::to_vec(snap).map_err(|e| SyncError::Refused(e.to_string()))?;
+        self.store.put(&self.snapshot_key(&snap.id), Bytes::from(body)).await?;
+        Ok(())
+    }
+
+    /// Moves HEAD to snapshot `id` if it is still at `expected`; returns HEAD's new ETag.
+    pub async fn move_head(&self, id: &str, expected: Option<&str>) -> Result<String, SyncError> {
+        let head = serde_json::to_vec(&Head { snapshot: id.to_string() }).expect("a string serializes");
+        match self.store.put_if(&self.key("HEAD"), Bytes::from(head), expected).await? {
+            Written::Done(etag) => Ok(etag),
+            Written::PreconditionFailed => {
+                let remote = self.head().await?.map(|h| h.0).unwrap_or_default();
+                Err(SyncError::Conflict { remote })
+            }
+        }
+    }
+
+    /// Snapshot `id` as stored (a differential one is not resolved).
+    pub async fn snapshot_stored(&self, id: &str) -> Result<Snapshot, SyncError> {
+        let key = self.snapshot_key(id);
+        let o = self.store.get(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
+        serde_json::from_slice(&o.body).map_err(|_| SyncError::Corrupt { key })
+    }
+
+    /// Snapshot `id` with every file it holds (a differential snapshot is applied to its base).
+    pub async fn snapshot(&self, id: &str) -> Result<Snapshot, SyncError> {
+        let mut snap = self.snapshot_stored(id).await?;
+        let Some(base_id) = snap.base.take() else { return Ok(snap) };
+        let base = self.base(&base_id).await?;
+        let mut files: BTreeMap<Vec<u8>, SnapshotFile> =
+            base.files.iter().map(|f| (f.path.clone(), f.clone())).collect();
+        for p in std::mem::take(&mut snap.removed) {
+            files.remove(&p);
+        }
+        for f in std::mem::take(&mut snap.files) {
+            files.insert(f.path.clone(), f);
+        }
+        snap.files = files.into_values().collect();
+        Ok(snap)
+    }
+
+    /// The full snapshot a differential one builds on (cached: stored snapshots never change).
+    async fn base(&self, id: &str) -> Result<Arc<Snapshot>, SyncError> {
+        if let Some(b) = self.bases.lock().get(id).cloned() {
+            return Ok(b);
+        }
+        let b = self.snapshot_stored(id).await?;
+        if b.base.is_some() {
+            return Err(SyncError::Corrupt { key: format!("snapshots/{id}.json (a base that is not full)") });
+        }
+        let b = Arc::new(b);
+        let mut cache = self.bases.lock();
+        if cache.len() >= 8 {
+            cache.clear();
+        }
+        cache.insert(id.to_string(), b.clone());
+        Ok(b)
+    }
+
+    /// Every snapshot id of the project, oldest first (ids start with their time).
+    pub async fn list_snapshots(&self) -> Result<Vec<String>, SyncError> {
+        let prefix = self.key("snapshots/");
+        let mut ids: Vec<String> = self
+            .store
+            .list(&prefix, None)
+            .await?
+            .objects
+            .into_iter()
+            .filter_map(|(k, _, _)| k.strip_prefix(&prefix)?.strip_suffix(".json").map(str::to_string))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The project keys the bucket holds (for "Restore from cloud").
+    pub async fn list_projects(&self) -> Result<Vec<String>, SyncError> {
+        let mut out: Vec<String> = self
+            .store
+            .list(PROJECTS, Some("/"))
+            .await?
+            .prefixes
+            .iter()
+            .filter_map(|p| p.strip_prefix(PROJECTS).map(|k| k.trim_end_matches('/').to_string()))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every blob of the project.
+    pub async fn list_blobs(&self) -> Result<Vec<BlobInfo>, SyncError> {
+        Ok(self
+            .store
+            .list(&self.key("blobs/"), None)
+            .await?
+            .objects
+            .into_iter()
+            .filter_map(|(k, size, modified_ms)| {
+                let hash = k.rsplit('/').next()?.to_string();
+                Some(BlobInfo { hash, size, modified_ms })
+            })
+            .collect())
+    }
+
+    /// Deletes blobs (only garbage collection calls this, with unreferenced hashes).
+    pub async fn delete_blobs(&self, hashes: &[String]) -> Result<(), SyncError> {
+        let keys: Vec<String> = hashes.iter().map(|h| self.blob_key(h)).collect();
+        self.store.delete(&keys).await
+    }
+
+    /// Deletes snapshot manifests (only pruning calls this; never HEAD's, never a full one).
+    pub async fn delete_snapshots(&self, ids: &[String]) -> Result<(), SyncError> {
+        let keys: Vec<String> = ids.iter().map(|id| self.snapshot_key(id)).collect();
+        self.store.delete(&keys).await
+    }
+}

@@ -1,0 +1,76 @@
+//! What the bucket stores about a project besides content: snapshot manifests (every file's
+//! path, size, hash and mode at one pass) and the HEAD record naming the current one.
+
+use serde::{Deserialize, Serialize};
+
+/// One blob in the bucket, for garbage collection.
+#[derive(Debug, Clone)]
+pub struct BlobInfo {
+    pub hash: String,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+/// One file of a snapshot. Paths are stored as bytes (base64 in JSON) so any name survives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    #[serde(with = "b64")]
+    pub path: Vec<u8>,
+    pub size: u64,
+    pub blake3: String,
+    pub mode: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub id: String,
+    pub parent: Option<String>,
+    pub created_at_ms: i64,
+    /// The machine that wrote it (host name), for the history and conflict views.
+    #[serde(default)]
+    pub machine: String,
+    /// A snapshot kept aside when a conflict was resolved by taking the other version; HEAD
+    /// never pointed at it.
+    #[serde(default)]
+    pub side: bool,
+    /// Stored form only: a differential snapshot names the full snapshot it builds on; `files`
+    /// then holds what differs from it and `removed` what it lacks. `Bucket::snapshot`
+    /// always returns the resolved, full form (no base, nothing removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "b64list")]
+    pub removed: Vec<Vec<u8>>,
+    pub files: Vec<SnapshotFile>,
+}
+
+mod b64list {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<String> = v.iter().map(|p| base64::engine::general_purpose::STANDARD.encode(p)).collect();
+        list.serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        let list = Vec::<String>::deserialize(d)?;
+        list.iter()
+            .map(|p| base64::engine::general_purpose::STANDARD.decode(p).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Head {
+    pub snapshot: String,
+}
+
+mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD.decode(s).map_err(serde::de::Error::custom)
+    }
+}
