@@ -10,6 +10,7 @@ use support::{free_pair, weed};
 
 use aura_core::secrets::Secret;
 use aura_core::sync::bucket::{Bucket, S3Config, S3Store};
+use aura_core::sync::engine::{Afterwards, ProjectSync, PushOptions};
 use aura_core::sync::snapshot::{Snapshot, SnapshotFile};
 use aura_core::sync::SyncError;
 
@@ -35,6 +36,17 @@ async fn ready(t: &Bucket) {
 }
 
 /// Small parts so multipart is exercised without big files.
+/// The engine's view of one project.
+fn sync<'a>(
+    root: &'a aura_core::paths::ProjectRoot,
+    store: &'a aura_core::store::Store,
+    project_id: i64,
+    bucket: &'a Bucket,
+    opts: &'a PushOptions,
+) -> ProjectSync<'a> {
+    ProjectSync { root, store, project_id, bucket, opts }
+}
+
 fn opts() -> aura_core::sync::engine::PushOptions {
     aura_core::sync::engine::PushOptions {
         concurrency: 8,
@@ -128,7 +140,7 @@ fn blobs_snapshots_conflicts_and_a_store_that_is_down() {
 fn push_and_restore_a_project_byte_for_byte() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{push, restore, restore_file};
+    use aura_core::sync::engine::restore;
     use aura_core::sync::scan::scan;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
@@ -155,7 +167,7 @@ fn push_and_restore_a_project_byte_for_byte() {
         let t = target(w.s3_port, "projects/roundtrip");
         ready(&t).await;
         scan(&root, &store, id).unwrap();
-        let first = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let first = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert_eq!((first.uploaded.len(), first.already_there), (5, 1), "identical content is stored once");
         assert_eq!(store.journal_count(id).unwrap(), 0);
         let s1 = first.snapshot.unwrap();
@@ -165,7 +177,7 @@ fn push_and_restore_a_project_byte_for_byte() {
         std::fs::remove_file(p.join("src/same.rs")).unwrap();
         std::fs::write(p.join("NEW.md"), "# new\n").unwrap();
         scan(&root, &store, id).unwrap();
-        let second = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let second = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert_eq!((second.uploaded.len(), second.deleted.len()), (2, 1));
         // Stored as a difference from the first (full) snapshot; read back whole.
         let s2 = second.snapshot.clone().unwrap();
@@ -177,7 +189,7 @@ fn push_and_restore_a_project_byte_for_byte() {
         // A pass with nothing to do sends nothing (and reads nothing).
         let noop = scan(&root, &store, id).unwrap();
         assert_eq!((noop.hashed, noop.changed.len()), (0, 0));
-        assert!(push(&root, &store, id, &t, &opts()).await.unwrap().snapshot.is_none());
+        assert!(sync(&root, &store, id, &t, &opts()).push().await.unwrap().snapshot.is_none());
 
         // Renames, of a file and of a folder, propagate without sending content again.
         std::fs::rename(p.join("NEW.md"), p.join("RENAMED.md")).unwrap();
@@ -185,7 +197,7 @@ fn push_and_restore_a_project_byte_for_byte() {
         let hints: Vec<Vec<u8>> =
             ["NEW.md", "RENAMED.md", "src/deep", "src/moved"].iter().map(|s| s.as_bytes().to_vec()).collect();
         aura_core::sync::scan_hints(&root, &store, id, &hints).unwrap();
-        let moved = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let moved = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         // Gone: NEW.md, the folder src/deep and the file in it.
         assert_eq!((moved.uploaded.len(), moved.deleted.len()), (0, 3), "{moved:?}");
         let after = tempfile::tempdir().unwrap();
@@ -195,7 +207,7 @@ fn push_and_restore_a_project_byte_for_byte() {
         std::fs::rename(p.join("RENAMED.md"), p.join("NEW.md")).unwrap();
         std::fs::rename(p.join("src/moved"), p.join("src/deep")).unwrap();
         scan(&root, &store, id).unwrap();
-        push(&root, &store, id, &t, &opts()).await.unwrap();
+        sync(&root, &store, id, &t, &opts()).push().await.unwrap();
 
         // Restore the latest snapshot into an empty folder: byte-identical, modes kept,
         // ignored build output absent.
@@ -218,14 +230,15 @@ fn push_and_restore_a_project_byte_for_byte() {
         // bucket does not have yet is moved aside first, never lost.
         let v1 = blake3::hash(b"fn main() {}\n").to_hex().to_string();
         let synced_now = std::fs::read(p.join("src/main.rs")).unwrap();
-        let kept = restore_file(&root, &store, id, &t, b"src/main.rs", &v1).await.unwrap();
+        let kept = sync(&root, &store, id, &t, &opts()).restore_file(b"src/main.rs", &v1).await.unwrap();
         assert_eq!(kept, None, "the replaced version is in the bucket");
         assert_eq!(std::fs::read(p.join("src/main.rs")).unwrap(), b"fn main() {}\n");
         std::fs::write(p.join("src/main.rs"), &synced_now).unwrap();
         scan(&root, &store, id).unwrap();
-        push(&root, &store, id, &t, &opts()).await.unwrap();
+        sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         std::fs::write(p.join("src/main.rs"), "unsynced work\n").unwrap();
-        let kept = restore_file(&root, &store, id, &t, b"src/main.rs", &v1).await.unwrap().expect("moved aside");
+        let kept =
+            sync(&root, &store, id, &t, &opts()).restore_file(b"src/main.rs", &v1).await.unwrap().expect("moved aside");
         assert!(kept.starts_with("src/main.rs.aura-kept-"), "{kept}");
         assert_eq!(std::fs::read(p.join(&kept)).unwrap(), b"unsynced work\n");
         assert_eq!(std::fs::read(p.join("src/main.rs")).unwrap(), b"fn main() {}\n");
@@ -236,7 +249,7 @@ fn push_and_restore_a_project_byte_for_byte() {
 fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{adopt, file_history, gc, push, push_to, restore, CommitTo};
+    use aura_core::sync::engine::{file_history, gc, restore, CommitTo};
     use aura_core::sync::scan::scan;
     use futures::StreamExt;
 
@@ -262,7 +275,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     rt.block_on(async {
         ready(&t).await;
         scan(&root_a, &store_a, id_a).unwrap();
-        push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap();
+        sync(&root_a, &store_a, id_a, &t, &opts()).push().await.unwrap();
     });
 
     // The store goes down while the user keeps editing: the queue grows, nothing is lost.
@@ -270,7 +283,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     for i in 0..5 {
         std::fs::write(proj_a.path().join(format!("edit{i}.txt")), format!("edit {i}")).unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
-        let e = rt.block_on(push(&root_a, &store_a, id_a, &t, &opts())).unwrap_err();
+        let e = rt.block_on(sync(&root_a, &store_a, id_a, &t, &opts()).push()).unwrap_err();
         assert!(matches!(e, SyncError::Unreachable(_)), "{e:?}");
     }
     assert_eq!(store_a.journal_count(id_a).unwrap(), 5, "every edit is still queued");
@@ -279,7 +292,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
     rt.block_on(async {
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            match push(&root_a, &store_a, id_a, &t, &opts()).await {
+            match sync(&root_a, &store_a, id_a, &t, &opts()).push().await {
                 Ok(r) => {
                     assert!(r.snapshot.is_some());
                     break;
@@ -299,15 +312,15 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         // edit and push: the second one gets a conflict, its changes stay queued locally and
         // A's snapshot stays HEAD.
         let (_db, proj_b, root_b, store_b, id_b) = machine(&[]);
-        let r = adopt(&root_b, &store_b, id_b, &t, None, true, &opts()).await.unwrap();
+        let r = sync(&root_b, &store_b, id_b, &t, &opts()).adopt(None, Afterwards::FollowHead).await.unwrap();
         assert_eq!((r.written, r.kept_local_as), (6, None));
         assert_eq!(store_b.journal_count(id_b).unwrap(), 0, "a restored project starts in sync");
         std::fs::write(proj_a.path().join("a.txt"), "A's version").unwrap();
         std::fs::write(proj_b.path().join("a.txt"), "B's version").unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
         scan(&root_b, &store_b, id_b).unwrap();
-        let a_snap = push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap().snapshot.unwrap();
-        match push(&root_b, &store_b, id_b, &t, &opts()).await {
+        let a_snap = sync(&root_a, &store_a, id_a, &t, &opts()).push().await.unwrap().snapshot.unwrap();
+        match sync(&root_b, &store_b, id_b, &t, &opts()).push().await {
             Err(SyncError::Conflict { remote }) => assert_eq!(remote, a_snap),
             other => panic!("expected a conflict, got {other:?}"),
         }
@@ -318,7 +331,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         assert_eq!(std::fs::read_to_string(check.path().join("a.txt")).unwrap(), "A's version");
 
         // B picks "keep mine": B's files become HEAD, A's version stays in the history.
-        let kept = push_to(&root_b, &store_b, id_b, &t, &opts(), CommitTo::HeadOverriding).await.unwrap();
+        let kept = sync(&root_b, &store_b, id_b, &t, &opts()).push_to(CommitTo::HeadOverriding).await.unwrap();
         let b_snap = kept.snapshot.unwrap();
         assert_eq!(t.head().await.unwrap().unwrap().0, b_snap);
         assert_eq!(t.snapshot(&b_snap).await.unwrap().parent.as_deref(), Some(a_snap.as_str()));
@@ -329,8 +342,8 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         // A file too large to sync exists only here: taking theirs must not delete it.
         std::fs::File::create(proj_a.path().join("huge.bin")).unwrap().set_len(100 * 1024 * 1024).unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
-        assert!(matches!(push(&root_a, &store_a, id_a, &t, &opts()).await, Err(SyncError::Conflict { .. })));
-        let took = adopt(&root_a, &store_a, id_a, &t, None, true, &opts()).await.unwrap();
+        assert!(matches!(sync(&root_a, &store_a, id_a, &t, &opts()).push().await, Err(SyncError::Conflict { .. })));
+        let took = sync(&root_a, &store_a, id_a, &t, &opts()).adopt(None, Afterwards::FollowHead).await.unwrap();
         assert!(proj_a.path().join("huge.bin").exists(), "a file in no snapshot is never removed");
         assert_eq!(took.kept, vec!["huge.bin".to_string()]);
         let side = took.kept_local_as.expect("A's edit kept aside");
@@ -352,7 +365,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
         // And A's next edit goes straight on top of B's.
         std::fs::write(proj_a.path().join("a.txt"), "agreed").unwrap();
         scan(&root_a, &store_a, id_a).unwrap();
-        push(&root_a, &store_a, id_a, &t, &opts()).await.unwrap();
+        sync(&root_a, &store_a, id_a, &t, &opts()).push().await.unwrap();
 
         // Garbage collection deletes only blobs no snapshot references.
         let orphan = b"never referenced".to_vec();
@@ -374,7 +387,7 @@ fn a_store_that_goes_down_loses_nothing_and_two_machines_conflict_safely() {
 fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::engine::restore;
     use aura_core::sync::scan::scan;
     use std::os::unix::ffi::OsStrExt;
 
@@ -412,7 +425,7 @@ fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
         let t = target(w.s3_port, "projects/bad-inputs");
         ready(&t).await;
         scan(&root, &store, id).unwrap();
-        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
         assert_eq!(r.errors[0].0, b"sparse.img".to_vec());
         assert!(r.errors[0].1.contains("over the 64 MiB limit"), "{}", r.errors[0].1);
@@ -443,7 +456,7 @@ fn large_files_go_in_parts_and_bad_inputs_fail_alone() {
         std::fs::write(p.join("brief.txt"), "here").unwrap();
         scan(&root, &store, id).unwrap();
         std::fs::remove_file(p.join("brief.txt")).unwrap();
-        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert!(r.errors.iter().all(|(p, _)| p == b"sparse.img"), "{:?}", r.errors);
     });
 }
@@ -507,7 +520,6 @@ fn pruning_keeps_recent_daily_and_weekly_snapshots_head_and_every_base() {
 fn a_folder_swapped_for_a_link_after_the_scan_never_uploads_outside_content() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::push;
     use aura_core::sync::scan::scan;
     use aura_core::workspace::search::{search, SearchQuery};
 
@@ -532,7 +544,7 @@ fn a_folder_swapped_for_a_link_after_the_scan_never_uploads_outside_content() {
         // The swap, after the scan journaled sub/notes.txt and before the pass reads it.
         std::fs::rename(p.join("sub"), p.join("sub.real")).unwrap();
         std::os::unix::fs::symlink(outside.path(), p.join("sub")).unwrap();
-        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         let secret_blob = blake3::hash(secret).to_hex().to_string();
         assert!(!t.has_blob(&secret_blob).await.unwrap(), "the outside file's content must not be uploaded");
         let snap = t.snapshot(r.snapshot.as_deref().unwrap()).await.unwrap();
@@ -568,7 +580,7 @@ fn a_folder_swapped_for_a_link_after_the_scan_never_uploads_outside_content() {
 fn links_come_back_as_links_and_links_out_of_the_project_are_reported() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::engine::restore;
     use aura_core::sync::scan::scan;
     use std::os::unix::fs::symlink;
 
@@ -607,7 +619,7 @@ fn links_come_back_as_links_and_links_out_of_the_project_are_reported() {
         assert!(skipped[0].1.contains("absolute path"), "{}", skipped[0].1);
         assert_eq!(skipped[1].0, "escape");
         assert!(skipped[1].1.contains("outside the project"), "{}", skipped[1].1);
-        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         let secret = blake3::hash(b"outside the project").to_hex().to_string();
         assert!(!t.has_blob(&secret).await.unwrap(), "a link out of the project is never followed");
@@ -618,7 +630,7 @@ fn links_come_back_as_links_and_links_out_of_the_project_are_reported() {
         symlink("LICENSE", p.join("AGENTS.md")).unwrap();
         let s = scan(&root, &store, id).unwrap();
         assert_eq!(s.changed, vec![b"AGENTS.md".to_vec()]);
-        push(&root, &store, id, &t, &opts()).await.unwrap();
+        sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         let again = tempfile::tempdir().unwrap();
         restore(&t, None, again.path()).await.unwrap();
         assert_eq!(std::fs::read_link(again.path().join("AGENTS.md")).unwrap(), std::path::Path::new("LICENSE"));
@@ -649,7 +661,7 @@ fn links_come_back_as_links_and_links_out_of_the_project_are_reported() {
 fn empty_folders_and_folder_modes_come_back() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{adopt, push, restore};
+    use aura_core::sync::engine::restore;
     use aura_core::sync::scan::scan;
     use std::os::unix::fs::PermissionsExt;
 
@@ -676,7 +688,7 @@ fn empty_folders_and_folder_modes_come_back() {
         ready(&t).await;
         let s = scan(&root, &store, id).unwrap();
         assert_eq!(s.hashed, 2, "folders are not counted as files read");
-        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert_eq!(r.uploaded.len(), 2, "folders upload no content: {:?}", r.uploaded);
         let snap = restore(&t, None, out.path()).await.unwrap();
@@ -698,15 +710,15 @@ fn empty_folders_and_folder_modes_come_back() {
         // A second machine follows; then a folder goes on the first and on the second after it.
         let q = ProjectRoot::open(other.path()).unwrap();
         let qid = other_db.touch_project(&q.path().display().to_string(), "p").unwrap().id;
-        adopt(&q, &other_db, qid, &t, None, true, &opts()).await.unwrap();
+        sync(&q, &other_db, qid, &t, &opts()).adopt(None, Afterwards::FollowHead).await.unwrap();
         assert!(other.path().join("logs/2026/empty").is_dir());
         std::fs::remove_dir_all(p.join("logs")).unwrap();
         std::fs::set_permissions(p.join("uploads"), std::fs::Permissions::from_mode(0o750)).unwrap();
         let s = scan(&root, &store, id).unwrap();
         assert_eq!(s.deleted.len(), 3, "{:?}", s.deleted);
         assert_eq!(s.changed, vec![b"uploads".to_vec()], "a folder's mode is a change");
-        push(&root, &store, id, &t, &opts()).await.unwrap();
-        let r = adopt(&q, &other_db, qid, &t, None, true, &opts()).await.unwrap();
+        sync(&root, &store, id, &t, &opts()).push().await.unwrap();
+        let r = sync(&q, &other_db, qid, &t, &opts()).adopt(None, Afterwards::FollowHead).await.unwrap();
         assert!(!other.path().join("logs").exists(), "removed folders go: {r:?}");
         assert_eq!(mode(&other.path().join("uploads")), 0o750);
         assert_eq!(other_db.journal_count(qid).unwrap(), 0, "following leaves nothing to send");
@@ -724,7 +736,7 @@ fn empty_folders_and_folder_modes_come_back() {
 fn every_file_git_tracks_is_restored() {
     use aura_core::paths::ProjectRoot;
     use aura_core::store::Store;
-    use aura_core::sync::engine::{push, restore};
+    use aura_core::sync::engine::restore;
     use aura_core::sync::scan::{scan, scan_hints};
 
     let Some(w) = weed() else { return };
@@ -765,7 +777,7 @@ fn every_file_git_tracks_is_restored() {
         let t = target(w.s3_port, "projects/tracked");
         ready(&t).await;
         scan(&root, &store, id).unwrap();
-        let r = push(&root, &store, id, &t, &opts()).await.unwrap();
+        let r = sync(&root, &store, id, &t, &opts()).push().await.unwrap();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         restore(&t, None, out.path()).await.unwrap();
         // A save of a tracked file in an ignored folder is a change like any other.

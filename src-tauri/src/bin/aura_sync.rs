@@ -20,7 +20,7 @@ use aura_core::paths::ProjectRoot;
 use aura_core::secrets::Secret;
 use aura_core::store::Store;
 use aura_core::sync::bucket::{project_prefix, Bucket, S3Config, S3Store};
-use aura_core::sync::engine::{self, PushOptions};
+use aura_core::sync::engine::{self, Afterwards, ProjectSync, PushOptions};
 use serde_json::json;
 
 fn env(name: &str) -> Result<String, String> {
@@ -58,80 +58,18 @@ fn default_db() -> PathBuf {
     base.join("aura-sync/state.sqlite3")
 }
 
+fn s(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+}
+
 async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
     let db_flag = flag(&mut args, "--db").map(PathBuf::from);
     let db = db_flag.clone().unwrap_or_else(default_db);
     let key_flag = flag(&mut args, "--key");
     let snapshot = flag(&mut args, "--snapshot");
-    let s = |e: &dyn std::fmt::Display| e.to_string();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        ["push", dir] => {
-            let root = ProjectRoot::open(dir).map_err(|e| s(&e))?;
-            let store = Store::open(&db).map_err(|e| s(&e))?;
-            let id = store.touch_project(&root.path().display().to_string(), &root.name()).map_err(|e| s(&e))?.id;
-            if let Some(k) = &key_flag {
-                store.set_sync_key(id, k).map_err(|e| s(&e))?;
-            }
-            let key = store.sync_key(id).map_err(|e| s(&e))?;
-            let (t, opts) = target(&key)?;
-            t.ensure_bucket().await.map_err(|e| s(&e))?;
-            let started = std::time::Instant::now();
-            let (r2, st2, id2) = (root.clone(), db.clone(), id);
-            let scan = tokio::task::spawn_blocking(move || {
-                let store = Store::open(&st2)?;
-                aura_core::sync::scan(&r2, &store, id2)
-            })
-            .await
-            .map_err(|e| s(&e))?
-            .map_err(|e| s(&e))?;
-            let scanned_ms = started.elapsed().as_millis();
-            let r = engine::push(&root, &store, id, &t, &opts).await.map_err(|e| s(&e))?;
-            // What the bucket now has of the project: every file the scan saw is there, or
-            // skipped with a reason, or an error (still queued).
-            let manifest = store.manifest_all(id).map_err(|e| s(&e))?;
-            let folders = manifest.values().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count();
-            Ok(json!({
-                "synced_files": manifest.len() - folders,
-                "synced_folders": folders,
-                "skipped_count": scan.skipped.len() + r.skipped.len(),
-                "key": key,
-                "snapshot": r.snapshot,
-                "hashed": scan.hashed,
-                "unchanged": scan.unchanged,
-                "uploaded": r.uploaded.len(),
-                "already_there": r.already_there,
-                "bytes_sent": r.bytes_sent,
-                "deleted": r.deleted.len(),
-                "errors": r.errors.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), "error": e})).collect::<Vec<_>>(),
-                "scan_errors": scan.errors.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), "error": e})).collect::<Vec<_>>(),
-                "skipped": scan.skipped.iter().chain(&r.skipped)
-                    .map(|(p, why)| json!({"path": String::from_utf8_lossy(p), "reason": why})).collect::<Vec<_>>(),
-                "pending": store.journal_count(id).map_err(|e| s(&e))?,
-                "scan_ms": scanned_ms,
-                "total_ms": started.elapsed().as_millis(),
-            }))
-        }
-        ["restore", key, dest] => {
-            let (t, _) = target(key)?;
-            let dest = PathBuf::from(dest);
-            std::fs::create_dir_all(&dest).map_err(|e| s(&e))?;
-            if std::fs::read_dir(&dest).map_err(|e| s(&e))?.next().is_some() {
-                return Err(format!("{} is not empty", dest.display()));
-            }
-            if db_flag.is_some() {
-                let root = ProjectRoot::open(&dest).map_err(|e| s(&e))?;
-                let store = Store::open(&db).map_err(|e| s(&e))?;
-                let id = store.touch_project(&root.path().display().to_string(), &root.name()).map_err(|e| s(&e))?.id;
-                store.sync_forget(id).map_err(|e| s(&e))?;
-                store.set_sync_key(id, key).map_err(|e| s(&e))?;
-                let opts = PushOptions::default();
-                let r = engine::adopt(&root, &store, id, &t, snapshot.as_deref(), true, &opts).await.map_err(|e| s(&e))?;
-                return Ok(json!({"snapshot": r.snapshot, "files": r.written}));
-            }
-            let snap = engine::restore(&t, snapshot.as_deref(), &dest).await.map_err(|e| s(&e))?;
-            let folders = snap.files.iter().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count();
-            Ok(json!({"snapshot": snap.id, "files": snap.files.len() - folders, "folders": folders}))
-        }
+        ["push", dir] => push(dir, &db, key_flag.as_deref()).await,
+        ["restore", key, dest] => restore(key, dest, db_flag.is_some().then_some(&db), snapshot.as_deref()).await,
         ["projects"] => {
             let (t, _) = target("_")?;
             Ok(json!(t.list_projects().await.map_err(|e| s(&e))?))
@@ -147,6 +85,87 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
         }
         _ => Err("usage: aura-sync push DIR [--db FILE] [--key KEY] | restore KEY DEST [--snapshot ID] | projects | snapshots KEY | gc KEY".into()),
     }
+}
+
+/// `push DIR`: scans the folder and sends what changed.
+async fn push(dir: &str, db: &std::path::Path, key: Option<&str>) -> Result<serde_json::Value, String> {
+    let root = ProjectRoot::open(dir).map_err(|e| s(&e))?;
+    let store = Store::open(db).map_err(|e| s(&e))?;
+    let id = store.touch_project(&root.path().display().to_string(), &root.name()).map_err(|e| s(&e))?.id;
+    if let Some(k) = key {
+        store.set_sync_key(id, k).map_err(|e| s(&e))?;
+    }
+    let key = store.sync_key(id).map_err(|e| s(&e))?;
+    let (t, opts) = target(&key)?;
+    t.ensure_bucket().await.map_err(|e| s(&e))?;
+    let started = std::time::Instant::now();
+    let (r2, st2) = (root.clone(), db.to_path_buf());
+    let scan = tokio::task::spawn_blocking(move || {
+        let store = Store::open(&st2)?;
+        aura_core::sync::scan(&r2, &store, id)
+    })
+    .await
+    .map_err(|e| s(&e))?
+    .map_err(|e| s(&e))?;
+    let scanned_ms = started.elapsed().as_millis();
+    let sync = ProjectSync { root: &root, store: &store, project_id: id, bucket: &t, opts: &opts };
+    let r = sync.push().await.map_err(|e| s(&e))?;
+    // What the bucket now has of the project: every file the scan saw is there, or skipped
+    // with a reason, or an error (still queued).
+    let manifest = store.manifest_all(id).map_err(|e| s(&e))?;
+    let folders = manifest.values().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count();
+    let listed = |l: &[(Vec<u8>, String)], what: &str| -> Vec<serde_json::Value> {
+        l.iter().map(|(p, e)| json!({"path": String::from_utf8_lossy(p), what: e})).collect()
+    };
+    let skipped: Vec<(Vec<u8>, String)> = scan.skipped.iter().chain(&r.skipped).cloned().collect();
+    Ok(json!({
+        "synced_files": manifest.len() - folders,
+        "synced_folders": folders,
+        "skipped_count": skipped.len(),
+        "key": key,
+        "snapshot": r.snapshot,
+        "hashed": scan.hashed,
+        "unchanged": scan.unchanged,
+        "uploaded": r.uploaded.len(),
+        "already_there": r.already_there,
+        "bytes_sent": r.bytes_sent,
+        "deleted": r.deleted.len(),
+        "errors": listed(&r.errors, "error"),
+        "scan_errors": listed(&scan.errors, "error"),
+        "skipped": listed(&skipped, "reason"),
+        "pending": store.journal_count(id).map_err(|e| s(&e))?,
+        "scan_ms": scanned_ms,
+        "total_ms": started.elapsed().as_millis(),
+    }))
+}
+
+/// `restore KEY DEST`: writes a snapshot into an empty folder; with `--db`, the folder becomes
+/// a synced project following the bucket's HEAD.
+async fn restore(
+    key: &str,
+    dest: &str,
+    db: Option<&PathBuf>,
+    snapshot: Option<&str>,
+) -> Result<serde_json::Value, String> {
+    let (t, opts) = target(key)?;
+    let dest = PathBuf::from(dest);
+    std::fs::create_dir_all(&dest).map_err(|e| s(&e))?;
+    if std::fs::read_dir(&dest).map_err(|e| s(&e))?.next().is_some() {
+        return Err(format!("{} is not empty", dest.display()));
+    }
+    if let Some(db) = db {
+        let root = ProjectRoot::open(&dest).map_err(|e| s(&e))?;
+        let store = Store::open(db).map_err(|e| s(&e))?;
+        let id = store.touch_project(&root.path().display().to_string(), &root.name()).map_err(|e| s(&e))?.id;
+        store.sync_forget(id).map_err(|e| s(&e))?;
+        store.set_sync_key(id, key).map_err(|e| s(&e))?;
+        let sync = ProjectSync { root: &root, store: &store, project_id: id, bucket: &t, opts: &opts };
+        let r = sync.adopt(snapshot, Afterwards::FollowHead).await.map_err(|e| s(&e))?;
+        return Ok(json!({"snapshot": r.snapshot, "files": r.written}));
+    }
+    let snap = engine::restore(&t, snapshot, &dest).await.map_err(|e| s(&e))?;
+    let folders = snap.files.iter().filter(|f| aura_core::sync::folders::is_dir(f.mode)).count();
+    Ok(json!({"snapshot": snap.id, "files": snap.files.len() - folders, "folders": folders}))
 }
 
 fn main() {

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use ts_rs::TS;
 
 use super::bucket::{project_prefix, Bucket, S3Config, S3Store};
-use super::engine::{self, CommitTo, PushOptions, PushReport};
+use super::engine::{self, Afterwards, CommitTo, ProjectSync, PushOptions, PushReport};
 use super::error::SyncError;
 use super::settings::BucketSettings;
 use crate::paths::ProjectRoot;
@@ -194,6 +194,12 @@ struct Active {
     stopped: AtomicBool,
     /// "Sync now": retry at once even while backing off.
     now: AtomicBool,
+}
+
+impl Active {
+    fn sync<'a>(&'a self, store: &'a Store) -> ProjectSync<'a> {
+        ProjectSync { root: &self.root, store, project_id: self.project_id, bucket: &self.target, opts: &self.opts }
+    }
 }
 
 type StatusFn = Arc<dyn Fn(&SyncStatus) + Send + Sync>;
@@ -397,9 +403,7 @@ impl SyncService {
         {
             let _g = a.pass.lock().await;
             if keep_mine {
-                let r =
-                    engine::push_to(&a.root, &self.store, a.project_id, &a.target, &a.opts, CommitTo::HeadOverriding)
-                        .await?;
+                let r = a.sync(&self.store).push_to(CommitTo::HeadOverriding).await?;
                 push_event(
                     &a,
                     SyncEventKind::Conflict,
@@ -407,7 +411,7 @@ impl SyncService {
                     format!("kept this machine's version as {}", r.snapshot.unwrap_or_default()),
                 );
             } else {
-                let r = engine::adopt(&a.root, &self.store, a.project_id, &a.target, None, true, &a.opts).await?;
+                let r = a.sync(&self.store).adopt(None, Afterwards::FollowHead).await?;
                 let kept =
                     r.kept_local_as.map(|s| format!("; this machine's version is kept as {s}")).unwrap_or_default();
                 push_event(
@@ -463,9 +467,7 @@ impl SyncService {
         if blake3::Hash::from_hex(blake3).is_err() {
             return Err(SyncError::Invalid("not a content hash".into()));
         }
-        if let Some(aside) =
-            engine::restore_file(&a.root, &self.store, a.project_id, &a.target, path.as_bytes(), blake3).await?
-        {
+        if let Some(aside) = a.sync(&self.store).restore_file(path.as_bytes(), blake3).await? {
             push_event(
                 &a,
                 SyncEventKind::Kept,
@@ -490,7 +492,7 @@ impl SyncService {
         let a = self.active()?;
         {
             let _g = a.pass.lock().await;
-            let r = engine::adopt(&a.root, &self.store, a.project_id, &a.target, Some(id), false, &a.opts).await?;
+            let r = a.sync(&self.store).adopt(Some(id), Afterwards::NewChange).await?;
             push_event(
                 &a,
                 SyncEventKind::Restore,
@@ -524,7 +526,7 @@ impl SyncService {
     /// The projects in the bucket (for "Restore from cloud").
     pub async fn cloud_projects(&self) -> Result<Vec<String>, SyncError> {
         let (t, _) = make_target(&self.store, &self.secrets, "_")?;
-        Ok(t.list_projects().await?)
+        t.list_projects().await
     }
 
     pub async fn cloud_snapshots(&self, key: &str, limit: usize) -> Result<Vec<SnapshotInfo>, SyncError> {
@@ -558,7 +560,8 @@ impl SyncService {
         self.store.sync_forget(rec.id)?;
         self.store.set_sync_key(rec.id, &key)?;
         let (t, opts) = make_target(&self.store, &self.secrets, &key)?;
-        engine::adopt(&root, &self.store, rec.id, &t, id, true, &opts).await?;
+        let sync = ProjectSync { root: &root, store: &self.store, project_id: rec.id, bucket: &t, opts: &opts };
+        sync.adopt(id, Afterwards::FollowHead).await?;
         self.store.set_sync_enabled(rec.id, true)?;
         Ok(root)
     }
@@ -725,16 +728,7 @@ impl Worker {
                 self.publish(|s| s.progress = Some((done as u64, total as u64)));
             }
         };
-        let r = engine::push_observed(
-            &a.root,
-            &self.store,
-            a.project_id,
-            &a.target,
-            &a.opts,
-            engine::CommitTo::Head,
-            Some(&on_progress),
-        )
-        .await;
+        let r = a.sync(&self.store).push_observed(CommitTo::Head, Some(&on_progress)).await;
         self.a.status.lock().progress = None;
         let grow = |b: Duration| if b.is_zero() { Duration::from_millis(500) } else { (b * 2).min(MAX_BACKOFF) };
         match r {

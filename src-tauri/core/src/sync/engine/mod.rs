@@ -12,14 +12,19 @@
 //! at its own snapshot and takes it as its position instead of reporting a false conflict.
 
 //!
-//! Split by phase: `push` (a pass), `restore` (restore, adopt, one file), `history` (versions,
-//! retention, garbage collection), and `state` (the SQL of the sync position and sent blobs).
+//! Split by phase: `plan` (what a pass does, decided without I/O), `push` (a pass), `restore`
+//! (restore, adopt, one file), `history` (versions, retention, garbage collection), and `state`
+//! (all of sync's SQL: position, manifest and journal updates of a commit, differential base,
+//! sent blobs). [`ProjectSync`] names the project an operation works on.
 
+mod adopt;
 mod history;
+mod plan;
 mod push;
 mod restore;
 mod state;
 
+pub use adopt::*;
 pub use history::*;
 pub use push::*;
 pub use restore::*;
@@ -37,12 +42,22 @@ use rusqlite::{params, OptionalExtension};
 
 use super::bucket::Bucket;
 use super::error::SyncError;
-use super::journal::JournalOp;
 use super::scan::{put_row, FileState};
 use super::snapshot::{Snapshot, SnapshotFile};
 use crate::paths::{rel_bytes, ProjectRoot};
 use crate::store::{now_ms, Store, StoreError};
 use crate::workspace::ignore_rules;
+
+/// One project's sync: its folder, its rows in SQLite, its place in the bucket, and how passes
+/// upload. Passes ([`ProjectSync::push`]), adopting a snapshot and restoring one file work on it.
+#[derive(Clone, Copy)]
+pub struct ProjectSync<'a> {
+    pub root: &'a ProjectRoot,
+    pub store: &'a Store,
+    pub project_id: i64,
+    pub bucket: &'a Bucket,
+    pub opts: &'a PushOptions,
+}
 
 /// How a pass uploads.
 #[derive(Debug, Clone)]

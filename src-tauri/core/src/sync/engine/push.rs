@@ -243,303 +243,210 @@ async fn send_file(
     Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes })
 }
 
-/// If a pass died after moving HEAD to its snapshot but before recording that, take HEAD as
-/// this machine's position (it is this machine's own snapshot).
-async fn recover_inflight(store: &Store, project_id: i64, target: &Bucket) -> Result<(), SyncError> {
-    if let Some(inflight) = store.sync_inflight(project_id)? {
-        match target.head().await? {
-            Some((id, etag)) if id == inflight => {
-                tracing::info!(snapshot = %id, "recovering a sync pass that committed before it stopped");
-                store.set_sync_position(project_id, &id, &etag)?;
-            }
-            _ => store.set_sync_inflight(project_id, None)?,
-        }
-    }
-    Ok(())
-}
-
-/// Sends what the journal holds and commits a snapshot (a normal pass).
-pub async fn push(
-    root: &ProjectRoot,
-    store: &Store,
-    project_id: i64,
-    target: &Bucket,
-    opts: &PushOptions,
-) -> Result<PushReport, SyncError> {
-    push_to(root, store, project_id, target, opts, CommitTo::Head).await
-}
-
-/// A pass with a chosen commit (see [`CommitTo`]). `Head` with an empty journal does nothing;
-/// the others always write a snapshot.
-pub async fn push_to(
-    root: &ProjectRoot,
-    store: &Store,
-    project_id: i64,
-    target: &Bucket,
-    opts: &PushOptions,
-    commit: CommitTo,
-) -> Result<PushReport, SyncError> {
-    push_observed(root, store, project_id, target, opts, commit, None).await
-}
-
 /// Told (files done, files to send) as a pass goes.
 pub type Progress<'a> = dyn Fn(usize, usize) + Send + Sync + 'a;
 
-/// [`push_to`], reporting progress.
-pub async fn push_observed(
-    root: &ProjectRoot,
-    store: &Store,
-    project_id: i64,
-    target: &Bucket,
-    opts: &PushOptions,
-    commit: CommitTo,
-    progress: Option<&Progress<'_>>,
-) -> Result<PushReport, SyncError> {
-    let mut report = PushReport::default();
-    let pending = store.journal_pending(project_id, 1_000_000)?;
-    if pending.is_empty() && commit == CommitTo::Head {
-        return Ok(report);
+impl ProjectSync<'_> {
+    /// Sends what the journal holds and commits a snapshot (a normal pass).
+    pub async fn push(&self) -> Result<PushReport, SyncError> {
+        self.push_to(CommitTo::Head).await
     }
-    recover_inflight(store, project_id, target).await?;
 
-    // Fold the entries into one action per path (the last one wins).
-    let mut upload: BTreeMap<Vec<u8>, bool> = BTreeMap::new();
-    for e in &pending {
-        match &e.op {
-            JournalOp::Upsert(p) => {
-                upload.insert(p.clone(), true);
-            }
-            JournalOp::Delete(p) => {
-                upload.insert(p.clone(), false);
-            }
-            JournalOp::Rename { from, to } => {
-                upload.insert(from.clone(), false);
-                upload.insert(to.clone(), true);
+    /// A pass with a chosen commit (see [`CommitTo`]). `Head` with an empty journal does
+    /// nothing; the others always write a snapshot.
+    pub async fn push_to(&self, commit: CommitTo) -> Result<PushReport, SyncError> {
+        self.push_observed(commit, None).await
+    }
+
+    /// [`Self::push_to`], reporting progress.
+    pub async fn push_observed(
+        &self,
+        commit: CommitTo,
+        progress: Option<&Progress<'_>>,
+    ) -> Result<PushReport, SyncError> {
+        let (store, project_id) = (self.store, self.project_id);
+        let mut report = PushReport::default();
+        let pending = store.journal_pending(project_id, 1_000_000)?;
+        if pending.is_empty() && commit == CommitTo::Head {
+            return Ok(report);
+        }
+        self.recover_inflight().await?;
+
+        let wanted = plan::fold(&pending);
+        let mut changes = plan::Changes::default();
+        for (p, w) in &wanted {
+            if *w == plan::Wanted::Remove && store.manifest_get(project_id, p)?.is_some() {
+                changes.removed.push(p.clone());
             }
         }
-    }
+        let to_send = wanted.into_iter().filter(|(_, w)| *w == plan::Wanted::Send).map(|(p, _)| p).collect();
+        let sent = self.send_all(to_send, progress).await?;
+        let failed = self.tally(sent, &mut changes, &mut report)?;
 
-    let to_send: Vec<Vec<u8>> = upload.iter().filter(|(_, up)| **up).map(|(p, _)| p.clone()).collect();
-    // Paths removed this pass (that the manifest knew).
-    let mut removed: Vec<Vec<u8>> = Vec::new();
-    for (p, up) in &upload {
-        if !*up && store.manifest_get(project_id, p)?.is_some() {
-            removed.push(p.clone());
+        let contents = plan::contents(
+            store.sync_base_info(project_id)?,
+            store.sync_delta(project_id)?,
+            &store.sync_base_files(project_id, changes.changed.iter().map(|c| &c.0).chain(&changes.removed))?,
+            &changes,
+            || store.manifest_all(project_id).map(|m| m.into_iter().collect()),
+        )?;
+        let snap = self.commit(commit, &contents).await?;
+        if let Some(etag) = snap.1 {
+            let settled = plan::settled(&pending, &failed);
+            store.record_pass(project_id, &changes, &settled, &snap.0, &etag, &contents)?;
         }
+        for (p, msg) in failed {
+            for e in pending.iter().filter(|e| plan::paths_of(&e.op).contains(&&p)) {
+                store.journal_failed(e.seq, &msg)?;
+            }
+            report.errors.push((p, msg));
+        }
+        report.errors.sort();
+        report.snapshot = Some(snap.0);
+        Ok(report)
     }
 
-    // Large files upload their parts `concurrency` at a time themselves: count them as one.
-    // (The futures are made before they go into the stream: a closure inside the stream's type
-    // trips rustc's higher-ranked Send check in callers.)
-    let log = SentLog::new(store, target);
-    let log = &log;
-    let dir = std::sync::Arc::new(
-        root.dir().map_err(|e| SyncError::Local { path: root.path().display().to_string(), message: e.to_string() })?,
-    );
-    let dir = &dir;
-    let total = to_send.len();
-    let done_count = std::sync::atomic::AtomicUsize::new(0);
-    let done_count = &done_count;
-    let sends: Vec<_> = to_send
-        .into_iter()
-        .map(|rel| async move {
-            let sent = send_file(log, target, dir.clone(), &rel, opts).await?;
-            let n = done_count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if let Some(p) = progress {
-                p(n, total);
-            }
-            Ok::<_, SyncError>((rel, sent))
-        })
-        .collect();
-    let results: Result<Vec<(Vec<u8>, Sent)>, SyncError> =
-        futures::stream::iter(sends).buffer_unordered(opts.concurrency.max(1)).try_collect().await;
-    log.flush();
-    let results = results?;
-
-    let mut failed: HashMap<Vec<u8>, String> = HashMap::new();
-    let mut changed: Vec<(Vec<u8>, FileState)> = Vec::new();
-    for (rel, sent) in results {
-        match sent {
-            Sent::Stored { state, uploaded, bytes } => {
-                if uploaded {
-                    report.uploaded.push(rel.clone());
-                    report.bytes_sent += bytes;
-                } else {
-                    report.already_there += 1;
+    /// If a pass died after moving HEAD to its snapshot but before recording that, take HEAD as
+    /// this machine's position (it is this machine's own snapshot).
+    async fn recover_inflight(&self) -> Result<(), SyncError> {
+        if let Some(inflight) = self.store.sync_inflight(self.project_id)? {
+            match self.bucket.head().await? {
+                Some((id, etag)) if id == inflight => {
+                    tracing::info!(snapshot = %id, "recovering a sync pass that committed before it stopped");
+                    self.store.set_sync_position(self.project_id, &id, &etag)?;
                 }
-                changed.push((rel, state));
+                _ => self.store.set_sync_inflight(self.project_id, None)?,
             }
-            Sent::Folder(state) => changed.push((rel, state)),
-            Sent::Gone => {
-                if store.manifest_get(project_id, &rel)?.is_some() {
-                    removed.push(rel);
+        }
+        Ok(())
+    }
+
+    /// Reads, hashes and stores the paths, `concurrency` at a time. Large files upload their
+    /// parts `concurrency` at a time themselves: they count as one.
+    async fn send_all(
+        &self,
+        to_send: Vec<Vec<u8>>,
+        progress: Option<&Progress<'_>>,
+    ) -> Result<Vec<(Vec<u8>, Sent)>, SyncError> {
+        let (target, opts) = (self.bucket, self.opts);
+        let log = SentLog::new(self.store, target);
+        let log = &log;
+        let root = self.root;
+        let dir = std::sync::Arc::new(
+            root.dir()
+                .map_err(|e| SyncError::Local { path: root.path().display().to_string(), message: e.to_string() })?,
+        );
+        let dir = &dir;
+        let total = to_send.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let done = &done;
+        // (The futures are made before they go into the stream: a closure inside the stream's
+        // type trips rustc's higher-ranked Send check in callers.)
+        let sends: Vec<_> = to_send
+            .into_iter()
+            .map(|rel| async move {
+                let sent = send_file(log, target, dir.clone(), &rel, opts).await?;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if let Some(p) = progress {
+                    p(n, total);
+                }
+                Ok::<_, SyncError>((rel, sent))
+            })
+            .collect();
+        let results = futures::stream::iter(sends).buffer_unordered(opts.concurrency.max(1)).try_collect().await;
+        log.flush();
+        results
+    }
+
+    /// Sorts what each path turned into: stored and folders into `changes`, gone and skipped
+    /// paths the manifest knew into its removals, the rest into the report. Returns the
+    /// per-file failures (those paths stay queued; the snapshot keeps their last synced
+    /// version, if any).
+    fn tally(
+        &self,
+        sent: Vec<(Vec<u8>, Sent)>,
+        changes: &mut plan::Changes,
+        report: &mut PushReport,
+    ) -> Result<HashMap<Vec<u8>, String>, SyncError> {
+        let known = |p: &[u8]| self.store.manifest_get(self.project_id, p).map(|m| m.is_some());
+        let mut failed = HashMap::new();
+        for (rel, sent) in sent {
+            match sent {
+                Sent::Stored { state, uploaded, bytes } => {
+                    if uploaded {
+                        report.uploaded.push(rel.clone());
+                        report.bytes_sent += bytes;
+                    } else {
+                        report.already_there += 1;
+                    }
+                    changes.changed.push((rel, state));
+                }
+                Sent::Folder(state) => changes.changed.push((rel, state)),
+                Sent::Gone => {
+                    if known(&rel)? {
+                        changes.removed.push(rel);
+                    }
+                }
+                Sent::Skipped(why) => {
+                    if known(&rel)? {
+                        changes.removed.push(rel.clone());
+                    }
+                    report.skipped.push((rel, why));
+                }
+                Sent::Failed(msg) => {
+                    failed.insert(rel, msg);
                 }
             }
-            Sent::Skipped(why) => {
-                if store.manifest_get(project_id, &rel)?.is_some() {
-                    removed.push(rel.clone());
-                }
-                report.skipped.push((rel, why));
-            }
-            Sent::Failed(msg) => {
-                // The snapshot keeps the last version that was synced, if any.
-                failed.insert(rel, msg);
-            }
         }
+        changes.removed.sort();
+        changes.removed.dedup();
+        report.deleted = changes.removed.clone();
+        report.uploaded.sort();
+        Ok(failed)
     }
-    removed.sort();
-    removed.dedup();
-    report.deleted = removed.clone();
-    report.uploaded.sort();
 
-    let (parent, etag) = store.sync_position(project_id)?;
-    let (parent, expected) = match commit {
-        CommitTo::Head | CommitTo::Side => (parent, etag),
-        CommitTo::HeadOverriding => match target.head().await? {
-            Some((id, etag)) => (Some(id), Some(etag)),
-            None => (None, None),
-        },
-    };
-
-    // A differential snapshot (what differs from the last full one) unless there is no base
-    // yet or the difference has grown past a quarter of the project: then a full one.
-    let file_of = |p: &Vec<u8>, s: &FileState| SnapshotFile {
-        path: p.clone(),
-        size: s.size,
-        blake3: hex(&s.blake3),
-        mode: s.mode,
-    };
-    let base = store.sync_base_info(project_id)?;
-    let mut delta = store.sync_delta(project_id)?;
-    for (p, st) in &changed {
-        let f = file_of(p, st);
-        match store.sync_base_file(project_id, p)? {
-            Some(b) if b.blake3 == f.blake3 && b.mode == f.mode => {
-                delta.remove(p);
-            }
-            _ => {
-                delta.insert(p.clone(), Some(f));
-            }
+    /// Stores the pass's snapshot and, unless it goes to the side, moves HEAD to it. Returns
+    /// its id and HEAD's new ETag (`None` for a side snapshot). A conflict returns an error and
+    /// nothing is recorded: the journal keeps every entry.
+    async fn commit(&self, commit: CommitTo, contents: &plan::Contents) -> Result<(String, Option<String>), SyncError> {
+        let (store, project_id, target) = (self.store, self.project_id, self.bucket);
+        let (parent, etag) = store.sync_position(project_id)?;
+        let (parent, expected) = match commit {
+            CommitTo::Head | CommitTo::Side => (parent, etag),
+            CommitTo::HeadOverriding => match target.head().await? {
+                Some((id, etag)) => (Some(id), Some(etag)),
+                None => (None, None),
+            },
+        };
+        let (base, removed, files) = match contents {
+            plan::Contents::Full(files) => (None, Vec::new(), files.clone()),
+            plan::Contents::Differential { base, delta } => (
+                Some(base.clone()),
+                delta.iter().filter(|(_, f)| f.is_none()).map(|(p, _)| p.clone()).collect(),
+                delta.values().flatten().cloned().collect(),
+            ),
+        };
+        let snap = Snapshot {
+            id: format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            parent,
+            created_at_ms: now_ms(),
+            machine: self.opts.machine.clone(),
+            side: commit == CommitTo::Side,
+            base,
+            removed,
+            files,
+        };
+        target.put_snapshot(&snap).await?;
+        if commit == CommitTo::Side {
+            return Ok((snap.id, None));
         }
-    }
-    for p in &removed {
-        if store.sync_base_file(project_id, p)?.is_some() {
-            delta.insert(p.clone(), None);
-        } else {
-            delta.remove(p);
-        }
-    }
-    let full = match &base {
-        None => true,
-        Some((_, count)) => delta.len() as u64 > 512.max(count / 4),
-    };
-    let id = format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let (base_id, removed_list, files) = if full {
-        let mut files: BTreeMap<Vec<u8>, FileState> = store.manifest_all(project_id)?.into_iter().collect();
-        for p in &removed {
-            files.remove(p);
-        }
-        for (p, st) in &changed {
-            files.insert(p.clone(), st.clone());
-        }
-        (None, Vec::new(), files.iter().map(|(p, s)| file_of(p, s)).collect())
-    } else {
-        (
-            base.as_ref().map(|b| b.0.clone()),
-            delta.iter().filter(|(_, f)| f.is_none()).map(|(p, _)| p.clone()).collect(),
-            delta.values().flatten().cloned().collect(),
-        )
-    };
-    let snap = Snapshot {
-        id,
-        parent: parent.clone(),
-        created_at_ms: now_ms(),
-        machine: opts.machine.clone(),
-        side: commit == CommitTo::Side,
-        base: base_id,
-        removed: removed_list,
-        files,
-    };
-    target.put_snapshot(&snap).await?;
-    let new_etag = if commit == CommitTo::Side {
-        None
-    } else {
         store.set_sync_inflight(project_id, Some(&snap.id))?;
-        // A conflict returns here: nothing below runs, the journal keeps every entry.
         match target.move_head(&snap.id, expected.as_deref()).await {
-            Ok(e) => Some(e),
+            Ok(etag) => Ok((snap.id, Some(etag))),
             Err(e) => {
                 store.set_sync_inflight(project_id, None)?;
-                return Err(e.into());
+                Err(e)
             }
         }
-    };
-
-    // Record the commit: manifest, journal, position and the differential state together.
-    let done: Vec<(i64, i64)> = pending
-        .iter()
-        .filter(|e| {
-            let paths: Vec<&Vec<u8>> = match &e.op {
-                JournalOp::Upsert(p) | JournalOp::Delete(p) => vec![p],
-                JournalOp::Rename { from, to } => vec![from, to],
-            };
-            !paths.iter().any(|p| failed.contains_key(*p))
-        })
-        .map(|e| (e.seq, e.rev))
-        .collect();
-    if let Some(etag) = &new_etag {
-        store.with(|c| {
-            let tx = c.unchecked_transaction()?;
-            for p in &removed {
-                tx.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, p])?;
-            }
-            for (p, s) in &changed {
-                put_row(&tx, project_id, p, s)?;
-            }
-            for (seq, rev) in &done {
-                tx.execute("DELETE FROM journal WHERE seq = ?1 AND rev = ?2", params![seq, rev])?;
-            }
-            tx.execute(
-                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
-                params![snap.id, etag, project_id],
-            )?;
-            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
-            if full {
-                tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
-                for f in &snap.files {
-                    tx.execute(
-                        "INSERT INTO sync_base (project_id, path, blake3, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![project_id, f.path, f.blake3, f.size as i64, f.mode as i64],
-                    )?;
-                }
-                tx.execute("UPDATE projects SET sync_base = ?1 WHERE id = ?2", params![snap.id, project_id])?;
-            } else {
-                for (p, f) in &delta {
-                    tx.execute(
-                        "INSERT INTO sync_delta (project_id, path, blake3, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            project_id,
-                            p,
-                            f.as_ref().map(|f| f.blake3.clone()),
-                            f.as_ref().map(|f| f.size as i64).unwrap_or(0),
-                            f.as_ref().map(|f| f.mode as i64).unwrap_or(0)
-                        ],
-                    )?;
-                }
-            }
-            tx.commit()
-        })?;
     }
-    for (p, msg) in failed {
-        for e in pending.iter().filter(|e| match &e.op {
-            JournalOp::Upsert(q) | JournalOp::Delete(q) => *q == p,
-            JournalOp::Rename { from, to } => *from == p || *to == p,
-        }) {
-            store.journal_failed(e.seq, &msg)?;
-        }
-        report.errors.push((p, msg));
-    }
-    report.errors.sort();
-    report.snapshot = Some(snap.id);
-    Ok(report)
 }

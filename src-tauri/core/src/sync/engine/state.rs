@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Moves this machine's position to `snapshot` (HEAD's ETag `etag`); nothing is in flight.
+fn set_position(c: &rusqlite::Connection, project_id: i64, snapshot: &str, etag: &str) -> rusqlite::Result<usize> {
+    c.execute(
+        "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
+        params![snapshot, etag, project_id],
+    )
+}
+
 impl Store {
     pub fn sync_position(&self, project_id: i64) -> Result<(Option<String>, Option<String>), StoreError> {
         Ok(self
@@ -15,12 +23,7 @@ impl Store {
     }
 
     pub fn set_sync_position(&self, project_id: i64, snapshot: &str, etag: &str) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE projects SET sync_snapshot = ?1, sync_head_etag = ?2, sync_inflight = NULL WHERE id = ?3",
-                params![snapshot, etag, project_id],
-            )
-        })?;
+        self.with(|c| set_position(c, project_id, snapshot, etag))?;
         Ok(())
     }
 
@@ -92,6 +95,99 @@ impl Store {
                 },
             )
             .optional()
+        })
+    }
+
+    /// The base's entries of `paths` (those it has).
+    pub(super) fn sync_base_files<'p>(
+        &self,
+        project_id: i64,
+        paths: impl Iterator<Item = &'p Vec<u8>>,
+    ) -> Result<HashMap<Vec<u8>, SnapshotFile>, StoreError> {
+        let mut out = HashMap::new();
+        for p in paths {
+            if let Some(f) = self.sync_base_file(project_id, p)? {
+                out.insert(p.clone(), f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a committed pass in one transaction: the manifest takes its changes, the
+    /// settled journal entries go, the position moves to `snapshot` (HEAD's ETag `etag`), and
+    /// the differential state follows what the snapshot holds.
+    pub(super) fn record_pass(
+        &self,
+        project_id: i64,
+        changes: &plan::Changes,
+        settled: &[(i64, i64)],
+        snapshot: &str,
+        etag: &str,
+        contents: &plan::Contents,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            for p in &changes.removed {
+                tx.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, p])?;
+            }
+            for (p, s) in &changes.changed {
+                put_row(&tx, project_id, p, s)?;
+            }
+            for (seq, rev) in settled {
+                tx.execute("DELETE FROM journal WHERE seq = ?1 AND rev = ?2", params![seq, rev])?;
+            }
+            set_position(&tx, project_id, snapshot, etag)?;
+            tx.execute("DELETE FROM sync_delta WHERE project_id = ?1", [project_id])?;
+            match contents {
+                plan::Contents::Full(files) => {
+                    tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
+                    for f in files {
+                        tx.execute(
+                            "INSERT INTO sync_base (project_id, path, blake3, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![project_id, f.path, f.blake3, f.size as i64, f.mode as i64],
+                        )?;
+                    }
+                    tx.execute("UPDATE projects SET sync_base = ?1 WHERE id = ?2", params![snapshot, project_id])?;
+                }
+                plan::Contents::Differential { delta, .. } => {
+                    for (p, f) in delta {
+                        tx.execute(
+                            "INSERT INTO sync_delta (project_id, path, blake3, size, mode) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![
+                                project_id,
+                                p,
+                                f.as_ref().map(|f| f.blake3.clone()),
+                                f.as_ref().map(|f| f.size as i64).unwrap_or(0),
+                                f.as_ref().map(|f| f.mode as i64).unwrap_or(0)
+                            ],
+                        )?;
+                    }
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    /// Records that the folder now equals a snapshot and this machine follows HEAD (`snapshot`,
+    /// ETag `etag`): the manifest is `files` as they are on disk now, the journal is empty, and
+    /// the next pass starts a new full snapshot (this is another machine's history).
+    pub(super) fn record_followed(
+        &self,
+        project_id: i64,
+        files: &[(Vec<u8>, FileState)],
+        snapshot: &str,
+        etag: &str,
+    ) -> Result<(), StoreError> {
+        self.sync_reset_base(project_id)?;
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM manifest WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM journal WHERE project_id = ?1", [project_id])?;
+            for (p, s) in files {
+                put_row(&tx, project_id, p, s)?;
+            }
+            set_position(&tx, project_id, snapshot, etag)?;
+            tx.commit()
         })
     }
 
