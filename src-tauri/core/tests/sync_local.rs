@@ -6,8 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use aura_core::paths::ProjectRoot;
 use aura_core::store::Store;
-use aura_core::sync::journal::JournalOp;
 use aura_core::sync::scan::{hash_file, scan, FileState};
+use aura_core::sync::JournalOp;
 
 fn setup() -> (tempfile::TempDir, tempfile::TempDir, ProjectRoot, Store, i64) {
     let data = tempfile::tempdir().unwrap();

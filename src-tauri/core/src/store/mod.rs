@@ -8,6 +8,7 @@ mod error;
 mod migrations;
 mod projects;
 mod sandboxes;
+mod settings;
 
 use std::path::Path;
 

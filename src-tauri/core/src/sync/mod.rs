@@ -3,7 +3,8 @@
 //! content-addressed blobs plus one snapshot manifest per pass, with HEAD moved by conditional
 //! writes so two machines never overwrite each other.
 //!
-//! - `journal`: the durable queue of changes; `scan`: what changed, hashing only what must be.
+//! - `state`: all of sync's SQL — `journal` (the durable queue of changes), the manifest, the
+//!   engine's position; `scan`: what changed, hashing only what must be.
 //! - `bucket`: one project in a bucket over an object store (S3 through aws-sdk-s3, or memory);
 //!   `snapshot`: the manifests it stores; `engine`: passes, restore, history, garbage collection.
 //! - `error`: the one error of sync.
@@ -19,13 +20,13 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod folders;
-pub mod journal;
 pub mod links;
 pub mod scan;
 pub mod service;
 pub mod settings;
 pub mod snapshot;
+pub mod state;
 
 pub use error::SyncError;
-pub use journal::{JournalEntry, JournalOp};
 pub use scan::{scan, scan_hints, FileState, ScanReport};
+pub use state::journal::{JournalEntry, JournalOp};

@@ -11,9 +11,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-use rusqlite::params;
-
-use super::journal::JournalOp;
+use super::state::journal::JournalOp;
 use crate::paths::ProjectRoot;
 use crate::store::{Store, StoreError};
 use crate::workspace::ignore_rules;
@@ -67,93 +65,6 @@ pub struct ScanReport {
     pub skipped: Vec<(Vec<u8>, String)>,
 }
 
-fn row_to_state(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<FileState> {
-    let hash: Vec<u8> = r.get::<_, Option<Vec<u8>>>(from + 3)?.unwrap_or_default();
-    let mut blake3 = [0u8; 32];
-    if hash.len() == 32 {
-        blake3.copy_from_slice(&hash);
-    }
-    Ok(FileState {
-        size: r.get::<_, i64>(from)? as u64,
-        mtime_ns: r.get(from + 1)?,
-        inode: r.get::<_, Option<i64>>(from + 2)?.unwrap_or(0) as u64,
-        blake3,
-        mode: r.get::<_, i64>(from + 4)? as u32,
-    })
-}
-
-impl Store {
-    pub fn manifest_all(&self, project_id: i64) -> Result<HashMap<Vec<u8>, FileState>, StoreError> {
-        self.with(|c| {
-            let mut st =
-                c.prepare("SELECT path, size, mtime_ns, inode, blake3, mode FROM manifest WHERE project_id = ?1")?;
-            let rows = st.query_map([project_id], |r| Ok((r.get::<_, Vec<u8>>(0)?, row_to_state(r, 1)?)))?;
-            rows.collect()
-        })
-    }
-
-    pub fn manifest_get(&self, project_id: i64, path: &[u8]) -> Result<Option<FileState>, StoreError> {
-        use rusqlite::OptionalExtension;
-        self.with(|c| {
-            c.query_row(
-                "SELECT size, mtime_ns, inode, blake3, mode FROM manifest WHERE project_id = ?1 AND path = ?2",
-                params![project_id, path],
-                |r| row_to_state(r, 0),
-            )
-            .optional()
-        })
-    }
-
-    /// Paths the manifest holds under the folder `dir` (project-relative, no trailing slash).
-    pub fn manifest_under(&self, project_id: i64, dir: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut lo = dir.to_vec();
-        lo.push(b'/');
-        let mut hi = dir.to_vec();
-        hi.push(b'/' + 1);
-        self.with(|c| {
-            let mut st = c.prepare("SELECT path FROM manifest WHERE project_id = ?1 AND path >= ?2 AND path < ?3")?;
-            let rows = st.query_map(params![project_id, lo, hi], |r| r.get(0))?;
-            rows.collect()
-        })
-    }
-
-    /// Records what was synced (or, for a metadata-only change, what the file looks like now).
-    pub fn manifest_put(&self, project_id: i64, path: &[u8], s: &FileState) -> Result<(), StoreError> {
-        self.with(|c| put_row(c, project_id, path, s))?;
-        Ok(())
-    }
-
-    pub fn manifest_remove(&self, project_id: i64, path: &[u8]) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute("DELETE FROM manifest WHERE project_id = ?1 AND path = ?2", params![project_id, path])
-        })?;
-        Ok(())
-    }
-}
-
-pub(crate) fn put_row(
-    c: &rusqlite::Connection,
-    project_id: i64,
-    path: &[u8],
-    s: &FileState,
-) -> rusqlite::Result<usize> {
-    c.execute(
-        "INSERT INTO manifest (project_id, path, size, mtime_ns, inode, blake3, mode, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT(project_id, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
-           inode = excluded.inode, blake3 = excluded.blake3, mode = excluded.mode, synced_at = excluded.synced_at",
-        params![
-            project_id,
-            path,
-            s.size as i64,
-            s.mtime_ns,
-            s.inode as i64,
-            s.blake3.to_vec(),
-            s.mode as i64,
-            crate::store::now_ms()
-        ],
-    )
-}
-
 /// Hashes the project file `rel` as it is on disk now, read through the root capability (see
 /// [`crate::paths::open_read`]); also returns the metadata of what was read.
 pub fn hash_file(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<([u8; 32], std::fs::Metadata)> {
@@ -179,16 +90,7 @@ struct Batch {
 impl Batch {
     fn write(self, store: &Store, project_id: i64) -> Result<(), StoreError> {
         store.journal_record_many(project_id, &self.ops)?;
-        if !self.touched.is_empty() {
-            store.with(|c| {
-                let tx = c.unchecked_transaction()?;
-                for (p, st) in &self.touched {
-                    put_row(&tx, project_id, p, st)?;
-                }
-                tx.commit()
-            })?;
-        }
-        Ok(())
+        store.manifest_put_many(project_id, &self.touched)
     }
 }
 
@@ -287,6 +189,23 @@ fn check_dir(
     }
 }
 
+/// The manifest rows of `dir_rel` and everything under it (the whole manifest for `""`).
+fn known_under(store: &Store, project_id: i64, dir_rel: &[u8]) -> Result<HashMap<Vec<u8>, FileState>, StoreError> {
+    if dir_rel.is_empty() {
+        return store.manifest_all(project_id);
+    }
+    let mut m = HashMap::new();
+    if let Some(s) = store.manifest_get(project_id, dir_rel)? {
+        m.insert(dir_rel.to_vec(), s);
+    }
+    for p in store.manifest_under(project_id, dir_rel)? {
+        if let Some(s) = store.manifest_get(project_id, &p)? {
+            m.insert(p, s);
+        }
+    }
+    Ok(m)
+}
+
 /// Walks `dir_rel` (project-relative; empty for the whole project) and journals what differs
 /// from the manifest rows under it (the folder itself included), including files that are gone.
 fn scan_dir(
@@ -297,20 +216,7 @@ fn scan_dir(
     walk: bool,
     report: &mut ScanReport,
 ) -> Result<(), StoreError> {
-    let mut known: HashMap<Vec<u8>, FileState> = if dir_rel.is_empty() {
-        store.manifest_all(project_id)?
-    } else {
-        let mut m = HashMap::new();
-        if let Some(s) = store.manifest_get(project_id, dir_rel)? {
-            m.insert(dir_rel.to_vec(), s);
-        }
-        for p in store.manifest_under(project_id, dir_rel)? {
-            if let Some(s) = store.manifest_get(project_id, &p)? {
-                m.insert(p, s);
-            }
-        }
-        m
-    };
+    let mut known = known_under(store, project_id, dir_rel)?;
     let start = root.path().join(OsStr::from_bytes(dir_rel));
     let dir = match root.dir() {
         Ok(d) => d,

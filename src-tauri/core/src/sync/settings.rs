@@ -1,7 +1,6 @@
 //! Where the bucket is (app-wide) and which projects sync, in the `settings` table. The access
 //! keys are not here: they live in the OS keychain (`R2_ACCESS_KEY_ID`, `R2_SECRET_ACCESS_KEY`).
 
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -71,21 +70,6 @@ fn enabled_key(project_id: i64) -> String {
 }
 
 impl Store {
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.with(|c| c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional())
-    }
-
-    pub fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
-        self.with(|c| match value {
-            Some(v) => c.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, v],
-            ),
-            None => c.execute("DELETE FROM settings WHERE key = ?1", [key]),
-        })?;
-        Ok(())
-    }
-
     pub fn bucket_settings(&self) -> Result<BucketSettings, StoreError> {
         Ok(self.setting(BUCKET)?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default())
     }

@@ -13,23 +13,21 @@
 
 //!
 //! Split by phase: `plan` (what a pass does, decided without I/O), `push` (a pass), `restore`
-//! (restore, adopt, one file), `history` (versions, retention, garbage collection), and `state`
-//! (all of sync's SQL: position, manifest and journal updates of a commit, differential base,
-//! sent blobs). [`ProjectSync`] names the project an operation works on.
+//! (restore, adopt, one file), `history` (versions, retention, garbage collection), and sync's SQL
+//! is in `sync::state`. [`ProjectSync`] names the project an operation works on.
 
 mod adopt;
 mod history;
-mod plan;
+pub(crate) mod plan;
 mod push;
 mod restore;
-mod state;
 
 pub use adopt::*;
 pub use history::*;
 pub use push::*;
 pub use restore::*;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -38,14 +36,13 @@ use cap_std::fs::PermissionsExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use futures::stream::{StreamExt, TryStreamExt};
-use rusqlite::{params, OptionalExtension};
 
 use super::bucket::Bucket;
 use super::error::SyncError;
-use super::scan::{put_row, FileState};
+use super::scan::FileState;
 use super::snapshot::{Snapshot, SnapshotFile};
 use crate::paths::{rel_bytes, ProjectRoot};
-use crate::store::{now_ms, Store, StoreError};
+use crate::store::{now_ms, Store};
 use crate::workspace::ignore_rules;
 
 /// One project's sync: its folder, its rows in SQLite, its place in the bucket, and how passes

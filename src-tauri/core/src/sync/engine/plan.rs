@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::hex;
-use crate::sync::journal::{JournalEntry, JournalOp};
 use crate::sync::scan::FileState;
 use crate::sync::snapshot::SnapshotFile;
+use crate::sync::state::journal::{JournalEntry, JournalOp};
 
 /// A differential snapshot grows until it differs from its base in more than this many paths
 /// or a quarter of the base, whichever is more; then a pass writes a full one.
@@ -14,7 +14,7 @@ const DELTA_MIN: u64 = 512;
 
 /// What a journaled path asks of a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Wanted {
+pub(crate) enum Wanted {
     /// Read it and store what it is now.
     Send,
     /// It is gone from the project.
@@ -23,7 +23,7 @@ pub(super) enum Wanted {
 
 /// One action per path (the last entry wins; a rename removes its source and sends its
 /// destination).
-pub(super) fn fold(pending: &[JournalEntry]) -> BTreeMap<Vec<u8>, Wanted> {
+pub(crate) fn fold(pending: &[JournalEntry]) -> BTreeMap<Vec<u8>, Wanted> {
     let mut out = BTreeMap::new();
     for e in pending {
         match &e.op {
@@ -43,7 +43,7 @@ pub(super) fn fold(pending: &[JournalEntry]) -> BTreeMap<Vec<u8>, Wanted> {
 }
 
 /// The paths a journal entry names.
-pub(super) fn paths_of(op: &JournalOp) -> Vec<&Vec<u8>> {
+pub(crate) fn paths_of(op: &JournalOp) -> Vec<&Vec<u8>> {
     match op {
         JournalOp::Upsert(p) | JournalOp::Delete(p) => vec![p],
         JournalOp::Rename { from, to } => vec![from, to],
@@ -51,7 +51,7 @@ pub(super) fn paths_of(op: &JournalOp) -> Vec<&Vec<u8>> {
 }
 
 /// The entries (seq, rev) a committed pass drops: all but those naming a path that failed.
-pub(super) fn settled(pending: &[JournalEntry], failed: &HashMap<Vec<u8>, String>) -> Vec<(i64, i64)> {
+pub(crate) fn settled(pending: &[JournalEntry], failed: &HashMap<Vec<u8>, String>) -> Vec<(i64, i64)> {
     pending
         .iter()
         .filter(|e| !paths_of(&e.op).iter().any(|p| failed.contains_key(*p)))
@@ -61,19 +61,19 @@ pub(super) fn settled(pending: &[JournalEntry], failed: &HashMap<Vec<u8>, String
 
 /// What a pass found: paths stored with their state, and paths gone.
 #[derive(Debug, Default)]
-pub(super) struct Changes {
+pub(crate) struct Changes {
     pub changed: Vec<(Vec<u8>, FileState)>,
     pub removed: Vec<Vec<u8>>,
 }
 
 /// A snapshot file entry for `path` in state `s`.
-pub(super) fn entry(path: &[u8], s: &FileState) -> SnapshotFile {
+pub(crate) fn entry(path: &[u8], s: &FileState) -> SnapshotFile {
     SnapshotFile { path: path.to_vec(), size: s.size, blake3: hex(&s.blake3), mode: s.mode }
 }
 
 /// What a pass's snapshot holds.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Contents {
+pub(crate) enum Contents {
     /// Every file of the project.
     Full(Vec<SnapshotFile>),
     /// What differs from full snapshot `base` (`None`: removed since).
@@ -84,7 +84,7 @@ pub(super) enum Contents {
 /// file count; `delta` what differed from it before this pass; `in_base` the base's entries
 /// of the paths this pass changed or removed; `manifest` every file this machine last synced
 /// (read only when the snapshot is full).
-pub(super) fn contents<E>(
+pub(crate) fn contents<E>(
     base: Option<(String, u64)>,
     mut delta: BTreeMap<Vec<u8>, Option<SnapshotFile>>,
     in_base: &HashMap<Vec<u8>, SnapshotFile>,

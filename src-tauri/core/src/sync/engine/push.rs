@@ -158,29 +158,7 @@ async fn send_file(
 ) -> Result<Sent, SyncError> {
     // One trip to the blocking pool; a regular file (the usual case) costs one open.
     let r = rel.to_vec();
-    let found = blocking(move || {
-        let file = match crate::paths::open_read(&dir, rel_bytes(&r)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Gone),
-            // The last component is a symbolic link (never followed).
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Ok(match read_link(&dir, &r)? {
-                    Some((text, state)) => Found::Link(text, state),
-                    None => Found::Gone,
-                })
-            }
-            Err(e) => return Err(e),
-        };
-        let meta = file.metadata()?;
-        Ok(if meta.is_file() {
-            Found::File((file, meta))
-        } else if meta.is_dir() {
-            Found::Folder(FileState::from_meta(&meta, crate::sync::folders::empty_hash()))
-        } else {
-            Found::Gone // a FIFO or a socket now: sync carries no content for it
-        })
-    });
-    let (file, meta) = match found.await {
+    let (file, meta) = match blocking(move || found_at(&dir, &r)).await {
         Ok(Found::File(file)) => file,
         Ok(Found::Link(text, state)) => return send_link(sent, target, rel, text, state).await,
         Ok(Found::Folder(state)) => return Ok(Sent::Folder(state)),
@@ -197,28 +175,7 @@ async fn send_file(
     let before = FileState::from_meta(&meta, [0; 32]);
     let file = std::sync::Arc::new(file);
     if meta.len() >= opts.multipart_threshold {
-        let f = file.clone();
-        let hash = match blocking(move || crate::sync::scan::hash_open(&f)).await {
-            Ok(h) => h,
-            Err(s) => return Ok(s),
-        };
-        let expect = (before.size, before.mtime_ns, before.inode);
-        if sent.known(&hash) {
-            return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
-        }
-        let (key, name) = (hex(&hash), shown(rel));
-        return match target.put_blob_file(&key, file, &name, expect, opts.part_size, opts.concurrency).await {
-            Ok(up) => {
-                sent.add(hash);
-                Ok(Sent::Stored {
-                    state: FileState { blake3: hash, ..before },
-                    uploaded: up,
-                    bytes: if up { meta.len() } else { 0 },
-                })
-            }
-            Err(e @ (SyncError::Changed { .. } | SyncError::Local { .. })) => Ok(Sent::Failed(e.to_string())),
-            Err(e) => Err(e),
-        };
+        return send_large(sent, target, file, before, rel, opts).await;
     }
     let _held = target.reserve(meta.len()).await;
     let data = match blocking(move || {
@@ -241,6 +198,61 @@ async fn send_file(
     target.put_blob(&hex(&hash), data).await?;
     sent.add(hash);
     Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes })
+}
+
+/// What is at `rel` now, opened through the root capability without following a link.
+fn found_at(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<Found> {
+    let file = match crate::paths::open_read(dir, rel_bytes(rel)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Gone),
+        // The last component is a symbolic link (never followed).
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Ok(match read_link(dir, rel)? {
+                Some((text, state)) => Found::Link(text, state),
+                None => Found::Gone,
+            })
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    Ok(if meta.is_file() {
+        Found::File((file, meta))
+    } else if meta.is_dir() {
+        Found::Folder(FileState::from_meta(&meta, crate::sync::folders::empty_hash()))
+    } else {
+        Found::Gone // a FIFO or a socket now: sync carries no content for it
+    })
+}
+
+/// A file past the multipart threshold: hashed, then sent in parts read from disk unless the
+/// bucket has it (`before` is its metadata when opened).
+async fn send_large(
+    sent: &SentLog<'_>,
+    target: &Bucket,
+    file: std::sync::Arc<std::fs::File>,
+    before: FileState,
+    rel: &[u8],
+    opts: &PushOptions,
+) -> Result<Sent, SyncError> {
+    let f = file.clone();
+    let hash = match blocking(move || crate::sync::scan::hash_open(&f)).await {
+        Ok(h) => h,
+        Err(s) => return Ok(s),
+    };
+    let expect = (before.size, before.mtime_ns, before.inode);
+    let state = FileState { blake3: hash, ..before };
+    if sent.known(&hash) {
+        return Ok(Sent::Stored { state, uploaded: false, bytes: 0 });
+    }
+    let (key, name) = (hex(&hash), shown(rel));
+    match target.put_blob_file(&key, file, &name, expect, opts.part_size, opts.concurrency).await {
+        Ok(up) => {
+            sent.add(hash);
+            Ok(Sent::Stored { bytes: if up { state.size } else { 0 }, state, uploaded: up })
+        }
+        Err(e @ (SyncError::Changed { .. } | SyncError::Local { .. })) => Ok(Sent::Failed(e.to_string())),
+        Err(e) => Err(e),
+    }
 }
 
 /// Told (files done, files to send) as a pass goes.

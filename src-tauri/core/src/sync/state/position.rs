@@ -1,6 +1,15 @@
-//! The sync engine's SQL: position, in-flight commit, differential base, sent blobs.
+//! The engine's position in the bucket: HEAD as last seen, the in-flight commit, the
+//! differential base, sent blobs, and the transactions that record a pass or a followed HEAD.
 
-use super::*;
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{params, OptionalExtension};
+
+use super::put_row;
+use crate::store::{now_ms, Store, StoreError};
+use crate::sync::engine::plan;
+use crate::sync::scan::FileState;
+use crate::sync::snapshot::SnapshotFile;
 
 /// Moves this machine's position to `snapshot` (HEAD's ETag `etag`); nothing is in flight.
 fn set_position(c: &rusqlite::Connection, project_id: i64, snapshot: &str, etag: &str) -> rusqlite::Result<usize> {
@@ -27,7 +36,7 @@ impl Store {
         Ok(())
     }
 
-    pub(super) fn sync_inflight(&self, project_id: i64) -> Result<Option<String>, StoreError> {
+    pub(crate) fn sync_inflight(&self, project_id: i64) -> Result<Option<String>, StoreError> {
         Ok(self
             .with(|c| {
                 c.query_row("SELECT sync_inflight FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
@@ -35,7 +44,7 @@ impl Store {
             .flatten())
     }
 
-    pub(super) fn set_sync_inflight(&self, project_id: i64, id: Option<&str>) -> Result<(), StoreError> {
+    pub(crate) fn set_sync_inflight(&self, project_id: i64, id: Option<&str>) -> Result<(), StoreError> {
         self.with(|c| c.execute("UPDATE projects SET sync_inflight = ?1 WHERE id = ?2", params![id, project_id]))?;
         Ok(())
     }
@@ -67,7 +76,7 @@ impl Store {
     }
 
     /// The full snapshot differential ones build on, with its file count.
-    pub(super) fn sync_base_info(&self, project_id: i64) -> Result<Option<(String, u64)>, StoreError> {
+    pub(crate) fn sync_base_info(&self, project_id: i64) -> Result<Option<(String, u64)>, StoreError> {
         let id: Option<String> = self
             .with(|c| {
                 c.query_row("SELECT sync_base FROM projects WHERE id = ?1", [project_id], |r| r.get(0)).optional()
@@ -80,7 +89,7 @@ impl Store {
         Ok(Some((id, n as u64)))
     }
 
-    pub(super) fn sync_base_file(&self, project_id: i64, path: &[u8]) -> Result<Option<SnapshotFile>, StoreError> {
+    pub(crate) fn sync_base_file(&self, project_id: i64, path: &[u8]) -> Result<Option<SnapshotFile>, StoreError> {
         self.with(|c| {
             c.query_row(
                 "SELECT blake3, size, mode FROM sync_base WHERE project_id = ?1 AND path = ?2",
@@ -99,7 +108,7 @@ impl Store {
     }
 
     /// The base's entries of `paths` (those it has).
-    pub(super) fn sync_base_files<'p>(
+    pub(crate) fn sync_base_files<'p>(
         &self,
         project_id: i64,
         paths: impl Iterator<Item = &'p Vec<u8>>,
@@ -116,7 +125,7 @@ impl Store {
     /// Records a committed pass in one transaction: the manifest takes its changes, the
     /// settled journal entries go, the position moves to `snapshot` (HEAD's ETag `etag`), and
     /// the differential state follows what the snapshot holds.
-    pub(super) fn record_pass(
+    pub(crate) fn record_pass(
         &self,
         project_id: i64,
         changes: &plan::Changes,
@@ -171,7 +180,7 @@ impl Store {
     /// Records that the folder now equals a snapshot and this machine follows HEAD (`snapshot`,
     /// ETag `etag`): the manifest is `files` as they are on disk now, the journal is empty, and
     /// the next pass starts a new full snapshot (this is another machine's history).
-    pub(super) fn record_followed(
+    pub(crate) fn record_followed(
         &self,
         project_id: i64,
         files: &[(Vec<u8>, FileState)],
@@ -192,7 +201,7 @@ impl Store {
     }
 
     /// What differs from the base at this machine's position (`None`: removed).
-    pub(super) fn sync_delta(&self, project_id: i64) -> Result<BTreeMap<Vec<u8>, Option<SnapshotFile>>, StoreError> {
+    pub(crate) fn sync_delta(&self, project_id: i64) -> Result<BTreeMap<Vec<u8>, Option<SnapshotFile>>, StoreError> {
         self.with(|c| {
             let mut st = c.prepare("SELECT path, blake3, size, mode FROM sync_delta WHERE project_id = ?1")?;
             let rows = st.query_map([project_id], |r| {
@@ -211,7 +220,7 @@ impl Store {
     }
 
     /// Forgets the differential state: the next pass writes a full snapshot.
-    pub(super) fn sync_reset_base(&self, project_id: i64) -> Result<(), StoreError> {
+    pub(crate) fn sync_reset_base(&self, project_id: i64) -> Result<(), StoreError> {
         self.with(|c| {
             let tx = c.unchecked_transaction()?;
             tx.execute("DELETE FROM sync_base WHERE project_id = ?1", [project_id])?;
@@ -244,7 +253,7 @@ impl Store {
 const SENT_FRESH_MS: i64 = 20 * 60 * 1000;
 
 impl Store {
-    pub(super) fn blob_sent_recently(&self, location: &str, hash: &[u8; 32]) -> bool {
+    pub(crate) fn blob_sent_recently(&self, location: &str, hash: &[u8; 32]) -> bool {
         self.with(|c| {
             c.query_row(
                 "SELECT 1 FROM sent_blobs WHERE location = ?1 AND hash = ?2 AND at_ms > ?3",
@@ -264,7 +273,7 @@ impl Store {
         self.with(|c| c.execute("DELETE FROM sent_blobs WHERE at_ms <= ?1", [now_ms() - SENT_FRESH_MS]))
     }
 
-    pub(super) fn blobs_sent(&self, location: &str, hashes: &[[u8; 32]]) {
+    pub(crate) fn blobs_sent(&self, location: &str, hashes: &[[u8; 32]]) {
         let _ = self.with(|c| {
             let tx = c.unchecked_transaction()?;
             let now = now_ms();

@@ -1,0 +1,23 @@
+//! The `settings` table: one text value per key (`sync.bucket`, `agent.permissions`, ...).
+//! Never secrets: those are in the OS keychain.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Store, StoreError};
+
+impl Store {
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional())
+    }
+
+    pub fn set_setting(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        self.with(|c| match value {
+            Some(v) => c.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            ),
+            None => c.execute("DELETE FROM settings WHERE key = ?1", [key]),
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! All of sync's SQL, in one place: the change journal, the manifest, and the engine's
+//! position in the bucket (HEAD seen, in-flight commit, differential base, sent blobs, and the
+//! one transaction that records a pass).
+
+pub mod journal;
+mod manifest;
+mod position;
+
+pub(crate) use manifest::put_row;
