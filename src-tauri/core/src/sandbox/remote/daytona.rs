@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{remote_path, shell_quote, ApiClient, RetryPolicy, TermCmd};
+use super::{remote_path, shell_quote, ApiClient, Deadline, PtyControl, RemoteTerminal, RetryPolicy};
 use crate::sandbox::*;
 use crate::secrets::Secret;
 
@@ -210,7 +210,7 @@ impl DaytonaProvider {
         let logs_url = format!("{base}/process/session/{session}/command/{}/logs", cmd.cmd_id);
         let cmd_url = format!("{base}/process/session/{session}/command/{}", cmd.cmd_id);
         let (mut out_at, mut err_at, mut bytes_out) = (0usize, 0usize, 0u64);
-        let deadline = req.timeout_s.map(|t| started + std::time::Duration::from_secs(t));
+        let deadline = Deadline::after(req.timeout_s);
         loop {
             // Read the exit code first, so the logs fetched after it are complete.
             let r = self.api.send(true, || self.api.request(Method::GET, &cmd_url)).await?;
@@ -238,9 +238,7 @@ impl DaytonaProvider {
                     bytes_out,
                 });
             }
-            if deadline.is_some_and(|d| std::time::Instant::now() > d) {
-                return Err(SandboxError::Timeout(req.timeout_s.unwrap_or(0)));
-            }
+            deadline.check()?;
             tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         }
     }
@@ -432,7 +430,7 @@ impl Provider for DaytonaProvider {
         rows: u16,
         mut sink: Box<dyn crate::terminal::TerminalSink>,
     ) -> Result<std::sync::Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
-        use futures::{SinkExt, StreamExt};
+        use futures::StreamExt;
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         use tokio_tungstenite::tungstenite::Message;
 
@@ -458,7 +456,7 @@ impl Provider for DaytonaProvider {
                 .map_err(|_| SandboxError::Spawn("the API key has characters not allowed in an HTTP header".into()))?,
         );
         let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| net(e.to_string()))?;
-        let (mut ws_tx, mut ws_rx) = ws.split();
+        let (ws_tx, mut ws_rx) = ws.split();
         tokio::spawn(async move {
             while let Some(Ok(msg)) = ws_rx.next().await {
                 match msg {
@@ -470,33 +468,11 @@ impl Provider for DaytonaProvider {
             }
             sink.exit(None);
         });
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TermCmd>();
-        let api = self.api.clone();
-        tokio::spawn(async move {
-            while let Some(cmd) = rx.recv().await {
-                match cmd {
-                    TermCmd::Input(d) => {
-                        if ws_tx.send(Message::Binary(d.into())).await.is_err() {
-                            break;
-                        }
-                    }
-                    TermCmd::Resize(cols, rows) => {
-                        let url = format!("{base}/process/pty/{sid}/resize");
-                        let body = json!({ "cols": cols, "rows": rows });
-                        if let Err(e) = api.send(true, || api.request(Method::POST, &url).json(&body)).await {
-                            tracing::warn!(error = %e, "remote terminal resize failed");
-                        }
-                    }
-                    TermCmd::Kill => {
-                        let _ = ws_tx.close().await;
-                        let url = format!("{base}/process/pty/{sid}");
-                        let _ = api.send(true, || api.request(Method::DELETE, &url)).await;
-                        break;
-                    }
-                }
-            }
-        });
-        Ok(std::sync::Arc::new(super::RemoteTerminal { tx }))
+        Ok(RemoteTerminal::start(DaytonaPty {
+            ws: ws_tx,
+            api: self.api.clone(),
+            url: format!("{base}/process/pty/{sid}"),
+        }))
     }
 
     async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {
@@ -504,5 +480,38 @@ impl Provider for DaytonaProvider {
         let r = self.api.send(true, || self.req(Method::GET, &path)).await?;
         let p: PreviewUrl = self.api.json(r).await?;
         Ok(PreviewTarget { url: p.url, headers: vec![("x-daytona-preview-token".into(), p.token)] })
+    }
+}
+
+type WsSink = futures::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::Message,
+>;
+
+/// A toolbox PTY session: input over its WebSocket, resize and kill through REST.
+struct DaytonaPty {
+    ws: WsSink,
+    api: ApiClient,
+    /// `<toolbox>/process/pty/<session>`
+    url: String,
+}
+
+#[async_trait]
+impl PtyControl for DaytonaPty {
+    async fn input(&mut self, data: Vec<u8>) -> Result<(), SandboxError> {
+        use futures::SinkExt;
+        let msg = tokio_tungstenite::tungstenite::Message::Binary(data.into());
+        self.ws.send(msg).await.map_err(|e| SandboxError::Network { provider: "Daytona", message: e.to_string() })
+    }
+
+    async fn resize(&mut self, cols: u16, rows: u16) -> Result<(), SandboxError> {
+        let (api, url, body) = (&self.api, format!("{}/resize", self.url), json!({ "cols": cols, "rows": rows }));
+        api.send(true, || api.request(Method::POST, &url).json(&body)).await.map(|_| ())
+    }
+
+    async fn kill(&mut self) {
+        use futures::SinkExt;
+        let _ = self.ws.close().await;
+        let _ = self.api.send(true, || self.api.request(Method::DELETE, &self.url)).await;
     }
 }

@@ -1,9 +1,15 @@
 //! HTTP plumbing shared by the Daytona and E2B clients: auth headers, timeouts, retries with
 //! exponential backoff and jitter (idempotent calls, and any call answered 429), `Retry-After`,
-//! and one mapping from HTTP failures to [`SandboxError`]s a user can act on.
+//! and one mapping from HTTP failures to [`SandboxError`]s a user can act on. Also shared: the
+//! driver of a remote PTY (`pty`) and a command's time limit (`deadline`).
 
 pub mod daytona;
+mod deadline;
 pub mod e2b;
+mod pty;
+
+pub(crate) use deadline::Deadline;
+pub(crate) use pty::{PtyControl, RemoteTerminal};
 
 use std::time::Duration;
 
@@ -166,41 +172,6 @@ impl ApiClient {
         let bytes = r.bytes().await.map_err(|e| self.network_error(&e))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| SandboxError::BadResponse { provider: self.provider, message: e.to_string() })
-    }
-}
-
-/// What a remote terminal's handle asks its driver task to do, in order.
-pub(crate) enum TermCmd {
-    Input(Vec<u8>),
-    Resize(u16, u16),
-    Kill,
-}
-
-/// The handle of a remote PTY: each call is queued to the provider's driver task, which talks
-/// to the provider in order (E2B: SendInput / Update / SendSignal; Daytona: WebSocket / REST).
-pub(crate) struct RemoteTerminal {
-    pub(crate) tx: tokio::sync::mpsc::UnboundedSender<TermCmd>,
-}
-
-impl crate::terminal::TerminalHandle for RemoteTerminal {
-    fn write(&self, data: &[u8]) -> Result<(), crate::terminal::TerminalError> {
-        self.queue(TermCmd::Input(data.to_vec()))
-    }
-    fn resize(&self, cols: u16, rows: u16) -> Result<(), crate::terminal::TerminalError> {
-        self.queue(TermCmd::Resize(cols, rows))
-    }
-    fn ack(&self, _bytes: usize) {}
-    fn kill(&self) {
-        let _ = self.tx.send(TermCmd::Kill);
-    }
-    fn pid(&self) -> Option<u32> {
-        None
-    }
-}
-
-impl RemoteTerminal {
-    fn queue(&self, cmd: TermCmd) -> Result<(), crate::terminal::TerminalError> {
-        self.tx.send(cmd).map_err(|_| crate::terminal::TerminalError::Io("the remote terminal ended".into()))
     }
 }
 

@@ -13,12 +13,16 @@ use async_trait::async_trait;
 use base64::Engine;
 use parking_lot::Mutex;
 use reqwest::Method;
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{json, Value};
 
-use super::{remote_path, ApiClient, RetryPolicy, TermCmd};
+use super::{remote_path, ApiClient, Deadline, PtyControl, RemoteTerminal, RetryPolicy};
 use crate::sandbox::*;
 use crate::secrets::Secret;
+
+mod wire;
+pub use wire::{envelope, take_envelopes};
+use wire::{Event, ProcessStream};
 
 pub const DEFAULT_DOMAIN: &str = "e2b.app";
 /// The port envd listens on inside every sandbox.
@@ -43,25 +47,6 @@ impl Default for E2bConfig {
     fn default() -> Self {
         Self { domain: DEFAULT_DOMAIN.into(), scheme: "https".into(), resolve_all_to: None, template: "base".into() }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct E2bSandbox {
-    #[serde(rename = "sandboxID")]
-    sandbox_id: String,
-    #[serde(default)]
-    envd_access_token: Option<String>,
-    #[serde(default)]
-    domain: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    cpu_count: Option<f32>,
-    #[serde(default, rename = "memoryMB")]
-    memory_mb: Option<u64>,
-    #[serde(default)]
-    end_at: Option<String>,
 }
 
 /// E2B states are `running` and `paused`; a sandbox past its timeout is gone (404).
@@ -94,10 +79,6 @@ impl reqwest::dns::Resolve for FixedResolver {
     }
 }
 
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default()
-}
-
 impl E2bProvider {
     pub fn new(cfg: E2bConfig, key: Secret, retry: RetryPolicy) -> Result<Self, SandboxError> {
         let tweak = |b: reqwest::ClientBuilder| match cfg.resolve_all_to {
@@ -114,7 +95,7 @@ impl E2bProvider {
         format!("{}://api.{}{}", self.cfg.scheme, self.cfg.domain, path)
     }
 
-    fn remember(&self, s: &E2bSandbox) {
+    fn remember(&self, s: &wire::Sandbox) {
         let domain = s.domain.clone().unwrap_or_else(|| self.cfg.domain.clone());
         let base = format!("{}://{ENVD_PORT}-{}.{domain}", self.cfg.scheme, s.sandbox_id);
         let mut map = self.sandboxes.lock();
@@ -122,7 +103,7 @@ impl E2bProvider {
         map.insert(s.sandbox_id.clone(), Envd { base, token });
     }
 
-    fn info(&self, s: &E2bSandbox) -> SandboxInfo {
+    fn info(&self, s: &wire::Sandbox) -> SandboxInfo {
         SandboxInfo {
             id: s.sandbox_id.clone(),
             provider: ProviderKind::E2b,
@@ -146,7 +127,7 @@ impl E2bProvider {
             .api
             .send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 300 })))
             .await?;
-        let s: E2bSandbox = self.api.json(r).await?;
+        let s: wire::Sandbox = self.api.json(r).await?;
         self.remember(&s);
         self.sandboxes.lock().get(id).cloned().ok_or_else(|| SandboxError::NotFound(id.to_string()))
     }
@@ -156,23 +137,25 @@ impl E2bProvider {
     }
 
     /// A unary Connect-RPC call with a JSON body.
-    async fn rpc(&self, id: &str, method: &str, body: Value) -> Result<Value, SandboxError> {
+    async fn rpc<T: DeserializeOwned>(&self, id: &str, method: &str, body: Value) -> Result<T, SandboxError> {
         let e = self.envd_of(id).await?;
         envd_rpc(&self.envd, &e, method, &body, true).await
     }
 
     /// Starts `process` with a server-streamed response (`process.Process/Start`).
-    async fn start_stream(&self, e: &Envd, msg: &Value) -> Result<reqwest::Response, SandboxError> {
+    async fn start_stream(&self, e: &Envd, msg: &Value) -> Result<ProcessStream, SandboxError> {
         let body = envelope(0, msg.to_string().as_bytes());
         // Starting a process is not idempotent: no retries beyond 429 / unsent requests.
-        self.envd
+        let r = self
+            .envd
             .send(false, || {
                 envd_request(&self.envd, e, Method::POST, "/process.Process/Start")
                     .header("Content-Type", "application/connect+json")
                     .header("Connect-Protocol-Version", "1")
                     .body(body.clone())
             })
-            .await
+            .await?;
+        Ok(ProcessStream::new(r))
     }
 }
 
@@ -184,13 +167,13 @@ fn envd_request(client: &ApiClient, e: &Envd, method: Method, path: &str) -> req
     }
 }
 
-async fn envd_rpc(
+async fn envd_rpc<T: DeserializeOwned>(
     client: &ApiClient,
     e: &Envd,
     method: &str,
     body: &Value,
     idempotent: bool,
-) -> Result<Value, SandboxError> {
+) -> Result<T, SandboxError> {
     let r = client
         .send(idempotent, || {
             envd_request(client, e, Method::POST, &format!("/{method}"))
@@ -199,32 +182,6 @@ async fn envd_rpc(
         })
         .await?;
     client.json(r).await
-}
-
-/// Splits Connect streaming envelopes (1 flag byte, 4-byte big-endian length, payload) off `buf`.
-pub fn take_envelopes(buf: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    loop {
-        if buf.len() < 5 {
-            return out;
-        }
-        let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-        if buf.len() < 5 + len {
-            return out;
-        }
-        let flags = buf[0];
-        let payload = buf[5..5 + len].to_vec();
-        buf.drain(..5 + len);
-        out.push((flags, payload));
-    }
-}
-
-pub fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(5 + payload.len());
-    v.push(flags);
-    v.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    v.extend_from_slice(payload);
-    v
 }
 
 #[async_trait]
@@ -250,7 +207,7 @@ impl Provider for E2bProvider {
         });
         let r =
             self.api.send(false, || self.api.request(Method::POST, &self.api_url("/sandboxes")).json(&body)).await?;
-        let s: E2bSandbox = self.api.json(r).await?;
+        let s: wire::Sandbox = self.api.json(r).await?;
         self.remember(&s);
         Ok(self.info(&s))
     }
@@ -258,14 +215,14 @@ impl Provider for E2bProvider {
     async fn get(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
         let path = format!("/sandboxes/{id}");
         let r = self.api.send(true, || self.api.request(Method::GET, &self.api_url(&path))).await?;
-        let s: E2bSandbox = self.api.json(r).await?;
+        let s: wire::Sandbox = self.api.json(r).await?;
         self.remember(&s);
         Ok(self.info(&s))
     }
 
     async fn list(&self) -> Result<Vec<SandboxInfo>, SandboxError> {
         let r = self.api.send(true, || self.api.request(Method::GET, &self.api_url("/v2/sandboxes"))).await?;
-        let list: Vec<E2bSandbox> = self.api.json(r).await?;
+        let list: Vec<wire::Sandbox> = self.api.json(r).await?;
         Ok(list.iter().map(|s| self.info(s)).collect())
     }
 
@@ -291,7 +248,7 @@ impl Provider for E2bProvider {
             .api
             .send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 1800 })))
             .await?;
-        let s: E2bSandbox = self.api.json(r).await?;
+        let s: wire::Sandbox = self.api.json(r).await?;
         self.remember(&s);
         self.get(id).await
     }
@@ -315,76 +272,47 @@ impl Provider for E2bProvider {
             "process": { "cmd": "/bin/bash", "args": ["-l", "-c", req.command], "envs": envs, "cwd": cwd },
             "stdin": false,
         });
-        let send = self.start_stream(&e, &msg);
-        let mut r = match req.timeout_s {
-            Some(t) => tokio::time::timeout(std::time::Duration::from_secs(t), send)
-                .await
-                .map_err(|_| SandboxError::Timeout(t))??,
-            None => send.await?,
-        };
-        let bad = |m: String| SandboxError::BadResponse { provider: "E2B", message: m };
-        let mut buf = Vec::new();
+        let deadline = Deadline::after(req.timeout_s);
+        let mut stream = deadline.within(self.start_stream(&e, &msg)).await??;
         let mut bytes_out = 0u64;
-        let mut exit: Option<(Option<i32>, Option<String>)> = None;
-        let deadline = req.timeout_s.map(|t| tokio::time::Instant::now() + std::time::Duration::from_secs(t));
-        loop {
-            let next = r.chunk();
-            let chunk = match deadline {
-                Some(d) => tokio::time::timeout_at(d, next)
-                    .await
-                    .map_err(|_| SandboxError::Timeout(req.timeout_s.unwrap_or(0)))?,
-                None => next.await,
-            }
-            .map_err(|e| SandboxError::Network { provider: "E2B", message: e.to_string() })?;
-            let Some(chunk) = chunk else { break };
-            buf.extend_from_slice(&chunk);
-            for (flags, payload) in take_envelopes(&mut buf) {
-                let v: Value = serde_json::from_slice(&payload).map_err(|e| bad(e.to_string()))?;
-                if flags & 0x02 != 0 {
-                    // End of stream: an error here is the RPC's failure.
-                    if let Some(err) = v.get("error") {
-                        let message =
-                            err.get("message").and_then(Value::as_str).unwrap_or("process failed").to_string();
-                        return Err(SandboxError::Api { provider: "E2B", status: 200, message });
-                    }
-                    continue;
+        let mut exit = None;
+        while let Some(event) = deadline.within(stream.next()).await?? {
+            match event {
+                Event::Stdout(d) => {
+                    bytes_out += d.len() as u64;
+                    sink.stdout(&d);
                 }
-                let ev = v.get("event").cloned().unwrap_or(Value::Null);
-                if let Some(data) = ev.get("data") {
-                    if let Some(s) = data.get("stdout").and_then(Value::as_str) {
-                        let d = b64(s);
-                        bytes_out += d.len() as u64;
-                        sink.stdout(&d);
-                    }
-                    if let Some(s) = data.get("stderr").and_then(Value::as_str) {
-                        let d = b64(s);
-                        bytes_out += d.len() as u64;
-                        sink.stderr(&d);
-                    }
-                } else if let Some(end) = ev.get("end") {
-                    let code = end.get("exitCode").and_then(Value::as_i64).map(|c| c as i32).or(Some(0));
-                    exit = Some((code, end.get("error").and_then(Value::as_str).map(str::to_string)));
+                Event::Stderr(d) => {
+                    bytes_out += d.len() as u64;
+                    sink.stderr(&d);
                 }
+                Event::Ended { exit_code, .. } => exit = Some(exit_code),
+                Event::Started { .. } | Event::Pty(_) => {}
             }
         }
-        let (exit_code, _err) = exit.ok_or_else(|| bad("the process stream ended without an end event".into()))?;
-        Ok(ExecOutcome { exit_code, signal: None, duration_ms: started.elapsed().as_millis() as u64, bytes_out })
+        let exit_code = exit.ok_or_else(|| SandboxError::BadResponse {
+            provider: "E2B",
+            message: "the process stream ended without an end event".into(),
+        })?;
+        Ok(ExecOutcome {
+            exit_code: Some(exit_code),
+            signal: None,
+            duration_ms: started.elapsed().as_millis() as u64,
+            bytes_out,
+        })
     }
 
     async fn processes(&self, id: &str) -> Result<Vec<ProcessInfo>, SandboxError> {
-        let v = self.rpc(id, "process.Process/List", json!({})).await?;
-        Ok(v.get("processes")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|p| ProcessInfo {
-                        pid: p.get("pid").and_then(Value::as_u64).unwrap_or(0) as u32,
-                        command: p.pointer("/config/cmd").and_then(Value::as_str).unwrap_or("?").to_string(),
-                        rss_bytes: 0,
-                    })
-                    .collect()
+        let list: wire::ProcessList = self.rpc(id, "process.Process/List", json!({})).await?;
+        Ok(list
+            .processes
+            .into_iter()
+            .map(|p| ProcessInfo {
+                pid: p.pid,
+                command: p.config.map(|c| c.cmd).unwrap_or_else(|| "?".into()),
+                rss_bytes: 0,
             })
-            .unwrap_or_default())
+            .collect())
     }
 
     async fn put_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), SandboxError> {
@@ -415,35 +343,24 @@ impl Provider for E2bProvider {
     }
 
     async fn list_files(&self, id: &str, path: &str) -> Result<Vec<RemoteEntry>, SandboxError> {
-        let v = self
-            .rpc(id, "filesystem.Filesystem/ListDir", json!({ "path": remote_path(WORKDIR, path)?, "depth": 1 }))
-            .await?;
-        let num = |x: Option<&Value>| match x {
-            Some(Value::String(s)) => s.parse().unwrap_or(0),
-            Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-            _ => 0,
-        };
-        Ok(v.get("entries")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|e| RemoteEntry {
-                        name: e.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                        is_dir: e.get("type").and_then(Value::as_str) == Some("FILE_TYPE_DIRECTORY"),
-                        size: num(e.get("size")),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
+        let body = json!({ "path": remote_path(WORKDIR, path)?, "depth": 1 });
+        let dir: wire::DirListing = self.rpc(id, "filesystem.Filesystem/ListDir", body).await?;
+        Ok(dir
+            .entries
+            .into_iter()
+            .map(|e| RemoteEntry { is_dir: e.file_type == "FILE_TYPE_DIRECTORY", name: e.name, size: e.size })
+            .collect())
     }
 
     async fn remove_file(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        self.rpc(id, "filesystem.Filesystem/Remove", json!({ "path": remote_path(WORKDIR, path)? })).await?;
+        self.rpc::<IgnoredAny>(id, "filesystem.Filesystem/Remove", json!({ "path": remote_path(WORKDIR, path)? }))
+            .await?;
         Ok(())
     }
 
     async fn make_dir(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        self.rpc(id, "filesystem.Filesystem/MakeDir", json!({ "path": remote_path(WORKDIR, path)? })).await?;
+        self.rpc::<IgnoredAny>(id, "filesystem.Filesystem/MakeDir", json!({ "path": remote_path(WORKDIR, path)? }))
+            .await?;
         Ok(())
     }
 
@@ -459,66 +376,83 @@ impl Provider for E2bProvider {
             "process": { "cmd": "/bin/bash", "args": ["-i", "-l"], "envs": { "TERM": "xterm-256color" }, "cwd": WORKDIR },
             "pty": { "size": { "cols": cols, "rows": rows } },
         });
-        let mut r = self.start_stream(&e, &msg).await?;
+        let mut stream = self.start_stream(&e, &msg).await?;
         let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
         // Output: read the stream until the end event.
         tokio::spawn(async move {
-            let mut buf = Vec::new();
             let mut pid_tx = Some(pid_tx);
             let mut code = None;
-            while let Ok(Some(chunk)) = r.chunk().await {
-                buf.extend_from_slice(&chunk);
-                for (flags, payload) in take_envelopes(&mut buf) {
-                    if flags & 0x02 != 0 {
-                        continue;
-                    }
-                    let Ok(v) = serde_json::from_slice::<Value>(&payload) else { continue };
-                    let ev = v.get("event").cloned().unwrap_or(Value::Null);
-                    if let Some(pid) = ev.pointer("/start/pid").and_then(Value::as_u64) {
+            while let Ok(Some(event)) = stream.next().await {
+                match event {
+                    Event::Started { pid } => {
                         if let Some(tx) = pid_tx.take() {
-                            let _ = tx.send(pid as u32);
+                            let _ = tx.send(pid);
                         }
-                    } else if let Some(s) = ev.pointer("/data/pty").and_then(Value::as_str) {
-                        sink.output(b64(s));
-                    } else if let Some(end) = ev.get("end") {
-                        code = end.get("exitCode").and_then(Value::as_u64).map(|c| c as u32).or(Some(0));
                     }
+                    Event::Pty(d) => sink.output(d),
+                    Event::Ended { exit_code, .. } => code = Some(exit_code as u32),
+                    Event::Stdout(_) | Event::Stderr(_) => {}
                 }
             }
             sink.exit(code);
         });
-        // Input, resize, kill: in order, once the pid is known.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TermCmd>();
-        let client = self.envd.clone();
-        tokio::spawn(async move {
-            let Ok(pid) = pid_rx.await else { return };
-            let sel = json!({ "pid": pid });
-            while let Some(cmd) = rx.recv().await {
-                let res = match cmd {
-                    TermCmd::Input(d) => {
-                        let body = json!({ "process": sel, "input": { "pty": base64::engine::general_purpose::STANDARD.encode(d) } });
-                        envd_rpc(&client, &e, "process.Process/SendInput", &body, false).await
-                    }
-                    TermCmd::Resize(cols, rows) => {
-                        let body = json!({ "process": sel, "pty": { "size": { "cols": cols, "rows": rows } } });
-                        envd_rpc(&client, &e, "process.Process/Update", &body, true).await
-                    }
-                    TermCmd::Kill => {
-                        let body = json!({ "process": sel, "signal": "SIGNAL_SIGKILL" });
-                        let _ = envd_rpc(&client, &e, "process.Process/SendSignal", &body, true).await;
-                        return;
-                    }
-                };
-                if let Err(err) = res {
-                    tracing::warn!(error = %err, "remote terminal call failed");
-                }
-            }
-        });
-        Ok(Arc::new(super::RemoteTerminal { tx }))
+        Ok(RemoteTerminal::start(E2bPty { client: self.envd.clone(), envd: e, pid: Pid::Waiting(Some(pid_rx)) }))
     }
 
     /// Any port is reached at `<port>-<sandboxID>.<domain>`.
     async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {
         Ok(PreviewTarget { url: format!("{}://{port}-{id}.{}", self.cfg.scheme, self.cfg.domain), headers: Vec::new() })
+    }
+}
+
+/// The process of a PTY: its pid arrives with the stream's start event.
+enum Pid {
+    Waiting(Option<tokio::sync::oneshot::Receiver<u32>>),
+    Known(u32),
+}
+
+/// An envd PTY process: input, resize and kill as Connect-RPC calls naming its pid.
+struct E2bPty {
+    client: ApiClient,
+    envd: Envd,
+    pid: Pid,
+}
+
+impl E2bPty {
+    async fn selector(&mut self) -> Result<Value, SandboxError> {
+        if let Pid::Waiting(rx) = &mut self.pid {
+            let ended = || SandboxError::Spawn("the terminal's process did not start".into());
+            let pid = rx.take().ok_or_else(ended)?.await.map_err(|_| ended())?;
+            self.pid = Pid::Known(pid);
+        }
+        let Pid::Known(pid) = self.pid else { unreachable!("set above") };
+        Ok(json!({ "pid": pid }))
+    }
+
+    async fn call(&mut self, method: &str, body: Value, idempotent: bool) -> Result<(), SandboxError> {
+        envd_rpc::<IgnoredAny>(&self.client, &self.envd, method, &body, idempotent).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl PtyControl for E2bPty {
+    async fn input(&mut self, data: Vec<u8>) -> Result<(), SandboxError> {
+        let sel = self.selector().await?;
+        let pty = base64::engine::general_purpose::STANDARD.encode(data);
+        self.call("process.Process/SendInput", json!({ "process": sel, "input": { "pty": pty } }), false).await
+    }
+
+    async fn resize(&mut self, cols: u16, rows: u16) -> Result<(), SandboxError> {
+        let sel = self.selector().await?;
+        let body = json!({ "process": sel, "pty": { "size": { "cols": cols, "rows": rows } } });
+        self.call("process.Process/Update", body, true).await
+    }
+
+    async fn kill(&mut self) {
+        if let Ok(sel) = self.selector().await {
+            let _ = self
+                .call("process.Process/SendSignal", json!({ "process": sel, "signal": "SIGNAL_SIGKILL" }), true)
+                .await;
+        }
     }
 }
