@@ -16,7 +16,7 @@ use aura_core::preview::proxy::{Dialer, Via};
 use aura_core::preview::{PreviewProxy, Upstream};
 use aura_core::sandbox::local::network::{Netns, NetworkMode};
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aura_core::sandbox::remote::daytona::{DaytonaConfig, DaytonaProvider};
 use aura_core::sandbox::remote::e2b::{E2bConfig, E2bProvider};
 use aura_core::sandbox::remote::RetryPolicy;
-use aura_core::sandbox::{Provider, SandboxSpec};
+use aura_core::sandbox::{Lifecycle, SandboxSpec};
 use aura_core::secrets::Secret;
 use common::*;
 

@@ -17,7 +17,7 @@ use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::bwrap::Isolation;
 use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
 use aura_core::terminal::{TerminalManager, TerminalSink, TerminalSpec};
 use common::*;
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
 use aura_core::secrets::{Secret, SecretName, Secrets};
 use aura_core::store::Store;
 use aura_core::sync::bucket::{Bucket, S3Config, S3Store};

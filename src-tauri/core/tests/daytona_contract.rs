@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use aura_core::sandbox::remote::daytona::{map_state, DaytonaConfig, DaytonaProvider};
 use aura_core::sandbox::remote::RetryPolicy;
-use aura_core::sandbox::{ExecRequest, ExecSink, Limits, Provider, SandboxError, SandboxSpec, SandboxState};
+use aura_core::sandbox::{
+    Exec, ExecRequest, ExecSink, Files, Lifecycle, Limits, Previews, SandboxError, SandboxSpec, SandboxState, Terminals,
+};
 use aura_core::secrets::Secret;
 use contract_server::ContractServer;
 use serde_json::json;
@@ -103,9 +105,10 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
         dt.remove_file(&sb.id, "src").await.unwrap();
         assert!(dt.list_files(&sb.id, "").await.unwrap().is_empty());
 
-        let p = dt.preview(&sb.id, 5173).await.unwrap();
-        assert!(p.url.contains("5173"));
-        assert_eq!(p.headers[0].0, "x-daytona-preview-token");
+        let p = dt.preview(Some(&sb.id), 5173).await.unwrap();
+        // The preview-url's host, with its token in the header Daytona's preview host checks.
+        assert_eq!((p.host.as_str(), p.port), ("127.0.0.1", srv.port));
+        assert_eq!(p.headers, vec![("x-daytona-preview-token".to_string(), format!("tok-{}", &sb.id[..8]))]);
 
         assert_eq!(dt.stop(&sb.id).await.unwrap().state, SandboxState::Stopped);
         assert_eq!(dt.start(&sb.id).await.unwrap().state, SandboxState::Started);

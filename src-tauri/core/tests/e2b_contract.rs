@@ -5,7 +5,9 @@
 mod contract_server;
 
 use aura_core::sandbox::remote::e2b::{envelope, map_state, take_envelopes, E2bProvider};
-use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxError, SandboxSpec, SandboxState};
+use aura_core::sandbox::{
+    Exec, ExecRequest, ExecSink, Files, Lifecycle, Previews, SandboxError, SandboxSpec, SandboxState, Terminals,
+};
 use contract_server::ContractServer;
 use serde_json::json;
 
@@ -72,8 +74,12 @@ fn lifecycle_streamed_exec_and_files_follow_the_contract() {
 
         e2b.remove_file(&sb.id, "src").await.unwrap();
         assert!(e2b.list_files(&sb.id, "").await.unwrap().is_empty());
-        let p = e2b.preview(&sb.id, 3000).await.unwrap();
-        assert_eq!(p.url, format!("http://3000-{}.e2b.test", sb.id));
+        // Any port at `<port>-<sandboxID>.<domain>`, reached where the domain is (here: the
+        // contract server).
+        let p = e2b.preview(Some(&sb.id), 3000).await.unwrap();
+        assert_eq!((p.host, p.port, p.tls), (format!("3000-{}.e2b.test", sb.id), 80, false));
+        assert_eq!(p.connect_to, Some(format!("127.0.0.1:{}", srv.port).parse().unwrap()));
+        assert!(matches!(e2b.preview(None, 3000).await, Err(SandboxError::NotFound(_))), "no sandbox, no preview");
 
         assert_eq!(e2b.pause(&sb.id).await.unwrap().state, SandboxState::Paused);
         assert_eq!(e2b.resume(&sb.id).await.unwrap().state, SandboxState::Started);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{
-    ExecOutcome, ExecRequest, ExecSink, Limits, Provider, SandboxError, SandboxSpec, SandboxState,
+    Exec, ExecOutcome, ExecRequest, ExecSink, Files, Lifecycle, Limits, SandboxError, SandboxSpec, SandboxState,
 };
 use aura_core::terminal::{TerminalManager, TerminalSink};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxError, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxError, SandboxSpec};
 
 #[derive(Default)]
 struct Collect(Vec<u8>);

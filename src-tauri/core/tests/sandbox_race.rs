@@ -8,7 +8,7 @@ use std::path::Path;
 
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{ExecRequest, ExecSink, Provider, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, SandboxSpec};
 use aura_core::workspace::files;
 
 #[path = "support/weed.rs"]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aura_core::paths::ProjectRoot;
-use aura_core::sandbox::mirror::Mirror;
-use aura_core::sandbox::{Provider, SandboxSpec};
+
+use aura_core::sandbox::{Delivery, Provider, SandboxSpec};
 use contract_server::ContractServer;
 use serde_json::json;
 
@@ -39,9 +39,11 @@ fn a_remote_sandbox_follows_saves_deletes_and_outages() {
     let root = ProjectRoot::open(p).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
+        // The project arrives through the provider's delivery: a copy, then a mirror.
         let sb = e2b.create(&SandboxSpec::default()).await.unwrap();
-        aura_core::sandbox::service::upload_project(e2b.as_ref(), &sb.id, &root).await.unwrap();
-        let m = Mirror::start(e2b.clone(), sb.id.clone(), root.clone());
+        let Delivery::Mirrored(m) = e2b.clone().deliver(&sb.id, &root).await.unwrap() else {
+            panic!("a remote sandbox gets a copy kept equal")
+        };
         let remote = |path: &'static str| {
             let (e2b, id) = (e2b.clone(), sb.id.clone());
             async move { e2b.get_file(&id, path).await.ok() }

@@ -181,16 +181,8 @@ impl ProjectHost {
             let spec = TerminalSpec::shell(p.root.path().to_path_buf(), cols, rows);
             return Ok(self.terminals.open(spec, sink)?);
         }
-        if self.sandboxes.is_remote(&p.record) {
-            let handle = self.sandboxes.open_remote_terminal(&p.root, &p.record, cols, rows, Box::new(sink)).await?;
-            return Ok(self.terminals.adopt(handle));
-        }
-        let (spec, sandbox_id) = self.sandboxes.terminal_spec(&p.root, &p.record, cols, rows).await?;
-        let id = self.terminals.open(spec, sink)?;
-        if let Some(pid) = self.terminals.pid(id) {
-            self.sandboxes.attach(&sandbox_id, pid)?;
-        }
-        Ok(id)
+        let handle = self.sandboxes.open_terminal(&p.root, &p.record, cols, rows, Box::new(sink)).await?;
+        Ok(self.terminals.adopt(handle))
     }
 
     /// Shows `port` of the project's sandbox through a loopback preview proxy (started on first

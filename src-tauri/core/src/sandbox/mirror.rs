@@ -357,3 +357,53 @@ impl Drop for Mirror {
         self.stopped.store(true, Ordering::SeqCst);
     }
 }
+
+/// What [`upload_project`] copied and what it did not (path → reason).
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub sent: usize,
+    pub skipped: std::collections::BTreeMap<String, String>,
+}
+
+/// Copies the project (what sync carries: folders, files, links inside the project) into a new
+/// remote sandbox, everything read through the root capability. Folders go first, then the
+/// rest 8 at a time; the first failure stops the upload.
+pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<Upload, SandboxError> {
+    use crate::sync::carried::carried_paths as entries;
+    use futures::stream::{StreamExt, TryStreamExt};
+    let all = entries(root, root.path());
+    let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = all.into_iter().partition(|r| {
+        std::fs::symlink_metadata(root.path().join(crate::paths::rel_bytes(r))).is_ok_and(|m| m.is_dir())
+    });
+    let one = |rel: Vec<u8>| async move {
+        let r = root.clone();
+        let rel2 = rel.clone();
+        let local = tokio::task::spawn_blocking(move || read_local(&r, &rel2))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let name = String::from_utf8_lossy(&rel).into_owned();
+        match local {
+            Ok(Local::Skipped(why)) => Ok(Some((name, why))),
+            Ok(l) => put_local(p, id, &name, &l).await.map(|()| None),
+            Err(e) => Err(SandboxError::Io(format!("{name}: {e}"))),
+        }
+    };
+    let mut up = Upload::default();
+    for rel in folders {
+        up.sent += 1;
+        if let Some((n, why)) = one(rel).await? {
+            up.skipped.insert(n, why);
+        }
+    }
+    let results: Vec<Option<(String, String)>> =
+        futures::stream::iter(rest.into_iter().map(one)).buffer_unordered(8).try_collect().await?;
+    for r in results {
+        match r {
+            Some((n, why)) => {
+                up.skipped.insert(n, why);
+            }
+            None => up.sent += 1,
+        }
+    }
+    Ok(up)
+}

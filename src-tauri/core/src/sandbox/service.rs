@@ -20,7 +20,6 @@ use super::*;
 use crate::paths::ProjectRoot;
 use crate::secrets::{SecretName, Secrets};
 use crate::store::{ProjectRecord, ProjectSettings, Store};
-use crate::terminal::TerminalSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -42,8 +41,17 @@ struct Current {
     sandbox_id: String,
     session_row: i64,
     provider: Arc<dyn Provider>,
-    /// Keeps a remote sandbox's workspace equal to the project (none for local: bind mount).
-    mirror: Option<Arc<crate::sandbox::mirror::Mirror>>,
+    /// How the project's files got there (a remote sandbox's mirror follows every change).
+    delivery: Arc<Delivery>,
+}
+
+impl Current {
+    fn mirror(&self) -> Option<&Arc<crate::sandbox::mirror::Mirror>> {
+        match self.delivery.as_ref() {
+            Delivery::Mirrored(m) => Some(m),
+            Delivery::Mounted => None,
+        }
+    }
 }
 
 /// How the project's commands are isolated.
@@ -86,29 +94,9 @@ pub struct SandboxService {
     outbound: Mutex<Option<Result<Outbound, String>>>,
     /// Wakes running `exec`s to stop them.
     cancel: tokio::sync::Notify,
-    /// The network namespace of the current local sandbox: the preview proxy dials into it.
-    net: Arc<SandboxNet>,
-}
-
-/// The current local sandbox's network namespace, as the preview proxy's [`Dialer`]: it follows
-/// the sandbox (a preview opened before the sandbox exists works once it does).
-#[derive(Default)]
-pub struct SandboxNet(Mutex<Option<Arc<net::Netns>>>);
-
-impl SandboxNet {
-    fn set(&self, ns: Option<Arc<net::Netns>>) {
-        *self.0.lock() = ns;
-    }
-}
-
-impl crate::preview::proxy::Dialer for SandboxNet {
-    fn socket(&self, v6: bool) -> std::io::Result<std::os::fd::OwnedFd> {
-        let ns = self.0.lock().clone();
-        match ns {
-            Some(ns) => ns.tcp_socket(v6),
-            None => Err(std::io::Error::new(std::io::ErrorKind::NotConnected, "the sandbox is not running yet")),
-        }
-    }
+    /// The local sandbox's network namespace, followed by previews opened before it exists
+    /// (kept here: the local provider is replaced when the isolation settings change).
+    following: Arc<net::Following>,
 }
 
 fn state_name(s: SandboxState) -> String {
@@ -132,7 +120,7 @@ impl SandboxService {
             bwrap: Mutex::new(None),
             outbound: Mutex::new(None),
             cancel: tokio::sync::Notify::new(),
-            net: Arc::new(SandboxNet::default()),
+            following: Arc::default(),
         }
     }
 
@@ -191,11 +179,19 @@ impl SandboxService {
                 return Ok(p.clone());
             }
         }
-        let p = Arc::new(LocalProvider::with_isolation(wanted));
+        let p = Arc::new(LocalProvider::following(wanted, self.following.clone()));
         if let Some(old) = slot.replace(p.clone()) {
             old.shutdown();
         }
         Ok(p)
+    }
+
+    /// The project's provider: the local sandbox, or a remote provider's client.
+    fn provider(&self, settings: &ProjectSettings) -> Result<Arc<dyn Provider>, SandboxError> {
+        match settings.provider {
+            ProviderKind::Local => Ok(self.local(settings)?),
+            _ => self.remote(settings),
+        }
     }
 
     /// A client for the project's remote provider, with its key from the keychain.
@@ -278,26 +274,13 @@ impl SandboxService {
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
         };
-        let (provider, info, mirror): (Arc<dyn Provider>, SandboxInfo, _) = match settings.provider {
-            ProviderKind::Local => {
-                let p = self.local(&settings)?;
-                let info = p.create_for(root, &spec)?;
-                self.net.set(p.netns(&info.id)?);
-                (p, info, None)
-            }
-            _ => {
-                let p = self.remote(&settings)?;
-                let info = p.create(&spec).await?;
-                let up = upload_project(p.as_ref(), &info.id, root).await?;
-                let mirror = crate::sandbox::mirror::Mirror::start(p.clone(), info.id.clone(), root.clone());
-                mirror.note_skipped(up.skipped);
-                (p, info, Some(mirror))
-            }
-        };
+        let provider = self.provider(&settings)?;
+        let info = provider.create(&spec).await?;
+        let delivery = Arc::new(provider.clone().deliver(&info.id, root).await?);
         let kind = settings.provider;
         let row =
             self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
-        let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider, mirror };
+        let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider, delivery };
         *self.current.lock() = Some(cur.clone());
         Ok(cur)
     }
@@ -321,11 +304,10 @@ impl SandboxService {
             SandboxAction::Pause => p.pause(&cur.sandbox_id).await?,
             SandboxAction::Resume => p.resume(&cur.sandbox_id).await?,
             SandboxAction::Delete => {
-                if let Some(m) = &cur.mirror {
+                if let Some(m) = cur.mirror() {
                     m.stop();
                 }
                 p.delete(&cur.sandbox_id).await?;
-                self.net.set(None);
                 let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
                 *self.current.lock() = None;
                 return Ok(());
@@ -370,14 +352,10 @@ impl SandboxService {
         cur.provider.processes(&cur.sandbox_id).await
     }
 
-    /// Ports the project's sandbox listens on (local sandboxes; remote ones: none known yet).
+    /// Ports the project's sandbox listens on, where its provider can tell.
     pub async fn listening_ports(&self, project: &ProjectRecord) -> Result<Vec<u16>, SandboxError> {
         let Some(cur) = self.current_for(project) else { return Ok(Vec::new()) };
-        if cur.kind != ProviderKind::Local {
-            return Ok(Vec::new());
-        }
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        self.local(&settings)?.listening_ports(&cur.sandbox_id)
+        cur.provider.listening_ports(&cur.sandbox_id).await
     }
 
     /// Where the preview proxy sends requests for `port` of the project's sandbox.
@@ -386,39 +364,17 @@ impl SandboxService {
         project: &ProjectRecord,
         port: u16,
     ) -> Result<crate::preview::Upstream, SandboxError> {
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        if settings.provider == ProviderKind::Local {
-            // On its own network the sandbox's servers are on *its* loopback: the proxy dials
-            // into its namespace. On the host network they are on this machine's.
-            let own_network = self.detect().is_ok() && settings.network != NetworkMode::Host;
-            return Ok(if own_network {
-                crate::preview::Upstream::in_namespace(port, crate::preview::proxy::Via(self.net.clone()))
-            } else {
-                crate::preview::Upstream::local(port)
-            });
+        match self.current_for(project) {
+            Some(cur) => cur.provider.preview(Some(&cur.sandbox_id), port).await,
+            None => {
+                let settings = self.store.project_settings(project.id).unwrap_or_default();
+                self.provider(&settings)?.preview(None, port).await
+            }
         }
-        // Remote: the provider's preview host, with its auth headers (Daytona's token).
-        let cur = self
-            .current_for(project)
-            .ok_or_else(|| SandboxError::NotFound("(no sandbox yet: run something first)".into()))?;
-        let target = cur.provider.preview(&cur.sandbox_id, port).await?;
-        let mut up = crate::preview::Upstream::from_url(&target.url, target.headers).ok_or_else(|| {
-            SandboxError::BadResponse { provider: "preview", message: format!("unusable preview URL {}", target.url) }
-        })?;
-        if settings.provider == ProviderKind::E2b {
-            // The same development / test knob the E2B client honours.
-            up.connect_to = std::env::var("AURA_E2B_RESOLVE").ok().and_then(|a| a.parse().ok());
-        }
-        Ok(up)
     }
 
-    /// Whether the project runs on a remote provider (Daytona, E2B).
-    pub fn is_remote(&self, project: &ProjectRecord) -> bool {
-        self.store.project_settings(project.id).unwrap_or_default().provider != ProviderKind::Local
-    }
-
-    /// A shell on the remote sandbox's PTY (created on demand).
-    pub async fn open_remote_terminal(
+    /// A shell in the project's sandbox (created on demand), its output going to `sink`.
+    pub async fn open_terminal(
         &self,
         root: &ProjectRoot,
         project: &ProjectRecord,
@@ -430,36 +386,10 @@ impl SandboxService {
         cur.provider.open_terminal(&cur.sandbox_id, cols, rows, sink).await
     }
 
-    /// A shell inside the project's local sandbox; call [`SandboxService::attach`] with its pid.
-    pub async fn terminal_spec(
-        &self,
-        root: &ProjectRoot,
-        project: &ProjectRecord,
-        cols: u16,
-        rows: u16,
-    ) -> Result<(TerminalSpec, String), SandboxError> {
-        let settings = self.store.project_settings(project.id).unwrap_or_default();
-        if settings.provider != ProviderKind::Local {
-            return Err(SandboxError::Unsupported(
-                "a local terminal spec for a remote sandbox (use open_remote_terminal)",
-            ));
-        }
-        let cur = self.ensure(root, project).await?;
-        let p = self.local(&settings)?;
-        Ok((p.terminal_spec(&cur.sandbox_id, cols, rows)?, cur.sandbox_id))
-    }
-
-    pub fn attach(&self, sandbox_id: &str, pid: u32) -> Result<(), SandboxError> {
-        let p = self.local.lock().clone().ok_or_else(|| SandboxError::NotFound(sandbox_id.to_string()))?;
-        p.attach(sandbox_id, pid)
-    }
-
-    /// Releases the current sandbox (project or provider switch): local ones are deleted,
-    /// remote ones stopped when the settings say so.
     /// Project files changed (a save, the watcher): a remote sandbox gets them too.
     pub fn files_changed(&self, project_id: i64, paths: &[Vec<u8>]) {
         let cur = self.current.lock().clone();
-        if let Some(m) = cur.filter(|c| c.project_id == project_id).and_then(|c| c.mirror) {
+        if let Some(m) = cur.as_ref().filter(|c| c.project_id == project_id).and_then(Current::mirror) {
             m.hint(paths);
         }
     }
@@ -467,19 +397,20 @@ impl SandboxService {
     /// How the remote sandbox's copy of the project is doing (none for local sandboxes).
     pub fn mirror_status(&self, project_id: i64) -> Option<crate::sandbox::mirror::MirrorStatus> {
         let cur = self.current.lock().clone();
-        cur.filter(|c| c.project_id == project_id).and_then(|c| c.mirror).map(|m| m.status())
+        cur.as_ref().filter(|c| c.project_id == project_id).and_then(Current::mirror).map(|m| m.status())
     }
 
+    /// Releases the current sandbox (project or provider switch): local ones are deleted,
+    /// remote ones stopped when the settings say so.
     pub async fn release(&self) {
         let cur = self.current.lock().take();
         let Some(cur) = cur else { return };
-        if let Some(m) = &cur.mirror {
+        if let Some(m) = cur.mirror() {
             m.stop();
         }
         let settings = self.store.project_settings(cur.project_id).unwrap_or_default();
         if cur.kind == ProviderKind::Local {
             let _ = cur.provider.delete(&cur.sandbox_id).await;
-            self.net.set(None);
             let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
         } else if settings.stop_on_close {
             let _ = cur.provider.stop(&cur.sandbox_id).await;
@@ -510,55 +441,4 @@ impl SandboxService {
             p.shutdown();
         }
     }
-}
-
-/// What [`upload_project`] copied and what it did not (path → reason).
-#[derive(Debug, Default)]
-pub struct Upload {
-    pub sent: usize,
-    pub skipped: std::collections::BTreeMap<String, String>,
-}
-
-/// Copies the project (what sync carries: folders, files, links inside the project) into a new
-/// remote sandbox, everything read through the root capability. Folders go first, then the
-/// rest 8 at a time; the first failure stops the upload.
-pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<Upload, SandboxError> {
-    use crate::sandbox::mirror::{put_local, read_local, Local};
-    use crate::sync::carried::carried_paths as entries;
-    use futures::stream::{StreamExt, TryStreamExt};
-    let all = entries(root, root.path());
-    let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = all.into_iter().partition(|r| {
-        std::fs::symlink_metadata(root.path().join(crate::paths::rel_bytes(r))).is_ok_and(|m| m.is_dir())
-    });
-    let one = |rel: Vec<u8>| async move {
-        let r = root.clone();
-        let rel2 = rel.clone();
-        let local = tokio::task::spawn_blocking(move || read_local(&r, &rel2))
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        let name = String::from_utf8_lossy(&rel).into_owned();
-        match local {
-            Ok(Local::Skipped(why)) => Ok(Some((name, why))),
-            Ok(l) => put_local(p, id, &name, &l).await.map(|()| None),
-            Err(e) => Err(SandboxError::Io(format!("{name}: {e}"))),
-        }
-    };
-    let mut up = Upload::default();
-    for rel in folders {
-        up.sent += 1;
-        if let Some((n, why)) = one(rel).await? {
-            up.skipped.insert(n, why);
-        }
-    }
-    let results: Vec<Option<(String, String)>> =
-        futures::stream::iter(rest.into_iter().map(one)).buffer_unordered(8).try_collect().await?;
-    for r in results {
-        match r {
-            Some((n, why)) => {
-                up.skipped.insert(n, why);
-            }
-            None => up.sent += 1,
-        }
-    }
-    Ok(up)
 }

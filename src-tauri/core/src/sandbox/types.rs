@@ -151,13 +151,3 @@ pub struct RemoteEntry {
     #[ts(type = "number")]
     pub size: u64,
 }
-
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct PreviewTarget {
-    pub url: String,
-    /// Headers the preview proxy injects (provider auth); never shown to the page.
-    #[serde(skip)]
-    #[ts(skip)]
-    pub headers: Vec<(String, String)>,
-}

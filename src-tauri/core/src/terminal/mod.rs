@@ -53,6 +53,12 @@ impl TerminalSpec {
     }
 }
 
+/// Starts a terminal on a PTY here, outside any manager (a sandbox provider hands it to one
+/// with [`TerminalManager::adopt`]).
+pub fn spawn(spec: TerminalSpec, sink: Box<dyn TerminalSink>) -> Result<Arc<dyn TerminalHandle>, TerminalError> {
+    Ok(Session::spawn(spec, sink)?)
+}
+
 /// All open terminals of the app, by id.
 #[derive(Default)]
 pub struct TerminalManager {

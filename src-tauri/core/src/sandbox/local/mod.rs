@@ -3,27 +3,25 @@
 
 pub mod bwrap;
 pub mod network;
+mod provider;
 pub mod watchdog;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use parking_lot::Mutex;
-use tokio::io::AsyncReadExt;
 
 use self::bwrap::{Isolation, NetPlan};
-use self::network::{Netns, NetworkMode};
+use self::network::{Following, Netns, NetworkMode};
 use self::watchdog::{WatchLimits, Watchdog};
 use super::*;
 use crate::paths::ProjectRoot;
 use crate::terminal::TerminalSpec;
 
 struct LocalSandbox {
-    root: ProjectRoot,
+    /// The project folder mounted as its workspace (from [`Provider::deliver`]).
+    root: Option<ProjectRoot>,
     spec: SandboxSpec,
     state: SandboxState,
     /// Outer pids of everything running in it (commands and terminals).
@@ -32,11 +30,21 @@ struct LocalSandbox {
     net: Option<Arc<Netns>>,
 }
 
+impl LocalSandbox {
+    fn project(&self) -> Result<&ProjectRoot, SandboxError> {
+        self.root
+            .as_ref()
+            .ok_or(SandboxError::WrongState { state: "empty".into(), action: "using the project before it is mounted" })
+    }
+}
+
 /// Sandboxes on this machine. One per project is typical; ids are UUIDs.
 pub struct LocalProvider {
     isolation: Isolation,
     sandboxes: Mutex<HashMap<String, LocalSandbox>>,
     watchdogs: Mutex<HashMap<u32, Watchdog>>,
+    /// The newest sandbox's network namespace, for previews opened before it exists.
+    following: Arc<Following>,
 }
 
 /// Environment variable names a sandbox accepts.
@@ -77,15 +85,36 @@ impl LocalProvider {
     }
 
     pub fn with_isolation(isolation: Isolation) -> Self {
-        Self { isolation, sandboxes: Mutex::new(HashMap::new()), watchdogs: Mutex::new(HashMap::new()) }
+        Self::following(isolation, Arc::default())
+    }
+
+    /// A provider whose previews follow `following` (kept by the caller across providers, as
+    /// the isolation settings change).
+    pub fn following(isolation: Isolation, following: Arc<Following>) -> Self {
+        Self { isolation, sandboxes: Mutex::new(HashMap::new()), watchdogs: Mutex::new(HashMap::new()), following }
     }
 
     pub fn isolation(&self) -> &Isolation {
         &self.isolation
     }
 
-    /// Creates a sandbox over a project folder.
+    /// Creates a sandbox over a project folder (creation and delivery in one).
     pub fn create_for(&self, root: &ProjectRoot, spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError> {
+        let info = self.create_empty(spec)?;
+        self.mount(&info.id, root)?;
+        Ok(info)
+    }
+
+    /// Mounts the project folder as sandbox `id`'s workspace.
+    pub(crate) fn mount(&self, id: &str, root: &ProjectRoot) -> Result<(), SandboxError> {
+        self.with(id, |sb| {
+            sb.root = Some(root.clone());
+            Ok(())
+        })
+    }
+
+    /// A sandbox with no project yet.
+    pub(crate) fn create_empty(&self, spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError> {
         check_env(&spec.env)?;
         let id = uuid::Uuid::new_v4().to_string();
         let net = match &self.isolation {
@@ -94,14 +123,11 @@ impl LocalProvider {
             }
             Isolation::None { .. } => None,
         };
-        let sb = LocalSandbox {
-            root: root.clone(),
-            spec: spec.clone(),
-            state: SandboxState::Started,
-            pids: Vec::new(),
-            net,
-        };
+        let sb = LocalSandbox { root: None, spec: spec.clone(), state: SandboxState::Started, pids: Vec::new(), net };
         let info = self.info(&id, &sb);
+        if self.has_own_network() {
+            self.following.set(sb.net.clone());
+        }
         self.sandboxes.lock().insert(id, sb);
         Ok(info)
     }
@@ -160,7 +186,7 @@ impl LocalProvider {
             let argv = bwrap::argv_with(
                 &self.isolation,
                 sb.net.as_deref(),
-                sb.root.path(),
+                sb.project()?.path(),
                 None,
                 &sb.spec.env,
                 &sb.spec.limits,
@@ -169,7 +195,7 @@ impl LocalProvider {
             )
             .map_err(SandboxError::NetworkUnavailable)?;
             Ok(TerminalSpec {
-                cwd: sb.root.path().to_path_buf(),
+                cwd: sb.project()?.path().to_path_buf(),
                 cols,
                 rows,
                 program: Some(argv[0].clone()),
@@ -214,6 +240,24 @@ impl LocalProvider {
         Ok(())
     }
 
+    /// Whether sandboxes get a network namespace of their own (not the host's network).
+    pub(crate) fn has_own_network(&self) -> bool {
+        matches!(&self.isolation, Isolation::Bubblewrap { network, .. } if !matches!(network, NetPlan::Host))
+    }
+
+    pub(crate) fn follower(&self) -> Arc<dyn crate::preview::proxy::Dialer> {
+        self.following.clone()
+    }
+
+    /// Removes sandbox `id` (its processes already ended); a preview following it stops.
+    pub(crate) fn forget(&self, id: &str) {
+        if let Some(sb) = self.sandboxes.lock().remove(id) {
+            if sb.net.as_ref().is_some_and(|ns| self.following.is(ns)) {
+                self.following.set(None);
+            }
+        }
+    }
+
     /// The sandbox's own network namespace (none on the host network).
     pub fn netns(&self, id: &str) -> Result<Option<Arc<Netns>>, SandboxError> {
         self.with(id, |sb| Ok(sb.net.clone()))
@@ -252,7 +296,7 @@ impl LocalProvider {
     }
 
     fn file_path(&self, id: &str, path: &str) -> Result<PathBuf, SandboxError> {
-        self.with(id, |sb| Ok(sb.root.resolve(path)?))
+        self.with(id, |sb| Ok(sb.project()?.resolve(path)?))
     }
 }
 
@@ -264,192 +308,6 @@ impl Drop for LocalProvider {
 
 fn io(e: std::io::Error) -> SandboxError {
     SandboxError::Io(e.to_string())
-}
-
-#[async_trait]
-impl Provider for LocalProvider {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Local
-    }
-
-    async fn create(&self, _spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError> {
-        Err(SandboxError::Unsupported("creating a local sandbox without a project (use create_for)"))
-    }
-
-    async fn get(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
-        self.get_now(id)
-    }
-
-    async fn list(&self) -> Result<Vec<SandboxInfo>, SandboxError> {
-        let map = self.sandboxes.lock();
-        Ok(map.iter().map(|(id, sb)| self.info(id, sb)).collect())
-    }
-
-    async fn start(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
-        self.set_state(id, SandboxState::Started)
-    }
-
-    async fn stop(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
-        self.kill_all(id)?;
-        self.set_state(id, SandboxState::Stopped)
-    }
-
-    async fn pause(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
-        self.with(id, |sb| Self::require_running(sb, "pausing"))?;
-        self.signal_all(id, libc::SIGSTOP)?;
-        self.set_state(id, SandboxState::Paused)
-    }
-
-    async fn resume(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
-        self.signal_all(id, libc::SIGCONT)?;
-        self.set_state(id, SandboxState::Started)
-    }
-
-    async fn delete(&self, id: &str) -> Result<(), SandboxError> {
-        self.signal_all(id, libc::SIGCONT)?;
-        self.kill_all(id)?;
-        self.sandboxes.lock().remove(id);
-        Ok(())
-    }
-
-    async fn exec(&self, id: &str, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
-        check_env(&req.env)?;
-        let (argv, host_dir, limits) = self.with(id, |sb| {
-            Self::require_running(sb, "running a command")?;
-            // The working directory must be inside the project too.
-            let cwd = req.cwd.as_deref().filter(|c| !c.is_empty());
-            let host_dir = match cwd {
-                Some(c) => sb.root.resolve(c)?,
-                None => sb.root.path().to_path_buf(),
-            };
-            let mut env = sb.spec.env.clone();
-            env.extend(req.env.iter().cloned());
-            let cmd = ["/bin/sh".to_string(), "-c".to_string(), req.command.clone()];
-            let argv =
-                bwrap::argv(&self.isolation, sb.net.as_deref(), sb.root.path(), cwd, &env, &sb.spec.limits, &cmd)
-                    .map_err(SandboxError::NetworkUnavailable)?;
-            Ok((argv, host_dir, Self::watch_limits(&sb.spec)))
-        })?;
-        let started = Instant::now();
-        let mut cmd = tokio::process::Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&host_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| SandboxError::Spawn(format!("{}: {e}", argv[0])))?;
-        let pid = child.id().unwrap_or(0);
-        self.with(id, |sb| {
-            sb.pids.push(pid);
-            Ok(())
-        })?;
-        let dog = Watchdog::start(pid, limits);
-        let mut out = child.stdout.take().unwrap();
-        let mut err = child.stderr.take().unwrap();
-        let (mut ob, mut eb) = (vec![0u8; 32 * 1024], vec![0u8; 32 * 1024]);
-        let (mut out_open, mut err_open) = (true, true);
-        let mut bytes_out = 0u64;
-        let deadline = req.timeout_s.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(sleep);
-        let mut timed_out = false;
-        while out_open || err_open {
-            tokio::select! {
-                r = out.read(&mut ob), if out_open => match r {
-                    Ok(0) | Err(_) => out_open = false,
-                    Ok(n) => { bytes_out += n as u64; sink.stdout(&ob[..n]); }
-                },
-                r = err.read(&mut eb), if err_open => match r {
-                    Ok(0) | Err(_) => err_open = false,
-                    Ok(n) => { bytes_out += n as u64; sink.stderr(&eb[..n]); }
-                },
-                _ = &mut sleep => { timed_out = true; break; }
-            }
-        }
-        if timed_out {
-            watchdog::kill_tree(pid);
-        }
-        let status = child.wait().await.map_err(io)?;
-        self.with(id, |sb| {
-            sb.pids.retain(|p| *p != pid);
-            Ok(())
-        })
-        .ok();
-        if timed_out {
-            return Err(SandboxError::Timeout(req.timeout_s.unwrap_or(0)));
-        }
-        if let Some(reason) = dog.violation() {
-            return Err(SandboxError::LimitExceeded(reason));
-        }
-        use std::os::unix::process::ExitStatusExt;
-        Ok(ExecOutcome {
-            exit_code: status.code(),
-            signal: status.signal(),
-            duration_ms: started.elapsed().as_millis() as u64,
-            bytes_out,
-        })
-    }
-
-    async fn processes(&self, id: &str) -> Result<Vec<ProcessInfo>, SandboxError> {
-        let pids = self.with(id, |sb| Ok(sb.pids.clone()))?;
-        Ok(pids
-            .into_iter()
-            .flat_map(watchdog::process_tree)
-            .filter(|p| p.comm != "bwrap" && p.comm != "prlimit" && p.comm != "nsenter")
-            .map(|p| ProcessInfo { pid: p.pid, command: p.comm, rss_bytes: p.rss_bytes })
-            .collect())
-    }
-
-    async fn put_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), SandboxError> {
-        let p = self.file_path(id, path)?;
-        if let Some(parent) = p.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(io)?;
-        }
-        tokio::fs::write(p, data).await.map_err(io)
-    }
-
-    async fn get_file(&self, id: &str, path: &str) -> Result<Vec<u8>, SandboxError> {
-        tokio::fs::read(self.file_path(id, path)?).await.map_err(io)
-    }
-
-    async fn list_files(&self, id: &str, path: &str) -> Result<Vec<RemoteEntry>, SandboxError> {
-        let mut rd = tokio::fs::read_dir(self.file_path(id, path)?).await.map_err(io)?;
-        let mut out = Vec::new();
-        while let Some(e) = rd.next_entry().await.map_err(io)? {
-            let meta = e.metadata().await.map_err(io)?;
-            out.push(RemoteEntry {
-                name: e.file_name().to_string_lossy().into_owned(),
-                is_dir: meta.is_dir(),
-                size: meta.len(),
-            });
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
-    }
-
-    async fn remove_file(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        let p = self.file_path(id, path)?;
-        let meta = tokio::fs::symlink_metadata(&p).await.map_err(io)?;
-        if meta.is_dir() { tokio::fs::remove_dir_all(p).await } else { tokio::fs::remove_file(p).await }.map_err(io)
-    }
-
-    async fn make_dir(&self, id: &str, path: &str) -> Result<(), SandboxError> {
-        tokio::fs::create_dir_all(self.file_path(id, path)?).await.map_err(io)
-    }
-
-    async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {
-        self.get_now(id)?;
-        // The proxy reaches 127.0.0.1 of the sandbox's own namespace (see `netns`), or of the
-        // host on the host network.
-        Ok(PreviewTarget { url: format!("http://127.0.0.1:{port}"), headers: Vec::new() })
-    }
 }
 
 /// The network plan for `mode`: an isolated network needs a user-mode network tool that works.

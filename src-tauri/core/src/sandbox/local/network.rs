@@ -439,3 +439,35 @@ unsafe fn holder_main(ctl: RawFd, plan: &HolderPlan) -> ! {
         }
     }
 }
+
+/// The preview proxy dials a sandbox's servers from inside its namespace.
+impl crate::preview::proxy::Dialer for Netns {
+    fn socket(&self, v6: bool) -> std::io::Result<std::os::fd::OwnedFd> {
+        self.tcp_socket(v6)
+    }
+}
+
+/// The namespace of the newest local sandbox, as a [`Dialer`](crate::preview::proxy::Dialer)
+/// that follows it: a preview opened before the sandbox exists works once it does.
+#[derive(Default)]
+pub struct Following(parking_lot::Mutex<Option<std::sync::Arc<Netns>>>);
+
+impl Following {
+    pub(super) fn set(&self, ns: Option<std::sync::Arc<Netns>>) {
+        *self.0.lock() = ns;
+    }
+
+    pub(super) fn is(&self, ns: &std::sync::Arc<Netns>) -> bool {
+        self.0.lock().as_ref().is_some_and(|n| std::sync::Arc::ptr_eq(n, ns))
+    }
+}
+
+impl crate::preview::proxy::Dialer for Following {
+    fn socket(&self, v6: bool) -> std::io::Result<std::os::fd::OwnedFd> {
+        let ns = self.0.lock().clone();
+        match ns {
+            Some(ns) => ns.tcp_socket(v6),
+            None => Err(std::io::Error::new(std::io::ErrorKind::NotConnected, "the sandbox is not running yet")),
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! `<toolboxProxyUrl>/<sandboxId>` (`/process/execute`, `/files...`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -12,6 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{remote_path, shell_quote, ApiClient, Deadline, PtyControl, RemoteTerminal, RetryPolicy};
+use crate::paths::ProjectRoot;
+use crate::preview::Upstream;
 use crate::sandbox::*;
 use crate::secrets::Secret;
 
@@ -258,7 +261,7 @@ fn enc(s: &str) -> String {
 }
 
 #[async_trait]
-impl Provider for DaytonaProvider {
+impl Lifecycle for DaytonaProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::Daytona
     }
@@ -356,7 +359,10 @@ impl Provider for DaytonaProvider {
         self.toolbox.lock().remove(id);
         Ok(())
     }
+}
 
+#[async_trait]
+impl Exec for DaytonaProvider {
     /// Runs the command asynchronously in a fresh toolbox session and streams its logs by
     /// polling (`/process/session/{id}/command/{cmd}/logs`, stdout and stderr apart) until the
     /// command reports its exit code; the session is deleted afterwards.
@@ -375,7 +381,10 @@ impl Provider for DaytonaProvider {
     async fn processes(&self, _id: &str) -> Result<Vec<ProcessInfo>, SandboxError> {
         Err(SandboxError::Unsupported("listing processes"))
     }
+}
 
+#[async_trait]
+impl Files for DaytonaProvider {
     async fn put_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), SandboxError> {
         let rp = remote_path(WORKDIR, path)?;
         let (url, m) = self.tb(id, Method::POST, "/files/upload").await?;
@@ -422,7 +431,10 @@ impl Provider for DaytonaProvider {
             .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl Terminals for DaytonaProvider {
     async fn open_terminal(
         &self,
         id: &str,
@@ -474,12 +486,25 @@ impl Provider for DaytonaProvider {
             url: format!("{base}/process/pty/{sid}"),
         }))
     }
+}
 
-    async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {
+#[async_trait]
+impl Previews for DaytonaProvider {
+    /// The port's preview URL, with its token as the header Daytona's preview host checks.
+    async fn preview(&self, id: Option<&str>, port: u16) -> Result<Upstream, SandboxError> {
+        let id = id.ok_or_else(super::no_sandbox_yet)?;
         let path = format!("/sandbox/{}/ports/{port}/preview-url", enc(id));
         let r = self.api.send(true, || self.req(Method::GET, &path)).await?;
         let p: PreviewUrl = self.api.json(r).await?;
-        Ok(PreviewTarget { url: p.url, headers: vec![("x-daytona-preview-token".into(), p.token)] })
+        super::upstream(&p.url, vec![("x-daytona-preview-token".into(), p.token)])
+    }
+}
+
+#[async_trait]
+impl Provider for DaytonaProvider {
+    /// A copy of the project, then a mirror that keeps it equal.
+    async fn deliver(self: Arc<Self>, id: &str, project: &ProjectRoot) -> Result<Delivery, SandboxError> {
+        super::copy_in(self, id, project).await
     }
 }
 

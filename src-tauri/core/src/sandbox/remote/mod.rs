@@ -175,6 +175,31 @@ impl ApiClient {
     }
 }
 
+/// A preview URL and headers as the preview proxy's upstream.
+pub(crate) fn upstream(url: &str, headers: Vec<(String, String)>) -> Result<crate::preview::Upstream, SandboxError> {
+    crate::preview::Upstream::from_url(url, headers).ok_or_else(|| SandboxError::BadResponse {
+        provider: "preview",
+        message: format!("unusable preview URL {url}"),
+    })
+}
+
+pub(crate) fn no_sandbox_yet() -> SandboxError {
+    SandboxError::NotFound("(no sandbox yet: run something first)".into())
+}
+
+/// Copies `project` into the new sandbox `id`, then keeps it equal with a mirror (what the
+/// copy skipped is reported by the mirror, never silently dropped).
+pub(crate) async fn copy_in<P: super::Provider + 'static>(
+    provider: std::sync::Arc<P>,
+    id: &str,
+    project: &crate::paths::ProjectRoot,
+) -> Result<super::Delivery, SandboxError> {
+    let up = super::mirror::upload_project(provider.as_ref(), id, project).await?;
+    let mirror = super::mirror::Mirror::start(provider, id.to_string(), project.clone());
+    mirror.note_skipped(up.skipped);
+    Ok(super::Delivery::Mirrored(mirror))
+}
+
 /// `s` as one word for `sh` (single quotes; a quote inside closed, escaped and reopened).
 pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))

@@ -17,6 +17,8 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{json, Value};
 
 use super::{remote_path, ApiClient, Deadline, PtyControl, RemoteTerminal, RetryPolicy};
+use crate::paths::ProjectRoot;
+use crate::preview::Upstream;
 use crate::sandbox::*;
 use crate::secrets::Secret;
 
@@ -185,7 +187,7 @@ async fn envd_rpc<T: DeserializeOwned>(
 }
 
 #[async_trait]
-impl Provider for E2bProvider {
+impl Lifecycle for E2bProvider {
     fn kind(&self) -> ProviderKind {
         ProviderKind::E2b
     }
@@ -259,7 +261,10 @@ impl Provider for E2bProvider {
         self.sandboxes.lock().remove(id);
         Ok(())
     }
+}
 
+#[async_trait]
+impl Exec for E2bProvider {
     async fn exec(&self, id: &str, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
         let started = std::time::Instant::now();
         let e = self.envd_of(id).await?;
@@ -314,7 +319,10 @@ impl Provider for E2bProvider {
             })
             .collect())
     }
+}
 
+#[async_trait]
+impl Files for E2bProvider {
     async fn put_file(&self, id: &str, path: &str, data: &[u8]) -> Result<(), SandboxError> {
         let rp = remote_path(WORKDIR, path)?;
         let e = self.envd_of(id).await?;
@@ -363,7 +371,10 @@ impl Provider for E2bProvider {
             .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl Terminals for E2bProvider {
     async fn open_terminal(
         &self,
         id: &str,
@@ -398,10 +409,25 @@ impl Provider for E2bProvider {
         });
         Ok(RemoteTerminal::start(E2bPty { client: self.envd.clone(), envd: e, pid: Pid::Waiting(Some(pid_rx)) }))
     }
+}
 
+#[async_trait]
+impl Previews for E2bProvider {
     /// Any port is reached at `<port>-<sandboxID>.<domain>`.
-    async fn preview(&self, id: &str, port: u16) -> Result<PreviewTarget, SandboxError> {
-        Ok(PreviewTarget { url: format!("{}://{port}-{id}.{}", self.cfg.scheme, self.cfg.domain), headers: Vec::new() })
+    async fn preview(&self, id: Option<&str>, port: u16) -> Result<Upstream, SandboxError> {
+        let id = id.ok_or_else(super::no_sandbox_yet)?;
+        let mut up = super::upstream(&format!("{}://{port}-{id}.{}", self.cfg.scheme, self.cfg.domain), Vec::new())?;
+        // Reached where every host of the domain is (a local stand-in in tests).
+        up.connect_to = self.cfg.resolve_all_to;
+        Ok(up)
+    }
+}
+
+#[async_trait]
+impl Provider for E2bProvider {
+    /// A copy of the project, then a mirror that keeps it equal.
+    async fn deliver(self: Arc<Self>, id: &str, project: &ProjectRoot) -> Result<Delivery, SandboxError> {
+        super::copy_in(self, id, project).await
     }
 }
 
