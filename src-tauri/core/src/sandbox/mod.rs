@@ -9,6 +9,7 @@ pub mod local;
 pub mod mirror;
 pub mod remote;
 pub mod service;
+pub mod settings;
 pub mod tail;
 mod types;
 

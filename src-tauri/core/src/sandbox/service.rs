@@ -13,9 +13,10 @@ use ts_rs::TS;
 use super::local::bwrap::{self, Isolation, NetPlan};
 use super::local::network::{self as net, NetworkMode, Outbound};
 use super::local::LocalProvider;
-use super::remote::daytona::{DaytonaConfig, DaytonaProvider};
-use super::remote::e2b::{E2bConfig, E2bProvider};
+use super::remote::daytona::DaytonaProvider;
+use super::remote::e2b::E2bProvider;
 use super::remote::RetryPolicy;
+use super::settings::ProviderConfig;
 use super::*;
 use crate::paths::ProjectRoot;
 use crate::secrets::{SecretName, Secrets};
@@ -101,12 +102,6 @@ pub struct SandboxService {
 
 fn state_name(s: SandboxState) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into())
-}
-
-fn env_or(setting: &str, var: &str) -> Option<String> {
-    Some(setting.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var(var).ok().filter(|s| !s.is_empty()))
 }
 
 impl SandboxService {
@@ -202,36 +197,16 @@ impl SandboxService {
                 .map_err(|e| SandboxError::Api { provider: label, status: 0, message: e.to_string() })?
                 .ok_or(SandboxError::MissingKey(label))
         };
-        match settings.provider {
-            ProviderKind::Daytona => {
-                let cfg = DaytonaConfig {
-                    api_url: env_or(&settings.daytona_api_url, "DAYTONA_API_URL")
-                        .unwrap_or_else(|| DaytonaConfig::default().api_url),
-                    target: env_or(&settings.daytona_target, "DAYTONA_TARGET"),
-                    organization_id: std::env::var("DAYTONA_ORGANIZATION_ID").ok(),
-                };
-                Ok(Arc::new(DaytonaProvider::new(
-                    cfg,
-                    key(SecretName::DaytonaApiKey, "Daytona")?,
-                    RetryPolicy::default(),
-                )?))
-            }
-            ProviderKind::E2b => {
-                let mut cfg = E2bConfig::default();
-                if let Some(d) = env_or(&settings.e2b_domain, "E2B_DOMAIN") {
-                    cfg.domain = d;
-                }
-                // Development and test knobs: talk plain HTTP to a local E2B.
-                if let Ok(s) = std::env::var("AURA_E2B_SCHEME") {
-                    cfg.scheme = s;
-                }
-                cfg.resolve_all_to = std::env::var("AURA_E2B_RESOLVE").ok().and_then(|a| a.parse().ok());
-                if !settings.image.is_empty() {
-                    cfg.template = settings.image.clone();
-                }
+        match settings.provider_config() {
+            ProviderConfig::Daytona(cfg) => Ok(Arc::new(DaytonaProvider::new(
+                cfg,
+                key(SecretName::DaytonaApiKey, "Daytona")?,
+                RetryPolicy::default(),
+            )?)),
+            ProviderConfig::E2b(cfg) => {
                 Ok(Arc::new(E2bProvider::new(cfg, key(SecretName::E2bApiKey, "E2B")?, RetryPolicy::default())?))
             }
-            ProviderKind::Local => Err(SandboxError::Unsupported("a remote client for the local provider")),
+            ProviderConfig::Local { .. } => Err(SandboxError::Unsupported("a remote client for the local provider")),
         }
     }
 

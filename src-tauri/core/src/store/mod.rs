@@ -15,9 +15,10 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
+pub use crate::sandbox::settings::ProjectSettings;
 pub use error::StoreError;
 pub use projects::{PaneLayout, ProjectRecord, ProjectSession, RecentProject};
-pub use sandboxes::{ExecutionRecord, ProjectSettings, UsageRow};
+pub use sandboxes::{ExecutionRecord, UsageRow};
 
 /// The state database. Cheap to share behind an `Arc`; calls are serialized on one connection.
 pub struct Store {

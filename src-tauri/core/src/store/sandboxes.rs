@@ -1,56 +1,12 @@
-//! Per-project sandbox settings, sandbox sessions and the execution history.
+//! Per-project sandbox settings (stored as JSON; the type is `sandbox::settings`), sandbox
+//! sessions and the execution history.
 
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use ts_rs::TS;
 
 use super::{now_ms, Store, StoreError};
-use crate::sandbox::local::network::NetworkMode;
-use crate::sandbox::{Limits, ProviderKind};
-
-/// Where and how a project runs. API keys are not here: they live in the OS keychain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(default)]
-#[ts(export)]
-pub struct ProjectSettings {
-    pub provider: ProviderKind,
-    pub env: Vec<(String, String)>,
-    pub limits: Limits,
-    pub auto_stop_minutes: Option<u32>,
-    /// Stop remote sandboxes when Aura closes (local ones always stop).
-    pub stop_on_close: bool,
-    /// The user accepted running commands without isolation where bubblewrap cannot work.
-    pub allow_unsandboxed: bool,
-    /// How a local sandbox reaches the network (isolated by default; "host" only after the
-    /// user accepted the warning).
-    pub network: NetworkMode,
-    /// Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
-    pub daytona_api_url: String,
-    /// Daytona region (`DAYTONA_TARGET`); empty = the account default.
-    pub daytona_target: String,
-    /// Daytona snapshot / E2B template to create from; empty = the provider default.
-    pub image: String,
-    /// E2B domain (`E2B_DOMAIN`); empty = the environment or e2b.app.
-    pub e2b_domain: String,
-}
-
-impl Default for ProjectSettings {
-    fn default() -> Self {
-        Self {
-            provider: ProviderKind::Local,
-            env: Vec::new(),
-            limits: Limits::default(),
-            auto_stop_minutes: Some(30),
-            stop_on_close: true,
-            allow_unsandboxed: false,
-            network: NetworkMode::Isolated,
-            daytona_api_url: String::new(),
-            daytona_target: String::new(),
-            image: String::new(),
-            e2b_domain: String::new(),
-        }
-    }
-}
+use crate::sandbox::settings::ProjectSettings;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
