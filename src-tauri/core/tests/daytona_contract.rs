@@ -81,26 +81,25 @@ fn full_lifecycle_exec_and_files_follow_the_contract() {
         assert_eq!(o.exit_code, Some(4));
         assert_eq!(String::from_utf8_lossy(&out.0), "console.log('hi')\nit's me\n");
         assert_eq!(String::from_utf8_lossy(&out.1), "err\n");
-        // Output is streamed while the command runs: the first line arrives before it ends.
-        struct Timed(Vec<(std::time::Instant, Vec<u8>)>);
-        impl ExecSink for Timed {
+        // Output is streamed while the command runs: the command waits for a file that the sink
+        // makes only once the first line has reached it (the contract server runs commands on
+        // this machine). Buffered output would never arrive, and the command would time out.
+        struct Gate(std::path::PathBuf, Vec<u8>);
+        impl ExecSink for Gate {
             fn stdout(&mut self, d: &[u8]) {
-                self.0.push((Instant::now(), d.to_vec()));
+                self.1.extend_from_slice(d);
+                if self.1.starts_with(b"first") {
+                    std::fs::write(&self.0, b"").unwrap();
+                }
             }
             fn stderr(&mut self, _d: &[u8]) {}
         }
-        let mut timed = Timed(Vec::new());
-        let t0 = Instant::now();
-        let req = ExecRequest { command: "echo first; sleep 1; echo second".into(), ..Default::default() };
-        dt.exec(&sb.id, &req, &mut timed).await.unwrap();
-        let end = Instant::now();
-        assert!(timed.0.len() >= 2, "{:?}", timed.0.len());
-        assert!(
-            end - timed.0[0].0 > Duration::from_millis(600),
-            "the first line came {:?} before the end",
-            end - timed.0[0].0
-        );
-        assert!(timed.0[0].0 - t0 < Duration::from_millis(900));
+        let gate_dir = tempfile::tempdir().unwrap();
+        let mut gate = Gate(gate_dir.path().join("go"), Vec::new());
+        let command = format!("echo first; while [ ! -e '{}' ]; do sleep 0.05; done; echo second", gate.0.display());
+        let req = ExecRequest { command, timeout_s: Some(60), ..Default::default() };
+        let o = dt.exec(&sb.id, &req, &mut gate).await.expect("the first line arrived while the command ran");
+        assert_eq!((o.exit_code, String::from_utf8_lossy(&gate.1).as_ref()), (Some(0), "first\nsecond\n"));
 
         dt.remove_file(&sb.id, "src").await.unwrap();
         assert!(dt.list_files(&sb.id, "").await.unwrap().is_empty());

