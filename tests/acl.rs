@@ -1,5 +1,6 @@
-//! The IPC surface is listed twice: the handler list (from which the build script makes the ACL)
-//! and the window's capability. They must agree exactly, and the CSP must stay strict.
+//! The IPC surface is listed once, in the handler list: the build script makes the ACL and the
+//! `aura-commands` set from it, and the window's capability grants that set and the plugin
+//! permissions it needs, nothing else. The CSP must stay strict.
 
 use std::collections::BTreeSet;
 
@@ -13,36 +14,42 @@ fn handler_commands() -> BTreeSet<String> {
     list.split(',').filter_map(|s| s.trim().rsplit("::").next().filter(|n| !n.is_empty()).map(str::to_string)).collect()
 }
 
-fn granted_commands() -> (BTreeSet<String>, Vec<String>) {
+/// The window's capability: its permissions.
+fn capability() -> Vec<String> {
     let cap: serde_json::Value = serde_json::from_str(&read("src-tauri/capabilities/main.json")).unwrap();
     assert_eq!(cap["windows"], serde_json::json!(["main"]), "only the main window gets a capability");
-    let perms: Vec<String> =
-        cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
-    let ours = perms.iter().filter_map(|p| p.strip_prefix("allow-")).map(|p| p.replace('-', "_")).collect();
-    (ours, perms)
+    cap["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect()
+}
+
+/// The commands the `aura-commands` set allows, as the build resolved it.
+fn command_set() -> BTreeSet<String> {
+    let acl: serde_json::Value = serde_json::from_str(&read("gen/schemas/acl-manifests.json")).unwrap();
+    let set = acl["__app-acl__"]["permission_sets"]["aura-commands"]["permissions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no aura-commands set in the app's ACL"));
+    set.iter().map(|p| p.as_str().unwrap().strip_prefix("allow-").unwrap().replace('-', "_")).collect()
 }
 
 #[test]
 fn every_command_is_declared_handled_and_granted_exactly_once() {
-    // build.rs makes the ACL from the handler list, so the handler list is the ACL.
-    let acl = handler_commands();
-    assert!(acl.len() >= 15, "{acl:?}");
-    let (granted, perms) = granted_commands();
-    assert_eq!(acl, granted, "generate_handler! vs capabilities/main.json");
-    for p in &perms {
-        assert!(
-            p.starts_with("allow-")
-                || [
-                    "core:event:default",
-                    "core:window:allow-set-title",
-                    "dialog:allow-open",
-                    "dialog:allow-message",
-                    "dialog:allow-ask"
-                ]
-                .contains(&p.as_str()),
-            "unexpected permission {p}: the main window gets only Aura's commands and the plugins it uses"
-        );
-    }
+    // build.rs makes the ACL and the aura-commands set from the handler list.
+    let handled = handler_commands();
+    assert!(handled.len() >= 15, "{handled:?}");
+    assert_eq!(command_set(), handled, "the aura-commands set is the handler list");
+    let mut perms = capability();
+    perms.sort();
+    let mut expected: Vec<String> = [
+        "aura-commands",
+        "core:event:default",
+        "core:window:allow-set-title",
+        "dialog:allow-ask",
+        "dialog:allow-message",
+        "dialog:allow-open",
+    ]
+    .map(String::from)
+    .to_vec();
+    expected.sort();
+    assert_eq!(perms, expected, "the main window gets only Aura's commands and the plugins it uses, each once");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The IPC surface: each command translates arguments to an `aura_core` call and its result back.
-//! The list in `handler()` is the one list of commands: `build.rs` makes the ACL from it, and
-//! `capabilities/main.json` must grant exactly these (`tests/acl.rs`).
+//! The list in `handler()` is the one list of commands: `build.rs` makes the ACL and the
+//! `aura-commands` permission set from it, which `capabilities/main.json` grants (`tests/acl.rs`).
 //!
 //! Every command that touches the disk, SQLite, the network or D-Bus is `async` (or uses
 //! [`off_main`]). The few plain `fn` commands left only touch memory and must stay in the order
