@@ -152,6 +152,68 @@ pub fn argv(
     argv_with(iso, net, project, cwd, env, limits, command, true)
 }
 
+/// What every sandbox gets: its own namespaces (the network is entered before, see `netns`),
+/// no capabilities, a clean environment, the system read-only, fresh `/tmp`, home, `/run`
+/// and `/var`.
+const SYSTEM: &[&str] = &[
+    "--unshare-all",
+    "--share-net",
+    "--die-with-parent",
+    "--cap-drop",
+    "ALL",
+    "--clearenv",
+    "--hostname",
+    "aura-sandbox",
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--ro-bind",
+    "/etc",
+    "/etc",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--tmpfs",
+    "/tmp",
+    "--tmpfs",
+    "/home",
+    "--dir",
+    HOME,
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/var",
+];
+
+/// The environment every sandboxed command starts from (the project's variables come after).
+const BASE_ENV: &[(&str, &str)] = &[
+    ("HOME", HOME),
+    ("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"),
+    ("USER", "aura"),
+    ("LANG", "C.UTF-8"),
+    ("TERM", "xterm-256color"),
+    ("COLORTERM", "truecolor"),
+    ("AURA_SANDBOX", "local"),
+];
+
+/// `/bin`, `/lib`, ... as links into `/usr`, for the ones this system has.
+fn usr_merge_links() -> Vec<String> {
+    let mut out = Vec::new();
+    for (link, target) in [
+        ("/bin", "usr/bin"),
+        ("/sbin", "usr/sbin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+        ("/lib32", "usr/lib32"),
+    ] {
+        if Path::new("/").join(target).exists() {
+            out.extend(["--symlink".to_string(), target.to_string(), link.to_string()]);
+        }
+    }
+    out
+}
+
 /// Like [`argv`]; `new_session: false` keeps the caller's controlling terminal, which an
 /// interactive shell on Aura's own PTY needs for job control and Ctrl+C (the PTY belongs to the
 /// sandbox, so keystroke injection reaches nothing else). `net` is the sandbox's namespace (none
@@ -186,50 +248,8 @@ pub fn argv_with(
             if new_session {
                 out.push(s("--new-session"));
             }
-            out.extend(
-                [
-                    "--unshare-all",
-                    "--share-net",
-                    "--die-with-parent",
-                    "--cap-drop",
-                    "ALL",
-                    "--clearenv",
-                    "--hostname",
-                    "aura-sandbox",
-                    "--ro-bind",
-                    "/usr",
-                    "/usr",
-                    "--ro-bind",
-                    "/etc",
-                    "/etc",
-                    "--proc",
-                    "/proc",
-                    "--dev",
-                    "/dev",
-                    "--tmpfs",
-                    "/tmp",
-                    "--tmpfs",
-                    "/home",
-                    "--dir",
-                    HOME,
-                    "--tmpfs",
-                    "/run",
-                    "--tmpfs",
-                    "/var",
-                ]
-                .map(s),
-            );
-            for (link, target) in [
-                ("/bin", "usr/bin"),
-                ("/sbin", "usr/sbin"),
-                ("/lib", "usr/lib"),
-                ("/lib64", "usr/lib64"),
-                ("/lib32", "usr/lib32"),
-            ] {
-                if Path::new("/").join(target).exists() {
-                    out.extend([s("--symlink"), s(target), s(link)]);
-                }
-            }
+            out.extend(SYSTEM.iter().map(|a| s(a)));
+            out.extend(usr_merge_links());
             out.extend([s("--bind"), project.display().to_string(), s(WORKSPACE)]);
             for (host, inside) in net.map(Netns::overlays).unwrap_or_default() {
                 out.extend([s("--ro-bind"), host.display().to_string(), inside.display().to_string()]);
@@ -241,20 +261,10 @@ pub fn argv_with(
                 None => WORKSPACE.to_string(),
             };
             out.extend([s("--chdir"), dir]);
-            let base = [
-                ("HOME", HOME),
-                ("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"),
-                ("USER", "aura"),
-                ("LANG", "C.UTF-8"),
-                ("TERM", "xterm-256color"),
-                ("COLORTERM", "truecolor"),
-                ("AURA_SANDBOX", "local"),
-            ];
-            for (k, v) in base {
+            for (k, v) in
+                BASE_ENV.iter().map(|(k, v)| (*k, *v)).chain(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            {
                 out.extend([s("--setenv"), s(k), s(v)]);
-            }
-            for (k, v) in env {
-                out.extend([s("--setenv"), k.clone(), v.clone()]);
             }
             out.push(s("--"));
             out.extend(command.iter().cloned());
