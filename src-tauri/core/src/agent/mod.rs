@@ -14,6 +14,7 @@ pub mod bridge;
 mod error;
 pub mod http;
 pub mod policy;
+mod server;
 pub mod token;
 pub mod tools;
 
