@@ -152,20 +152,19 @@ impl SyncService {
                 *self.active.lock() = Some(a);
                 s
             }
-            Err(why) => SyncStatus::off(why),
+            Err(SyncError::Off(why)) => SyncStatus::off(why),
+            Err(e) => SyncStatus::off(e.to_string()),
         };
         (self.on_status)(&status);
     }
 
     /// Starts the worker, or says why sync is off.
-    fn start(&self, project_id: i64, root: ProjectRoot) -> Result<Arc<Active>, String> {
-        match self.store.sync_enabled(project_id) {
-            Ok(true) => {}
-            Ok(false) => return Err("sync is off for this project".into()),
-            Err(e) => return Err(e.to_string()),
+    fn start(&self, project_id: i64, root: ProjectRoot) -> Result<Arc<Active>, SyncError> {
+        if !self.store.sync_enabled(project_id)? {
+            return Err(SyncError::Off("sync is off for this project".into()));
         }
-        let key = self.store.sync_key(project_id).map_err(|e| e.to_string())?;
-        let (target, opts) = make_target(&self.store, &self.secrets, &key).map_err(|e| e.to_string())?;
+        let key = self.store.sync_key(project_id)?;
+        let (target, opts) = make_target(&self.store, &self.secrets, &key)?;
         let (snapshot, _) = self.store.sync_position(project_id).unwrap_or((None, None));
         let a = Arc::new(Active {
             project_id,
