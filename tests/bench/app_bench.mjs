@@ -1,10 +1,12 @@
 // App-level benchmarks, run under Xvfb against the real binary:
 //   - warm start to interactive (process spawn -> the UI has listed the tree and restored tabs)
-//   - idle memory: PSS of the app and its WebKit processes
+//     against an empty Tauri window's start to page loaded (tests/bench/probe), alternating
+//   - idle memory: PSS of the app and its WebKit processes, and of the empty window's
 //   - terminal throughput: `cat` of 50 MB through the whole pipeline (PTY -> Rust -> IPC ->
 //     xterm.js) vs `cat` to a PTY drained by script(1), in the same run
 //
-//   AURA_APP_BIN=target/release/aura xvfb-run -a dbus-run-session -- node tests/bench/app_bench.mjs
+//   AURA_APP_BIN=target/release/aura [PROBE_BIN=target/release/tauri-probe] \
+//     xvfb-run -a dbus-run-session -- node tests/bench/app_bench.mjs
 //   (ONLY=startup or ONLY=terminal for one part)
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -12,6 +14,9 @@ import path from "node:path";
 import { Key, appEnv, eventually, makeSandboxDirs, startApp } from "../e2e/harness.mjs";
 
 const APP = process.env.AURA_APP_BIN;
+// The peer: tests/bench/probe (one empty Tauri window, the same Tauri), built by packages.sh.
+const PROBE = process.env.PROBE_BIN
+  || path.join(process.env.CARGO_TARGET_DIR || path.join(process.env.HOME, ".cache/aura/target"), "release/tauri-probe");
 const RUNS = Number(process.env.RUNS || 7);
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
@@ -46,20 +51,22 @@ function pssKiB(pids) {
   return { total, per };
 }
 
-async function startOnce(dirs, measureMemory) {
+/** Starts `bin`, waits for the line `ready` matches (its moment of being interactive), and
+ * measures the wall time to it and, with `measureMemory`, the idle PSS of its process tree. */
+async function startOnce(bin, args, dirs, ready_, measureMemory) {
   const t0 = performance.now();
-  const child = spawn(APP, [dirs.project], { env: { ...appEnv(dirs), AURA_LOG: "info", NO_COLOR: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, args, { env: { ...appEnv(dirs), AURA_LOG: "info", NO_COLOR: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const ready = new Promise((resolve, reject) => {
     const onData = (d) => {
       out += d;
-      const m = out.match(/ui ready.*process_ms\D+(\d+)/);
-      if (m) resolve({ wall: performance.now() - t0, processMs: Number(m[1]) });
+      const m = out.match(ready_);
+      if (m) resolve({ wall: performance.now() - t0, processMs: Number(m[1] ?? 0) });
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.on("exit", (c) => reject(new Error(`app exited ${c}: ${out}`)));
-    setTimeout(() => reject(new Error(`no 'ui ready' within 60 s: ${out}`)), 60000);
+    setTimeout(() => reject(new Error(`not ready within 60 s: ${out}`)), 60000);
   });
   const r = await ready;
   if (measureMemory) {
@@ -73,18 +80,34 @@ async function startOnce(dirs, measureMemory) {
   return r;
 }
 
+const AURA_READY = /ui ready.*process_ms\D+(\d+)/;
+const PROBE_READY = /probe ready/;
+
 async function startupAndMemory() {
   const files = { "src/main.rs": "fn main() {}\n", "README.md": "# bench\n" };
   for (let i = 0; i < 50; i++) files[`src/mod_${i}.rs`] = `pub fn f${i}() {}\n`;
   const dirs = makeSandboxDirs(files);
-  await startOnce(dirs, false); // first start: creates the database, warms the page cache
+  const aura = () => startOnce(APP, [dirs.project], dirs, AURA_READY, false);
+  const probe = () => startOnce(PROBE, [], dirs, PROBE_READY, false);
+  // First starts create the database and warm the page cache; then the two alternate.
+  await aura();
+  await probe();
   const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(dirs, i === RUNS - 1));
-  const mem = runs[RUNS - 1].memory;
-  console.log(`startup: warm start to interactive: median ${median(runs.map((r) => r.wall)).toFixed(0)} ms wall ` +
-    `(median ${median(runs.map((r) => r.processMs))} ms inside the process), ${RUNS} runs`);
-  const parts = Object.entries(mem.per).sort((a, b) => b[1] - a[1]).map(([n, k]) => `${n} ${(k / 1024).toFixed(0)}`).join(", ");
-  console.log(`memory: idle PSS of app + WebKit processes: ${(mem.total / 1024).toFixed(0)} MiB (${parts} MiB)`);
+  const peer = [];
+  for (let i = 0; i < RUNS; i++) {
+    runs.push(await aura());
+    peer.push(await probe());
+  }
+  const mem = (await startOnce(APP, [dirs.project], dirs, AURA_READY, true)).memory;
+  const peerMem = (await startOnce(PROBE, [], dirs, PROBE_READY, true)).memory;
+  const a = median(runs.map((r) => r.wall));
+  const p = median(peer.map((r) => r.wall));
+  console.log(`startup: warm start to interactive: median ${a.toFixed(0)} ms wall ` +
+    `(median ${median(runs.map((r) => r.processMs))} ms inside the process); empty Tauri window to page loaded: ` +
+    `median ${p.toFixed(0)} ms; ratio ${(a / p).toFixed(2)}; ${RUNS} runs each, alternating`);
+  const parts = (m) => Object.entries(m.per).sort((x, y) => y[1] - x[1]).map(([n, k]) => `${n} ${(k / 1024).toFixed(0)}`).join(", ");
+  console.log(`memory: idle PSS of app + WebKit processes: ${(mem.total / 1024).toFixed(0)} MiB (${parts(mem)} MiB); ` +
+    `empty Tauri window: ${(peerMem.total / 1024).toFixed(0)} MiB (${parts(peerMem)} MiB); ratio ${(mem.total / peerMem.total).toFixed(2)}`);
   fs.rmSync(dirs.base, { recursive: true, force: true });
 }
 
