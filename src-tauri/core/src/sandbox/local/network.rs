@@ -403,6 +403,15 @@ unsafe fn holder_main(ctl: RawFd, plan: &HolderPlan) -> ! {
     }
     libc::close(s);
     report(0);
+    serve(ctl)
+}
+
+/// The holder's service: for each request byte (4 or 6) on `ctl`, a new TCP socket of this
+/// namespace is sent back; ends when the app's end closes.
+///
+/// # Safety
+/// As [`holder_main`]: async-signal-safe calls only, no allocation.
+unsafe fn serve(ctl: RawFd) -> ! {
     loop {
         let mut family = 0u8;
         let n = libc::read(ctl, (&mut family as *mut u8).cast(), 1);
@@ -410,34 +419,42 @@ unsafe fn holder_main(ctl: RawFd, plan: &HolderPlan) -> ! {
             libc::_exit(0);
         }
         if n < 0 {
-            if errno() == libc::EINTR {
+            if *libc::__errno_location() == libc::EINTR {
                 continue;
             }
             libc::_exit(1);
         }
         let domain = if family == 6 { libc::AF_INET6 } else { libc::AF_INET };
         let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0);
-        let status: i32 = if fd < 0 { errno() } else { 0 };
-        let bytes = status.to_ne_bytes();
-        let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut _, iov_len: bytes.len() };
-        let mut cmsg = [0u64; 4];
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        if fd >= 0 {
-            msg.msg_control = cmsg.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
-            let c = libc::CMSG_FIRSTHDR(&msg);
-            (*c).cmsg_level = libc::SOL_SOCKET;
-            (*c).cmsg_type = libc::SCM_RIGHTS;
-            (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
-            std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
-        }
-        libc::sendmsg(ctl, &msg, libc::MSG_NOSIGNAL);
+        let status: i32 = if fd < 0 { *libc::__errno_location() } else { 0 };
+        send_socket(ctl, status, fd);
         if fd >= 0 {
             libc::close(fd);
         }
     }
+}
+
+/// Sends `status` on `ctl`, with `fd` attached (SCM_RIGHTS) when it is one.
+///
+/// # Safety
+/// As [`holder_main`]: async-signal-safe calls only, no allocation.
+unsafe fn send_socket(ctl: RawFd, status: i32, fd: RawFd) {
+    let bytes = status.to_ne_bytes();
+    let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut _, iov_len: bytes.len() };
+    let mut cmsg = [0u64; 4];
+    let mut msg: libc::msghdr = std::mem::zeroed();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if fd >= 0 {
+        msg.msg_control = cmsg.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
+    }
+    libc::sendmsg(ctl, &msg, libc::MSG_NOSIGNAL);
 }
 
 /// The preview proxy dials a sandbox's servers from inside its namespace.
