@@ -124,14 +124,19 @@ impl E2bProvider {
                 return Ok(e);
             }
         }
+        self.connect(id, 300).await?;
+        self.sandboxes.lock().get(id).cloned().ok_or_else(|| SandboxError::NotFound(id.to_string()))
+    }
+
+    /// Connects to sandbox `id` (resuming it if paused) and keeps it alive `timeout_s` more;
+    /// remembers its envd address and token.
+    async fn connect(&self, id: &str, timeout_s: u64) -> Result<(), SandboxError> {
         let path = format!("/sandboxes/{id}/connect");
-        let r = self
-            .api
-            .send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 300 })))
-            .await?;
+        let body = json!({ "timeout": timeout_s });
+        let r = self.api.send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&body)).await?;
         let s: wire::Sandbox = self.api.json(r).await?;
         self.remember(&s);
-        self.sandboxes.lock().get(id).cloned().ok_or_else(|| SandboxError::NotFound(id.to_string()))
+        Ok(())
     }
 
     fn envd_req(&self, e: &Envd, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -245,13 +250,7 @@ impl Lifecycle for E2bProvider {
     }
 
     async fn resume(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
-        let path = format!("/sandboxes/{id}/connect");
-        let r = self
-            .api
-            .send(true, || self.api.request(Method::POST, &self.api_url(&path)).json(&json!({ "timeout": 1800 })))
-            .await?;
-        let s: wire::Sandbox = self.api.json(r).await?;
-        self.remember(&s);
+        self.connect(id, 1800).await?;
         self.get(id).await
     }
 
