@@ -135,7 +135,7 @@ fn a_running_command_can_be_stopped() {
         s2.exec(&r2, &p2, &ExecRequest { command: "echo started; sleep 300".into(), ..Default::default() }, &mut out)
             .await
     });
-    started.recv().unwrap();
+    started.recv().expect("the command started and printed its first line");
     svc.cancel_exec();
     let res = rt.block_on(run).unwrap();
     assert!(matches!(res, Err(SandboxError::Cancelled)), "{res:?}");
