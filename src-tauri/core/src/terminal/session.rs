@@ -206,8 +206,14 @@ fn flush_loop(flow: &Flow, sink: &mut dyn TerminalSink) {
                     break;
                 }
             }
-            let take = p.buf.len().min(MAX_BATCH);
-            let batch: Vec<u8> = p.buf.drain(..take).collect();
+            // Hand over the buffer itself (no byte-by-byte copy); only a batch past MAX_BATCH
+            // leaves its tail behind.
+            let batch = if p.buf.len() <= MAX_BATCH {
+                std::mem::take(&mut p.buf)
+            } else {
+                let rest = p.buf.split_off(MAX_BATCH);
+                std::mem::replace(&mut p.buf, rest)
+            };
             p.unacked += batch.len();
             flow.changed.notify_all();
             batch
