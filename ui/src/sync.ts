@@ -248,7 +248,7 @@ export class SyncPanel {
         const b = h("button", { disabled: i === 0 }, i === 0 ? "Latest" : "Restore");
         b.addEventListener("click", async () => {
           try {
-            await api.syncRestoreFile(path, v.blake3);
+            await api.syncRestoreFile(path, v.snapshot);
             toast(`Restored ${path} from ${when(Number(v.created_at_ms))}.`);
           } catch (e) {
             toast(asIpcError(e).message, "error");

@@ -138,7 +138,13 @@ async fn snapshot_with(t: &aura_core::sync::bucket::Bucket, path: &[u8], content
         side: false,
         base: None,
         removed: Vec::new(),
-        files: vec![SnapshotFile { path: path.to_vec(), size: content.len() as u64, blake3: hash, mode: 0o644 }],
+        files: vec![SnapshotFile {
+            path: path.to_vec(),
+            size: content.len() as u64,
+            blake3: hash,
+            mode: 0o644,
+            pack: None,
+        }],
     };
     t.put_snapshot(&snap).await.unwrap();
     t.move_head(&snap.id, None).await.unwrap();

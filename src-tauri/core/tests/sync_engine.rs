@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aura_core::paths::ProjectRoot;
 use aura_core::store::Store;
 use aura_core::sync::bucket::{Bucket, MemoryStore, ObjectStore};
-use aura_core::sync::engine::{restore, Afterwards, CommitTo, ProjectSync, PushOptions};
+use aura_core::sync::engine::{gc, restore, Afterwards, CommitTo, ProjectSync, PushOptions};
 use aura_core::sync::scan::scan;
 use aura_core::sync::SyncError;
 
@@ -162,8 +162,8 @@ fn a_damaged_blob_is_refused_on_restore() {
     scan(&m.root, &m.store, m.id).unwrap();
     rt().block_on(async {
         m.sync(&b).push().await.unwrap();
-        let blob = mem.keys().into_iter().find(|k| k.contains("/blobs/")).unwrap();
-        mem.overwrite(&blob, b"tampered");
+        let pack = mem.keys().into_iter().find(|k| k.contains("/packs/")).unwrap();
+        mem.overwrite(&pack, b"the real contenT"); // same length: only the hash can tell
         let dest = tempfile::tempdir().unwrap();
         let e = restore(&b, None, dest.path()).await.unwrap_err();
         assert!(matches!(e, SyncError::Corrupt { .. }), "{e:?}");
@@ -187,5 +187,81 @@ fn large_files_go_up_in_parts_and_come_back_whole() {
         let dest = tempfile::tempdir().unwrap();
         restore(&b, None, dest.path()).await.unwrap();
         assert_eq!(std::fs::read_to_string(dest.path().join("big.txt")).unwrap(), big);
+    });
+}
+
+/// Every file and link of `dir`, with its content or target (what a restore must give back).
+fn tree(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in walk(dir) {
+        let rel = e.strip_prefix(dir).unwrap().display().to_string();
+        let m = std::fs::symlink_metadata(&e).unwrap();
+        let what = if m.file_type().is_symlink() {
+            format!("-> {}", std::fs::read_link(&e).unwrap().display())
+        } else if m.is_dir() {
+            "/".into()
+        } else {
+            std::fs::read_to_string(&e).unwrap()
+        };
+        out.push((rel, what));
+    }
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+#[test]
+fn small_files_travel_in_packs_and_a_second_machine_names_their_places() {
+    let (mem, b) = bucket();
+    let files: Vec<(String, String)> =
+        (0..600).map(|i| (format!("src/m{}/f{i}.rs", i % 7), format!("// {i}\n"))).collect();
+    let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    let a = Machine::new(&borrowed);
+    std::os::unix::fs::symlink("m0/f0.rs", a.folder.path().join("src/link.rs")).unwrap();
+    std::fs::create_dir(a.folder.path().join("empty")).unwrap();
+    scan(&a.root, &a.store, a.id).unwrap();
+    rt().block_on(async {
+        a.sync(&b).push().await.unwrap();
+        let keys = mem.keys();
+        let packs = keys.iter().filter(|k| k.contains("/packs/")).count();
+        assert_eq!(packs, 1, "601 small blobs are one object: {keys:?}");
+        assert!(!keys.iter().any(|k| k.contains("/blobs/")), "no small blob is stored on its own");
+        let dest = tempfile::tempdir().unwrap();
+        restore(&b, None, dest.path()).await.unwrap();
+        assert_eq!(tree(dest.path()), tree(a.folder.path()));
+
+        // B takes A's snapshot, then changes so much that its next snapshot is a full one: the
+        // entries it never uploaded itself must still say which pack holds them.
+        let second = Machine::new(&[]);
+        second.sync(&b).adopt(None, Afterwards::FollowHead).await.unwrap();
+        for i in 0..560 {
+            write(second.folder.path(), &format!("src/m{}/f{i}.rs", i % 7), &format!("// changed {i}\n"));
+        }
+        scan(&second.root, &second.store, second.id).unwrap();
+        let pushed = second.sync(&b).push().await.unwrap();
+        let snap = b.snapshot_stored(&pushed.snapshot.unwrap()).await.unwrap();
+        assert!(snap.base.is_none() && snap.files.len() > 600, "a full snapshot, with A's entries too");
+        assert!(snap.files.iter().filter(|f| f.size > 0 && f.mode & 0o170000 != 0o040000).all(|f| f.pack.is_some()));
+        let dest = tempfile::tempdir().unwrap();
+        restore(&b, None, dest.path()).await.unwrap();
+        assert_eq!(tree(dest.path()), tree(second.folder.path()));
+
+        // Every pack is still used by a snapshot: collecting garbage keeps them all.
+        let r = gc(&b, 0).await.unwrap();
+        assert_eq!((r.packs_deleted, r.packs_kept), (0, 2), "{r:?}");
+        let dest = tempfile::tempdir().unwrap();
+        restore(&b, None, dest.path()).await.unwrap();
+        assert_eq!(tree(dest.path()), tree(second.folder.path()));
     });
 }

@@ -81,7 +81,11 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
         ["gc", key] => {
             let (t, _) = target(key)?;
             let r = engine::gc(&t, 3_600_000).await.map_err(|e| s(&e))?;
-            Ok(json!({"deleted": r.blobs_deleted, "kept": r.blobs_kept, "bytes_freed": r.bytes_freed}))
+            Ok(json!({
+                "deleted": r.blobs_deleted, "kept": r.blobs_kept,
+                "packs_deleted": r.packs_deleted, "packs_kept": r.packs_kept,
+                "bytes_freed": r.bytes_freed,
+            }))
         }
         _ => Err("usage: aura-sync push DIR [--db FILE] [--key KEY] | restore KEY DEST [--snapshot ID] | projects | snapshots KEY | gc KEY".into()),
     }

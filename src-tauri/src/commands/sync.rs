@@ -106,8 +106,8 @@ pub async fn sync_file_history(state: State<'_, AppState>, path: String) -> IpcR
 }
 
 #[tauri::command]
-pub async fn sync_restore_file(state: State<'_, AppState>, path: String, blake3: String) -> IpcResult<()> {
-    Ok(state.sync.restore_file(&path, &blake3).await?)
+pub async fn sync_restore_file(state: State<'_, AppState>, path: String, snapshot: String) -> IpcResult<()> {
+    Ok(state.sync.restore_file(&path, &snapshot).await?)
 }
 
 #[tauri::command]

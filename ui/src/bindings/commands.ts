@@ -99,7 +99,7 @@ export const commands = (call: Call) => ({
   syncRestoreSnapshot: (id: string) => call<void>("sync_restore_snapshot", { id }),
   syncExplain: (path: string) => call<SyncExplanation>("sync_explain", { path }),
   syncFileHistory: (path: string) => call<FileVersionInfo[]>("sync_file_history", { path }),
-  syncRestoreFile: (path: string, blake3: string) => call<void>("sync_restore_file", { path, blake3 }),
+  syncRestoreFile: (path: string, snapshot: string) => call<void>("sync_restore_file", { path, snapshot }),
   syncGc: () => call<string>("sync_gc"),
   syncCloudProjects: () => call<string[]>("sync_cloud_projects"),
   syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),

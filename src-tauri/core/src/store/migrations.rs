@@ -121,6 +121,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (location, hash)
     ) WITHOUT ROWID;
     "#,
+    // 5: small blobs travel in packs: where each packed blob this machine wrote or adopted is, so
+    // its later snapshots can name the place of every file they hold.
+    r#"
+    CREATE TABLE pack_index (
+        location  TEXT    NOT NULL,
+        hash      BLOB    NOT NULL,
+        pack      TEXT    NOT NULL,
+        at        INTEGER NOT NULL,
+        len       INTEGER NOT NULL,
+        PRIMARY KEY (location, hash)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

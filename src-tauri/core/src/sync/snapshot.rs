@@ -19,6 +19,18 @@ pub struct SnapshotFile {
     pub size: u64,
     pub blake3: String,
     pub mode: u32,
+    /// Where the content is when it is packed with others (small files and links); `None`:
+    /// its own object under `blobs/` (large files, and every blob written before packs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<PackRef>,
+}
+
+/// A blob's place inside a pack object: `len` bytes at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PackRef {
+    pub id: String,
+    pub at: u64,
+    pub len: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -84,6 +84,13 @@ impl ObjectStore for MemoryStore {
         Ok(self.objects.lock().get(key).map(|o| Object { body: o.body.clone(), etag: o.etag.clone() }))
     }
 
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Bytes>, SyncError> {
+        let Some(o) = self.get(key).await? else { return Ok(None) };
+        let start = (offset as usize).min(o.body.len());
+        let end = (offset.saturating_add(len) as usize).min(o.body.len());
+        Ok(Some(o.body.slice(start..end)))
+    }
+
     async fn get_stream(&self, key: &str) -> Result<Option<ObjectStream>, SyncError> {
         let Some(o) = self.get(key).await? else { return Ok(None) };
         // In chunks, as a network read arrives.

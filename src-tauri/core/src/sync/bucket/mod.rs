@@ -1,5 +1,6 @@
 //! The bucket side of sync. [`Bucket`] is one project in a bucket: content-addressed blobs
-//! (stored once: the key is the hash), one manifest per snapshot, and a `HEAD` object moved
+//! (stored once: the key is the hash; small ones travel together in packs, as restic's do, so
+//! ten thousand small files are a few requests, not ten thousand), one manifest per snapshot, and a `HEAD` object moved
 //! with conditional writes (`If-Match` on its ETag) so two machines never overwrite each other:
 //! the loser sees a conflict and keeps both versions.
 //!
@@ -10,10 +11,12 @@
 
 mod large;
 mod memory;
+mod packs;
 mod project;
 mod s3;
 
 pub use memory::MemoryStore;
+pub use packs::{PackBuilder, PACK_TARGET};
 pub use project::{Bucket, UPLOAD_MEMORY_MIB};
 pub use s3::{S3Config, S3Store};
 
@@ -23,7 +26,7 @@ use futures::stream::BoxStream;
 
 use super::error::SyncError;
 
-/// Where projects live in a bucket: `projects/<key>/{HEAD, snapshots/, blobs/}`.
+/// Where projects live in a bucket: `projects/<key>/{HEAD, snapshots/, packs/, blobs/}`.
 pub const PROJECTS: &str = "projects/";
 
 /// The prefix a project's key maps to.
@@ -72,6 +75,9 @@ pub trait ObjectStore: Send + Sync {
     async fn ensure_bucket(&self) -> Result<(), SyncError>;
     /// The whole object, or `None` when there is none.
     async fn get(&self, key: &str) -> Result<Option<Object>, SyncError>;
+    /// `len` bytes of the object from `offset` (fewer where it ends), or `None` when there is
+    /// no object.
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Bytes>, SyncError>;
     /// The object as a stream, or `None` when there is none.
     async fn get_stream(&self, key: &str) -> Result<Option<ObjectStream>, SyncError>;
     async fn exists(&self, key: &str) -> Result<bool, SyncError>;

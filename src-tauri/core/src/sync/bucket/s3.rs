@@ -129,6 +129,18 @@ impl ObjectStore for S3Store {
         }
     }
 
+    async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Option<Bytes>, SyncError> {
+        if len == 0 {
+            return Ok(Some(Bytes::new()));
+        }
+        let range = format!("bytes={offset}-{}", offset + len - 1);
+        match self.client.get_object().bucket(&self.cfg.bucket).key(key).range(range).send().await {
+            Ok(o) => Ok(Some(o.body.collect().await.map_err(unreachable)?.into_bytes())),
+            Err(e) if status(&e) == Some(404) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
     async fn get_stream(&self, key: &str) -> Result<Option<ObjectStream>, SyncError> {
         match self.client.get_object().bucket(&self.cfg.bucket).key(key).send().await {
             Ok(o) => Ok(Some(ObjectStream { len: o.content_length().map(|n| n as u64), body: stream(o.body) })),

@@ -47,6 +47,7 @@ impl ProjectSync<'_> {
         }
         let id = resolve_id(target, id).await?;
         let snap = target.snapshot(&id).await?;
+        self.learn_places(&snap)?;
 
         let known = store.manifest_all(project_id)?;
         let dir = open_dest(root.path())?;

@@ -43,6 +43,8 @@ pub struct GcReport {
     pub snapshots: usize,
     pub blobs_kept: usize,
     pub blobs_deleted: usize,
+    pub packs_kept: usize,
+    pub packs_deleted: usize,
     pub bytes_freed: u64,
 }
 
@@ -95,32 +97,43 @@ pub async fn prune(target: &Bucket, policy: Retention, now: i64) -> Result<usize
     Ok(doomed.len())
 }
 
-/// Deletes blobs no snapshot references. Blobs newer than `grace_ms` are kept: a pass on
-/// another machine may have stored them for a snapshot it has not committed yet.
+/// Deletes blobs and packs no snapshot references. Objects newer than `grace_ms` are kept: a
+/// pass on another machine may have stored them for a snapshot it has not committed yet. (A
+/// pack goes only when none of its blobs is used any more; packs are not rewritten.)
 pub async fn gc(target: &Bucket, grace_ms: i64) -> Result<GcReport, SyncError> {
     let ids = target.list_snapshots().await?;
-    let mut referenced = HashSet::new();
+    let (mut blobs, mut packs) = (HashSet::new(), HashSet::new());
     let snaps: Vec<Snapshot> = futures::stream::iter(ids.iter().map(|id| target.snapshot(id)).collect::<Vec<_>>())
         .buffered(8)
         .try_collect()
         .await?;
     for s in &snaps {
         for f in s.files.iter().filter(|f| !crate::sync::folders::is_dir(f.mode)) {
-            referenced.insert(f.blake3.clone());
+            match &f.pack {
+                Some(p) => packs.insert(p.id.clone()),
+                None => blobs.insert(f.blake3.clone()),
+            };
         }
     }
     let cutoff = now_ms() - grace_ms;
     let mut report = GcReport { snapshots: snaps.len(), ..Default::default() };
-    let mut doomed = Vec::new();
-    for b in target.list_blobs().await? {
-        if referenced.contains(&b.hash) || b.modified_ms > cutoff {
-            report.blobs_kept += 1;
-        } else {
-            report.bytes_freed += b.size;
-            doomed.push(b.hash);
+    let unused = |kept: &HashSet<String>, objects: Vec<crate::sync::snapshot::BlobInfo>, freed: &mut u64| {
+        let (mut doomed, mut left) = (Vec::new(), 0);
+        for b in objects {
+            if kept.contains(&b.hash) || b.modified_ms > cutoff {
+                left += 1;
+            } else {
+                *freed += b.size;
+                doomed.push(b.hash);
+            }
         }
-    }
-    report.blobs_deleted = doomed.len();
+        (doomed, left)
+    };
+    let (doomed, kept) = unused(&blobs, target.list_blobs().await?, &mut report.bytes_freed);
+    (report.blobs_deleted, report.blobs_kept) = (doomed.len(), kept);
     target.delete_blobs(&doomed).await?;
+    let (doomed, kept) = unused(&packs, target.list_packs().await?, &mut report.bytes_freed);
+    (report.packs_deleted, report.packs_kept) = (doomed.len(), kept);
+    target.delete_packs(&doomed).await?;
     Ok(report)
 }

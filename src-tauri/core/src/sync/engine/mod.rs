@@ -18,6 +18,7 @@
 
 mod adopt;
 mod history;
+mod packer;
 pub(crate) mod plan;
 mod push;
 mod restore;
@@ -27,7 +28,9 @@ pub use history::*;
 pub use push::*;
 pub use restore::*;
 
-use std::collections::{HashMap, HashSet};
+use packer::Packer;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;

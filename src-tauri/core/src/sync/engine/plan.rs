@@ -68,7 +68,7 @@ pub(crate) struct Changes {
 
 /// A snapshot file entry for `path` in state `s`.
 pub(crate) fn entry(path: &[u8], s: &FileState) -> SnapshotFile {
-    SnapshotFile { path: path.to_vec(), size: s.size, blake3: hex(&s.blake3), mode: s.mode }
+    SnapshotFile { path: path.to_vec(), size: s.size, blake3: hex(&s.blake3), mode: s.mode, pack: None }
 }
 
 /// What a pass's snapshot holds.

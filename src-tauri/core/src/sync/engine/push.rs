@@ -3,23 +3,43 @@
 use super::*;
 
 /// The blobs a pass stored, written to `sent_blobs` a few hundred at a time (one transaction
-/// each) so a pass cut short keeps most of what it learned.
+/// each) so a pass cut short keeps most of what it learned; small ones go through its packer.
 struct SentLog<'a> {
     store: &'a Store,
     location: String,
     buf: parking_lot::Mutex<Vec<[u8; 32]>>,
     /// Hashes this pass has claimed: two files with the same content upload it once.
     claimed: parking_lot::Mutex<HashSet<[u8; 32]>>,
+    packer: Packer<'a>,
 }
 
 impl<'a> SentLog<'a> {
-    fn new(store: &'a Store, target: &Bucket) -> Self {
+    fn new(store: &'a Store, target: &'a Bucket) -> Self {
         Self {
             store,
             location: target.location(),
             buf: parking_lot::Mutex::new(Vec::new()),
             claimed: parking_lot::Mutex::new(HashSet::new()),
+            packer: Packer::new(store, target),
         }
+    }
+
+    /// Stores a small blob (into the pass's current pack).
+    async fn store_small(&self, hash: [u8; 32], data: &[u8]) -> Result<(), SyncError> {
+        for h in self.packer.add(hash, data).await? {
+            self.add(h);
+        }
+        Ok(())
+    }
+
+    /// Sends the last pack and writes down everything stored.
+    async fn finish(&self) -> Result<(), SyncError> {
+        let last = self.packer.finish().await;
+        for h in last.as_deref().unwrap_or_default() {
+            self.add(*h);
+        }
+        self.flush();
+        last.map(|_| ())
     }
 
     fn known(&self, hash: &[u8; 32]) -> bool {
@@ -111,13 +131,7 @@ pub(super) fn read_link(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<O
 
 /// Stores a symbolic link's target text as its blob (see `links`); one outside the project is
 /// skipped with the reason.
-async fn send_link(
-    sent: &SentLog<'_>,
-    target: &Bucket,
-    rel: &[u8],
-    text: Vec<u8>,
-    state: FileState,
-) -> Result<Sent, SyncError> {
+async fn send_link(sent: &SentLog<'_>, rel: &[u8], text: Vec<u8>, state: FileState) -> Result<Sent, SyncError> {
     if let Some(why) = crate::sync::links::skip_reason(rel, &text) {
         return Ok(Sent::Skipped(why.to_string()));
     }
@@ -126,8 +140,7 @@ async fn send_link(
         return Ok(Sent::Stored { state, uploaded: false, bytes: 0 });
     }
     let bytes = text.len() as u64;
-    target.put_blob(&hex(&hash), text).await?;
-    sent.add(hash);
+    sent.store_small(hash, &text).await?;
     Ok(Sent::Stored { state, uploaded: true, bytes })
 }
 
@@ -160,7 +173,7 @@ async fn send_file(
     let r = rel.to_vec();
     let (file, meta) = match blocking(move || found_at(&dir, &r)).await {
         Ok(Found::File(file)) => file,
-        Ok(Found::Link(text, state)) => return send_link(sent, target, rel, text, state).await,
+        Ok(Found::Link(text, state)) => return send_link(sent, rel, text, state).await,
         Ok(Found::Folder(state)) => return Ok(Sent::Folder(state)),
         Ok(Found::Gone) => return Ok(Sent::Gone),
         Err(s) => return Ok(s),
@@ -195,8 +208,7 @@ async fn send_file(
     if !sent.claim(&hash) || sent.known(&hash) {
         return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
     }
-    target.put_blob(&hex(&hash), data).await?;
-    sent.add(hash);
+    sent.store_small(hash, &data).await?;
     Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes })
 }
 
@@ -366,8 +378,9 @@ impl ProjectSync<'_> {
             })
             .collect();
         let results = futures::stream::iter(sends).buffer_unordered(opts.concurrency.max(1)).try_collect().await;
-        log.flush();
-        results
+        let finished = log.finish().await;
+        let results = results?;
+        finished.map(|()| results)
     }
 
     /// Sorts what each path turned into: stored and folders into `changes`, gone and skipped
@@ -430,7 +443,7 @@ impl ProjectSync<'_> {
                 None => (None, None),
             },
         };
-        let (base, removed, files) = match contents {
+        let (base, removed, mut files) = match contents {
             plan::Contents::Full(files) => (None, Vec::new(), files.clone()),
             plan::Contents::Differential { base, delta } => (
                 Some(base.clone()),
@@ -438,6 +451,7 @@ impl ProjectSync<'_> {
                 delta.values().flatten().cloned().collect(),
             ),
         };
+        self.place(&mut files)?;
         let snap = Snapshot {
             id: format!("{:013}-{}", now_ms(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
             parent,

@@ -111,30 +111,126 @@ impl Drop for Staged<'_> {
     }
 }
 
-/// Downloads one snapshot file (or makes one link) under a temporary name, hash-checked.
-async fn stage_file<'d>(target: &Bucket, dir: &'d cap_std::fs::Dir, f: &SnapshotFile) -> Result<Staged<'d>, SyncError> {
+/// A name beside `path` for a file being restored.
+fn temp_beside(path: &Path) -> PathBuf {
+    path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Makes the link `f` (its blob `text` is the target, made again as written, never followed)
+/// under a temporary name; returns (temporary name, place).
+fn stage_link(dir: &cap_std::fs::Dir, f: &SnapshotFile, text: &[u8]) -> Result<(PathBuf, PathBuf), SyncError> {
     let path = prepare_path(dir, &f.path)?;
-    let io = |e: std::io::Error| SyncError::Restore { path: shown(&f.path), message: outside_or(e) };
-    let tmp = path.with_file_name(format!(".aura-restore-{}", uuid::Uuid::new_v4().simple()));
-    let staged = |tmp: PathBuf| Staged { dir, tmp, path: path.clone(), raw: f.path.clone(), placed: false };
-    if crate::sync::links::is_link(f.mode) {
-        // A link: its blob is the target text, made again as written (never followed).
-        let text = target.get_blob(&f.blake3).await?;
-        if crate::sync::links::skip_reason(&f.path, &text).is_some() {
-            return Err(SyncError::Restore {
-                path: shown(&f.path),
-                message: "the snapshot holds a link leading outside the project; it is not made".into(),
-            });
-        }
-        dir.symlink(crate::paths::rel_bytes(&text), &tmp).map_err(io)?;
-        return Ok(staged(tmp));
+    if crate::sync::links::skip_reason(&f.path, text).is_some() {
+        return Err(SyncError::Restore {
+            path: shown(&f.path),
+            message: "the snapshot holds a link leading outside the project; it is not made".into(),
+        });
     }
+    let tmp = temp_beside(&path);
+    dir.symlink(crate::paths::rel_bytes(text), &tmp)
+        .map_err(|e| SyncError::Restore { path: shown(&f.path), message: outside_or(e) })?;
+    Ok((tmp, path))
+}
+
+/// Creates the file `f` under a temporary name beside its place, with its mode; returns the
+/// open file, the temporary name and the place.
+fn create_staged(dir: &cap_std::fs::Dir, f: &SnapshotFile) -> Result<(std::fs::File, PathBuf, PathBuf), SyncError> {
+    let io = |e: std::io::Error| SyncError::Restore { path: shown(&f.path), message: outside_or(e) };
+    let path = prepare_path(dir, &f.path)?;
+    let tmp = temp_beside(&path);
     let file = dir.open_with(&tmp, cap_std::fs::OpenOptions::new().write(true).create_new(true)).map_err(io)?;
-    let guard = staged(tmp);
     let file = file.into_std();
-    file.set_permissions(std::fs::Permissions::from_mode(f.mode)).map_err(io)?;
+    if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(f.mode)) {
+        let _ = dir.remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok((file, tmp, path))
+}
+
+/// Writes entry `f` with its content `data` (read from a pack) under a temporary name.
+fn write_staged(dir: &cap_std::fs::Dir, f: &SnapshotFile, data: &[u8]) -> Result<(PathBuf, PathBuf), SyncError> {
+    if crate::sync::links::is_link(f.mode) {
+        return stage_link(dir, f, data);
+    }
+    let (file, tmp, path) = create_staged(dir, f)?;
+    if let Err(e) = std::io::Write::write_all(&mut &file, data) {
+        let _ = dir.remove_file(&tmp);
+        return Err(SyncError::Restore { path: shown(&f.path), message: outside_or(e) });
+    }
+    Ok((tmp, path))
+}
+
+/// Downloads one snapshot file stored as its own object (or makes one link) under a
+/// temporary name, hash-checked.
+async fn stage_loose<'d>(
+    target: &Bucket,
+    dir: &'d cap_std::fs::Dir,
+    f: &SnapshotFile,
+) -> Result<Vec<Staged<'d>>, SyncError> {
+    let staged = |(tmp, path): (PathBuf, PathBuf)| Staged { dir, tmp, path, raw: f.path.clone(), placed: false };
+    if crate::sync::links::is_link(f.mode) {
+        let text = target.get_blob(&f.blake3).await?;
+        return Ok(vec![staged(stage_link(dir, f, &text)?)]);
+    }
+    let (file, tmp, path) = create_staged(dir, f)?;
+    let guard = staged((tmp, path));
     target.get_blob_into(&f.blake3, file, &shown(&f.path)).await?;
-    Ok(guard)
+    Ok(vec![guard])
+}
+
+/// Blobs of one pack closer than this are read with one request (the bytes between them are
+/// read and dropped).
+const SPAN_GAP: u64 = 256 * 1024;
+
+/// Splits entries of one pack into runs read with one request each, in pack order.
+fn spans(mut group: Vec<SnapshotFile>) -> Vec<Vec<SnapshotFile>> {
+    let place = |f: &SnapshotFile| f.pack.clone().expect("grouped by pack");
+    group.sort_by_key(|f| place(f).at);
+    let mut out: Vec<Vec<SnapshotFile>> = Vec::new();
+    let mut end = 0u64;
+    for f in group {
+        let p = place(&f);
+        match out.last_mut() {
+            Some(run) if p.at <= end + SPAN_GAP => run.push(f),
+            _ => out.push(vec![f]),
+        }
+        end = end.max(p.at + p.len);
+    }
+    out
+}
+
+/// Reads a run of packed entries with one request and writes each under a temporary name
+/// (every blob hash-checked; the writes run off the async threads).
+async fn stage_span<'d>(
+    target: &Bucket,
+    dir: &'d cap_std::fs::Dir,
+    run: Vec<SnapshotFile>,
+) -> Result<Vec<Staged<'d>>, SyncError> {
+    let places: Vec<crate::sync::snapshot::PackRef> = run.iter().filter_map(|f| f.pack.clone()).collect();
+    let from = places.iter().map(|p| p.at).min().unwrap_or(0);
+    let to = places.iter().map(|p| p.at + p.len).max().unwrap_or(0);
+    let span = target.read_pack(&places[0].id, from, to - from).await?;
+    let blobs: Vec<bytes::Bytes> =
+        run.iter().zip(&places).map(|(f, p)| target.unpack(&span, from, p, &f.blake3)).collect::<Result<_, _>>()?;
+    let owned = dir.try_clone().map_err(|e| SyncError::Restore { path: String::new(), message: e.to_string() })?;
+    let written = tokio::task::spawn_blocking(move || {
+        let mut done: Vec<(PathBuf, PathBuf, Vec<u8>)> = Vec::with_capacity(run.len());
+        for (f, data) in run.into_iter().zip(blobs) {
+            match write_staged(&owned, &f, &data) {
+                Ok((tmp, path)) => done.push((tmp, path, f.path)),
+                Err(e) => {
+                    for (tmp, ..) in done {
+                        let _ = owned.remove_file(tmp);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(done)
+    })
+    .await
+    .map_err(|e| SyncError::Restore { path: String::new(), message: e.to_string() })??;
+    Ok(written.into_iter().map(|(tmp, path, raw)| Staged { dir, tmp, path, raw, placed: false }).collect())
 }
 
 /// Puts staged files in place: one `syncfs` first makes every one of them durable (one flush
@@ -194,36 +290,54 @@ pub async fn restore(target: &Bucket, id: Option<&str>, dest: &Path) -> Result<S
     Ok(snap)
 }
 
-/// Writes snapshot entries into `dir`: folders first, then files and links (`concurrency` at a
-/// time), then the folders' modes.
+/// Writes snapshot entries into `dir`: folders first, then files and links (`concurrency`
+/// requests at a time: one per run of packed blobs, one per file stored on its own), then the
+/// folders' modes.
 pub(super) async fn write_all(
     target: &Bucket,
     dir: &cap_std::fs::Dir,
     entries: Vec<&SnapshotFile>,
     concurrency: usize,
 ) -> Result<(), SyncError> {
+    use futures::future::Either;
     let (folders, files): (Vec<&SnapshotFile>, Vec<&SnapshotFile>) =
         entries.into_iter().partition(|f| crate::sync::folders::is_dir(f.mode));
     for f in &folders {
         make_folder(dir, f)?;
     }
-    let writes: Vec<_> = files.into_iter().map(|f| stage_file(target, dir, f)).collect();
-    let staged: Vec<Staged<'_>> =
+    let (packed, loose): (Vec<&SnapshotFile>, Vec<&SnapshotFile>) = files.into_iter().partition(|f| f.pack.is_some());
+    let mut by_pack: BTreeMap<String, Vec<SnapshotFile>> = BTreeMap::new();
+    for f in packed {
+        by_pack.entry(f.pack.as_ref().expect("packed").id.clone()).or_default().push(f.clone());
+    }
+    let runs = by_pack.into_values().flat_map(spans).map(|run| Either::Left(stage_span(target, dir, run)));
+    let writes: Vec<_> = runs.chain(loose.into_iter().map(|f| Either::Right(stage_loose(target, dir, f)))).collect();
+    let staged: Vec<Vec<Staged<'_>>> =
         futures::stream::iter(writes).buffer_unordered(concurrency.max(1)).try_collect().await?;
-    place_all(dir, staged).await?;
+    place_all(dir, staged.into_iter().flatten().collect()).await?;
     set_folder_modes(dir, &folders)
 }
 
-/// Writes one version of one file (from the history) over the project's copy; the watcher or
-/// the caller journals it as a change like any save. If the copy on disk has content the
-/// bucket does not have yet (not synced), it is first moved aside as `<name>.aura-kept-<time>`,
-/// whose project-relative path is returned.
+/// Writes one version of one file (the one snapshot `snapshot` holds, from the history) over
+/// the project's copy; the watcher or the caller journals it as a change like any save. If the
+/// copy on disk has content the bucket does not have yet (not synced), it is first moved aside
+/// as `<name>.aura-kept-<time>`, whose project-relative path is returned with the restored
+/// version's hash.
 impl ProjectSync<'_> {
-    pub async fn restore_file(&self, path: &[u8], blake3: &str) -> Result<Option<String>, SyncError> {
+    pub async fn restore_file(&self, path: &[u8], snapshot: &str) -> Result<RestoredFile, SyncError> {
         let ProjectSync { root, store, project_id, bucket: target, .. } = *self;
+        let snap = target.snapshot(snapshot).await?;
+        let mut f =
+            snap.files.into_iter().find(|f| f.path == path && !crate::sync::folders::is_dir(f.mode)).ok_or_else(
+                || SyncError::Restore { path: shown(path), message: format!("snapshot {snapshot} has no such file") },
+            )?;
         let dir = open_dest(root.path())?;
         let io = |e: std::io::Error| SyncError::Restore { path: shown(path), message: outside_or(e) };
-        let mode = dir.metadata(rel_bytes(path)).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+        if let Ok(m) = dir.symlink_metadata(rel_bytes(path)) {
+            if m.is_file() {
+                f.mode = m.permissions().mode() & 0o7777;
+            }
+        }
         let mut kept = None;
         if let Some((file, _)) = open_regular(&dir, path).map_err(io)? {
             let now = crate::sync::scan::hash_open(&file).map_err(io)?;
@@ -235,8 +349,16 @@ impl ProjectSync<'_> {
                 kept = Some(format!("{}{suffix}", shown(path)));
             }
         }
-        let f = SnapshotFile { path: path.to_vec(), size: 0, blake3: blake3.to_string(), mode };
         write_all(target, &dir, vec![&f], 1).await?;
-        Ok(kept)
+        Ok(RestoredFile { kept, blake3: f.blake3 })
     }
+}
+
+/// What restoring one version of a file did.
+#[derive(Debug)]
+pub struct RestoredFile {
+    /// Where unsynced changes on disk were moved aside (project-relative), if there were any.
+    pub kept: Option<String>,
+    /// The restored version's content hash.
+    pub blake3: String,
 }

@@ -336,14 +336,16 @@ impl SyncService {
             .collect())
     }
 
-    /// Writes an earlier version of one file over the project's copy (a change like a save).
-    pub async fn restore_file(&self, path: &str, blake3: &str) -> Result<(), SyncError> {
+    /// Writes an earlier version of one file (as snapshot `snapshot` holds it) over the
+    /// project's copy (a change like a save).
+    pub async fn restore_file(&self, path: &str, snapshot: &str) -> Result<(), SyncError> {
         let a = self.active()?;
         a.root.resolve(path).map_err(|e| SyncError::Invalid(e.to_string()))?;
-        if blake3::Hash::from_hex(blake3).is_err() {
-            return Err(SyncError::Invalid("not a content hash".into()));
+        if snapshot.is_empty() || !snapshot.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(SyncError::Invalid("not a snapshot id".into()));
         }
-        if let Some(aside) = a.sync(&self.store).restore_file(path.as_bytes(), blake3).await? {
+        let restored = a.sync(&self.store).restore_file(path.as_bytes(), snapshot).await?;
+        if let Some(aside) = restored.kept {
             push_event(
                 &a,
                 SyncEventKind::Kept,
@@ -352,11 +354,12 @@ impl SyncService {
             );
             self.hint(&[aside.into_bytes()]);
         }
+        let blake3 = restored.blake3;
         push_event(
             &a,
             SyncEventKind::Restore,
             Some(path.as_bytes()),
-            format!("restored the version {}", &blake3[..12]),
+            format!("restored the version {}", blake3.get(..12).unwrap_or(&blake3)),
         );
         self.hint(&[path.as_bytes().to_vec()]);
         Ok(())
@@ -381,18 +384,20 @@ impl SyncService {
         Ok(())
     }
 
-    /// Prunes old snapshots (see `engine::Retention`), then deletes blobs no snapshot
-    /// references (older than an hour).
+    /// Prunes old snapshots (see `engine::Retention`), then deletes blobs and packs no
+    /// snapshot references (older than an hour).
     pub async fn collect_garbage(&self) -> Result<String, SyncError> {
         let a = self.active()?;
         let _g = a.pass.lock().await;
         let pruned = engine::prune(&a.target, engine::Retention::default(), now_ms()).await?;
         let r = engine::gc(&a.target, 3_600_000).await?;
         let msg = format!(
-            "{pruned} old snapshots pruned (kept: all of the last 7 days, one a day to 90 days, one a week after); {} unreferenced blobs deleted ({} KiB), {} kept, {} snapshots",
+            "{pruned} old snapshots pruned (kept: all of the last 7 days, one a day to 90 days, one a week after); {} unreferenced objects deleted ({} blobs, {} packs: {} KiB), {} kept, {} snapshots",
+            r.blobs_deleted + r.packs_deleted,
             r.blobs_deleted,
+            r.packs_deleted,
             r.bytes_freed / 1024,
-            r.blobs_kept,
+            r.blobs_kept + r.packs_kept,
             r.snapshots
         );
         push_event(&a, SyncEventKind::Gc, None, msg.clone());

@@ -100,6 +100,7 @@ impl Store {
                         blake3: r.get(0)?,
                         size: r.get::<_, i64>(1)? as u64,
                         mode: r.get::<_, i64>(2)? as u32,
+                        pack: None,
                     })
                 },
             )
@@ -212,6 +213,7 @@ impl Store {
                     blake3,
                     size: r.get::<_, i64>(2).unwrap_or(0) as u64,
                     mode: r.get::<_, i64>(3).unwrap_or(0) as u32,
+                    pack: None,
                 });
                 Ok((path, f))
             })?;
