@@ -183,10 +183,21 @@ fn large_files_go_up_in_parts_and_come_back_whole() {
     rt().block_on(async {
         let r = m.sync(&b).push().await.unwrap();
         assert_eq!(r.bytes_sent, big.len() as u64);
-        assert_eq!(mem.keys().iter().filter(|k| k.contains("/blobs/")).count(), 1);
+        let objects = mem.keys();
+        assert_eq!(objects.iter().filter(|k| k.contains("/packs/")).count(), 1, "its own pack: {objects:?}");
         let dest = tempfile::tempdir().unwrap();
         restore(&b, None, dest.path()).await.unwrap();
         assert_eq!(std::fs::read_to_string(dest.path().join("big.txt")).unwrap(), big);
+
+        // Renamed, it is recognized by its hash and not sent again.
+        std::fs::rename(m.folder.path().join("big.txt"), m.folder.path().join("moved.txt")).unwrap();
+        scan(&m.root, &m.store, m.id).unwrap();
+        let r = m.sync(&b).push().await.unwrap();
+        assert_eq!((r.bytes_sent, r.already_there), (0, 1), "{r:?}");
+        assert_eq!(mem.keys().len(), objects.len() + 1, "one more snapshot, nothing else");
+        let dest = tempfile::tempdir().unwrap();
+        restore(&b, None, dest.path()).await.unwrap();
+        assert_eq!(std::fs::read_to_string(dest.path().join("moved.txt")).unwrap(), big);
     });
 }
 

@@ -1,53 +1,34 @@
-//! Blobs that go to and from files: large files up in parts, read part by part; downloads
-//! streamed into the file being restored.
+//! Blobs that go to and from files: large files up in parts, read once, part by part;
+//! downloads streamed into the file being restored.
 
 use bytes::Bytes;
 
-use super::{collect, Bucket};
+use super::{collect, Bucket, ObjectStream};
 use crate::sync::error::SyncError;
+use crate::sync::snapshot::PackRef;
 
 /// Blobs up to this size are read whole and written with one call.
 const WHOLE: u64 = 4 * 1024 * 1024;
 
 impl Bucket {
-    /// Uploads a large open file as blob `hash` in parts of `part_size`, `concurrency` at a time,
-    /// reading it part by part (never whole in memory). The file's metadata must still be
-    /// `expect` (size, mtime, inode) once every part is read, otherwise the upload is aborted:
-    /// the file changed under it and its hash no longer names its content. (`shown` names it in
-    /// errors.) Returns false when the bucket had the blob already.
-    pub async fn put_blob_file(
+    /// Uploads a large open file as a pack of its own, reading it once: part by part in order
+    /// (never whole in memory), hashing what it reads, `concurrency` parts of `part_size` in
+    /// flight. The pack's id is fresh (the content's hash is known only at the end). The file's
+    /// metadata must still be `expect` (size, mtime, inode) once every part is read, otherwise
+    /// the upload is aborted with [`SyncError::Changed`]: what was read is not one version of
+    /// it. (`shown` names it in errors.) Returns the content's hash and where it now is.
+    pub async fn put_file_once(
         &self,
-        hash: &str,
         file: std::sync::Arc<std::fs::File>,
         shown: &str,
         expect: (u64, i64, u64),
         part_size: u64,
         concurrency: usize,
-    ) -> Result<bool, SyncError> {
-        use futures::stream::{StreamExt, TryStreamExt};
-        if self.has_blob(hash).await? {
-            return Ok(false);
-        }
-        let key = self.blob_key(hash);
+    ) -> Result<([u8; 32], PackRef), SyncError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let key = self.pack_key(&id);
         let upload = self.store().start_upload(&key).await?;
-        let size = expect.0;
-        let part_size = part_size.max(5 * 1024 * 1024);
-        let parts = size.div_ceil(part_size).max(1);
-        let uploads: Vec<_> = (0..parts)
-            .map(|i| {
-                let (key, upload, file) = (&key, &upload, file.clone());
-                async move {
-                    let off = i * part_size;
-                    let len = part_size.min(size - off);
-                    let _held = self.reserve(len).await;
-                    let data = read_part(file, off, len as usize, shown).await?;
-                    let number = i as u32 + 1;
-                    Ok((number, self.store().put_part(key, upload, number, data).await?))
-                }
-            })
-            .collect();
-        let result: Result<Vec<(u32, String)>, SyncError> =
-            futures::stream::iter(uploads).buffered(concurrency.max(1)).try_collect().await;
+        let result = self.send_parts(&key, &upload, file.clone(), shown, expect.0, part_size, concurrency).await;
         let unchanged = || {
             use std::os::unix::fs::MetadataExt;
             file.metadata()
@@ -59,9 +40,9 @@ impl Bucket {
             other => other,
         };
         match result {
-            Ok(parts) => {
+            Ok((hash, parts)) => {
                 self.store().finish_upload(&key, &upload, parts).await?;
-                Ok(true)
+                Ok((hash, PackRef { id, at: 0, len: expect.0 }))
             }
             Err(e) => {
                 self.store().abort_upload(&key, &upload).await;
@@ -70,64 +51,146 @@ impl Bucket {
         }
     }
 
-    /// Streams a blob into `dest` (a new file), checking it against its hash; a mismatch
-    /// removes `dest` and is reported.
-    pub async fn get_blob_to_file(&self, hash: &str, dest: &std::path::Path) -> Result<u64, SyncError> {
-        let local = |e: std::io::Error| SyncError::Local { path: dest.display().to_string(), message: e.to_string() };
-        let f = std::fs::File::create(dest).map_err(local)?;
-        let synced = f.try_clone().map_err(local)?;
-        let r = match self.get_blob_into(hash, f, &dest.display().to_string()).await {
-            Ok(n) => tokio::task::spawn_blocking(move || synced.sync_all())
-                .await
-                .map_err(|e| SyncError::Unreachable(e.to_string()))?
-                .map(|()| n)
-                .map_err(local),
-            Err(e) => Err(e),
-        };
-        if r.is_err() {
-            let _ = tokio::fs::remove_file(dest).await;
+    /// Reads the file's parts in order (hashing each as it is read) and uploads them as they
+    /// come, at most `concurrency` at once, the uploads going on while the next part is read.
+    /// Returns the hash of everything read and the parts (number, ETag) in order.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_parts(
+        &self,
+        key: &str,
+        upload: &str,
+        file: std::sync::Arc<std::fs::File>,
+        shown: &str,
+        size: u64,
+        part_size: u64,
+        concurrency: usize,
+    ) -> Result<([u8; 32], Vec<(u32, String)>), SyncError> {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let part_size = part_size.max(5 * 1024 * 1024);
+        let mut hasher = blake3::Hasher::new();
+        let mut uploads = FuturesUnordered::new();
+        let mut parts = Vec::new();
+        for i in 0..size.div_ceil(part_size).max(1) {
+            let (off, number) = (i * part_size, i as u32 + 1);
+            let len = part_size.min(size - off);
+            let mut read = std::pin::pin!(self.read_held(file.clone(), off, len, shown));
+            let (data, held) = loop {
+                tokio::select! {
+                    r = &mut read => break r?,
+                    Some(done) = uploads.next(), if !uploads.is_empty() => parts.push(done?),
+                }
+            };
+            hasher.update(&data);
+            uploads.push(self.put_part_held(key, upload, number, data, held));
+            while uploads.len() >= concurrency.max(1) {
+                parts.push(uploads.next().await.expect("not empty")?);
+            }
         }
-        r
+        while let Some(done) = uploads.next().await {
+            parts.push(done?);
+        }
+        parts.sort_by_key(|p| p.0);
+        Ok((*hasher.finalize().as_bytes(), parts))
     }
 
-    /// Downloads a blob into a file the caller opened (named `shown` in errors), checking its
-    /// hash; a mismatch is [`SyncError::Corrupt`] and the caller removes the file. The data is
-    /// not flushed to the disk here: callers writing many files flush once (`syncfs`) before
-    /// they rename them into place. A small blob arrives whole and is written with one call; a
-    /// large one is written as it streams in.
-    pub async fn get_blob_into(&self, hash: &str, file: std::fs::File, shown: &str) -> Result<u64, SyncError> {
-        use futures::TryStreamExt;
-        use tokio::io::AsyncWriteExt;
-        let key = self.blob_key(hash);
-        let mut s = self.store().get_stream(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
-        let local = |e: std::io::Error| SyncError::Local { path: shown.to_string(), message: e.to_string() };
-        let joined = |e: tokio::task::JoinError| SyncError::Local { path: shown.to_string(), message: e.to_string() };
-        if s.len.is_some_and(|n| n <= WHOLE) {
+    /// Reads a part, holding its bytes against the upload memory budget.
+    async fn read_held(
+        &self,
+        file: std::sync::Arc<std::fs::File>,
+        off: u64,
+        len: u64,
+        shown: &str,
+    ) -> Result<(Bytes, tokio::sync::SemaphorePermit<'_>), SyncError> {
+        let held = self.reserve(len).await;
+        Ok((read_part(file, off, len as usize, shown).await?, held))
+    }
+
+    /// Uploads a part; its memory is released once it is sent.
+    async fn put_part_held(
+        &self,
+        key: &str,
+        upload: &str,
+        number: u32,
+        data: Bytes,
+        held: tokio::sync::SemaphorePermit<'_>,
+    ) -> Result<(u32, String), SyncError> {
+        let etag = self.store().put_part(key, upload, number, data).await?;
+        drop(held);
+        Ok((number, etag))
+    }
+
+    /// Downloads a blob (in a pack at `place`, or its own object) into a file the caller
+    /// opened (named `shown` in errors), checking its hash; a mismatch is
+    /// [`SyncError::Corrupt`] and the caller removes the file. The data is not flushed to the
+    /// disk here: callers writing many files flush once (`syncfs`) before they rename them into
+    /// place. A small blob arrives whole and is written with one call; a large one (a large
+    /// file's own pack, or an object of its own) is written as it streams in.
+    pub async fn get_blob_into(
+        &self,
+        hash: &str,
+        place: Option<&PackRef>,
+        file: std::fs::File,
+        shown: &str,
+    ) -> Result<u64, SyncError> {
+        if let Some(p) = place.filter(|p| p.len <= WHOLE || p.at != 0) {
+            return write_whole(file, self.get_blob_at(hash, Some(p)).await?, shown).await;
+        }
+        let key = place.map_or_else(|| self.blob_key(hash), |p| self.pack_key(&p.id));
+        let s = self.store().get_stream(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
+        if place.is_none() && s.len.is_some_and(|n| n <= WHOLE) {
             let bytes = collect(s).await?;
             if blake3::hash(&bytes).to_hex().as_str() != hash {
                 return Err(SyncError::Corrupt { key });
             }
-            let n = bytes.len() as u64;
-            tokio::task::spawn_blocking(move || std::io::Write::write_all(&mut &file, &bytes))
-                .await
-                .map_err(joined)?
-                .map_err(local)?;
-            return Ok(n);
+            return write_whole(file, bytes, shown).await;
         }
-        let mut f = tokio::fs::File::from_std(file);
-        let mut h = blake3::Hasher::new();
-        let mut n = 0u64;
-        while let Some(chunk) = s.body.try_next().await? {
-            h.update(&chunk);
-            n += chunk.len() as u64;
-            f.write_all(&chunk).await.map_err(local)?;
-        }
-        f.flush().await.map_err(local)?;
-        if h.finalize().to_hex().as_str() != hash {
-            return Err(SyncError::Corrupt { key });
-        }
-        Ok(n)
+        stream_into(s, place.map(|p| p.len), hash, key, file, shown).await
     }
+}
+
+/// Writes `bytes` into `file` with one call, off the async threads.
+async fn write_whole(file: std::fs::File, bytes: Bytes, shown: &str) -> Result<u64, SyncError> {
+    let err = |m: String| SyncError::Local { path: shown.to_string(), message: m };
+    let n = bytes.len() as u64;
+    tokio::task::spawn_blocking(move || std::io::Write::write_all(&mut &file, &bytes))
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(e.to_string()))?;
+    Ok(n)
+}
+
+/// Writes a stream into `file` as it arrives (at most `limit` bytes, which must all come),
+/// checking the hash of what was written.
+async fn stream_into(
+    mut s: ObjectStream,
+    limit: Option<u64>,
+    hash: &str,
+    key: String,
+    file: std::fs::File,
+    shown: &str,
+) -> Result<u64, SyncError> {
+    use futures::TryStreamExt;
+    use tokio::io::AsyncWriteExt;
+    let local = |e: std::io::Error| SyncError::Local { path: shown.to_string(), message: e.to_string() };
+    let mut f = tokio::fs::File::from_std(file);
+    let mut h = blake3::Hasher::new();
+    let mut n = 0u64;
+    while let Some(mut chunk) = s.body.try_next().await? {
+        if let Some(l) = limit {
+            chunk.truncate((l - n).min(chunk.len() as u64) as usize);
+        }
+        h.update(&chunk);
+        n += chunk.len() as u64;
+        f.write_all(&chunk).await.map_err(local)?;
+        if limit == Some(n) {
+            break;
+        }
+    }
+    f.flush().await.map_err(local)?;
+    if limit.is_some_and(|l| l != n) || h.finalize().to_hex().as_str() != hash {
+        return Err(SyncError::Corrupt { key });
+    }
+    Ok(n)
 }
 
 /// Reads `len` bytes at `off` off the async threads; a file that shrank or vanished is

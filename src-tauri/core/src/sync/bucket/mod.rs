@@ -16,7 +16,7 @@ mod project;
 mod s3;
 
 pub use memory::MemoryStore;
-pub use packs::{PackBuilder, PACK_TARGET};
+pub use packs::{PackBuilder, PACK_MAX_BLOB, PACK_TARGET};
 pub use project::{Bucket, UPLOAD_MEMORY_MIB};
 pub use s3::{S3Config, S3Store};
 

@@ -3,10 +3,13 @@
 //! restore reads them back with a handful of requests; the server's cost per request, not the
 //! bytes, is what bounds both.
 //!
+//! A large file (from the multipart threshold) is a pack of its own, uploaded in parts as it is
+//! read (its hash is known only at the end, so its id is fresh, not a hash).
+//!
 //! A pack is the blobs' bytes one after another, nothing else: where each blob is (pack,
 //! offset, length) is written in every snapshot entry that uses it ([`PackRef`]), so the
-//! snapshots are the index. The pack's id is the start of its content's hash, so storing the
-//! same pack twice writes the same object. Every blob read from a pack is checked against its
+//! snapshots are the index. A pack of small blobs is named by the start of its content's
+//! hash, so storing the same pack twice writes the same object. Every blob read from a pack is checked against its
 //! own hash.
 
 use bytes::Bytes;
@@ -17,6 +20,10 @@ use crate::sync::snapshot::{BlobInfo, PackRef};
 
 /// A pack is sent once it holds this many bytes (the last one of a pass is smaller).
 pub const PACK_TARGET: usize = 4 * 1024 * 1024;
+
+/// Blobs up to this size go into packs; larger ones are objects of their own (a large file's
+/// is a pack with only it, uploaded in parts).
+pub const PACK_MAX_BLOB: u64 = 512 * 1024;
 
 /// Blobs gathered for one pack.
 #[derive(Default)]
@@ -49,7 +56,7 @@ impl PackBuilder {
 }
 
 impl Bucket {
-    fn pack_key(&self, id: &str) -> String {
+    pub(super) fn pack_key(&self, id: &str) -> String {
         self.key(&format!("packs/{}/{id}", &id[..2.min(id.len())]))
     }
 

@@ -24,6 +24,16 @@ impl<'a> SentLog<'a> {
         }
     }
 
+    /// Whether a blob of exactly `size` bytes is known to be in the bucket (packed).
+    fn same_size_known(&self, size: u64) -> Result<bool, SyncError> {
+        Ok(self.store.pack_index_has_len(&self.location, size)?)
+    }
+
+    /// Records where blobs stored outside the packer are.
+    fn placed(&self, rows: &[([u8; 32], crate::sync::snapshot::PackRef)]) -> Result<(), SyncError> {
+        Ok(self.store.pack_index_put(&self.location, rows)?)
+    }
+
     /// Stores a small blob (into the pass's current pack).
     async fn store_small(&self, hash: [u8; 32], data: &[u8]) -> Result<(), SyncError> {
         for h in self.packer.add(hash, data).await? {
@@ -208,7 +218,12 @@ async fn send_file(
     if !sent.claim(&hash) || sent.known(&hash) {
         return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
     }
-    sent.store_small(hash, &data).await?;
+    if bytes <= crate::sync::bucket::PACK_MAX_BLOB {
+        sent.store_small(hash, &data).await?;
+    } else {
+        target.put_blob(&hex(&hash), data).await?;
+        sent.add(hash);
+    }
     Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes })
 }
 
@@ -236,8 +251,10 @@ fn found_at(dir: &cap_std::fs::Dir, rel: &[u8]) -> std::io::Result<Found> {
     })
 }
 
-/// A file past the multipart threshold: hashed, then sent in parts read from disk unless the
-/// bucket has it (`before` is its metadata when opened).
+/// A file past the multipart threshold, sent in parts as it is read (once), into a pack of its
+/// own (`before` is its metadata when opened). Content already in the bucket under another
+/// name (a renamed or copied file) is recognized by its hash first, which costs a read: only
+/// when a blob of exactly this size is known.
 async fn send_large(
     sent: &SentLog<'_>,
     target: &Bucket,
@@ -246,21 +263,28 @@ async fn send_large(
     rel: &[u8],
     opts: &PushOptions,
 ) -> Result<Sent, SyncError> {
-    let f = file.clone();
-    let hash = match blocking(move || crate::sync::scan::hash_open(&f)).await {
-        Ok(h) => h,
-        Err(s) => return Ok(s),
-    };
-    let expect = (before.size, before.mtime_ns, before.inode);
-    let state = FileState { blake3: hash, ..before };
-    if sent.known(&hash) {
-        return Ok(Sent::Stored { state, uploaded: false, bytes: 0 });
+    let mut seen = None;
+    if sent.same_size_known(before.size)? {
+        let f = file.clone();
+        let hash = match blocking(move || crate::sync::scan::hash_open(&f)).await {
+            Ok(h) => h,
+            Err(s) => return Ok(s),
+        };
+        if sent.known(&hash) {
+            return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
+        }
+        seen = Some(hash);
     }
-    let (key, name) = (hex(&hash), shown(rel));
-    match target.put_blob_file(&key, file, &name, expect, opts.part_size, opts.concurrency).await {
-        Ok(up) => {
+    let expect = (before.size, before.mtime_ns, before.inode);
+    let name = shown(rel);
+    match target.put_file_once(file, &name, expect, opts.part_size, opts.concurrency).await {
+        Ok((hash, _)) if seen.is_some_and(|h| h != hash) => {
+            Ok(Sent::Failed(SyncError::Changed { path: name }.to_string()))
+        }
+        Ok((hash, place)) => {
+            sent.placed(&[(hash, place)])?;
             sent.add(hash);
-            Ok(Sent::Stored { bytes: if up { state.size } else { 0 }, state, uploaded: up })
+            Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes: before.size })
         }
         Err(e @ (SyncError::Changed { .. } | SyncError::Local { .. })) => Ok(Sent::Failed(e.to_string())),
         Err(e) => Err(e),

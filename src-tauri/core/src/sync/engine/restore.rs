@@ -160,9 +160,9 @@ fn write_staged(dir: &cap_std::fs::Dir, f: &SnapshotFile, data: &[u8]) -> Result
     Ok((tmp, path))
 }
 
-/// Downloads one snapshot file stored as its own object (or makes one link) under a
-/// temporary name, hash-checked.
-async fn stage_loose<'d>(
+/// Downloads one snapshot file stored as an object of its own (a blob, or a large file's own
+/// pack), or makes one link, under a temporary name, hash-checked.
+async fn stage_one<'d>(
     target: &Bucket,
     dir: &'d cap_std::fs::Dir,
     f: &SnapshotFile,
@@ -174,7 +174,7 @@ async fn stage_loose<'d>(
     }
     let (file, tmp, path) = create_staged(dir, f)?;
     let guard = staged((tmp, path));
-    target.get_blob_into(&f.blake3, file, &shown(&f.path)).await?;
+    target.get_blob_into(&f.blake3, f.pack.as_ref(), file, &shown(&f.path)).await?;
     Ok(vec![guard])
 }
 
@@ -305,13 +305,15 @@ pub(super) async fn write_all(
     for f in &folders {
         make_folder(dir, f)?;
     }
-    let (packed, loose): (Vec<&SnapshotFile>, Vec<&SnapshotFile>) = files.into_iter().partition(|f| f.pack.is_some());
+    // Blobs packed with others are read in runs; a large file's own pack is streamed.
+    let (packed, alone): (Vec<&SnapshotFile>, Vec<&SnapshotFile>) =
+        files.into_iter().partition(|f| f.pack.as_ref().is_some_and(|p| p.len <= crate::sync::bucket::PACK_MAX_BLOB));
     let mut by_pack: BTreeMap<String, Vec<SnapshotFile>> = BTreeMap::new();
     for f in packed {
         by_pack.entry(f.pack.as_ref().expect("packed").id.clone()).or_default().push(f.clone());
     }
     let runs = by_pack.into_values().flat_map(spans).map(|run| Either::Left(stage_span(target, dir, run)));
-    let writes: Vec<_> = runs.chain(loose.into_iter().map(|f| Either::Right(stage_loose(target, dir, f)))).collect();
+    let writes: Vec<_> = runs.chain(alone.into_iter().map(|f| Either::Right(stage_one(target, dir, f)))).collect();
     let staged: Vec<Vec<Staged<'_>>> =
         futures::stream::iter(writes).buffer_unordered(concurrency.max(1)).try_collect().await?;
     place_all(dir, staged.into_iter().flatten().collect()).await?;

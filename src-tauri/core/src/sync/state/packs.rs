@@ -53,4 +53,18 @@ impl Store {
             Ok(out)
         })
     }
+
+    /// Whether a packed blob of exactly `len` bytes is known at `location`.
+    pub(crate) fn pack_index_has_len(&self, location: &str, len: u64) -> Result<bool, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.with(|c| {
+            c.query_row(
+                "SELECT 1 FROM pack_index WHERE location = ?1 AND len = ?2 LIMIT 1",
+                params![location, len as i64],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+        })
+    }
 }
