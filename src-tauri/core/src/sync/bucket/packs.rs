@@ -104,17 +104,7 @@ impl Bucket {
 
     /// Every pack of the project (`hash` holds the pack's id).
     pub async fn list_packs(&self) -> Result<Vec<BlobInfo>, SyncError> {
-        Ok(self
-            .store()
-            .list(&self.key("packs/"), None)
-            .await?
-            .objects
-            .into_iter()
-            .filter_map(|(k, size, modified_ms)| {
-                let hash = k.rsplit('/').next()?.to_string();
-                Some(BlobInfo { hash, size, modified_ms })
-            })
-            .collect())
+        self.list_named("packs/").await
     }
 
     /// Deletes packs (only garbage collection calls this, with packs no snapshot uses).

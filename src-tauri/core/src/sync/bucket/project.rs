@@ -201,9 +201,14 @@ impl Bucket {
 
     /// Every blob of the project.
     pub async fn list_blobs(&self) -> Result<Vec<BlobInfo>, SyncError> {
+        self.list_named("blobs/").await
+    }
+
+    /// The objects under `dir` (`blobs/`, `packs/`), each named by its last key segment.
+    pub(super) async fn list_named(&self, dir: &str) -> Result<Vec<BlobInfo>, SyncError> {
         Ok(self
             .store
-            .list(&self.key("blobs/"), None)
+            .list(&self.key(dir), None)
             .await?
             .objects
             .into_iter()
