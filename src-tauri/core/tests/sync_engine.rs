@@ -198,6 +198,15 @@ fn large_files_go_up_in_parts_and_come_back_whole() {
         let dest = tempfile::tempdir().unwrap();
         restore(&b, None, dest.path()).await.unwrap();
         assert_eq!(std::fs::read_to_string(dest.path().join("moved.txt")).unwrap(), big);
+
+        // Long after (the record of what was sent recently has expired), a copy is still not
+        // sent again: the bucket is asked whether its pack is there.
+        let db = rusqlite::Connection::open(m._data.path().join("aura.sqlite3")).unwrap();
+        db.execute("DELETE FROM sent_blobs", []).unwrap();
+        std::fs::copy(m.folder.path().join("moved.txt"), m.folder.path().join("copy.txt")).unwrap();
+        scan(&m.root, &m.store, m.id).unwrap();
+        let r = m.sync(&b).push().await.unwrap();
+        assert_eq!((r.bytes_sent, r.already_there), (0, 1), "{r:?}");
     });
 }
 

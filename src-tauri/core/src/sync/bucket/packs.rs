@@ -67,6 +67,11 @@ impl Bucket {
         Ok(pack.blobs.into_iter().map(|(h, at, len)| (h, PackRef { id: id.clone(), at, len })).collect())
     }
 
+    /// Whether the bucket has pack `id`.
+    pub async fn has_pack(&self, id: &str) -> Result<bool, SyncError> {
+        self.store().exists(&self.pack_key(id)).await
+    }
+
     /// `len` bytes of pack `id` from `at` (one request, however many blobs they hold).
     pub async fn read_pack(&self, id: &str, at: u64, len: u64) -> Result<Bytes, SyncError> {
         let key = self.pack_key(id);

@@ -29,6 +29,15 @@ impl<'a> SentLog<'a> {
         Ok(self.store.pack_index_has_len(&self.location, size)?)
     }
 
+    /// Whether a packed blob this machine knows the place of is still in the bucket (asked:
+    /// garbage collection may have removed it since).
+    async fn still_there(&self, target: &Bucket, hash: &[u8; 32]) -> Result<bool, SyncError> {
+        match self.store.pack_index_find(&self.location, std::iter::once(hash))?.remove(hash) {
+            Some(place) => target.has_pack(&place.id).await,
+            None => Ok(false),
+        }
+    }
+
     /// Records where blobs stored outside the packer are.
     fn placed(&self, rows: &[([u8; 32], crate::sync::snapshot::PackRef)]) -> Result<(), SyncError> {
         Ok(self.store.pack_index_put(&self.location, rows)?)
@@ -270,7 +279,7 @@ async fn send_large(
             Ok(h) => h,
             Err(s) => return Ok(s),
         };
-        if sent.known(&hash) {
+        if sent.known(&hash) || sent.still_there(target, &hash).await? {
             return Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: false, bytes: 0 });
         }
         seen = Some(hash);
