@@ -32,8 +32,11 @@ pub trait TerminalHandle: Send + Sync {
     fn pid(&self) -> Option<u32>;
 }
 
-/// Unacknowledged output above which reading pauses (bytes).
-pub const HIGH_WATER: usize = 4 * 1024 * 1024;
+/// Unacknowledged output above which reading pauses (bytes). It bounds how much output can be
+/// queued ahead of a keystroke's echo while a program floods the terminal: xterm.js parses
+/// ~10 MB/s here, so 4 MiB kept an echo 400 ms behind and 512 KiB keeps it under ~100 ms, for
+/// about 8 % less throughput (`ONLY=echo` / `ONLY=terminal` in `tests/bench/app_bench.mjs`).
+pub const HIGH_WATER: usize = 512 * 1024;
 
 /// What to run in a new terminal.
 #[derive(Debug, Clone)]

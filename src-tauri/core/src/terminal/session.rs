@@ -18,7 +18,7 @@ pub trait TerminalSink: Send + 'static {
 }
 
 /// Largest single batch handed to the sink.
-const MAX_BATCH: usize = 512 * 1024;
+const MAX_BATCH: usize = 128 * 1024;
 /// How long the flusher lets a small batch grow before sending it.
 const LINGER: Duration = Duration::from_millis(3);
 
