@@ -133,7 +133,7 @@ impl ObjectStore for S3Store {
         if len == 0 {
             return Ok(Some(Bytes::new()));
         }
-        let range = format!("bytes={offset}-{}", offset + len - 1);
+        let range = format!("bytes={offset}-{}", offset.saturating_add(len - 1));
         match self.client.get_object().bucket(&self.cfg.bucket).key(key).range(range).send().await {
             Ok(o) => Ok(Some(o.body.collect().await.map_err(unreachable)?.into_bytes())),
             Err(e) if status(&e) == Some(404) => Ok(None),

@@ -191,10 +191,10 @@ fn spans(mut group: Vec<SnapshotFile>) -> Vec<Vec<SnapshotFile>> {
     for f in group {
         let p = place(&f);
         match out.last_mut() {
-            Some(run) if p.at <= end + SPAN_GAP => run.push(f),
+            Some(run) if p.at <= end.saturating_add(SPAN_GAP) => run.push(f),
             _ => out.push(vec![f]),
         }
-        end = end.max(p.at + p.len);
+        end = end.max(p.at.saturating_add(p.len));
     }
     out
 }
@@ -208,7 +208,8 @@ async fn stage_span<'d>(
 ) -> Result<Vec<Staged<'d>>, SyncError> {
     let places: Vec<crate::sync::snapshot::PackRef> = run.iter().filter_map(|f| f.pack.clone()).collect();
     let from = places.iter().map(|p| p.at).min().unwrap_or(0);
-    let to = places.iter().map(|p| p.at + p.len).max().unwrap_or(0);
+    // (Places come from the bucket: a snapshot naming impossible ones is refused, not trusted.)
+    let to = places.iter().map(|p| p.at.saturating_add(p.len)).max().unwrap_or(0);
     let span = target.read_pack(&places[0].id, from, to - from).await?;
     let blobs: Vec<bytes::Bytes> =
         run.iter().zip(&places).map(|(f, p)| target.unpack(&span, from, p, &f.blake3)).collect::<Result<_, _>>()?;
