@@ -88,6 +88,29 @@ describe("foundation", () => {
     assert.match(text, /^hello\s*$/m);
   });
 
+  test("after a flood the terminal's scrollback holds the output's last lines, none lost", async () => {
+    const b = app.browser;
+    await (await b.$(".term-view:not([hidden]) .xterm")).click();
+    // ~2 MB: far more than the window parses before it falls behind, so it gets frames of the
+    // screen and, once the output is quiet, the whole state (rust: terminal/relay.rs).
+    await (await b.$(".term-view:not([hidden]) .xterm-helper-textarea")).addValue("seq 1 300000; echo flood-over");
+    await b.keys([Key.Enter]);
+    const counted = await eventually(async () => {
+      const lines = (await b.execute(() => [...document.querySelectorAll(".term-view")].find((v) => !v.hidden)?.bufferText?.() ?? ""))
+        .split("\n").map((l) => l.trimEnd());
+      const end = lines.lastIndexOf("flood-over");
+      if (end < 0) return null;
+      let n = 0;
+      for (let i = end - 1, want = 300000; i >= 0 && lines[i] === String(want); i--, want--) n++;
+      return n >= 9000 ? n : null; // the scrollback is 10 000 lines; the prompt and command take some
+    }, { what: "the flood's last 9000 lines in order before its end marker", timeout: 60000 });
+    assert.ok(counted >= 9000);
+    // The terminal takes input again at once.
+    await (await b.$(".term-view:not([hidden]) .xterm-helper-textarea")).addValue("echo after-''flood");
+    await b.keys([Key.Enter]);
+    await eventually(async () => /^after-flood\s*$/m.test(await terminalText(b)), { what: "a command after the flood" });
+  });
+
   test("project search finds text and opens the match", async () => {
     const b = app.browser;
     await (await b.$('#sidebar-tabs button[data-view="search"]')).click();

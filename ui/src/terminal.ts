@@ -1,5 +1,8 @@
 // Terminal tabs: xterm.js views on PTYs in the Rust core. Output arrives on a Channel as raw
 // bytes; each chunk is acknowledged once xterm has parsed it (flow control with the Rust side).
+// When xterm falls behind a flood, the Rust side sends frames of the screen instead of the bytes
+// and, once the output is quiet, the whole scrollback and screen (core: terminal/relay.rs); they
+// are escape sequences like any output, so nothing here tells them apart.
 import type { FitAddon } from "@xterm/addon-fit";
 import type { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
@@ -80,6 +83,7 @@ export class TerminalPanel {
   async create(inSandbox = false, job: JobOptions = {}): Promise<number | null> {
     const [{ Terminal: XTerm }, { FitAddon: Fit }] = await loadXterm();
     const xterm = new XTerm({
+      // As many lines as the Rust side keeps (SCROLLBACK in core terminal/mod.rs).
       scrollback: 10000, fontFamily: "'DejaVu Sans Mono', 'Menlo', monospace", fontSize: 13,
       theme: THEME, allowProposedApi: false, cursorBlink: true,
     });

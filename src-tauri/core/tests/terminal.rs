@@ -1,5 +1,5 @@
-//! Terminals on real PTYs: output, input, resize, exit codes, flow control, and process-group
-//! cleanup when a terminal is closed.
+//! Terminals on real PTYs: output, input, resize, exit codes, flow control and floods the widget
+//! cannot keep up with, and process-group cleanup when a terminal is closed.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -143,35 +143,75 @@ fn closing_kills_the_whole_process_group() {
     assert_eq!(mgr.count(), 0);
 }
 
+/// The state a stream of terminal output leaves: every line of scrollback and screen, trimmed.
+fn lines_after(bytes: &[u8], cols: u16, rows: u16) -> Vec<String> {
+    let mut screen = aura_screen::Screen::new(cols, rows, aura_core::terminal::SCROLLBACK);
+    screen.feed(bytes);
+    screen.text_lines()
+}
+
+/// How many numbers count up to `last` just before `marker` in `lines`.
+fn run_before(lines: &[String], marker: &str, last: u64) -> usize {
+    let end = lines.iter().position(|l| l == marker).unwrap_or_else(|| panic!("no {marker}: {lines:?}"));
+    let mut want = last;
+    let mut n = 0;
+    for l in lines[..end].iter().rev() {
+        if l.parse::<u64>().ok() != Some(want) {
+            break;
+        }
+        n += 1;
+        want -= 1;
+    }
+    n
+}
+
 #[test]
-fn output_pauses_without_acks_and_resumes_with_them() {
+fn a_flood_never_waits_for_the_widget_and_ends_in_the_state_it_would_have_parsed() {
     let dir = tempfile::tempdir().unwrap();
     let mgr = TerminalManager::new();
     let (tx, rx) = channel();
-    // 32 MiB of output, far beyond the high-water mark.
-    let id = mgr.open(sh(dir.path(), "head -c 33554432 /dev/zero | tr '\\0' 'a'"), Sink(tx)).unwrap();
-    let mut got = 0usize;
-    // Without acks, delivery stops near the high-water mark.
-    while let Ok(Ev::Out(d)) = rx.recv_timeout(Duration::from_millis(1500)) {
-        got += d.len();
-    }
-    assert!((HIGH_WATER / 2..=HIGH_WATER + 1024 * 1024).contains(&got), "delivered {got} without acks");
-    // Acknowledging lets everything through.
-    let mut total = got;
-    mgr.ack(id, got).unwrap();
-    let end = Instant::now() + Duration::from_secs(60);
-    let mut exited = false;
-    while Instant::now() < end && !exited {
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ev::Out(d)) => {
-                total += d.len();
-                mgr.ack(id, d.len()).unwrap();
-            }
-            Ok(Ev::Exit(_)) => exited = true,
-            Err(_) => break,
+    // About 2 MB, four times the high-water mark, and no acknowledgement at all.
+    mgr.open(sh(dir.path(), "seq 1 300000; echo end-of-flood"), Sink(tx)).unwrap();
+    let mut all = Vec::new();
+    let code = loop {
+        match rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the program was held back by a widget that never caught up")
+        {
+            Ev::Out(d) => all.extend(d),
+            Ev::Exit(code) => break code,
         }
+    };
+    assert_eq!(code, Some(0));
+    assert!(all.len() < 2 * HIGH_WATER + 1024 * 1024, "{} bytes queued for a widget that acknowledged none", all.len());
+    // What arrived (the first bytes, then the snapshot) leaves the full scrollback: the last
+    // 10 000 lines of the output, in order, none lost or doubled.
+    let lines = lines_after(&all, 80, 24);
+    let counted = run_before(&lines, "end-of-flood", 300000);
+    assert!(counted >= aura_core::terminal::SCROLLBACK, "only {counted} lines count up to the end");
+}
+
+#[test]
+fn a_slow_widget_gets_frames_then_the_whole_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mgr = TerminalManager::new();
+    let (tx, rx) = channel();
+    let id = mgr.open(sh(dir.path(), "seq 1 300000; echo end-of-flood; sleep 1; echo after"), Sink(tx)).unwrap();
+    let mut all = Vec::new();
+    let mut messages = 0;
+    let mut snapshots = 0;
+    while let Ev::Out(d) = rx.recv_timeout(Duration::from_secs(60)).expect("output stopped") {
+        // A widget that needs a moment for each message (at most ~6 MB/s).
+        std::thread::sleep(Duration::from_millis(20));
+        mgr.ack(id, d.len()).unwrap();
+        messages += 1;
+        snapshots += usize::from(d.starts_with(b"\x18\x1bc"));
+        all.extend(d);
     }
-    assert!(exited, "process did not finish; {total} bytes seen");
-    // The PTY may translate nothing here (no newlines); all bytes arrive.
-    assert_eq!(total, 33554432);
+    assert!(snapshots >= 1, "the widget never fell behind");
+    let lines = lines_after(&all, 80, 24);
+    assert!(run_before(&lines, "end-of-flood", 300000) >= aura_core::terminal::SCROLLBACK);
+    // Output after the flood arrives as bytes again, after the snapshot.
+    assert_eq!(lines.iter().rev().find(|l| !l.is_empty()).map(String::as_str), Some("after"));
+    assert!(all.len() < 6 * 1024 * 1024, "{} bytes in {messages} messages: more than the output itself", all.len());
 }

@@ -1,12 +1,13 @@
 //! Interactive terminals on real PTYs (portable-pty).
 //!
-//! Output is read on one thread and handed to a flusher thread that batches it (a PTY read yields
-//! at most a few KiB), so a `cat` of a large file becomes a few hundred messages a second instead
-//! of tens of thousands. Flow control: once `HIGH_WATER` bytes are delivered but not yet
-//! acknowledged by the consumer (the terminal widget has rendered them), reading pauses, so a fast
-//! producer can neither flood memory nor freeze the UI.
+//! Output is read on one thread and handed through the terminal's relay (`relay.rs`: batching,
+//! flow control, and frames instead of a queue when the widget falls behind) to a flusher thread.
+//! The relay keeps the terminal's state too (the `aura-screen` crate, an alacritty_terminal
+//! emulator), which is what lets it send the screen instead of the bytes.
 
 mod error;
+mod relay;
+mod relayed;
 mod session;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use error::TerminalError;
+pub use relayed::{relay_output, Relayed};
 use session::Session;
 pub use session::TerminalSink;
 
@@ -24,7 +26,7 @@ pub use session::TerminalSink;
 pub trait TerminalHandle: Send + Sync {
     fn write(&self, data: &[u8]) -> Result<(), TerminalError>;
     fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError>;
-    /// The consumer rendered `bytes` more bytes (flow control; remote terminals may ignore it).
+    /// The consumer rendered `bytes` more bytes (flow control).
     fn ack(&self, bytes: usize);
     /// Ends the terminal and everything it started.
     fn kill(&self);
@@ -32,11 +34,14 @@ pub trait TerminalHandle: Send + Sync {
     fn pid(&self) -> Option<u32>;
 }
 
-/// Unacknowledged output above which reading pauses (bytes). It bounds how much output can be
-/// queued ahead of a keystroke's echo while a program floods the terminal: xterm.js parses
-/// ~10 MB/s here, so 4 MiB kept an echo 400 ms behind and 512 KiB keeps it under ~100 ms, for
-/// about 8 % less throughput (`ONLY=echo` / `ONLY=terminal` in `tests/bench/app_bench.mjs`).
+/// Unacknowledged output above which the widget counts as behind, and gets frames of the screen
+/// instead of the bytes (see `relay.rs`). It bounds how much output can be queued ahead of a
+/// keystroke's echo when a flood starts: xterm.js parses 13-23 MB/s here.
 pub const HIGH_WATER: usize = 512 * 1024;
+
+/// Lines of scrollback the terminal keeps here; the UI's xterm.js keeps as many (`scrollback` in
+/// `ui/src/terminal.ts`), so the snapshot after a flood fills it exactly.
+pub const SCROLLBACK: usize = 10_000;
 
 /// What to run in a new terminal.
 #[derive(Debug, Clone)]

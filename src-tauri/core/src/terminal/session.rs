@@ -1,14 +1,16 @@
-//! One PTY session: the child process, its reader and flusher threads, and flow control.
+//! One PTY session: the child process, and its writer, reader and flusher threads around the
+//! terminal's [`Relay`].
 
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use portable_pty::{native_pty_system, ChildKiller, CommandBuilder, MasterPty, PtySize};
 
-use super::{TerminalError, TerminalHandle, TerminalSpec, HIGH_WATER};
+use super::relay::Relay;
+use super::{TerminalError, TerminalHandle, TerminalSpec};
 
 /// Where a terminal's output goes. Called from background threads.
 pub trait TerminalSink: Send + 'static {
@@ -17,34 +19,14 @@ pub trait TerminalSink: Send + 'static {
     fn exit(&mut self, code: Option<u32>);
 }
 
-/// Largest single batch handed to the sink.
-const MAX_BATCH: usize = 128 * 1024;
-/// How long the flusher lets a small batch grow before sending it.
-const LINGER: Duration = Duration::from_millis(3);
-
-#[derive(Default)]
-struct Pipe {
-    buf: Vec<u8>,
-    unacked: usize,
-    eof: bool,
-}
-
-/// Output handed from the reader to the flusher, plus the consumer's backlog.
-#[derive(Default)]
-struct Flow {
-    pipe: Mutex<Pipe>,
-    changed: Condvar,
-    killed: AtomicBool,
-}
-
 pub(super) struct Session {
     master: Mutex<Box<dyn MasterPty + Send>>,
     /// Input for the writer thread, in order: writing to a PTY blocks while the program does not
     /// read (a paste into `sleep`), and the caller (the UI) must never wait for that.
-    input: std::sync::mpsc::Sender<Vec<u8>>,
+    input: Sender<Vec<u8>>,
     killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
     pid: Option<u32>,
-    flow: Arc<Flow>,
+    relay: Arc<Relay>,
 }
 
 /// Hands queued input to the PTY until the program ends (its side closes) or the session goes.
@@ -89,8 +71,8 @@ impl Session {
             pid: child.process_id(),
             killer: Mutex::new(child.clone_killer()),
             master: Mutex::new(pair.master),
-            input,
-            flow: Arc::new(Flow::default()),
+            input: input.clone(),
+            relay: Arc::new(Relay::new(spec.cols, spec.rows)),
         });
 
         std::thread::Builder::new()
@@ -98,18 +80,18 @@ impl Session {
             .spawn(move || write_loop(writer, &pending))
             .map_err(|e| TerminalError::Spawn(e.to_string()))?;
 
-        let flow = session.flow.clone();
+        let relay = session.relay.clone();
         std::thread::Builder::new()
             .name("pty-reader".into())
-            .spawn(move || read_loop(reader, &flow))
+            .spawn(move || read_loop(reader, &relay, &input))
             .map_err(|e| TerminalError::Spawn(e.to_string()))?;
 
-        let flow = session.flow.clone();
+        let relay = session.relay.clone();
         std::thread::Builder::new()
             .name("pty-flusher".into())
             .spawn(move || {
                 let mut sink = sink;
-                flush_loop(&flow, sink.as_mut());
+                relay.run(sink.as_mut());
                 let code = child.wait().ok().map(|s| s.exit_code());
                 sink.exit(code);
             })
@@ -124,6 +106,7 @@ impl TerminalHandle for Session {
     }
 
     fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError> {
+        self.relay.resize(cols, rows);
         self.master
             .lock()
             .resize(PtySize { rows: rows.max(1), cols: cols.max(1), pixel_width: 0, pixel_height: 0 })
@@ -131,9 +114,7 @@ impl TerminalHandle for Session {
     }
 
     fn ack(&self, bytes: usize) {
-        let mut p = self.flow.pipe.lock();
-        p.unacked = p.unacked.saturating_sub(bytes);
-        self.flow.changed.notify_all();
+        self.relay.ack(bytes);
     }
 
     fn pid(&self) -> Option<u32> {
@@ -142,8 +123,7 @@ impl TerminalHandle for Session {
 
     /// Hangs up the whole process group, then kills what is left of it.
     fn kill(&self) {
-        self.flow.killed.store(true, Ordering::SeqCst);
-        self.flow.changed.notify_all();
+        self.relay.kill();
         if let Some(pid) = self.pid {
             let pgid = pid as libc::pid_t;
             // SAFETY: plain syscalls on a process group we created (portable-pty calls setsid).
@@ -162,67 +142,22 @@ impl TerminalHandle for Session {
     }
 }
 
-fn read_loop(mut reader: Box<dyn Read + Send>, flow: &Flow) {
+/// Reads the program's output as fast as it comes (the relay never holds it back) and answers
+/// the queries the widget will not see.
+fn read_loop(mut reader: Box<dyn Read + Send>, relay: &Relay, input: &Sender<Vec<u8>>) {
     let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        {
-            // Backpressure: wait while the consumer is far behind.
-            let mut p = flow.pipe.lock();
-            while p.unacked + p.buf.len() >= HIGH_WATER && !flow.killed.load(Ordering::SeqCst) {
-                flow.changed.wait_for(&mut p, Duration::from_millis(250));
-            }
-        }
-        if flow.killed.load(Ordering::SeqCst) {
-            break;
-        }
+    while !relay.killed() {
         match reader.read(&mut chunk) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let mut p = flow.pipe.lock();
-                p.buf.extend_from_slice(&chunk[..n]);
-                flow.changed.notify_all();
-            }
-        }
-    }
-    flow.pipe.lock().eof = true;
-    flow.changed.notify_all();
-}
-
-fn flush_loop(flow: &Flow, sink: &mut dyn TerminalSink) {
-    loop {
-        let batch = {
-            let mut p = flow.pipe.lock();
-            while p.buf.is_empty() && !p.eof && !flow.killed.load(Ordering::SeqCst) {
-                flow.changed.wait(&mut p);
-            }
-            if p.buf.is_empty() {
-                return; // eof or killed, nothing left to deliver
-            }
-            // Let a small batch grow for a moment (the reader wakes us on every read, so wait
-            // until the deadline, not just for the next notification).
-            let deadline = std::time::Instant::now() + LINGER;
-            while p.buf.len() < MAX_BATCH / 4 && !p.eof && !flow.killed.load(Ordering::SeqCst) {
-                if flow.changed.wait_until(&mut p, deadline).timed_out() {
-                    break;
+                let replies = relay.push(&chunk[..n]);
+                if !replies.is_empty() {
+                    let _ = input.send(replies);
                 }
             }
-            // Hand over the buffer itself (no byte-by-byte copy); only a batch past MAX_BATCH
-            // leaves its tail behind.
-            let batch = if p.buf.len() <= MAX_BATCH {
-                std::mem::take(&mut p.buf)
-            } else {
-                let rest = p.buf.split_off(MAX_BATCH);
-                std::mem::replace(&mut p.buf, rest)
-            };
-            p.unacked += batch.len();
-            flow.changed.notify_all();
-            batch
-        };
-        if flow.killed.load(Ordering::SeqCst) {
-            return;
         }
-        sink.output(batch);
     }
+    relay.end();
 }
 
 /// portable-pty reports `anyhow::Error`; keep only its message without depending on anyhow.

@@ -440,7 +440,7 @@ impl Terminals for DaytonaProvider {
         id: &str,
         cols: u16,
         rows: u16,
-        mut sink: Box<dyn crate::terminal::TerminalSink>,
+        sink: Box<dyn crate::terminal::TerminalSink>,
     ) -> Result<std::sync::Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -469,6 +469,8 @@ impl Terminals for DaytonaProvider {
         );
         let (ws, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| net(e.to_string()))?;
         let (ws_tx, mut ws_rx) = ws.split();
+        let (mut sink, relayed) =
+            crate::terminal::relay_output(cols, rows, sink).map_err(|e| SandboxError::Spawn(e.to_string()))?;
         tokio::spawn(async move {
             while let Some(Ok(msg)) = ws_rx.next().await {
                 match msg {
@@ -480,11 +482,11 @@ impl Terminals for DaytonaProvider {
             }
             sink.exit(None);
         });
-        Ok(RemoteTerminal::start(DaytonaPty {
+        Ok(relayed.handle(RemoteTerminal::start(DaytonaPty {
             ws: ws_tx,
             api: self.api.clone(),
             url: format!("{base}/process/pty/{sid}"),
-        }))
+        })))
     }
 }
 

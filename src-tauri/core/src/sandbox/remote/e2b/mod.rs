@@ -379,7 +379,7 @@ impl Terminals for E2bProvider {
         id: &str,
         cols: u16,
         rows: u16,
-        mut sink: Box<dyn crate::terminal::TerminalSink>,
+        sink: Box<dyn crate::terminal::TerminalSink>,
     ) -> Result<Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
         let e = self.envd_of(id).await?;
         let msg = json!({
@@ -387,6 +387,8 @@ impl Terminals for E2bProvider {
             "pty": { "size": { "cols": cols, "rows": rows } },
         });
         let mut stream = self.start_stream(&e, &msg).await?;
+        let (mut sink, relayed) =
+            crate::terminal::relay_output(cols, rows, sink).map_err(|e| SandboxError::Spawn(e.to_string()))?;
         let (pid_tx, pid_rx) = tokio::sync::oneshot::channel::<u32>();
         // Output: read the stream until the end event.
         tokio::spawn(async move {
@@ -406,7 +408,11 @@ impl Terminals for E2bProvider {
             }
             sink.exit(code);
         });
-        Ok(RemoteTerminal::start(E2bPty { client: self.envd.clone(), envd: e, pid: Pid::Waiting(Some(pid_rx)) }))
+        Ok(relayed.handle(RemoteTerminal::start(E2bPty {
+            client: self.envd.clone(),
+            envd: e,
+            pid: Pid::Waiting(Some(pid_rx)),
+        })))
     }
 }
 
