@@ -48,9 +48,10 @@ describe("E2B provider", () => {
   test("key in the keychain, E2B chosen, Run executes remotely", async () => {
     const b = app.browser;
     await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
-    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
+    // The panel loads with its first showing: open its sections once it is there.
     const row = await b.$('.key-row[data-secret="e2b_api_key"]');
     await row.waitForExist({ timeout: 20000 });
+    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
     await (await row.$("input")).addValue(KEY);
     await (await row.$("button=Save")).click();
     await eventually(async () => (await b.$('.key-row[data-secret="e2b_api_key"] .key-set')).isExisting(), { what: "key set" });

@@ -84,9 +84,10 @@ describe("API keys", () => {
     const b = app.browser;
     const value = `e2b_e2etest${Date.now()}`;
     await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
-    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
+    // The panel loads with its first showing: open its sections once it is there.
     const row = await b.$('.key-row[data-secret="e2b_api_key"]');
     await row.waitForExist({ timeout: 20000 });
+    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
     await (await row.$("input")).addValue(value);
     await (await row.$("button=Save")).click();
     // The save is done when the toast says so (another test may have left a key set before).

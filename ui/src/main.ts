@@ -6,20 +6,17 @@ import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { AgentPanel } from "./agent";
 import { $, h } from "./dom";
 import { EditorArea } from "./editor";
-import { showGitImport } from "./gitimport";
-import { showNewProject } from "./newproject";
-import { api, asIpcError, type FsChange, type ProjectInfo } from "./ipc";
+import { api, asIpcError, type FsChange, type ProjectInfo, type SyncStatus } from "./ipc";
 import { matches } from "./keys";
 import { Layout } from "./layout";
+import { Lazy } from "./lazy";
 import { toast } from "./modal";
 import { Palette, type Command } from "./palette";
-import { PreviewPane } from "./preview";
+import { portsInText } from "./ports";
 import { RunController } from "./run";
 import { runLabel } from "./runtext";
-import { SandboxPanel } from "./sandbox";
 import { SearchPanel } from "./search";
 import { StatusBar } from "./statusbar";
-import { SyncPanel } from "./sync";
 import { TerminalPanel } from "./terminal";
 import { FileTree } from "./tree";
 import { UpdatesDialog } from "./updates";
@@ -28,7 +25,10 @@ const status = new StatusBar(() => showSync(), () => showRunTerminal());
 let project: ProjectInfo | null = null;
 let restoring = false;
 
-const layout = new Layout(() => scheduleSave(), () => terminals.fitActive());
+const layout = new Layout(() => scheduleSave(), () => {
+  terminals.fitActive();
+  loadShownPanes();
+});
 const editor = new EditorArea($("#editor-area"), {
   cursor: (l, c) => status.setCursor(l, c),
   language: (lang) => status.setLanguage(lang),
@@ -41,17 +41,60 @@ const tree = new FileTree($("#tree"), {
   deleted: (p) => editor.deleted(p),
   changed: () => scheduleSave(),
 });
-const terminals = new TerminalPanel($("#bottom-panel"), (text) => preview.hint(text), () => void sandbox.refresh());
+const terminals = new TerminalPanel($("#bottom-panel"), (text) => previewHint(text), () => void refreshSandbox());
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
-const preview = new PreviewPane($("#preview-pane"));
-const syncPanel = new SyncPanel($("#view-sync"), (s) => status.setSync(s), () => editor.activePath(), (root) => openProject(root));
-function showSync(): void {
-  layout.show("sidebar", "sync");
-  void syncPanel.refresh();
-}
 const agentPanel = new AgentPanel($("#view-agent"), () => layout.show("sidebar", "agent"));
-const sandbox = new SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), (text) => preview.hint(text));
+
+// ---- the preview, sandbox and sync panes load when first shown ----
+const preview = new Lazy(async () => new (await import("./preview")).PreviewPane($("#preview-pane")));
+/** Output of sandbox commands and terminals: dev-server addresses in it are offered by the
+ *  preview (which loads for the first one). */
+function previewHint(text: string): void {
+  if (preview.now) preview.now.hint(text);
+  else if (portsInText(text).length) void preview.get().then((p) => p.hint(text));
+}
+const sandbox = new Lazy(async () => {
+  const panel = new (await import("./sandbox")).SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), previewHint);
+  await panel.refresh();
+  return panel;
+});
+/** The sandbox's state for the status bar, and the panel when it is loaded. */
+async function refreshSandbox(): Promise<void> {
+  if (sandbox.now) return sandbox.now.refresh();
+  await api.sandboxStatus().then((s) => status.setSandbox(s), (e) => console.warn("sandbox status", e));
+}
+let syncStatus: SyncStatus | null = null;
+const syncPanel = new Lazy(async () => {
+  const panel = new (await import("./sync")).SyncPanel($("#view-sync"), (s) => status.setSync(s), () => editor.activePath(), (root) => openProject(root));
+  if (syncStatus) panel.setStatus(syncStatus);
+  await panel.refresh();
+  return panel;
+});
+/** Sync's state for the status bar from the start; the panel gets it too once loaded. */
+async function followSync(): Promise<void> {
+  const show = (s: SyncStatus) => {
+    syncStatus = s;
+    if (syncPanel.now) syncPanel.now.setStatus(s);
+    else status.setSync(s);
+  };
+  try {
+    show(await api.syncSubscribe(show));
+  } catch (e) {
+    console.warn("sync status unavailable", e);
+  }
+}
+function showSync(): Promise<import("./sync").SyncPanel> {
+  layout.show("sidebar", "sync");
+  return syncPanel.now ? syncPanel.now.refresh().then(() => syncPanel.now!) : syncPanel.get();
+}
+/** Whatever the layout now shows is loaded (a restored layout, a toggle, a command). */
+function loadShownPanes(): void {
+  const l = layout.get();
+  if (l.preview_visible) void preview.get();
+  if (l.sidebar_visible && l.sidebar_view === "sandbox") void sandbox.get();
+  if (l.sidebar_visible && l.sidebar_view === "sync") void syncPanel.get();
+}
 
 // ---- ▶ Run ----
 const runner = new RunController({
@@ -59,9 +102,9 @@ const runner = new RunController({
   showBottom: () => layout.show("bottom"),
   openPreview: async (port) => {
     layout.show("preview");
-    await preview.show(port);
+    await (await preview.get()).show(port);
   },
-  reloadPreview: () => preview.reload(),
+  reloadPreview: () => preview.now?.reload(),
   onState: (s, seconds) => {
     status.setRun(runLabel(s, seconds), s.phase);
     const busy = s.phase === "installing" || s.phase === "starting" || s.phase === "running" || s.phase === "stuck";
@@ -69,7 +112,7 @@ const runner = new RunController({
     $("#run-app").title = busy ? "Stop the Run terminal (Shift+F5)" : "Run the project in its sandbox (F5)";
     if (s.phase === "exited" && s.during === "install") toast("The install failed: its output is in the Run terminal.", "error", showRunTerminal);
   },
-  sandboxChanged: () => void sandbox.refresh(),
+  sandboxChanged: () => void refreshSandbox(),
 });
 function showRunTerminal(): void {
   layout.show("bottom");
@@ -128,14 +171,14 @@ async function openProject(path: string): Promise<void> {
     for (const p of editor.openPaths()) await editor.close(p);
     if (runner.busy()) runner.stop();
     terminals.closeAll();
-    preview.reset();
+    preview.now?.reset();
     layout.apply(info.session.layout);
     await tree.load(info.session.expanded_dirs);
     await editor.restore(info.session.open_tabs, info.session.active_tab);
     if (info.watch_error) toast(info.watch_error, "error");
     if (layout.get().bottom_visible) await terminals.create();
-    await sandbox.refresh();
-    if (layout.get().sidebar_view === "sync") void syncPanel.refresh();
+    await refreshSandbox();
+    if (layout.get().sidebar_view === "sync" && syncPanel.now) void syncPanel.now.refresh();
     if (!document.body.dataset.ready) api.uiReady(performance.now()).catch(() => {});
     document.body.dataset.ready = "true";
   } catch (e) {
@@ -163,7 +206,8 @@ async function chooseFolder(): Promise<void> {
 }
 
 /** The wizard writes the starter; it opens, and ▶ Run installs and starts it. */
-function newProject(): Promise<void> {
+async function newProject(): Promise<void> {
+  const { showNewProject } = await import("./newproject");
   return showNewProject(async (root) => {
     const before = project;
     await openProject(root);
@@ -179,7 +223,7 @@ const commands: Command[] = [
   { id: "file.quickOpen", title: "Go to File…", shortcut: "Ctrl+P", run: () => palette.showFiles() },
   { id: "file.openFolder", title: "File: Open Folder…", shortcut: "Ctrl+O", run: () => void chooseFolder() },
   { id: "file.newProject", title: "File: New Project…", run: () => void newProject() },
-  { id: "file.importGit", title: "File: Import from Git…", run: () => showGitImport(openProject) },
+  { id: "file.importGit", title: "File: Import from Git…", run: () => void import("./gitimport").then((m) => m.showGitImport(openProject)) },
   { id: "file.newFile", title: "File: New File…", shortcut: "Ctrl+Alt+N", run: () => void tree.newFile() },
   { id: "file.newFolder", title: "File: New Folder…", run: () => void tree.newFolder() },
   { id: "file.rename", title: "File: Rename Selected…", shortcut: "F2", run: () => void tree.rename() },
@@ -192,20 +236,23 @@ const commands: Command[] = [
   { id: "view.explorer", title: "View: Show Explorer", shortcut: "Ctrl+Shift+E", run: () => layout.show("sidebar", "files") },
   { id: "view.terminal", title: "View: Toggle Terminal", shortcut: "Ctrl+`", run: () => { layout.toggle("bottom"); if (layout.get().bottom_visible) terminals.focus(); } },
   { id: "view.preview", title: "View: Toggle Preview Pane", run: () => layout.toggle("preview") },
-  { id: "preview.detect", title: "Preview: Detect Dev Server", run: () => { layout.show("preview"); void preview.detect(true); } },
+  { id: "preview.detect", title: "Preview: Detect Dev Server", run: () => { layout.show("preview"); void preview.get().then((p) => p.detect(true)); } },
   { id: "view.nextTab", title: "View: Next Editor", shortcut: "Ctrl+Tab", run: () => editor.cycle(1) },
   { id: "view.prevTab", title: "View: Previous Editor", shortcut: "Ctrl+Shift+Tab", run: () => editor.cycle(-1) },
   { id: "terminal.new", title: "Terminal: New Terminal", shortcut: "Ctrl+Shift+`", run: () => { layout.show("bottom"); void terminals.create(); } },
   { id: "terminal.newSandbox", title: "Terminal: New Terminal in Sandbox", run: () => { layout.show("bottom"); void terminals.create(true); } },
-  { id: "sandbox.show", title: "Sandbox: Show Panel", run: () => { layout.show("sidebar", "sandbox"); void sandbox.refresh(); } },
-  { id: "sandbox.run", title: "Sandbox: Run Command…", run: () => { layout.show("sidebar", "sandbox"); document.querySelector<HTMLInputElement>(".sb-run-input")?.focus(); } },
+  { id: "sandbox.show", title: "Sandbox: Show Panel", run: () => { layout.show("sidebar", "sandbox"); void refreshSandbox(); } },
+  { id: "sandbox.run", title: "Sandbox: Run Command…", run: () => {
+    layout.show("sidebar", "sandbox");
+    void sandbox.get().then(() => document.querySelector<HTMLInputElement>(".sb-run-input")?.focus());
+  } },
   { id: "sync.show", title: "Sync: Show Panel", run: () => showSync() },
   { id: "agent.show", title: "Agent: Show Panel", run: () => { layout.show("sidebar", "agent"); void agentPanel.refresh(); } },
   { id: "agent.undo", title: "Agent: Undo Agent Changes…", run: () => { layout.show("sidebar", "agent"); void agentPanel.refresh(); } },
   { id: "sync.now", title: "Sync: Sync Now", run: () => void api.syncNow().catch((e) => toast(asIpcError(e).message, "error")) },
-  { id: "sync.history", title: "Sync: Show Project History", run: () => { showSync(); void syncPanel.loadHistory(); } },
-  { id: "sync.fileHistory", title: "Sync: Show History of This File", run: () => { showSync(); void syncPanel.loadFileHistory(); } },
-  { id: "sync.restoreCloud", title: "Sync: Restore Project from Cloud…", run: () => void syncPanel.restoreFromCloud() },
+  { id: "sync.history", title: "Sync: Show Project History", run: () => void showSync().then((p) => p.loadHistory()) },
+  { id: "sync.fileHistory", title: "Sync: Show History of This File", run: () => void showSync().then((p) => p.loadFileHistory()) },
+  { id: "sync.restoreCloud", title: "Sync: Restore Project from Cloud…", run: () => void syncPanel.get().then((p) => p.restoreFromCloud()) },
   { id: "terminal.kill", title: "Terminal: Kill Active Terminal", run: () => terminals.close() },
   { id: "tree.refresh", title: "Explorer: Refresh", run: () => void tree.reloadAll() },
   { id: "run.start", title: "Run: Start", shortcut: "F5", run: () => void runner.start() },
@@ -237,7 +284,7 @@ $("#open-palette").addEventListener("click", () => palette.showCommands());
 $("#run-app").addEventListener("click", () => (runner.busy() ? runner.stop() : void runner.start()));
 $("#toggle-preview").addEventListener("click", () => {
   layout.toggle("preview");
-  if (layout.get().preview_visible) preview.opened();
+  if (layout.get().preview_visible) void preview.get().then((p) => p.opened());
 });
 $("#tree-new-file").addEventListener("click", () => void tree.newFile());
 $("#tree-new-folder").addEventListener("click", () => void tree.newFolder());
@@ -250,8 +297,8 @@ for (const b of document.querySelectorAll<HTMLElement>("#sidebar-tabs button")) 
   b.addEventListener("click", () => {
     layout.show("sidebar", b.dataset.view);
     if (b.dataset.view === "search") search.focus();
-    if (b.dataset.view === "sandbox") void sandbox.refresh();
-    if (b.dataset.view === "sync") void syncPanel.refresh();
+    if (b.dataset.view === "sandbox") void refreshSandbox();
+    if (b.dataset.view === "sync" && syncPanel.now) void syncPanel.now.refresh();
     if (b.dataset.view === "agent") void agentPanel.refresh();
   });
 }
@@ -262,7 +309,7 @@ window.addEventListener("beforeunload", (e) => {
 // ---- start ----
 (async () => {
   layout.apply({});
-  void syncPanel.start();
+  void followSync();
   void agentPanel.start();
   try {
     await openProject(await api.startupProject());

@@ -2,6 +2,7 @@
 // different origin from the IDE, with no Tauri IPC), with a port picker and device widths.
 import { h } from "./dom";
 import { api, asIpcError } from "./ipc";
+import { portsInText } from "./ports";
 
 const WIDTHS: [string, string][] = [["", "Responsive"], ["375", "Phone (375)"], ["768", "Tablet (768)"], ["1280", "Desktop (1280)"]];
 
@@ -165,14 +166,4 @@ export class PreviewPane {
     this.message.hidden = false;
     this.message.replaceChildren(h("p", {}, text));
   }
-}
-
-/** Ports in dev-server URLs such as `http://localhost:5173/` or `http://127.0.0.1:3000`. */
-export function portsInText(text: string): number[] {
-  const out: number[] = [];
-  for (const m of text.matchAll(/https?:\/\/(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1?\]):(\d{1,5})/g)) {
-    const p = Number(m[1]);
-    if (p > 0 && p < 65536 && !out.includes(p)) out.push(p);
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-import { portsInText } from "./preview";
+import { portsInText } from "./ports";
 
 test("dev-server banners name their ports", () => {
   expect(portsInText("  ➜  Local:   http://localhost:5173/\n  ➜  Network: use --host")).toEqual([5173]);
