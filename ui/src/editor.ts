@@ -4,7 +4,7 @@
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { bracketMatching, foldGutter, foldKeymap, indentOnInput, syntaxHighlighting, defaultHighlightStyle } from "@codemirror/language";
-import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
+import { highlightSelectionMatches, openSearchPanel, replaceNext, searchKeymap } from "@codemirror/search";
 import { Compartment, EditorSelection, EditorState, type Text } from "@codemirror/state";
 import { oneDark } from "@codemirror/theme-one-dark";
 import {
@@ -12,6 +12,7 @@ import {
   highlightSpecialChars, keymap, lineNumbers, rectangularSelection,
 } from "@codemirror/view";
 import { h } from "./dom";
+import { emptyArea } from "./editors";
 import { api, asIpcError, type FileVersion } from "./ipc";
 import { languageExtension, languageFor, type LanguageId } from "./languages";
 import { basename, rebase, isWithin } from "./paths";
@@ -50,9 +51,7 @@ export class EditorArea {
   private tabBar = h("div", { class: "tab-bar", role: "tablist" });
   private banner = h("div", { class: "editor-banner", hidden: true });
   private message = h("div", { class: "editor-message", hidden: true });
-  private empty = h("div", { class: "editor-empty" },
-    h("p", {}, "Open a file from the tree, or press Ctrl+P."),
-    h("p", { class: "hint" }, "Ctrl+Shift+P: all commands · Ctrl+`: terminal · Ctrl+Shift+F: search"));
+  private empty = emptyArea();
 
   constructor(host: HTMLElement, private events: EditorEvents) {
     const viewHost = h("div", { class: "editor-host" });
@@ -395,8 +394,11 @@ export class EditorArea {
     this.view.focus();
   }
 
-  /** Runs a CodeMirror command on the view (find, replace...). */
-  run(command: (view: EditorView) => boolean): void {
-    if (this.active && this.tabs.get(this.active)?.state) command(this.view);
+  /** Opens the find (or, with `replace`, find-and-replace) panel of the active file. */
+  find(replace = false): void {
+    if (this.active && this.tabs.get(this.active)?.state) {
+      if (replace) openSearchPanel(this.view) || replaceNext(this.view);
+      else openSearchPanel(this.view);
+    }
   }
 }

@@ -1,11 +1,10 @@
 // Aura's window: wires the panes to the Rust core and restores each project's session.
 import "./style.css";
-import { openSearchPanel, replaceNext } from "@codemirror/search";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { AgentPanel } from "./agent";
 import { $, h } from "./dom";
-import { EditorArea } from "./editor";
+import { Editors } from "./editors";
 import { api, asIpcError, type FsChange, type ProjectInfo, type SyncStatus } from "./ipc";
 import { matches } from "./keys";
 import { Layout } from "./layout";
@@ -29,7 +28,7 @@ const layout = new Layout(() => scheduleSave(), () => {
   terminals.fitActive();
   loadShownPanes();
 });
-const editor = new EditorArea($("#editor-area"), {
+const editor = new Editors($("#editor-area"), {
   cursor: (l, c) => status.setCursor(l, c),
   language: (lang) => status.setLanguage(lang),
   tabsChanged: () => scheduleSave(),
@@ -172,6 +171,8 @@ async function openProject(path: string): Promise<void> {
     if (runner.busy()) runner.stop();
     terminals.closeAll();
     preview.now?.reset();
+    // CodeMirror loads beside the tree when there are tabs to restore (and not at all without).
+    if (info.session.open_tabs.length) editor.preload();
     layout.apply(info.session.layout);
     await tree.load(info.session.expanded_dirs);
     await editor.restore(info.session.open_tabs, info.session.active_tab);
@@ -230,8 +231,8 @@ const commands: Command[] = [
   { id: "file.newFolder", title: "File: New Folder…", run: () => void tree.newFolder() },
   { id: "file.rename", title: "File: Rename Selected…", shortcut: "F2", run: () => void tree.rename() },
   { id: "file.delete", title: "File: Delete Selected", run: () => void tree.remove() },
-  { id: "editor.find", title: "Edit: Find", shortcut: "Ctrl+F", run: () => editor.run(openSearchPanel) },
-  { id: "editor.replace", title: "Edit: Replace", shortcut: "Ctrl+H", run: () => editor.run((v) => openSearchPanel(v) || replaceNext(v)) },
+  { id: "editor.find", title: "Edit: Find", shortcut: "Ctrl+F", run: () => editor.find() },
+  { id: "editor.replace", title: "Edit: Replace", shortcut: "Ctrl+H", run: () => editor.find(true) },
   { id: "search.project", title: "Search: Find in Files", shortcut: "Ctrl+Shift+F", run: () => { layout.show("sidebar", "search"); search.focus(); } },
   { id: "view.palette", title: "View: Command Palette", shortcut: "Ctrl+Shift+P", run: () => palette.showCommands() },
   { id: "view.sidebar", title: "View: Toggle Sidebar", shortcut: "Ctrl+B", run: () => layout.toggle("sidebar") },
