@@ -54,11 +54,13 @@ export class SyncPanel {
     test.addEventListener("click", () => void this.test());
     const restore = h("button", { "data-testid": "sync-restore-cloud" }, "Restore from cloud…");
     restore.addEventListener("click", () => void this.restoreFromCloud());
+    // The switch and the buttons first: the status below them changes height as it updates
+    // (an offline message, a retry), and must not move what is about to be clicked.
     host.append(
-      this.header,
       h("label", { class: "sb-check" }, this.enabled, " Sync this project to the bucket"),
-      this.conflict,
       h("div", { class: "sb-buttons" }, now, hist, fileHist),
+      this.header,
+      this.conflict,
       this.skipped,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Activity"), this.events),
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Snapshots"), this.history),
