@@ -84,7 +84,17 @@ describe("sync to an S3 bucket", () => {
   test("settings and keys in the panel, then a save reaches the bucket by itself", async () => {
     const b = app.browser;
     await (await b.$('[data-testid="sync-status"]')).click();
-    await eventually(() => b.execute(() => document.querySelector("#view-sync").dataset.loaded === "true"), { what: "sync panel" });
+    // The pane loads with its first showing; if it never fills, say what is there.
+    await eventually(() => b.execute(() => document.querySelector("#view-sync").dataset.loaded === "true"), { what: "sync panel" })
+      .catch(async (e) => {
+        const seen = await b.execute(() => ({
+          hidden: document.querySelector("#view-sync").hidden,
+          loaded: document.querySelector("#view-sync").dataset.loaded,
+          children: document.querySelector("#view-sync").children.length,
+          toasts: document.querySelector("#toasts")?.textContent,
+        }));
+        throw new Error(`${e.message}; the pane: ${JSON.stringify(seen)}`);
+      });
     await b.execute(() => document.querySelectorAll("#view-sync details").forEach((x) => { x.open = true; }));
     for (const [secret, value] of [["r2_access_key_id", ACCESS], ["r2_secret_access_key", SECRET]]) {
       // Saving a key re-renders the list: wait for it to settle before the next one.

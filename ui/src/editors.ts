@@ -22,7 +22,7 @@ export class Editors {
       const { EditorArea } = await import("./editor");
       this.empty.remove();
       return new EditorArea(host, events);
-    });
+    }, "the editor");
   }
 
   /** Starts loading the editor (a session with tabs to restore will need it). */

@@ -46,18 +46,19 @@ const palette = new Palette((p) => void editor.open(p));
 const agentPanel = new AgentPanel($("#view-agent"), () => layout.show("sidebar", "agent"));
 
 // ---- the preview, sandbox and sync panes load when first shown ----
-const preview = new Lazy(async () => new (await import("./preview")).PreviewPane($("#preview-pane")));
+const preview = new Lazy(async () => new (await import("./preview")).PreviewPane($("#preview-pane")), "the preview pane");
 /** Output of sandbox commands and terminals: dev-server addresses in it are offered by the
  *  preview (which loads for the first one). */
 function previewHint(text: string): void {
   if (preview.now) preview.now.hint(text);
   else if (portsInText(text).length) void preview.get().then((p) => p.hint(text));
 }
+// Made as soon as their code is there (and then filled), so updates meanwhile reach them.
 const sandbox = new Lazy(async () => {
   const panel = new (await import("./sandbox")).SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), previewHint);
-  await panel.refresh();
+  void panel.refresh();
   return panel;
-});
+}, "the sandbox pane");
 /** The sandbox's state for the status bar, and the panel when it is loaded. */
 async function refreshSandbox(): Promise<void> {
   if (sandbox.now) return sandbox.now.refresh();
@@ -67,9 +68,9 @@ let syncStatus: SyncStatus | null = null;
 const syncPanel = new Lazy(async () => {
   const panel = new (await import("./sync")).SyncPanel($("#view-sync"), (s) => status.setSync(s), () => editor.activePath(), (root) => openProject(root));
   if (syncStatus) panel.setStatus(syncStatus);
-  await panel.refresh();
+  void panel.refresh();
   return panel;
-});
+}, "the sync pane");
 /** Sync's state for the status bar from the start; the panel gets it too once loaded. */
 async function followSync(): Promise<void> {
   const show = (s: SyncStatus) => {
