@@ -7,16 +7,24 @@
 //! [`Screen::snapshot`] resets the widget and writes the whole scrollback and screen, so that once
 //! the output is quiet again the widget holds what it would have held had it parsed every byte.
 
+mod out;
+mod pending;
+mod scan;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use alacritty_terminal::event::{Event, EventListener};
-use alacritty_terminal::grid::{Dimensions, Row};
+use alacritty_terminal::grid::{Charsets, Dimensions, Grid};
 use alacritty_terminal::index::{Column, Line};
 use alacritty_terminal::term::cell::{Cell, Flags};
 use alacritty_terminal::term::{Config, Term, TermMode};
-use alacritty_terminal::vte::ansi::{Color, CursorStyle, NamedColor, Processor, StdSyncHandler};
+use alacritty_terminal::vte::ansi::{CursorStyle, NamedColor, Processor, StdSyncHandler};
 use parking_lot::Mutex;
+
+use out::{Out, Pen};
+use pending::{plain_len, Pending};
+use scan::{Region, Scan};
 
 /// What the emulator reports besides the grid: the title, and answers to queries (a program
 /// asking for the cursor position) that only count when the widget never saw the query.
@@ -63,7 +71,13 @@ pub struct Screen {
     term: Term<Listener>,
     parser: Processor<StdSyncHandler>,
     inbox: Listener,
-    boundary: Boundary,
+    scan: Scan,
+    /// Plain text not parsed yet (see `pending`); the state is `term`'s after it.
+    pending: Pending,
+    history: usize,
+    /// Tests compare against a screen that parses everything at once.
+    #[cfg(test)]
+    eager: bool,
     /// The primary screen changed while the program was on the alternate one and the widget did
     /// not see it: it must be repainted when the program leaves the alternate screen.
     primary_stale: bool,
@@ -79,20 +93,71 @@ impl Screen {
             term: Term::new(config, &size, inbox.clone()),
             parser: Processor::new(),
             inbox,
-            boundary: Boundary::Ground,
+            scan: Scan::default(),
+            pending: Pending::default(),
+            history,
+            #[cfg(test)]
+            eager: false,
             primary_stale: false,
         }
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
-        self.parser.advance(&mut self.term, bytes);
-        self.boundary = self.boundary.after(bytes);
+        let mut rest = bytes;
+        if let Some(hidden_after) = self.may_put_off() {
+            let plain = plain_len(rest);
+            if !self.pending.push(&rest[..plain], hidden_after) {
+                self.flush();
+            }
+            rest = &rest[plain..];
+        }
+        if !rest.is_empty() {
+            self.flush();
+            self.parser.advance(&mut self.term, rest);
+            self.scan = self.scan.after(rest, self.term.screen_lines());
+        }
+    }
+
+    /// Whether plain text may be kept unparsed now (see `pending`): between sequences, with the
+    /// cursor in the rows that scroll, nothing held back by a synchronized update. Then, after
+    /// how many line feeds a row is out of sight: the history and twice the screen, or twice
+    /// the screen when the rows that scroll are below the top (none go to the history then).
+    fn may_put_off(&self) -> Option<usize> {
+        #[cfg(test)]
+        if self.eager {
+            return None;
+        }
+        let (start, end) = self.scrolling_rows()?;
+        let line = self.term.grid().cursor.point.line.0;
+        let ready = !self.pending.is_empty()
+            || (self.scan.boundary == scan::Boundary::Ground
+                && (start as i32..end as i32).contains(&line)
+                && self.parser.sync_bytes_count() == 0);
+        let rows = self.term.screen_lines();
+        ready.then_some(if start > 0 { 2 * rows } else { self.history + 2 * rows })
+    }
+
+    /// The rows that scroll, `start..end`, when known.
+    fn scrolling_rows(&self) -> Option<(usize, usize)> {
+        match self.scan.region {
+            Region::Screen => Some((0, self.term.screen_lines())),
+            Region::Rows(start, end) => Some((start, end)),
+            Region::Unknown => None,
+        }
+    }
+
+    /// Parses the plain text kept so far.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let text = self.pending.take();
+            self.parser.advance(&mut self.term, &text);
+        }
     }
 
     /// Whether the bytes fed so far end between escape sequences and characters, so the widget
     /// can go on from a snapshot with the bytes that follow.
     pub fn at_boundary(&self) -> bool {
-        self.boundary == Boundary::Ground
+        self.scan.boundary == scan::Boundary::Ground
     }
 
     /// Answers to queries found in the output since the last call (to send to the program when
@@ -108,28 +173,73 @@ impl Screen {
     }
 
     pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.flush();
+        self.scan.resized();
         self.term.resize(Size { cols: cols.max(2) as usize, rows: rows.max(1) as usize });
     }
 
     /// The visible screen, written over whatever the widget shows (its scrollback is left as it
     /// was; the snapshot after the flood brings it up to date).
     pub fn frame(&mut self) -> Vec<u8> {
+        if let Some(frame) = self.frame_of_tail() {
+            return frame;
+        }
+        self.flush();
         self.settle();
+        let alt = self.term.mode().contains(TermMode::ALT_SCREEN);
+        let grid = self.term.grid();
+        let frame = self.paint(|_| grid, grid, alt);
+        if alt {
+            self.primary_stale = true;
+        }
+        frame
+    }
+
+    /// During a flood of plain text, the frame without parsing it all: the rows that scroll are
+    /// decided by the last `2 * rows` lines alone (see `pending`), so they are parsed into a
+    /// screen of its own set up like this one (pen, modes, region), and the kept text waits for
+    /// its history to be cut. The rows that do not scroll are this screen's.
+    fn frame_of_tail(&self) -> Option<Vec<u8>> {
+        let rows = self.term.screen_lines();
+        let tail = self.pending.tail(2 * rows)?;
+        let mode = *self.term.mode();
+        let grid = self.term.grid();
+        let (start, end) = self.scrolling_rows()?;
+        if mode.intersects(TermMode::ALT_SCREEN | TermMode::ORIGIN)
+            || self.scan.tabs_set
+            || grid.cursor.charsets != Charsets::default()
+        {
+            return None; // not reproduced by the setup below
+        }
+        let size = Size { cols: grid.columns(), rows };
+        let mut scratch = Term::new(Config { scrolling_history: 0, ..Config::default() }, &size, Listener::default());
+        let mut setup = Out::new();
+        setup.attrs(&grid.cursor.template);
+        for (flag, set) in [(TermMode::LINE_WRAP, "?7"), (TermMode::INSERT, "4"), (TermMode::LINE_FEED_NEW_LINE, "20")]
+        {
+            let _ = write!(setup.s, "\x1b[{set}{}", if mode.contains(flag) { 'h' } else { 'l' });
+        }
+        let _ = write!(setup.s, "\x1b[{};{}r\x1b[{end};1H", start + 1, end);
+        let mut parser: Processor<StdSyncHandler> = Processor::new();
+        parser.advance(&mut scratch, setup.s.as_bytes());
+        parser.advance(&mut scratch, tail);
+        Some(self.paint(|line| if (start..end).contains(&line) { scratch.grid() } else { grid }, scratch.grid(), false))
+    }
+
+    /// The visible rows, each from the grid `rows` gives for it, and `cursor`'s cursor, with this
+    /// screen's modes and title.
+    fn paint<'a>(&self, rows: impl Fn(usize) -> &'a Grid<Cell>, cursor: &Grid<Cell>, alt: bool) -> Vec<u8> {
         let mut out = Out::new();
         out.s.push_str("\x18\x1b[0m");
-        let alt = self.term.mode().contains(TermMode::ALT_SCREEN);
         out.s.push_str(if alt { "\x1b[?1049h" } else { "\x1b[?1049l" });
-        let grid = self.term.grid();
-        for r in 0..grid.screen_lines() {
+        for r in 0..cursor.screen_lines() {
+            let grid = rows(r);
             let _ = write!(out.s, "\x1b[{};1H", r + 1);
             out.row(&grid[Line(r as i32)], grid.columns(), false);
             out.s.push_str("\x1b[0m\x1b[K");
             out.pen = Pen::default();
         }
-        self.state(&mut out);
-        if alt {
-            self.primary_stale = true;
-        }
+        self.state(&mut out, cursor);
         out.s.into_bytes()
     }
 
@@ -138,6 +248,7 @@ impl Screen {
     /// On the alternate screen the primary one is not reachable here, so only the alternate
     /// screen is painted and the primary is repainted when the program leaves it.
     pub fn snapshot(&mut self) -> Vec<u8> {
+        self.flush();
         if self.term.mode().contains(TermMode::ALT_SCREEN) {
             return self.frame();
         }
@@ -159,12 +270,13 @@ impl Screen {
                 out.pen = Pen::default();
             }
         }
-        self.state(&mut out);
+        self.state(&mut out, self.term.grid());
         out.s.into_bytes()
     }
 
     /// Every line of scrollback and screen as text, trailing blanks trimmed (for tests).
-    pub fn text_lines(&self) -> Vec<String> {
+    pub fn text_lines(&mut self) -> Vec<String> {
+        self.flush();
         let grid = self.term.grid();
         (-(grid.history_size() as i32)..grid.screen_lines() as i32)
             .map(|l| {
@@ -195,9 +307,8 @@ impl Screen {
         }
     }
 
-    /// Cursor, pen, modes and title, after the rows.
-    fn state(&self, out: &mut Out) {
-        let grid = self.term.grid();
+    /// Cursor (`grid`'s), pen, modes and title, after the rows.
+    fn state(&self, out: &mut Out, grid: &Grid<Cell>) {
         let cursor = &grid.cursor;
         out.s.push_str("\x1b[0m");
         let _ = write!(out.s, "\x1b[{};{}H", cursor.point.line.0 + 1, cursor.point.column.0 + 1);
@@ -241,201 +352,6 @@ const MODES: [(TermMode, u16); 10] = [
     (TermMode::BRACKETED_PASTE, 2004),
 ];
 
-/// The attributes last written, so runs of like cells share one SGR sequence.
-#[derive(Clone, PartialEq)]
-struct Pen {
-    fg: Color,
-    bg: Color,
-    flags: Flags,
-    underline: Option<Color>,
-    link: Option<String>,
-}
-
-impl Default for Pen {
-    fn default() -> Self {
-        Self {
-            fg: Color::Named(NamedColor::Foreground),
-            bg: Color::Named(NamedColor::Background),
-            flags: Flags::empty(),
-            underline: None,
-            link: None,
-        }
-    }
-}
-
-/// Flags that change how a cell looks (the others say how it is laid out).
-const LOOKS: Flags = Flags::INVERSE
-    .union(Flags::BOLD)
-    .union(Flags::ITALIC)
-    .union(Flags::ALL_UNDERLINES)
-    .union(Flags::DIM)
-    .union(Flags::HIDDEN)
-    .union(Flags::STRIKEOUT);
-
-struct Out {
-    s: String,
-    pen: Pen,
-}
-
-impl Out {
-    fn new() -> Self {
-        Self { s: String::with_capacity(16 * 1024), pen: Pen::default() }
-    }
-
-    /// One row's cells. Trailing blank cells are left out unless the row wraps onto the next
-    /// (then every column is written so the widget wraps at the same place).
-    fn row(&mut self, row: &Row<Cell>, cols: usize, full: bool) {
-        let end = if full { cols } else { (0..cols).rev().find(|&c| !is_blank(&row[Column(c)])).map_or(0, |c| c + 1) };
-        for c in 0..end {
-            let cell = &row[Column(c)];
-            if cell.flags.intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER) {
-                continue;
-            }
-            self.attrs(cell);
-            self.s.push(if cell.c == '\0' { ' ' } else { cell.c });
-            if let Some(marks) = cell.zerowidth() {
-                self.s.extend(marks);
-            }
-        }
-    }
-
-    /// Switches the pen to `cell`'s attributes (and hyperlink) if they differ.
-    fn attrs(&mut self, cell: &Cell) {
-        let pen = Pen {
-            fg: cell.fg,
-            bg: cell.bg,
-            flags: cell.flags & LOOKS,
-            underline: cell.underline_color(),
-            link: cell.hyperlink().map(|h| h.uri().to_string()),
-        };
-        if pen == self.pen {
-            return;
-        }
-        if pen.link != self.pen.link {
-            let _ = write!(self.s, "\x1b]8;;{}\x1b\\", pen.link.as_deref().unwrap_or(""));
-        }
-        self.s.push_str("\x1b[0");
-        for (flag, code) in [
-            (Flags::BOLD, "1"),
-            (Flags::DIM, "2"),
-            (Flags::ITALIC, "3"),
-            (Flags::UNDERLINE, "4"),
-            (Flags::DOUBLE_UNDERLINE, "4:2"),
-            (Flags::UNDERCURL, "4:3"),
-            (Flags::DOTTED_UNDERLINE, "4:4"),
-            (Flags::DASHED_UNDERLINE, "4:5"),
-            (Flags::INVERSE, "7"),
-            (Flags::HIDDEN, "8"),
-            (Flags::STRIKEOUT, "9"),
-        ] {
-            if pen.flags.contains(flag) {
-                self.s.push(';');
-                self.s.push_str(code);
-            }
-        }
-        color(&mut self.s, pen.fg, 30);
-        color(&mut self.s, pen.bg, 40);
-        if let Some(u) = pen.underline {
-            color(&mut self.s, u, 50);
-        }
-        self.s.push('m');
-        self.pen = pen;
-    }
-}
-
-fn is_blank(cell: &Cell) -> bool {
-    (cell.c == ' ' || cell.c == '\0')
-        && cell.bg == Color::Named(NamedColor::Background)
-        && !cell.flags.intersects(Flags::INVERSE | Flags::ALL_UNDERLINES | Flags::STRIKEOUT)
-        && cell.hyperlink().is_none()
-}
-
-/// Appends `;<sgr>` for a colour; `base` is 30 (foreground), 40 (background) or 50 (underline).
-fn color(s: &mut String, c: Color, base: u16) {
-    match c {
-        Color::Spec(rgb) => {
-            let _ = write!(s, ";{};2;{};{};{}", base + 8, rgb.r, rgb.g, rgb.b);
-        }
-        Color::Indexed(i) => {
-            let _ = write!(s, ";{};5;{i}", base + 8);
-        }
-        Color::Named(n) => {
-            let i = n as u16;
-            let index = match i {
-                0..=15 => Some(i),
-                // The dim variants are drawn by the widget from DIM and the base colour.
-                _ if (NamedColor::DimBlack as u16..=NamedColor::DimWhite as u16).contains(&i) => {
-                    Some(i - NamedColor::DimBlack as u16)
-                }
-                _ => None, // the default foreground / background
-            };
-            match index {
-                Some(i) if base == 50 => {
-                    let _ = write!(s, ";58;5;{i}");
-                }
-                Some(i) if i < 8 => {
-                    let _ = write!(s, ";{}", base + i);
-                }
-                Some(i) => {
-                    let _ = write!(s, ";{}", base + 60 + i - 8);
-                }
-                None => {}
-            }
-        }
-    }
-}
-
-/// Where a byte stream stands between escape sequences and UTF-8 characters (enough to know
-/// whether the bytes that follow can be parsed on their own).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Boundary {
-    Ground,
-    /// Continuation bytes still to come for a UTF-8 character.
-    Utf8(u8),
-    Escape,
-    /// CSI parameters, up to the final byte.
-    Csi,
-    /// OSC, DCS, SOS, PM or APC text, up to BEL or ST.
-    Text,
-    TextEscape,
-}
-
-impl Boundary {
-    /// The state after `bytes`. Plain text from the ground state (a `cat` of a log) is not
-    /// walked byte by byte: only its last character can be unfinished.
-    fn after(self, bytes: &[u8]) -> Self {
-        let plain = self == Boundary::Ground && !bytes.contains(&0x1b);
-        let from = if plain { bytes.len().saturating_sub(4) } else { 0 };
-        bytes[from..].iter().fold(self, |state, &b| state.next(b))
-    }
-
-    fn next(self, b: u8) -> Self {
-        use Boundary::*;
-        match (self, b) {
-            // CAN and SUB abort any sequence.
-            (_, 0x18 | 0x1a) => Ground,
-            (Text, 0x07) => Ground,
-            (Text, 0x1b) => TextEscape,
-            (Text, _) => Text,
-            (TextEscape, b'\\') => Ground,
-            (TextEscape, _) => Text,
-            (_, 0x1b) => Escape,
-            (Escape, b'[') => Csi,
-            (Escape, b']' | b'P' | b'X' | b'^' | b'_') => Text,
-            (Escape, 0x20..=0x2f) => Escape, // intermediates (charset designation and the like)
-            (Escape, _) => Ground,
-            (Csi, 0x40..=0x7e) => Ground,
-            (Csi, _) => Csi,
-            (Utf8(n), 0x80..=0xbf) if n > 1 => Utf8(n - 1),
-            (Utf8(_), 0x80..=0xbf) => Ground,
-            (_, 0xc0..=0xdf) => Utf8(1),
-            (_, 0xe0..=0xef) => Utf8(2),
-            (_, 0xf0..=0xf7) => Utf8(3),
-            _ => Ground,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,7 +362,7 @@ mod tests {
         s
     }
 
-    fn rows(s: &Screen) -> Vec<String> {
+    fn rows(s: &mut Screen) -> Vec<String> {
         s.text_lines()
     }
 
@@ -459,7 +375,8 @@ mod tests {
         text.extend_from_slice(b"a line longer than twenty columns wraps\r\n$ ");
         let mut original = screen_of(&text);
         let copy = screen_of(&original.snapshot());
-        assert_eq!(rows(&copy), rows(&original));
+        let mut copy = copy;
+        assert_eq!(rows(&mut copy), rows(&mut original));
         assert_eq!(copy.term.grid().cursor.point, original.term.grid().cursor.point);
         let red = &copy.term.grid()[Line(-1)][Column(7)];
         assert_eq!(red.fg, original.term.grid()[Line(-1)][Column(7)].fg);
@@ -470,8 +387,8 @@ mod tests {
         let mut original = screen_of(b"one\r\ntwo\r\nthree\x1b[1;1H");
         let mut widget = screen_of(b"stale stale stale\r\nstale\r\nstale\r\nstale");
         widget.feed(&original.frame());
-        let visible = |s: &Screen| rows(s)[s.term.grid().history_size()..].to_vec();
-        assert_eq!(visible(&widget), visible(&original));
+        let visible = |s: &mut Screen| rows(s)[s.term.grid().history_size()..].to_vec();
+        assert_eq!(visible(&mut widget), visible(&mut original));
         assert_eq!(widget.term.grid().cursor.point, original.term.grid().cursor.point);
     }
 
@@ -500,6 +417,92 @@ mod tests {
         ] {
             s.feed(bytes);
             assert_eq!(s.at_boundary(), ground, "after {bytes:?}");
+        }
+    }
+
+    /// A small deterministic generator (xorshift) for the stream below.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// Output that is mostly lines of plain text, with now and then the sequences that change
+    /// how plain text lands (regions, tab stops, modes, charsets, the alternate screen).
+    fn stream(rng: &mut Rng, len: usize, calm: usize) -> Vec<u8> {
+        const SEQS: [&[u8]; 25] = [
+            b"\x1b[31m",
+            b"\x1b[0m",
+            b"\x1b[44;1m",
+            b"\x1b[2J",
+            b"\x1b[3;5H",
+            b"\x1b[H",
+            b"\x1b[2;3r",
+            b"\x1b[r",
+            b"\x1bH",
+            b"\x1b[3g",
+            b"\x1bc",
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b[4h",
+            b"\x1b[4l",
+            b"\x1b[20h",
+            b"\x1b[20l",
+            b"\x1b[?7l",
+            b"\x1b[?7h",
+            b"\x1b(0",
+            b"\x1b(B",
+            "é中".as_bytes(),
+            b"\x1b[1;3r\x1b[2;1H",
+            b"\x1b[2;4r\x1b[4;1H",
+            b"\x1b[?6h",
+        ];
+        let mut out = Vec::new();
+        while out.len() < len {
+            match rng.below(calm) {
+                0 => out.extend_from_slice(SEQS[rng.below(SEQS.len())]),
+                1 => out.push([b'\n', b'\r', b'\t', 0x08][rng.below(4)]),
+                _ => {
+                    for _ in 0..rng.below(25) {
+                        out.push(b'a' + rng.below(26) as u8);
+                    }
+                    out.extend_from_slice(if rng.below(8) == 0 { b"\n" } else { b"\r\n" });
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn text_put_off_ends_in_the_state_parsing_it_all_gives() {
+        for seed in 1..150u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let bytes = stream(&mut rng, 60_000, [40, 400, 4000][seed as usize % 3]);
+            let mut fast = Screen::new(10, 4, 20);
+            let mut eager = Screen::new(10, 4, 20);
+            eager.eager = true;
+            let mut at = 0;
+            while at < bytes.len() {
+                let end = (at + 1 + rng.below(3000)).min(bytes.len());
+                fast.feed(&bytes[at..end]);
+                eager.feed(&bytes[at..end]);
+                at = end;
+                if rng.below(3) == 0 {
+                    assert_eq!(fast.frame(), eager.frame(), "seed {seed}, frame at {at}");
+                }
+                if rng.below(50) == 0 {
+                    fast.resize(8 + rng.below(6) as u16, 3 + rng.below(3) as u16);
+                    let size = (fast.term.columns() as u16, fast.term.screen_lines() as u16);
+                    eager.resize(size.0, size.1);
+                }
+            }
+            assert_eq!(fast.snapshot(), eager.snapshot(), "seed {seed}");
+            assert_eq!(rows(&mut fast), rows(&mut eager));
+            assert_eq!(fast.term.grid().cursor.point, eager.term.grid().cursor.point);
         }
     }
 
