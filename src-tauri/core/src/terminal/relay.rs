@@ -4,12 +4,14 @@
 //! Every byte the program writes goes through the relay's [`Screen`]. While the widget keeps up
 //! (less than `HIGH_WATER` unacknowledged), the bytes themselves go to it, in batches (a PTY read
 //! yields a few KiB; a `cat` of a large file becomes a few hundred messages a second). Once it
-//! falls behind, the program is not slowed down: what it writes is only parsed here, and the
-//! widget gets a frame of the screen whenever it has parsed the last one (at most every
-//! `FRAME_INTERVAL`), then, once the output has been quiet for `QUIET`, a snapshot of scrollback
-//! and screen, after which the bytes flow again. That is what a native terminal does (draw the
-//! latest state, never queue): a flood costs about what it costs on a bare PTY, and a keystroke's
-//! echo waits for one frame, not for megabytes of queued output.
+//! falls behind, the program is not slowed down: what it writes is only parsed here (plain text
+//! that scrolls out of sight not even that, see `aura_screen`), and the widget gets a frame of the
+//! screen whenever it has parsed the last one (at most every `FRAME_INTERVAL`, or
+//! `TYPING_FRAME_INTERVAL` just after a keystroke), then, once the output has been quiet for
+//! `QUIET`, a snapshot of scrollback and screen, after which the bytes flow again. That is what a
+//! native terminal does (draw the latest state, never queue; kitty, for one, also waits a few
+//! milliseconds after input for the echo): a flood costs about what it costs on a bare PTY, and a
+//! keystroke's echo waits for one frame, not for megabytes of queued output.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -23,8 +25,15 @@ use aura_screen::Screen;
 const MAX_BATCH: usize = 128 * 1024;
 /// How long the flusher lets a small batch grow before sending it.
 const LINGER: Duration = Duration::from_millis(3);
-/// Least time between two frames while the widget is behind (one display refresh).
-const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+/// Least time between two frames while the widget is behind: each costs the window a repaint of
+/// every row, and a window busy repainting takes keys and messages late.
+const FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// ...but one display refresh for a moment after a keystroke, so that its echo shows at once.
+const TYPING_FRAME_INTERVAL: Duration = Duration::from_millis(16);
+const TYPING: Duration = Duration::from_millis(50);
+/// The first frame after a keystroke waits this long for the program to echo it (most do
+/// within a millisecond), so that the echo is in it rather than in the frame after.
+const ECHO_WAIT: Duration = Duration::from_millis(4);
 /// Output quiet for this long ends a flood: the widget gets the snapshot and raw bytes again.
 const QUIET: Duration = Duration::from_millis(30);
 /// ...even when the output stopped in the middle of an escape sequence, after this long.
@@ -43,6 +52,8 @@ struct Pipe {
     behind: bool,
     last_output: Instant,
     last_frame: Instant,
+    /// When the user last typed into the terminal.
+    last_input: Option<Instant>,
 }
 
 /// One terminal's relay (see the module): the producer calls [`Relay::push`], a thread of its
@@ -66,6 +77,7 @@ impl Relay {
                 behind: false,
                 last_output: now,
                 last_frame: now,
+                last_input: None,
             }),
             changed: Condvar::new(),
             killed: AtomicBool::new(false),
@@ -116,6 +128,12 @@ impl Relay {
 
     pub(super) fn exit_code(&self) -> Option<u32> {
         self.pipe.lock().exit_code
+    }
+
+    /// The user typed into the terminal: frames come faster for a moment.
+    pub(super) fn typed(&self) {
+        self.pipe.lock().last_input = Some(Instant::now());
+        self.changed.notify_all();
     }
 
     /// The widget has parsed `bytes` more bytes.
@@ -210,7 +228,10 @@ fn repaint(p: &mut Pipe) -> Result<Vec<u8>, Option<Instant>> {
         return Ok(p.screen.snapshot());
     }
     if p.last_output > p.last_frame {
-        let due = p.last_frame + FRAME_INTERVAL;
+        let due = match p.last_input.filter(|t| t.elapsed() < TYPING) {
+            Some(typed) => (p.last_frame + TYPING_FRAME_INTERVAL).max(typed + ECHO_WAIT),
+            None => p.last_frame + FRAME_INTERVAL,
+        };
         if Instant::now() < due {
             return Err(Some(due));
         }

@@ -58,6 +58,7 @@ struct Handle {
 
 impl TerminalHandle for Handle {
     fn write(&self, data: &[u8]) -> Result<(), TerminalError> {
+        self.relay.typed();
         self.inner.write(data)
     }
     fn resize(&self, cols: u16, rows: u16) -> Result<(), TerminalError> {

@@ -102,6 +102,7 @@ impl Session {
 
 impl TerminalHandle for Session {
     fn write(&self, data: &[u8]) -> Result<(), TerminalError> {
+        self.relay.typed();
         self.input.send(data.to_vec()).map_err(|_| TerminalError::Io("the terminal's program has ended".into()))
     }
 
