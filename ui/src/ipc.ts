@@ -97,8 +97,10 @@ export const api = {
     inSandbox: boolean,
     cols: number,
     rows: number,
-    onData: (bytes: Uint8Array) => void,
+    onData: (output: Uint8Array | string) => void,
     onExit: (code: number | null) => void,
-  ) => c.terminalOpen(cols, rows, inSandbox, channel<ArrayBuffer>((buf) => onData(new Uint8Array(buf))), channel(onExit)),
+  ) => c.terminalOpen(cols, rows, inSandbox,
+    // A few KiB of whole characters come as a string (handed over in one step), the rest as bytes.
+    channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
   agentSubscribe: (onEvent: (e: AgentEvent) => void) => c.agentSubscribe(channel(onEvent)),
 };

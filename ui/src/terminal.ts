@@ -40,8 +40,16 @@ export interface JobOptions {
  *  opens, it sees that terminal's output as it arrives, in order, and each chunk once xterm has
  *  parsed it; so the time from a keystroke to its echo being on the terminal can be measured. */
 interface OutputProbe {
-  received(bytes: Uint8Array): void;
+  received(output: Uint8Array | string): void;
   parsed(count: number): void;
+}
+
+const encoder = new TextEncoder();
+/** The size of output as the Rust side counts it (UTF-8 bytes), for acknowledging it. */
+function byteLength(output: Uint8Array | string): number {
+  if (typeof output !== "string") return output.length;
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(output) ? output.length : encoder.encode(output).length;
 }
 
 /** xterm.js (a third of the window's code) loads with the first terminal, after the project is
@@ -126,14 +134,15 @@ export class TerminalPanel {
     const probe = (window as unknown as { auraOutputProbe?: OutputProbe }).auraOutputProbe;
     try {
       const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
-        (bytes) => {
-          probe?.received(bytes);
-          xterm.write(bytes, () => {
-            probe?.parsed(bytes.length);
-            ack(bytes.length);
+        (output) => {
+          probe?.received(output);
+          const size = byteLength(output);
+          xterm.write(output, () => {
+            probe?.parsed(size);
+            ack(size);
           });
-          if ((inSandbox || job.onOutput) && bytes.length < 65536) {
-            const text = decoder.decode(bytes, { stream: true });
+          if ((inSandbox || job.onOutput) && size < 65536) {
+            const text = typeof output === "string" ? output : decoder.decode(output, { stream: true });
             if (inSandbox) this.onOutput(text);
             job.onOutput?.(text);
           }

@@ -5,15 +5,32 @@ use tauri::State;
 use crate::error::IpcResult;
 use crate::state::AppState;
 
-/// Streams PTY output to the webview as raw bytes (an ArrayBuffer on the JS side).
+/// Streams PTY output to the webview: as a string when it is a few KiB of whole UTF-8 characters
+/// (a frame of the screen, a prompt), else as raw bytes (an ArrayBuffer on the JS side).
+///
+/// Tauri hands a small JSON message to the page in one step, but raw bytes past 1 KiB (and any
+/// message past 8 KiB) in two: a note, then the page's request for the data, each through the
+/// main threads of the app and of the page. During a flood those threads are busy repainting, so
+/// the second trip is what a keystroke's echo, sent as a frame, would wait for.
 struct ChannelSink {
     data: Channel<InvokeResponseBody>,
     exit: Channel<Option<u32>>,
 }
 
+/// Text up to this many bytes goes as a string (its JSON form stays under Tauri's 8 KiB for
+/// handing a message over directly, unless it is mostly escapes).
+const DIRECT_TEXT: usize = 6 * 1024;
+
 impl TerminalSink for ChannelSink {
     fn output(&mut self, data: Vec<u8>) {
-        let _ = self.data.send(InvokeResponseBody::Raw(data));
+        let body = match String::from_utf8(data) {
+            Ok(text) if text.len() <= DIRECT_TEXT => {
+                InvokeResponseBody::Json(serde_json::to_string(&text).unwrap_or_default())
+            }
+            Ok(text) => InvokeResponseBody::Raw(text.into_bytes()),
+            Err(e) => InvokeResponseBody::Raw(e.into_bytes()),
+        };
+        let _ = self.data.send(body);
     }
     fn exit(&mut self, code: Option<u32>) {
         let _ = self.exit.send(code);
