@@ -9,7 +9,8 @@
 //     xvfb-run -a dbus-run-session -- node tests/bench/app_bench.mjs
 //   - keystroke echo while the terminal floods (tests/bench/flood_keys.py): p50 / p99 from
 //     keydown to the echo on the screen, parsed by xterm
-//   (ONLY=startup, ONLY=terminal or ONLY=echo for one part)
+//   (ONLY=startup, ONLY=terminal or ONLY=echo for one part; KEYS=<n> keys for the echo, 30 by
+//   default; VERBOSE=1 prints every echo's latency)
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -160,7 +161,7 @@ async function echoDuringFlood() {
   const dirs = makeSandboxDirs({ "a.txt": "x\n" });
   const app = await startApp(dirs);
   const b = app.browser;
-  const KEYS = 30;
+  const KEYS = Number(process.env.KEYS || 30);
   let lat = [];
   try {
     await eventually(() => b.execute(() => document.body.dataset.ready === "true"), { timeout: 60000 });
@@ -168,9 +169,10 @@ async function echoDuringFlood() {
       const st = { recv: 0, keys: [], seen: new Set(), pending: [], lat: [], tail: "" };
       window.echoStats = st;
       window.auraOutputProbe = {
-        received(bytes) {
-          // latin1 keeps one character per byte; the tail joins a token split across chunks.
-          const text = st.tail + new TextDecoder("latin1").decode(bytes);
+        received(output) {
+          // A string or bytes (latin1 keeps one character per byte); the tail joins a token split
+          // across chunks.
+          const text = st.tail + (typeof output === "string" ? output : new TextDecoder("latin1").decode(output));
           st.tail = text.slice(-16);
           const found = [];
           for (const m of text.matchAll(/KEY-(\d+)(?=\D)/g)) {
@@ -178,7 +180,7 @@ async function echoDuringFlood() {
             if (!st.seen.has(n)) { st.seen.add(n); found.push(n); }
           }
           st.pending.push(found);
-          st.recv += bytes.length;
+          st.recv += output.length;
         },
         parsed() {
           const now = performance.now();
