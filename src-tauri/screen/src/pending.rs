@@ -2,11 +2,12 @@
 //! see them, so parsing them (the emulator's cost is per cell and per scrolled row) is wasted.
 //!
 //! Output made only of printable ASCII, CR, LF, tab and backspace, arriving when the emulator is
-//! between sequences and the scroll region is the whole screen, is kept here instead of parsed.
-//! Only its end can still be seen: from a carriage return (column 0, nothing pending to wrap)
-//! followed by `history + 2 * rows` line feeds, whatever came before is scrolled out of the
-//! scrollback whatever row the cursor was on, since every row it could have touched is pushed up
-//! past the history by the lines that follow. So everything before such a carriage return is
+//! between sequences and the cursor is in the rows that scroll (the whole screen, or a scroll
+//! region), is kept here instead of parsed. Only its end can still be seen: from a carriage
+//! return (column 0, nothing pending to wrap) followed by `history + 2 * rows` line feeds
+//! (`2 * rows` for a region below the top, which feeds no history), whatever came before is
+//! scrolled out whatever row the cursor was on, since every row it could have touched is pushed
+//! up past the history by the lines that follow. So everything before such a carriage return is
 //! dropped unparsed, and the rest is parsed when the state is read (or other output arrives).
 
 /// Beyond this, kept text is parsed anyway (output with no carriage returns, or very long lines).
