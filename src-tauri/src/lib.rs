@@ -43,8 +43,22 @@ pub fn run() {
         });
 }
 
+/// Logs go to stderr and to `<data>/dev.aura.ide/logs/aura.log` (the previous run's is kept as
+/// `aura.1.log`), so a failure can be read after the fact. `AURA_LOG` sets the filter.
 fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("AURA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+    let filter = || EnvFilter::try_from_env("AURA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = log_file().map(|f| {
+        fmt::layer().with_writer(std::sync::Mutex::new(f)).with_ansi(false).with_target(false).with_filter(filter())
+    });
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter());
+    let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+}
+
+fn log_file() -> Option<std::fs::File> {
+    let dir = dirs::data_dir()?.join("dev.aura.ide").join("logs");
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("aura.log");
+    let _ = std::fs::rename(&path, dir.join("aura.1.log"));
+    std::fs::File::create(path).ok()
 }

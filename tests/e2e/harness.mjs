@@ -12,6 +12,23 @@ export { Key };
 
 export const APP = process.env.AURA_APP_BIN;
 
+// The app a test is driving, so a timeout can say what it showed and logged.
+let current = null;
+
+/** What the current app shows in toasts and the end of its log: for a failure's message. */
+async function diagnostics() {
+  if (!current) return "";
+  let toasts = "";
+  try {
+    toasts = await current.browser.execute(() => [...document.querySelectorAll(".toast")].map((t) => t.textContent).join(" | "));
+  } catch { /* the page may be gone */ }
+  let log = "";
+  try {
+    log = fs.readFileSync(path.join(current.dirs.home, ".local/share/dev.aura.ide/logs/aura.log"), "utf8").trim().split("\n").slice(-15).join("\n");
+  } catch { /* no log yet */ }
+  return `\n  toasts: ${toasts || "(none)"}\n  app log (last lines):\n${log || "(empty)"}`;
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -63,7 +80,7 @@ export function appEnv(dirs) {
     XDG_STATE_HOME: path.join(dirs.home, ".local/state"),
     SHELL: "/bin/bash",
     TAURI_WEBVIEW_AUTOMATION: "true",
-    AURA_LOG: process.env.AURA_LOG || "warn",
+    AURA_LOG: process.env.AURA_LOG || "info",
   };
 }
 
@@ -99,7 +116,8 @@ export async function startApp(dirs, args = [dirs.project]) {
       connectionRetryTimeout: 120000,
       capabilities: { "tauri:options": { application: APP, args } },
     });
-    return { browser, stop: () => stop(browser), log: path.join(dirs.base, `driver-${port}.log`) };
+    current = { browser, dirs };
+    return { browser, stop: () => { current = null; return stop(browser); }, log: path.join(dirs.base, `driver-${port}.log`) };
   } catch (e) {
     await stop(null);
     throw e;
@@ -119,7 +137,7 @@ export async function eventually(fn, { timeout = 20000, interval = 150, what = "
     }
     await new Promise((r) => setTimeout(r, interval));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}${await diagnostics()}`);
 }
 
 /** The visible text of the active terminal (xterm's DOM renderer rows). */

@@ -89,6 +89,9 @@ pub struct SandboxService {
     secrets: Secrets,
     local: Mutex<Option<Arc<LocalProvider>>>,
     current: Mutex<Option<Current>>,
+    /// Held while a sandbox is found or made, so that a terminal, a run and an agent's command
+    /// asking at once share one sandbox instead of each making (and leaking) their own.
+    ensuring: tokio::sync::Mutex<()>,
     /// Cached result of looking for bubblewrap.
     bwrap: Mutex<Option<Result<PathBuf, String>>>,
     /// Cached result of looking for a working user-mode network tool.
@@ -112,6 +115,7 @@ impl SandboxService {
             secrets,
             local: Mutex::new(None),
             current: Mutex::new(None),
+            ensuring: tokio::sync::Mutex::new(()),
             bwrap: Mutex::new(None),
             outbound: Mutex::new(None),
             cancel: tokio::sync::Notify::new(),
@@ -223,6 +227,7 @@ impl SandboxService {
 
     /// The running sandbox of the project, created on first use.
     async fn ensure(&self, root: &ProjectRoot, project: &ProjectRecord) -> Result<Current, SandboxError> {
+        let _one_at_a_time = self.ensuring.lock().await;
         if let Some(cur) = self.current_for(project) {
             if let Ok(info) = cur.provider.get(&cur.sandbox_id).await {
                 // A command or terminal on a sandbox that was stopped (by hand or by the idle
@@ -250,8 +255,11 @@ impl SandboxService {
             auto_stop_minutes: settings.auto_stop_minutes,
         };
         let provider = self.provider(&settings)?;
+        let began = std::time::Instant::now();
+        tracing::info!(provider = settings.provider.as_str(), "creating the project's sandbox");
         let info = provider.create(&spec).await?;
         let delivery = Arc::new(provider.clone().deliver(&info.id, root).await?);
+        tracing::info!(id = %info.id, ms = began.elapsed().as_millis() as u64, "sandbox ready");
         let kind = settings.provider;
         let row =
             self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
