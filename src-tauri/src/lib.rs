@@ -7,6 +7,7 @@ pub mod commands;
 mod error;
 mod state;
 mod updates;
+mod webview;
 
 pub use agent::run_bridge as run_mcp_bridge;
 pub use error::IpcError;
@@ -28,6 +29,9 @@ pub fn run() {
             tauri::async_runtime::spawn(async move { agents.start().await });
             app.manage(state);
             app.manage(updates::Updates::default());
+            if let Some(window) = app.get_webview_window("main") {
+                webview::configure(&window);
+            }
             Ok(())
         })
         .build(tauri::generate_context!())

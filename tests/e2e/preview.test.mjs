@@ -44,6 +44,9 @@ describe("preview", () => {
     try {
       await eventually(async () => (await (await b.$("#msg")).getText()) === "initial", { what: "page through the proxy" });
       await eventually(() => b.execute(() => document.body.dataset.ws === "open"), { what: "page WebSocket open" });
+      // The window draws without GL compositing when there is no GPU (src-tauri/src/webview.rs):
+      // a previewed page can still use WebGL.
+      assert.ok(await b.execute(() => !!document.createElement("canvas").getContext("webgl")), "WebGL in the preview");
       fs.writeFileSync(path.join(dirs.project, "message.txt"), "updated over the websocket\n");
       await eventually(async () => (await (await b.$("#msg")).getText()) === "updated over the websocket", { what: "live update" });
 
