@@ -109,6 +109,11 @@ describe("foundation", () => {
     await (await b.$(".term-view:not([hidden]) .xterm-helper-textarea")).addValue("echo after-''flood");
     await b.keys([Key.Enter]);
     await eventually(async () => /^after-flood\s*$/m.test(await terminalText(b)), { what: "a command after the flood" });
+    // The screen (xterm's rows) shows the flood's end whole: drawn at the terminal's width, in order.
+    const shown = (await terminalText(b)).split("\n").map((l) => l.trimEnd());
+    const end = shown.indexOf("flood-over");
+    assert.ok(end > 0, `the end marker is on the screen: ${JSON.stringify(shown)}`);
+    assert.equal(shown[end - 1], "300000", JSON.stringify(shown));
   });
 
   test("project search finds text and opens the match", async () => {
