@@ -22,7 +22,11 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
+        .on_page_load(move |_, p| {
+            tracing::debug!(ms = started.elapsed().as_millis() as u64, event = ?p.event(), "page load");
+        })
         .setup(move |app| {
+            tracing::debug!(ms = started.elapsed().as_millis() as u64, "setup begins");
             let data_dir = app.path().app_data_dir()?;
             let state = AppState::new(data_dir, startup.project.clone(), started)?;
             let agents = state.agents.clone();
@@ -32,6 +36,7 @@ pub fn run() {
             if let Some(window) = app.get_webview_window("main") {
                 webview::configure(&window);
             }
+            tracing::debug!(ms = started.elapsed().as_millis() as u64, "setup done");
             Ok(())
         })
         .build(tauri::generate_context!())

@@ -146,6 +146,8 @@ describe("foundation", () => {
     const b = app.browser;
     const tabs = await b.execute(() => [...document.querySelectorAll(".tab")].map((t) => t.dataset.path));
     assert.deepEqual(tabs.sort(), ["main.rs", "src/app.ts"]);
+    // The folder expanded before is open again as soon as the window is ready.
+    assert.ok(await (await b.$('.tree-row[data-path="src/app.ts"]')).isExisting(), "src is expanded again");
     assert.ok(fs.existsSync(path.join(dirs.home, ".local/share/dev.aura.ide/aura.sqlite3")), "state lives in the real SQLite file");
   });
 });

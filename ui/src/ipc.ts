@@ -4,6 +4,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { commands } from "./bindings/commands";
 import type { DirEntry } from "./bindings/DirEntry";
+import type { Listing } from "./bindings/Listing";
 import type { FileContent } from "./bindings/FileContent";
 import type { FileVersion } from "./bindings/FileVersion";
 import type { FsChange } from "./bindings/FsChange";
@@ -52,7 +53,7 @@ import type { UpdateSettings } from "./bindings/UpdateSettings";
 export type { SecretName, SecretState };
 export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncExplanation, SyncEvent, SyncSettingsView, SyncStatus };
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
-export type { DirEntry, FileContent, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
+export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { RunConfig, RunPlan, RunSetup };

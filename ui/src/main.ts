@@ -175,7 +175,7 @@ async function openProject(path: string): Promise<void> {
     // CodeMirror loads beside the tree when there are tabs to restore (and not at all without).
     if (info.session.open_tabs.length) editor.preload();
     layout.apply(info.session.layout);
-    await tree.load(info.session.expanded_dirs);
+    await tree.load(info.session.expanded_dirs, info.listings);
     await editor.restore(info.session.open_tabs, info.session.active_tab);
     if (info.watch_error) toast(info.watch_error, "error");
     // Ready (tree listed, tabs restored) before the terminal: its shell and xterm.js (a third of

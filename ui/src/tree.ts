@@ -1,5 +1,5 @@
 // The file tree: lists one folder at a time, on expand; refreshes the folders the watcher names.
-import { api, asIpcError, type DirEntry } from "./ipc";
+import { api, asIpcError, type DirEntry, type Listing } from "./ipc";
 import { h } from "./dom";
 import { basename, dirname, isWithin, join } from "./paths";
 import { confirmChoice, promptText, toast } from "./modal";
@@ -31,16 +31,23 @@ export class FileTree {
     });
   }
 
-  /** Loads the root and re-expands `expanded` (from the saved session) that still exist. */
-  async load(expanded: string[] = []): Promise<void> {
+  /** Shows the root and re-expands `expanded` (from the saved session) that still exist, from
+   *  `listed` (what opening the project listed) and asking for any folder it does not hold. */
+  async load(expanded: string[] = [], listed: Listing[] = []): Promise<void> {
     this.expanded = new Set();
     this.children.clear();
-    await this.loadDir("");
+    const given = new Map(listed.map((l) => [l.dir, l.entries]));
+    const show = async (dir: string) => {
+      const entries = given.get(dir);
+      if (entries) this.children.set(dir, entries);
+      else await this.loadDir(dir);
+    };
+    await show("");
     for (const dir of [...expanded].sort()) {
       const parent = dirname(dir);
       if (this.children.get(parent)?.some((e) => e.path === dir && e.is_dir)) {
         this.expanded.add(dir);
-        await this.loadDir(dir);
+        await show(dir);
       }
     }
     this.render();

@@ -2,7 +2,7 @@
 
 use aura_core::paths::ProjectRoot;
 use aura_core::workspace::search::{find_files, search, SearchQuery};
-use aura_core::workspace::tree::{list_dir, EntryKind};
+use aura_core::workspace::tree::{list_dir, list_session, EntryKind};
 
 fn project() -> (tempfile::TempDir, ProjectRoot) {
     let dir = tempfile::tempdir().unwrap();
@@ -120,4 +120,16 @@ fn quick_open_ranks_file_names() {
     assert_eq!(found.first().map(String::as_str), Some("src/util/strings.rs"));
     assert!(find_files(&root, "index", 10).is_empty(), "ignored files are not offered");
     assert_eq!(find_files(&root, "smr", 10).first().map(String::as_str), Some("src/main.rs"));
+}
+
+#[test]
+fn a_saved_session_is_listed_at_once_parents_first_and_gone_folders_left_out() {
+    let (_d, root) = project();
+    let expanded = ["src/util", "src", "gone", "src/gone", "docs/alpha.md"].map(String::from);
+    let listed = list_session(&root, &expanded);
+    let dirs: Vec<_> = listed.iter().map(|l| l.dir.as_str()).collect();
+    assert_eq!(dirs, vec!["", "src", "src/util"]);
+    assert_eq!(listed[2].entries.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), vec!["src/util/strings.rs"]);
+    // A child whose parent is not expanded is not shown, so not listed.
+    assert_eq!(list_session(&root, &["src/util".to_string()]).len(), 1);
 }

@@ -1,4 +1,5 @@
 use aura_core::store::{ProjectSession, RecentProject};
+use aura_core::workspace::tree::{list_session, Listing};
 use aura_core::workspace::watcher::FsChange;
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -17,6 +18,8 @@ pub struct ProjectInfo {
     pub session: ProjectSession,
     /// Set when live updates from disk could not be started (the project still works).
     pub watch_error: Option<String>,
+    /// The tree's root and the session's expanded folders, listed (the tree needs no call).
+    pub listings: Vec<Listing>,
 }
 
 #[tauri::command]
@@ -34,11 +37,13 @@ pub async fn open_project(
         let _ = on_change.send(c);
     })?;
     let root = &opened.project.root;
+    let listings = list_session(root, &opened.session.expanded_dirs);
     Ok(ProjectInfo {
         root: root.path().display().to_string(),
         name: root.name(),
         session: opened.session,
         watch_error: opened.watch_error,
+        listings,
     })
 }
 

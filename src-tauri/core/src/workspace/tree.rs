@@ -94,3 +94,35 @@ pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, Workspac
     });
     Ok(out)
 }
+
+/// One folder's rows, as the tree shows them.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct Listing {
+    /// Project-relative folder ("" for the root).
+    pub dir: String,
+    pub entries: Vec<DirEntry>,
+}
+
+/// The root and every folder of `expanded` (a saved session) still shown as one: listed at once,
+/// parents first, so a reopened project's tree is drawn without a call per folder. A folder that
+/// is gone, or cannot be listed, is left out (the tree asks for it again and says why).
+pub fn list_session(root: &ProjectRoot, expanded: &[String]) -> Vec<Listing> {
+    let mut out: Vec<Listing> = Vec::new();
+    let Ok(entries) = list_dir(root, "") else { return out };
+    out.push(Listing { dir: String::new(), entries });
+    let mut dirs: Vec<&String> = expanded.iter().filter(|d| !d.is_empty()).collect();
+    // Sorted by depth: a folder's parent is listed before it.
+    dirs.sort_by_key(|d| (d.matches('/').count(), d.as_str()));
+    dirs.dedup();
+    for dir in dirs {
+        let parent = dir.rsplit_once('/').map_or("", |(p, _)| p);
+        let shown = out.iter().any(|l| l.dir == parent && l.entries.iter().any(|e| e.is_dir && &e.path == dir));
+        if shown {
+            if let Ok(entries) = list_dir(root, dir) {
+                out.push(Listing { dir: dir.clone(), entries });
+            }
+        }
+    }
+    out
+}
