@@ -129,9 +129,13 @@ describe("sync to an S3 bucket", () => {
     await (await b.$('[data-testid="sync-status"]')).click();
     await eventually(() => b.execute(() => /main\.py/.test(document.querySelector('[data-testid="sync-events"]').textContent)), { what: "the upload listed in the panel" });
 
-    // The secret is in the keychain, not in the state database nor the page.
-    const db = fs.readFileSync(path.join(dirs.home, ".local/share/dev.aura.ide/aura.sqlite3"));
-    assert.ok(!db.includes(Buffer.from(SECRET)), "the secret key is not in SQLite");
+    // The secret is in the keychain, not in the state database, the log nor the page.
+    const data = path.join(dirs.home, ".local/share/dev.aura.ide");
+    for (const f of ["aura.sqlite3", "aura.sqlite3-wal"].filter((f) => fs.existsSync(path.join(data, f)))) {
+      assert.ok(!fs.readFileSync(path.join(data, f)).includes(Buffer.from(SECRET)), `the secret key is not in SQLite (${f})`);
+    }
+    const log = fs.readFileSync(path.join(data, "logs/aura.log"), "utf8");
+    assert.ok(log.length > 0 && !log.includes(SECRET), "nor in the log");
     assert.ok(!(await b.getPageSource()).includes(SECRET), "nor in the page");
   });
 
