@@ -19,14 +19,16 @@ let current = null;
 async function diagnostics() {
   if (!current) return "";
   let toasts = "";
+  let terminals = "";
   try {
     toasts = await current.browser.execute(() => [...document.querySelectorAll(".toast")].map((t) => t.textContent).join(" | "));
+    terminals = await current.browser.execute(() => [...document.querySelectorAll(".term-tab")].map((t) => t.dataset.title).join(", "));
   } catch { /* the page may be gone */ }
   let log = "";
   try {
     log = fs.readFileSync(path.join(current.dirs.home, ".local/share/dev.aura.ide/logs/aura.log"), "utf8").trim().split("\n").slice(-15).join("\n");
   } catch { /* no log yet */ }
-  return `\n  toasts: ${toasts || "(none)"}\n  app log (last lines):\n${log || "(empty)"}`;
+  return `\n  toasts: ${toasts || "(none)"}\n  terminals: ${terminals || "(none)"}\n  app log (last lines):\n${log || "(empty)"}`;
 }
 
 export function freePort() {
