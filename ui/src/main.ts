@@ -156,6 +156,15 @@ async function onFsChange(change: FsChange): Promise<void> {
   await editor.diskChanged(change.paths);
 }
 
+/** The window is laid out and drawn once, with the project in it: until then #app is not
+ *  displayed. Its first layout and paint take ~30 ms on the page's thread, which the answers to
+ *  the first calls would wait behind, only to be redone when the tree arrives. Shown anyway after
+ *  half a second, so a slow open shows the window. */
+function reveal(): void {
+  $("#app").classList.remove("opening");
+}
+setTimeout(reveal, 500);
+
 async function openProject(path: string): Promise<void> {
   if (project && editor.dirtyPaths().length) {
     await editor.saveAll();
@@ -177,6 +186,7 @@ async function openProject(path: string): Promise<void> {
     layout.apply(info.session.layout);
     await tree.load(info.session.expanded_dirs, info.listings);
     await editor.restore(info.session.open_tabs, info.session.active_tab);
+    reveal();
     if (info.watch_error) toast(info.watch_error, "error");
     // Ready (tree listed, tabs restored) before the terminal: its shell and xterm.js (a third of
     // the window's code) come after the project is on screen.
@@ -320,5 +330,6 @@ window.addEventListener("beforeunload", (e) => {
   } catch (e) {
     toast(asIpcError(e).message, "error");
   }
+  reveal();
   void updates.checkAtStart();
 })();
