@@ -15,7 +15,10 @@ export class StatusBar {
   constructor(onSyncClick: () => void = () => {}, onRunClick: () => void = () => {}) {
     this.sync.addEventListener("click", onSyncClick);
     this.run.addEventListener("click", onRunClick);
-    $("#statusbar").append(this.left, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.run, this.sync, this.provider);
+    // Where commands run sits on the left, beside the project (as VS Code's remote indicator):
+    // its text changes once the sandbox state is known, and on the right that moved the sync and
+    // run buttons from under a pointer about to click them.
+    $("#statusbar").append(this.left, this.provider, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.run, this.sync);
   }
 
   /** ▶ Run's state ("running :5173", "install failed (exit 1)"); hidden when idle. */
