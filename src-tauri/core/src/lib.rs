@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod create;
 pub mod error;
+pub mod host_run;
 pub mod paths;
 pub mod preview;
 pub mod project;

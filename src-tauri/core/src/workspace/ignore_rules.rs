@@ -9,7 +9,8 @@ use ignore::WalkBuilder;
 pub const AURA_IGNORE: &str = ".auraignore";
 
 /// A walker over `dir` honouring Aura's ignore rules. Hidden files are included (`.env`,
-/// `.github/` are part of projects); the `.git` folder is not.
+/// `.github/` are part of projects); the `.git` folder is not, nor a sandbox's placeholder (see
+/// [`crate::host_run`]).
 pub fn walker(dir: &Path) -> WalkBuilder {
     let mut b = WalkBuilder::new(dir);
     b.hidden(false)
@@ -20,7 +21,7 @@ pub fn walker(dir: &Path) -> WalkBuilder {
         .ignore(true)
         .parents(true)
         .add_custom_ignore_filename(AURA_IGNORE)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(|e| e.file_name() != ".git" && !crate::host_run::is_placeholder(e.path()));
     b
 }
 
@@ -145,7 +146,7 @@ pub fn sync_walker(root: &Path, dir: &Path) -> WalkBuilder {
     let root = root.to_path_buf();
     b.filter_entry(move |e| {
         use std::os::unix::ffi::OsStrExt;
-        if e.file_name() == ".git" {
+        if e.file_name() == ".git" || crate::host_run::is_placeholder(e.path()) {
             return false;
         }
         if !e.file_type().is_some_and(|t| t.is_dir()) {
@@ -160,6 +161,9 @@ pub fn sync_walker(root: &Path, dir: &Path) -> WalkBuilder {
 /// Whether sync leaves `rel` out (ignore files, a skipped folder above it, `.git`). A file Git
 /// tracks is never left out (see [`super::tracked`]).
 pub fn sync_ignored(root: &Path, rel: &[u8], is_dir: bool) -> bool {
+    if crate::host_run::is_placeholder(&root.join(crate::paths::rel_bytes(rel))) {
+        return true;
+    }
     if !is_dir && super::tracked::tracked(root).contains(rel) {
         return false;
     }
