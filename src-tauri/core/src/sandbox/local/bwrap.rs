@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::guard::Guard;
 use super::network::{Netns, NetworkMode, Outbound};
 use crate::sandbox::Limits;
 
@@ -139,17 +140,20 @@ fn user_tasks(uid: u32) -> usize {
         .sum()
 }
 
-/// The full argv that runs `command` (argv inside the sandbox) for `project`.
+/// The full argv that runs `command` (argv inside the sandbox) for `project`, with `guard`'s
+/// protections over the workspace.
+#[allow(clippy::too_many_arguments)]
 pub fn argv(
     iso: &Isolation,
     net: Option<&Netns>,
     project: &Path,
+    guard: Option<&Guard>,
     cwd: Option<&str>,
     env: &[(String, String)],
     limits: &Limits,
     command: &[String],
 ) -> Result<Vec<String>, String> {
-    argv_with(iso, net, project, cwd, env, limits, command, true)
+    argv_with(iso, net, project, guard, cwd, env, limits, command, true)
 }
 
 /// What every sandbox gets: its own namespaces (the network is entered before, see `netns`),
@@ -217,12 +221,14 @@ fn usr_merge_links() -> Vec<String> {
 /// Like [`argv`]; `new_session: false` keeps the caller's controlling terminal, which an
 /// interactive shell on Aura's own PTY needs for job control and Ctrl+C (the PTY belongs to the
 /// sandbox, so keystroke injection reaches nothing else). `net` is the sandbox's namespace (none
-/// only for the host network).
+/// only for the host network). `guard` (see [`super::guard`]) keeps what the host runs read-only;
+/// its opener runs first, on the host, and hands bubblewrap the mounts' sources.
 #[allow(clippy::too_many_arguments)]
 pub fn argv_with(
     iso: &Isolation,
     net: Option<&Netns>,
     project: &Path,
+    guard: Option<&Guard>,
     cwd: Option<&str>,
     env: &[(String, String)],
     limits: &Limits,
@@ -230,6 +236,9 @@ pub fn argv_with(
     new_session: bool,
 ) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
+    if let (Isolation::Bubblewrap { .. }, Some(opener)) = (iso, guard.and_then(Guard::opener)) {
+        out.extend(opener);
+    }
     let rl = rlimits(limits);
     if let (false, Some(pl)) = (rl.is_empty(), prlimit()) {
         out.push(pl.display().to_string());
@@ -251,6 +260,7 @@ pub fn argv_with(
             out.extend(SYSTEM.iter().map(|a| s(a)));
             out.extend(usr_merge_links());
             out.extend([s("--bind"), project.display().to_string(), s(WORKSPACE)]);
+            out.extend(guard.map(Guard::bwrap_args).unwrap_or_default());
             for (host, inside) in net.map(Netns::overlays).unwrap_or_default() {
                 out.extend([s("--ro-bind"), host.display().to_string(), inside.display().to_string()]);
             }

@@ -2,6 +2,7 @@
 //! accepted it — without isolation where bubblewrap cannot work.
 
 pub mod bwrap;
+pub mod guard;
 pub mod network;
 mod provider;
 pub mod watchdog;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use self::bwrap::{Isolation, NetPlan};
+use self::guard::{Blanks, Guard};
 use self::network::{Following, Netns, NetworkMode};
 use self::watchdog::{WatchLimits, Watchdog};
 use super::*;
@@ -28,6 +30,13 @@ struct LocalSandbox {
     pids: Vec<u32>,
     /// Its own network namespace (none on the host network).
     net: Option<Arc<Netns>>,
+    /// Placeholders its commands mount over missing guarded names (removed when it stops).
+    placeholders: Vec<PathBuf>,
+    /// Guards whose descriptors a starting command may still need, by the command's pid
+    /// (`None` until a terminal is attached).
+    held: Vec<(Option<u32>, Guard)>,
+    /// What the newest guard protects, and what it could not (for the panel).
+    protection: Option<String>,
 }
 
 impl LocalSandbox {
@@ -45,6 +54,8 @@ pub struct LocalProvider {
     watchdogs: Mutex<HashMap<u32, Watchdog>>,
     /// The newest sandbox's network namespace, for previews opened before it exists.
     following: Arc<Following>,
+    /// Sources of the guard's placeholders (an error when they could not be made).
+    blanks: Result<Blanks, String>,
 }
 
 /// Environment variable names a sandbox accepts.
@@ -91,7 +102,14 @@ impl LocalProvider {
     /// A provider whose previews follow `following` (kept by the caller across providers, as
     /// the isolation settings change).
     pub fn following(isolation: Isolation, following: Arc<Following>) -> Self {
-        Self { isolation, sandboxes: Mutex::new(HashMap::new()), watchdogs: Mutex::new(HashMap::new()), following }
+        let blanks = Blanks::new().map_err(|e| format!("cannot prepare the sandbox's protections: {e}"));
+        Self {
+            isolation,
+            sandboxes: Mutex::new(HashMap::new()),
+            watchdogs: Mutex::new(HashMap::new()),
+            following,
+            blanks,
+        }
     }
 
     pub fn isolation(&self) -> &Isolation {
@@ -123,7 +141,16 @@ impl LocalProvider {
             }
             Isolation::None { .. } => None,
         };
-        let sb = LocalSandbox { root: None, spec: spec.clone(), state: SandboxState::Started, pids: Vec::new(), net };
+        let sb = LocalSandbox {
+            root: None,
+            spec: spec.clone(),
+            state: SandboxState::Started,
+            pids: Vec::new(),
+            net,
+            placeholders: Vec::new(),
+            held: Vec::new(),
+            protection: None,
+        };
         let info = self.info(&id, &sb);
         if self.has_own_network() {
             self.following.set(sb.net.clone());
@@ -141,13 +168,14 @@ impl LocalProvider {
             isolated: self.isolation.is_isolated(),
             detail: match &self.isolation {
                 Isolation::Bubblewrap { network, .. } => Some(format!(
-                    "bubblewrap; project at {}; network: {}",
+                    "bubblewrap; project at {}; network: {}{}",
                     bwrap::WORKSPACE,
                     match network {
                         NetPlan::Isolated(tool) => format!("isolated (via {})", tool.name()),
                         NetPlan::Offline => "offline".into(),
                         NetPlan::Host => "HOST NETWORK".into(),
-                    }
+                    },
+                    sb.protection.as_deref().map(|p| format!("; protected: {p}")).unwrap_or_default()
                 )),
                 Isolation::None { reason } => Some(format!("NOT ISOLATED: {reason}")),
             },
@@ -180,13 +208,15 @@ impl LocalProvider {
     /// What to run for an interactive shell in the sandbox (for the terminal manager). Call
     /// [`LocalProvider::attach`] with the terminal's pid once it is spawned.
     pub fn terminal_spec(&self, id: &str, cols: u16, rows: u16) -> Result<TerminalSpec, SandboxError> {
+        self.with(id, |sb| Self::require_running(sb, "opening a terminal"))?;
+        let guard = self.guard(id)?;
         self.with(id, |sb| {
-            Self::require_running(sb, "opening a terminal")?;
             let shell = if std::path::Path::new("/usr/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" };
             let argv = bwrap::argv_with(
                 &self.isolation,
                 sb.net.as_deref(),
                 sb.project()?.path(),
+                guard.as_ref(),
                 None,
                 &sb.spec.env,
                 &sb.spec.limits,
@@ -194,6 +224,8 @@ impl LocalProvider {
                 false,
             )
             .map_err(SandboxError::NetworkUnavailable)?;
+            // Held until the terminal is attached and its opener has run.
+            sb.held.extend(guard.map(|g| (None, g)));
             Ok(TerminalSpec {
                 cwd: sb.project()?.path().to_path_buf(),
                 cols,
@@ -209,6 +241,9 @@ impl LocalProvider {
     pub fn attach(&self, id: &str, pid: u32) -> Result<(), SandboxError> {
         let limits = self.with(id, |sb| {
             sb.pids.push(pid);
+            if let Some(slot) = sb.held.iter_mut().find(|(p, _)| p.is_none()) {
+                slot.0 = Some(pid);
+            }
             Ok(Self::watch_limits(&sb.spec))
         })?;
         self.watchdogs.lock().insert(pid, Watchdog::start(pid, limits));
@@ -226,7 +261,40 @@ impl LocalProvider {
             watchdog::kill_tree(pid);
             self.watchdogs.lock().remove(&pid);
         }
+        // Nothing runs in it any more: its placeholders go.
+        let placeholders = self.with(id, |sb| {
+            sb.held.clear();
+            Ok(std::mem::take(&mut sb.placeholders))
+        })?;
+        guard::remove_placeholders(&placeholders);
         Ok(())
+    }
+
+    /// The protections for a command about to start in sandbox `id` (none without isolation).
+    /// The scan runs outside the lock; the placeholders it uses are remembered for the stop.
+    pub(crate) fn guard(&self, id: &str) -> Result<Option<Guard>, SandboxError> {
+        if !self.isolation.is_isolated() {
+            return Ok(None);
+        }
+        let blanks = self.blanks.as_ref().map_err(|e| SandboxError::Spawn(e.clone()))?;
+        let root = self.with(id, |sb| Ok(sb.project()?.path().to_path_buf()))?;
+        let g = Guard::plan(&root, blanks);
+        self.with(id, |sb| {
+            for p in &g.placeholders {
+                if !sb.placeholders.contains(p) {
+                    sb.placeholders.push(p.clone());
+                }
+            }
+            let summary = g.summary();
+            if !g.notes.is_empty() && sb.protection.as_deref() != Some(summary.as_str()) {
+                tracing::warn!(sandbox = id, "sandbox protections incomplete: {}", g.notes.join("; "));
+            }
+            sb.protection = Some(summary);
+            // A command's descriptors are needed until its opener has run (it then is `bash` no more).
+            sb.held.retain(|(pid, _)| pid.is_none_or(guard::opener_running));
+            Ok(())
+        })?;
+        Ok(Some(g))
     }
 
     fn signal_all(&self, id: &str, sig: libc::c_int) -> Result<(), SandboxError> {

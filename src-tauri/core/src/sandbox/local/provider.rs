@@ -66,9 +66,10 @@ impl Lifecycle for LocalProvider {
 #[async_trait]
 impl Exec for LocalProvider {
     async fn exec(&self, id: &str, req: &ExecRequest, sink: &mut dyn ExecSink) -> Result<ExecOutcome, SandboxError> {
-        let (mut child, pid, dog) = self.spawn(id, req)?;
+        let (mut child, pid, dog, guard) = self.spawn(id, req)?;
         let started = Instant::now();
         let streamed = pump(&mut child, sink, Deadline::after(req.timeout_s)).await;
+        drop(guard);
         if streamed.is_err() {
             watchdog::kill_tree(pid);
         }
@@ -103,11 +104,18 @@ impl Exec for LocalProvider {
 }
 
 impl LocalProvider {
-    /// Starts `req` in sandbox `id` under its limits; returns the child, its pid and its watchdog.
-    fn spawn(&self, id: &str, req: &ExecRequest) -> Result<(tokio::process::Child, u32, Watchdog), SandboxError> {
+    /// Starts `req` in sandbox `id` under its limits; returns the child, its pid, its watchdog,
+    /// and its guard (whose descriptors must stay open while it starts).
+    #[allow(clippy::type_complexity)]
+    fn spawn(
+        &self,
+        id: &str,
+        req: &ExecRequest,
+    ) -> Result<(tokio::process::Child, u32, Watchdog, Option<super::guard::Guard>), SandboxError> {
         check_env(&req.env)?;
+        self.with(id, |sb| Self::require_running(sb, "running a command"))?;
+        let guard = self.guard(id)?;
         let (argv, host_dir, limits) = self.with(id, |sb| {
-            Self::require_running(sb, "running a command")?;
             // The working directory must be inside the project too.
             let cwd = req.cwd.as_deref().filter(|c| !c.is_empty());
             let host_dir = match cwd {
@@ -117,9 +125,17 @@ impl LocalProvider {
             let mut env = sb.spec.env.clone();
             env.extend(req.env.iter().cloned());
             let cmd = ["/bin/sh".to_string(), "-c".to_string(), req.command.clone()];
-            let argv =
-                bwrap::argv(&self.isolation, sb.net.as_deref(), sb.project()?.path(), cwd, &env, &sb.spec.limits, &cmd)
-                    .map_err(SandboxError::NetworkUnavailable)?;
+            let argv = bwrap::argv(
+                &self.isolation,
+                sb.net.as_deref(),
+                sb.project()?.path(),
+                guard.as_ref(),
+                cwd,
+                &env,
+                &sb.spec.limits,
+                &cmd,
+            )
+            .map_err(SandboxError::NetworkUnavailable)?;
             Ok((argv, host_dir, Self::watch_limits(&sb.spec)))
         })?;
         let mut cmd = tokio::process::Command::new(&argv[0]);
@@ -130,13 +146,22 @@ impl LocalProvider {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // Nothing this process inherited or opened reaches the sandbox: only 0-2 go on (the
+        // guard's opener then opens its own; terminals get the same from the PTY layer).
+        // SAFETY: close_range is async-signal-safe and touches nothing of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                Ok(())
+            });
+        }
         let child = cmd.spawn().map_err(|e| SandboxError::Spawn(format!("{}: {e}", argv[0])))?;
         let pid = child.id().unwrap_or(0);
         self.with(id, |sb| {
             sb.pids.push(pid);
             Ok(())
         })?;
-        Ok((child, pid, Watchdog::start(pid, limits)))
+        Ok((child, pid, Watchdog::start(pid, limits), guard))
     }
 }
 

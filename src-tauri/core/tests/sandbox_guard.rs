@@ -1,0 +1,224 @@
+//! Nothing written inside a local sandbox runs on the host: real bubblewrap, real git. Each
+//! attack runs inside the sandbox and must fail; the host's own `git status`, `git commit` and
+//! `git fetch` afterwards must run nothing the sandbox planted (no marker file appears, written
+//! by the planted command to a host folder the sandbox cannot see).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
+
+#[derive(Default)]
+struct Collect(Vec<u8>);
+impl ExecSink for Collect {
+    fn stdout(&mut self, d: &[u8]) {
+        self.0.extend_from_slice(d);
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.0.extend_from_slice(d);
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+/// Host git with nothing of the user's own configuration.
+fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("git")
+        .args(["-c", "user.name=Host", "-c", "user.email=host@example.invalid", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: std::process::Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+struct Fx {
+    _dirs: Vec<tempfile::TempDir>,
+    project: PathBuf,
+    /// Where a planted command would leave its mark (outside the project: host only).
+    marker: PathBuf,
+    p: LocalProvider,
+    id: String,
+}
+
+/// A project that is a Git repository with one commit and a remote (a bare repository beside it).
+fn repo() -> Fx {
+    let (proj, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let project = proj.path().canonicalize().unwrap();
+    let bare = outside.path().join("origin.git");
+    ok(git(outside.path(), &["init", "-q", "--bare", bare.to_str().unwrap()]));
+    std::fs::write(project.join("README.md"), "hello\n").unwrap();
+    ok(git(&project, &["init", "-q"]));
+    ok(git(&project, &["add", "."]));
+    ok(git(&project, &["commit", "-q", "-m", "first"]));
+    ok(git(&project, &["remote", "add", "origin", bare.to_str().unwrap()]));
+    ok(git(&project, &["push", "-q", "origin", "main"]));
+    fx_over(project, vec![proj, outside])
+}
+
+fn fx_over(project: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> Fx {
+    let marks = tempfile::tempdir().unwrap();
+    let marker = marks.path().join("RAN-ON-HOST");
+    dirs.push(marks);
+    let p = LocalProvider::new(false).expect("bubblewrap must work on the test machine");
+    let id = p.create_for(&ProjectRoot::open(&project).unwrap(), &SandboxSpec::default()).unwrap().id;
+    Fx { _dirs: dirs, project, marker, p, id }
+}
+
+impl Fx {
+    /// Runs `cmd` in the sandbox; returns (exit code, output).
+    fn sandbox(&self, cmd: &str) -> (i32, String) {
+        let mut c = Collect::default();
+        let req = ExecRequest { command: cmd.into(), timeout_s: Some(60), ..Default::default() };
+        let r = rt().block_on(self.p.exec(&self.id, &req, &mut c)).unwrap();
+        (r.exit_code.unwrap_or(-1), String::from_utf8_lossy(&c.0).into_owned())
+    }
+
+    /// The command that would leave the marker, for planting.
+    fn payload(&self) -> String {
+        format!("touch {}", self.marker.display())
+    }
+
+    /// `cmd` must fail inside the sandbox (which itself starts: a marker line comes first).
+    fn refused(&self, what: &str, cmd: &str) -> String {
+        let (code, out) = self.sandbox(&format!("echo SANDBOX-UP; {cmd}"));
+        assert!(out.contains("SANDBOX-UP"), "{what}: the sandbox did not start:\n{out}");
+        assert_ne!(code, 0, "{what}: the sandbox was allowed to do it:\n{out}");
+        out
+    }
+
+    /// The host uses Git in the project as a user would; nothing planted may run.
+    fn host_git_runs_nothing_planted(&self, what: &str) {
+        let _ = git(&self.project, &["status"]);
+        let _ = git(&self.project, &["commit", "-q", "--allow-empty", "-m", "host commit"]);
+        let _ = git(&self.project, &["fetch", "-q", "origin"]);
+        assert!(!self.marker.exists(), "{what}: a command planted by the sandbox ran on the host");
+    }
+}
+
+#[test]
+fn the_marker_shows_when_git_runs_a_planted_command() {
+    // The control: the same payload, planted on the host itself, does run (so a missing marker
+    // in the other tests means the planting failed, not the check).
+    let f = repo();
+    ok(git(&f.project, &["config", "core.fsmonitor", &f.payload()]));
+    let _ = git(&f.project, &["status"]);
+    assert!(f.marker.exists(), "the control payload did not run");
+}
+
+#[test]
+fn git_settings_and_hooks_cannot_be_planted() {
+    let f = repo();
+    let payload = f.payload();
+    let out = f.refused("git config core.fsmonitor", &format!("git config core.fsmonitor '{payload}'"));
+    assert!(out.contains("Read-only") || out.contains("busy"), "{out}");
+    f.refused("git config --worktree", &format!("git config --worktree core.fsmonitor '{payload}'"));
+    f.refused(
+        "a hook",
+        &format!("printf '#!/bin/sh\\n{payload}\\n' > .git/hooks/post-commit && chmod +x .git/hooks/post-commit"),
+    );
+    f.refused("hooks folder replaced", "rm -rf .git/hooks");
+    f.refused("attributes for a filter", "echo '* filter=x' > .git/info/attributes");
+    f.refused("a commondir leading elsewhere", "mkdir -p evil && echo ../evil > .git/commondir");
+    f.refused("a repository moved away and made anew", "mv .git .git-old && git init -q .");
+    f.refused("writing through a symbolic link", "ln -s .git/config cfg && echo '[core]' >> cfg");
+    f.refused("a hard link", "ln .git/config hard");
+    let out = f.refused("a submodule list", "echo '[submodule \"x\"]' > .gitmodules");
+    assert!(out.contains("Read-only"), "an empty read-only file stands in for it: {out}");
+    f.refused("editor tasks", "mkdir -p .vscode && echo '{}' > .vscode/tasks.json");
+    f.refused("agent hooks", "mkdir -p .claude && echo '{}' > .claude/settings.json");
+    f.refused("agent servers", "echo '{}' > .mcp.json");
+    f.refused("direnv", &format!("echo '{payload}' > .envrc"));
+    f.host_git_runs_nothing_planted("settings and hooks");
+    let config = std::fs::read_to_string(f.project.join(".git/config")).unwrap();
+    assert!(!config.contains("fsmonitor"), "{config}");
+    assert!(!f.project.join(".git/hooks/post-commit").exists());
+    assert!(f.project.join(".git/HEAD").exists() && !f.project.join(".git-old").exists());
+}
+
+#[test]
+fn git_still_works_inside_the_sandbox_and_the_host_sees_its_commit() {
+    let f = repo();
+    let id = "-c user.name=Sandbox -c user.email=sandbox@example.invalid";
+    let (code, out) = f.sandbox(&format!(
+        "echo change >> README.md && echo new > new.txt && git add -A && git {id} commit -q -m 'from the sandbox' \
+         && git checkout -q -b feature && git {id} commit -q --allow-empty -m 'on feature' && git log --oneline | head -3"
+    ));
+    assert_eq!(code, 0, "{out}");
+    let log = ok(git(&f.project, &["log", "--format=%s", "feature"]));
+    assert_eq!(log.lines().take(2).collect::<Vec<_>>(), ["on feature", "from the sandbox"], "{log}");
+    assert_eq!(ok(git(&f.project, &["status", "--porcelain"])), "");
+    f.host_git_runs_nothing_planted("ordinary git use");
+}
+
+#[test]
+fn a_project_without_git_cannot_become_a_repository_from_inside() {
+    let d = tempfile::tempdir().unwrap();
+    let project = d.path().canonicalize().unwrap();
+    std::fs::write(project.join("index.js"), "console.log(1)\n").unwrap();
+    let f = fx_over(project, vec![d]);
+    let payload = f.payload();
+    f.refused("git init", "git init -q .");
+    f.refused("a .git file pointing elsewhere", "mkdir -p store && echo 'gitdir: store' > .git");
+    f.refused("a .git folder by hand", &format!("mkdir -p .git/hooks && echo '{payload}' > .git/hooks/post-checkout"));
+    f.refused("editor folder", "mkdir .vscode");
+    // While the sandbox runs, its placeholders are empty; the host's git finds no repository.
+    assert!(!git(&f.project, &["status"]).status.success());
+    assert!(std::fs::read_dir(f.project.join(".git")).unwrap().next().is_none());
+    // Stopped, the sandbox leaves nothing behind.
+    rt().block_on(f.p.stop(&f.id)).unwrap();
+    let left: Vec<String> = std::fs::read_dir(&f.project)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "index.js" && n != "store")
+        .collect();
+    assert!(left.is_empty(), "placeholders left in the project: {left:?}");
+    assert!(!f.marker.exists());
+}
+
+#[test]
+fn nested_repositories_and_existing_tool_folders_are_protected_too() {
+    let f = repo();
+    let nested = f.project.join("packages/lib");
+    std::fs::create_dir_all(&nested).unwrap();
+    ok(git(&nested, &["init", "-q"]));
+    std::fs::create_dir_all(f.project.join("web/.vscode")).unwrap();
+    std::fs::write(f.project.join("web/.vscode/settings.json"), "{}\n").unwrap();
+    let payload = f.payload();
+    f.refused("a nested repository's config", &format!("git -C packages/lib config core.fsmonitor '{payload}'"));
+    f.refused("a nested repository moved away", "mv packages/lib/.git packages/lib/old");
+    f.refused("a nested editor folder", "echo '{\"x\":1}' > web/.vscode/settings.json");
+    let _ = git(&nested, &["status"]);
+    assert!(!f.marker.exists(), "the nested repository ran a planted command");
+    assert_eq!(std::fs::read_to_string(f.project.join("web/.vscode/settings.json")).unwrap(), "{}\n");
+    f.host_git_runs_nothing_planted("nested");
+}
+
+#[test]
+fn only_the_standard_descriptors_reach_a_command() {
+    let f = repo();
+    let (code, out) = f.sandbox("ls /proc/self/fd");
+    assert_eq!(code, 0, "{out}");
+    // 0-2, and the descriptor `ls` opened to list the folder.
+    assert!(out.split_whitespace().count() <= 4, "descriptors leaked into the sandbox: {out}");
+}
+
+#[test]
+fn the_panel_says_what_is_protected() {
+    let f = repo();
+    let _ = f.sandbox("true");
+    let info = rt().block_on(f.p.get(&f.id)).unwrap();
+    let detail = info.detail.unwrap_or_default();
+    assert!(detail.contains("protected:") && detail.contains("read-only"), "{detail}");
+    assert!(!detail.contains("NOT PROTECTED"), "{detail}");
+}
