@@ -84,6 +84,7 @@ export class AgentPanel {
     const cards = [...this.pending.values()].map((r) => h("div", { class: "agent-ask", "data-testid": "agent-ask" },
       h("div", { class: "sb-label" }, r.tool === "execute_command" ? "An agent wants to run" : "An agent wants to change a file"),
       h("pre", { class: "sb-output agent-ask-title" }, r.title),
+      r.reason ? h("div", { class: "agent-ask-why", "data-testid": "agent-ask-why" }, `Asked whatever the settings say: ${r.reason}.`) : null,
       r.detail ? h("pre", { class: "sb-output agent-ask-detail" }, r.detail) : null,
       h("div", { class: "sb-buttons" },
         h("button", { class: "primary", "data-testid": "agent-approve", onclick: () => void this.decide(r, true) }, "Approve"),

@@ -354,6 +354,53 @@ async fn ask_waits_for_the_user_and_deny_refuses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn files_the_host_runs_are_asked_about_whatever_the_policy() {
+    let w = world().await;
+    let c = Arc::new(client(&w.server.url(), TOKEN).await.unwrap());
+    std::fs::create_dir_all(w.proj.path().join(".git/hooks")).unwrap();
+    assert_eq!(w.agent.policy().tools["write_file"], Permission::Allow);
+    for (tool, args) in [
+        ("write_file", serde_json::json!({"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\ntouch /tmp/x\n"})),
+        ("write_file", serde_json::json!({"path": ".vscode/tasks.json", "content": "{}"})),
+        ("write_file", serde_json::json!({"path": "sub/.envrc", "content": "echo hi"})),
+    ] {
+        let pending = {
+            let c = c.clone();
+            tokio::spawn(async move { call(&c, tool, args).await })
+        };
+        let asked = wait_for(|| w.agent.pending().into_iter().next()).await;
+        let why = asked.reason.clone().unwrap_or_default();
+        assert!(why.contains("on your machine"), "{why}");
+        w.agent.decide(asked.id, false);
+        assert!(failed(&pending.await.unwrap()).contains("denied"));
+    }
+    assert!(!w.proj.path().join(".git/hooks/pre-commit").exists());
+    std::fs::create_dir_all(w.proj.path().join(".vscode")).unwrap();
+    std::fs::write(w.proj.path().join(".vscode/settings.json"), "{}").unwrap();
+    // An edit asks the same way; approved, it is written.
+    let pending = {
+        let c = c.clone();
+        tokio::spawn(async move {
+            call(
+                &c,
+                "edit_file",
+                serde_json::json!({"path": ".vscode/settings.json", "old_text": "{}", "new_text": "{\"a\":1}"}),
+            )
+            .await
+        })
+    };
+    let asked = wait_for(|| w.agent.pending().into_iter().next()).await;
+    assert!(asked.reason.is_some_and(|r| r.contains("VS Code")));
+    w.agent.decide(asked.id, true);
+    ok(&pending.await.unwrap());
+    assert_eq!(read(w.proj.path(), ".vscode/settings.json"), "{\"a\":1}");
+    // Ordinary files are not asked about.
+    ok(&call(&c, "write_file", serde_json::json!({"path": "notes.txt", "content": "x"})).await);
+    assert!(w.agent.pending().is_empty());
+    w.host.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn undo_brings_back_the_project_as_it_was() {
     let w = world().await;
     std::os::unix::fs::symlink("src/main.py", w.proj.path().join("main-link")).unwrap();
@@ -383,7 +430,8 @@ fn tree(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for e in walk(root) {
         let rel = e.strip_prefix(root).unwrap().display().to_string();
-        if rel.starts_with("build") {
+        // A running sandbox's placeholders (see host_run) are not part of the project.
+        if rel.starts_with("build") || aura_core::host_run::is_placeholder(&e) {
             continue;
         }
         let m = std::fs::symlink_metadata(&e).unwrap();

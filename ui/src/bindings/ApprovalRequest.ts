@@ -11,4 +11,8 @@ title: string,
 /**
  * The command's working folder and time limit, or the diff of the change.
  */
-detail: string, };
+detail: string, 
+/**
+ * Why this call is asked about whatever the settings say (a file the host runs by itself).
+ */
+reason: string | null, };

@@ -18,6 +18,8 @@ pub struct ApprovalRequest {
     pub title: String,
     /// The command's working folder and time limit, or the diff of the change.
     pub detail: String,
+    /// Why this call is asked about whatever the settings say (a file the host runs by itself).
+    pub reason: Option<String>,
 }
 
 #[derive(Default)]

@@ -118,17 +118,25 @@ impl AgentService {
         answered
     }
 
-    /// May call `id` of `tool` go ahead? Asks the user when the policy says so, waiting until
-    /// they answer. The error is the sentence the agent reads.
-    pub async fn permit(&self, id: u64, tool: &str, title: String, detail: String) -> Result<(), String> {
+    /// May call `id` of `tool` go ahead? Asks the user when the policy says so, or whatever it
+    /// says (unless it denies) when there is a `reason` — a file the host runs by itself — waiting
+    /// until they answer. The error is the sentence the agent reads.
+    pub async fn permit(
+        &self,
+        id: u64,
+        tool: &str,
+        title: String,
+        detail: String,
+        reason: Option<&str>,
+    ) -> Result<(), String> {
         match self.policy.read().get(tool) {
-            Permission::Allow => return Ok(()),
+            Permission::Allow if reason.is_none() => return Ok(()),
             Permission::Deny => {
                 return Err(format!("{tool} is turned off for agents in Aura's settings (Settings → Agents)."))
             }
-            Permission::Ask => {}
+            Permission::Allow | Permission::Ask => {}
         }
-        let req = ApprovalRequest { id, tool: tool.to_string(), title, detail };
+        let req = ApprovalRequest { id, tool: tool.to_string(), title, detail, reason: reason.map(str::to_string) };
         let answer = self.approvals.ask(req.clone());
         (self.on_event)(AgentEvent::Ask(req));
         // Dropped (the call was cancelled): the question goes away with it.

@@ -183,12 +183,19 @@ impl AuraTools {
         tokio::task::spawn_blocking(move || f(root)).await.map_err(err)?
     }
 
-    /// The policy (and the user, for "ask"), then the baseline for "Undo agent changes". A call
-    /// the agent cancels while it waits for the user is withdrawn: an answer given later never
-    /// runs it.
-    async fn may_change(&self, call: &CallCtx, tool: &str, title: String, detail: String) -> Result<(), String> {
+    /// The policy (and the user, for "ask" — and always for a file the host runs by itself,
+    /// `reason`), then the baseline for "Undo agent changes". A call the agent cancels while it
+    /// waits for the user is withdrawn: an answer given later never runs it.
+    async fn may_change(
+        &self,
+        call: &CallCtx,
+        tool: &str,
+        title: String,
+        detail: String,
+        reason: Option<&str>,
+    ) -> Result<(), String> {
         let permitted = tokio::select! {
-            r = self.agent.permit(call.id, tool, title, detail) => r,
+            r = self.agent.permit(call.id, tool, title, detail, reason) => r,
             _ = call.cancelled.cancelled() => return Err("cancelled by the agent".into()),
         };
         if let Err(e) = permitted {
@@ -241,7 +248,8 @@ impl AuraTools {
         };
         let old = before.as_ref().map(|(t, _)| t.as_str()).unwrap_or("");
         let title = format!("{} {}", if before.is_some() { "Overwrite" } else { "Create" }, a.path);
-        self.may_change(&call, "write_file", title, diff(&a.path, old, &a.content)).await?;
+        let why = crate::host_run::why(&a.path);
+        self.may_change(&call, "write_file", title, diff(&a.path, old, &a.content), why).await?;
         let host = self.agent.host.clone();
         let expected = before.map(|(_, h)| h);
         tokio::task::spawn_blocking(move || {
@@ -289,7 +297,8 @@ impl AuraTools {
                 new.len()
             ));
         }
-        self.may_change(&call, "edit_file", format!("Edit {}", a.path), diff(&a.path, &text, &new)).await?;
+        let why = crate::host_run::why(&a.path);
+        self.may_change(&call, "edit_file", format!("Edit {}", a.path), diff(&a.path, &text, &new), why).await?;
         let host = self.agent.host.clone();
         tokio::task::spawn_blocking(move || {
             // Against the version read above: an edit made meanwhile (the editor, another call) is
@@ -344,7 +353,7 @@ impl AuraTools {
             self.root()?.resolve(cwd).map_err(err)?;
         }
         let detail = format!("in {} · stops after {timeout} s", a.cwd.as_deref().unwrap_or("the project folder"));
-        self.may_change(&call, "execute_command", a.command.clone(), detail).await?;
+        self.may_change(&call, "execute_command", a.command.clone(), detail, None).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
         let forward = meta.get_progress_token().map(|token| {
             tokio::spawn(async move {
@@ -388,7 +397,7 @@ impl AuraTools {
             Some(i) => format!("{i} && {}", config.dev),
             None => config.dev.clone(),
         };
-        self.may_change(&call, "run_app", what, "the project's run configuration, in its sandbox".into()).await?;
+        self.may_change(&call, "run_app", what, "the project's run configuration, in its sandbox".into(), None).await?;
         let s = self.agent.host.run_app().map_err(err)?;
         Ok(format!("{}: {}{}", s.phase, s.install.as_ref().map(|i| format!("{i}, then ")).unwrap_or_default(), s.dev)
             + &s.port.map(|p| format!(" (serves port {p})")).unwrap_or_default())
@@ -396,7 +405,7 @@ impl AuraTools {
 
     #[tool(description = "Stop the app run_app started.")]
     async fn stop_app(&self, Extension(call): Extension<CallCtx>) -> Result<String, String> {
-        self.may_change(&call, "stop_app", "Stop the app".into(), String::new()).await?;
+        self.may_change(&call, "stop_app", "Stop the app".into(), String::new(), None).await?;
         match self.agent.host.stop_app() {
             Some(s) => Ok(format!("stopped ({})", s.ended.unwrap_or_else(|| "it was running".into()))),
             None => Ok("no app was running".into()),

@@ -133,10 +133,21 @@ fn move_children(from: &Path, to: &Path) -> Result<(), CreateError> {
     std::fs::remove_dir(from).map_err(io)
 }
 
-/// Runs git without prompts, hooks or remote helpers; the error is git's own last lines.
+/// Runs git without prompts, hooks, remote helpers or an fsmonitor command; the error is git's
+/// own last lines. (It only ever runs on a folder it is making: no repository's own settings
+/// are read. Reading a project's repository is done without `git`, see `workspace::tracked`.)
 fn git(cwd: Option<&Path>, args: &[&str]) -> Result<(), String> {
     let mut cmd = Command::new("git");
-    cmd.args(["-c", "protocol.ext.allow=never", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"]);
+    cmd.args([
+        "-c",
+        "protocol.ext.allow=never",
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "core.fsmonitor=false",
+        "-c",
+        "advice.detachedHead=false",
+    ]);
     cmd.args(args);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
