@@ -60,11 +60,12 @@ ensure_node() {
 
 npm_deps() { # dir
   # `npm install` honours package-lock.json; unlike `npm ci` it tolerates lock files that lack
-  # other platforms' optional packages (what npm 11 writes here).
+  # other platforms' optional packages. `--no-save`: it never rewrites the tracked lock file (npm
+  # 11 added those packages to it, leaving a fresh clone dirty after the tests).
   local dir="$1"
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     log "npm install in ${dir#"$REPO"/}"
-    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+    (cd "$dir" && npm install --no-save --no-audit --no-fund --loglevel=error)
   fi
 }
 
