@@ -2,7 +2,7 @@
 // Agent panel; a real MCP client (the `mcp` package from PyPI) connects through `aura mcp`, the
 // stdio bridge to the running app; its write shows in the open editor; a command set to "ask"
 // shows a card in the IDE — approved, it runs and the client gets its output; denied, the client
-// gets an error and nothing ran; "Undo agent changes" brings the earlier files back; a request
+// gets an error and nothing ran; writing a Git hook asks although writes are allowed; "Undo agent changes" brings the earlier files back; a request
 // without the token is refused.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -93,6 +93,10 @@ describe("coding agents through MCP", () => {
       await clickInCard(b, "approved.txt", "agent-approve");
       await askCard(b, "denied.txt");
       await clickInCard(b, "denied.txt", "agent-deny");
+      // Writes are allowed, but a Git hook runs on this machine: the card asks, and says why.
+      const hookCard = await askCard(b, ".git/hooks/pre-commit");
+      assert.ok(hookCard.includes("Git runs the settings and hooks in this folder on your machine"), hookCard);
+      await clickInCard(b, ".git/hooks/pre-commit", "agent-deny");
       const { code, err } = await agent.done;
       assert.equal(code, 0, `client failed: ${err}\n${JSON.stringify(agent.steps)}`);
     } finally {
@@ -105,6 +109,8 @@ describe("coding agents through MCP", () => {
     assert.ok(s("approved:progress").text.includes("done-approved"), `output streams as progress: ${JSON.stringify(s("approved:progress"))}`);
     assert.ok(s("denied").error && /denied/i.test(s("denied").text), JSON.stringify(s("denied")));
     assert.ok(!fs.existsSync(path.join(dirs.project, "denied.txt")), "a denied command never ran");
+    assert.ok(s("hook").error && /denied/i.test(s("hook").text), JSON.stringify(s("hook")));
+    assert.ok(!fs.existsSync(path.join(dirs.project, ".git/hooks/pre-commit")), "the hook was not written");
     assert.equal(fs.readFileSync(path.join(dirs.project, "approved.txt"), "utf8"), "approved\n");
     assert.ok(s("outside").error && !s("outside").text.includes("host secret"), JSON.stringify(s("outside")));
     assert.ok(s("unknown").error, JSON.stringify(s("unknown")));

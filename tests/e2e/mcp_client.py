@@ -47,6 +47,8 @@ async def scenario(session, name):
         await call(session, "write", "write_file", {"path": "README.md", "content": "# written by the agent\n"})
         await call(session, "approved", "execute_command", {"command": "echo approved > approved.txt; echo done-approved"})
         await call(session, "denied", "execute_command", {"command": "touch denied.txt; echo ran-anyway"})
+        # A file Git runs on the user's machine: asked about although writes are allowed.
+        await call(session, "hook", "write_file", {"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\necho planted\n"})
         await call(session, "outside", "read_file", {"path": "../outside.txt"})
         await call(session, "unknown", "no_such_tool", {})
     print(json.dumps({"step": "end", "error": False, "text": ""}), flush=True)

@@ -1,6 +1,8 @@
 // End to end (local provider): run a command in the bubblewrap sandbox from the UI with
 // streamed output, open a terminal inside the sandbox, and see the state in the status bar.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Key, eventually, makeSandboxDirs, startReady, terminalText } from "./harness.mjs";
 
@@ -20,7 +22,7 @@ describe("local sandbox", () => {
     await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
     const input = await b.$(".sb-run-input");
     await input.waitForDisplayed({ timeout: 20000 });
-    await input.addValue("echo sandboxed-$((6*7)); pwd; cat hello.txt; cat /proc/1/comm; echo oops >&2; exit 3");
+    await input.addValue("echo sandboxed-$((6*7)); pwd; cat hello.txt; cat /proc/1/comm; git init -q . 2>/dev/null || echo no-git-init; echo oops >&2; exit 3");
     await b.keys([Key.Enter]);
     const out = await eventually(async () => {
       const t = await (await b.$('[data-testid="run-output"]')).getText();
@@ -32,7 +34,15 @@ describe("local sandbox", () => {
     assert.match(out, /^bwrap$/m, "pid 1 inside is the sandbox's init");
     assert.match(out, /oops/);
     assert.match(out, /exit code 3/);
+    assert.match(out, /^no-git-init$/m, "a repository cannot be made from inside (its hooks would run on the host)");
     await eventually(async () => /local: started/.test(await (await b.$(".status-provider")).getText()), { what: "status bar state" });
+    // The panel says what is read-only inside, and nothing is unprotected.
+    const guard = await eventually(async () => {
+      const el = await b.$('[data-testid="sandbox-guard"]');
+      return (await el.isExisting()) ? el.getText() : null;
+    }, { what: "the guard line" });
+    assert.match(guard, /read-only inside: \d+ paths this machine runs/);
+    assert.doesNotMatch(guard, /NOT PROTECTED/);
     // The execution is in the history (from SQLite).
     await eventually(async () => (await (await b.$(".sb-history")).getHTML()).includes("sandboxed"), { what: "history" });
   });
@@ -52,6 +62,8 @@ describe("local sandbox", () => {
     await (await b.$('.sb-buttons button[data-action="stop"]')).click();
     await eventually(async () => (await (await b.$(".sb-state")).getAttribute("data-state")) === "stopped", { what: "stopped" });
     await eventually(async () => /stopped/.test(await (await b.$(".status-provider")).getText()), { what: "stopped in the status bar" });
+    // Stopped, its placeholders are gone from the project.
+    await eventually(() => !fs.existsSync(path.join(dirs.project, ".git")) && !fs.existsSync(path.join(dirs.project, ".vscode")), { what: "placeholders removed" });
   });
 
   test("a sandbox terminal starts the sandbox, and a dev-server address it printed is offered by the preview", async () => {

@@ -106,6 +106,7 @@ export class SandboxPanel {
       s.files ? h("div", { class: "hint", "data-testid": "sandbox-files" }, `Project files in the sandbox: ${s.files}`) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
       networkLine(s),
+      guardLine(s),
     ].filter((x): x is HTMLDivElement => x !== null));
     const actions: [SandboxAction, string, boolean][] = [
       ["create", "Create", !s.sandbox],
@@ -275,6 +276,16 @@ export class SandboxPanel {
 }
 
 /** The sandbox's network as the panel states it; a problem or the host network is a warning. */
+/** What of the project is read-only inside because this machine runs it (after a command ran). */
+function guardLine(s: SandboxStatus): HTMLDivElement | null {
+  const g = s.sandbox?.guard;
+  if (!g || s.isolation !== "bubblewrap") return null;
+  const text = `read-only inside: ${g.protected} path${g.protected === 1 ? "" : "s"} this machine runs by itself (Git settings and hooks, editor and agent config)`;
+  return g.unprotected.length
+    ? h("div", { class: "sb-warning", "data-testid": "sandbox-guard" }, `${text}. NOT PROTECTED: ${g.unprotected.join("; ")}`)
+    : h("div", { class: "hint", "data-testid": "sandbox-guard" }, text);
+}
+
 function networkLine(s: SandboxStatus): HTMLDivElement | null {
   if (!s.network || s.isolation !== "bubblewrap") return null;
   const [text, warn] = s.network_problem ? [`network unavailable: ${s.network_problem}`, true]

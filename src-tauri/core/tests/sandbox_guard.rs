@@ -218,7 +218,15 @@ fn the_panel_says_what_is_protected() {
     let f = repo();
     let _ = f.sandbox("true");
     let info = rt().block_on(f.p.get(&f.id)).unwrap();
-    let detail = info.detail.unwrap_or_default();
-    assert!(detail.contains("protected:") && detail.contains("read-only"), "{detail}");
-    assert!(!detail.contains("NOT PROTECTED"), "{detail}");
+    let g = info.guard.expect("a report once a command ran");
+    // .git pinned; config, commondir, hooks, info; six placeholders at the root.
+    assert!(g.protected >= 11, "{g:?}");
+    assert!(g.unprotected.is_empty(), "{g:?}");
+    // A link where Git reads its hooks is named, and its .git made read-only as a whole.
+    std::fs::remove_dir_all(f.project.join(".git/hooks")).unwrap();
+    std::os::unix::fs::symlink("/tmp", f.project.join(".git/hooks")).unwrap();
+    let (code, out) = f.sandbox("git -c user.name=a -c user.email=b commit -q --allow-empty -m x");
+    assert_ne!(code, 0, "{out}");
+    let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
+    assert!(g.unprotected.iter().any(|n| n.contains(".git/hooks") && n.contains("symbolic link")), "{g:?}");
 }

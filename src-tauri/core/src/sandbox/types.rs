@@ -107,6 +107,20 @@ pub struct SandboxInfo {
     pub cpu: Option<f32>,
     #[ts(type = "number | null")]
     pub memory_bytes: Option<u64>,
+    /// What of the project is read-only inside because the host runs it (local sandboxes, once
+    /// a command has started; see `sandbox::local::guard`).
+    #[serde(default)]
+    pub guard: Option<GuardReport>,
+}
+
+/// The protections of a local sandbox's newest command, for the Sandbox panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct GuardReport {
+    /// Paths the host runs by itself that are read-only inside (placeholders included).
+    pub protected: u32,
+    /// What could not be protected, each with why.
+    pub unprotected: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]

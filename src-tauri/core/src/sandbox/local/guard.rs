@@ -141,20 +141,6 @@ impl Guard {
         }
         out
     }
-
-    /// One line for the Sandbox panel.
-    pub fn summary(&self) -> String {
-        let mut s = format!(
-            "{} path{} the host runs (Git settings and hooks, editor and agent config) read-only",
-            self.protected,
-            if self.protected == 1 { "" } else { "s" }
-        );
-        if !self.notes.is_empty() {
-            s.push_str("; NOT PROTECTED: ");
-            s.push_str(&self.notes.join("; "));
-        }
-        s
-    }
 }
 
 /// Whether the opener started as `pid` may still be reading its descriptors (it is `bash` until
@@ -190,6 +176,7 @@ impl Planner<'_> {
             Ok(fd) => match file_type(&fd) {
                 Some(libc::S_IFDIR) => Found::Dir(fd),
                 Some(libc::S_IFREG) => Found::File(fd),
+                Some(libc::S_IFLNK) => Found::Other("it is a symbolic link"),
                 _ => Found::Other("it is neither a file nor a folder"),
             },
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Found::Missing,

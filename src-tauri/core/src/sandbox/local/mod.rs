@@ -36,7 +36,7 @@ struct LocalSandbox {
     /// (`None` until a terminal is attached).
     held: Vec<(Option<u32>, Guard)>,
     /// What the newest guard protects, and what it could not (for the panel).
-    protection: Option<String>,
+    protection: Option<GuardReport>,
 }
 
 impl LocalSandbox {
@@ -56,6 +56,8 @@ pub struct LocalProvider {
     following: Arc<Following>,
     /// Sources of the guard's placeholders (an error when they could not be made).
     blanks: Result<Blanks, String>,
+    /// Whether commands get the guard (always, but in the benchmark that measures its cost).
+    guarded: bool,
 }
 
 /// Environment variable names a sandbox accepts.
@@ -109,11 +111,20 @@ impl LocalProvider {
             watchdogs: Mutex::new(HashMap::new()),
             following,
             blanks,
+            guarded: true,
         }
     }
 
     pub fn isolation(&self) -> &Isolation {
         &self.isolation
+    }
+
+    /// The same provider without the guard: only for the benchmark that measures what the
+    /// guard costs. Never use it for real projects.
+    #[doc(hidden)]
+    pub fn unguarded(mut self) -> Self {
+        self.guarded = false;
+        self
     }
 
     /// Creates a sandbox over a project folder (creation and delivery in one).
@@ -168,19 +179,19 @@ impl LocalProvider {
             isolated: self.isolation.is_isolated(),
             detail: match &self.isolation {
                 Isolation::Bubblewrap { network, .. } => Some(format!(
-                    "bubblewrap; project at {}; network: {}{}",
+                    "bubblewrap; project at {}; network: {}",
                     bwrap::WORKSPACE,
                     match network {
                         NetPlan::Isolated(tool) => format!("isolated (via {})", tool.name()),
                         NetPlan::Offline => "offline".into(),
                         NetPlan::Host => "HOST NETWORK".into(),
-                    },
-                    sb.protection.as_deref().map(|p| format!("; protected: {p}")).unwrap_or_default()
+                    }
                 )),
                 Isolation::None { reason } => Some(format!("NOT ISOLATED: {reason}")),
             },
             cpu: None,
             memory_bytes: Some(rss),
+            guard: sb.protection.clone(),
         }
     }
 
@@ -273,7 +284,7 @@ impl LocalProvider {
     /// The protections for a command about to start in sandbox `id` (none without isolation).
     /// The scan runs outside the lock; the placeholders it uses are remembered for the stop.
     pub(crate) fn guard(&self, id: &str) -> Result<Option<Guard>, SandboxError> {
-        if !self.isolation.is_isolated() {
+        if !self.isolation.is_isolated() || !self.guarded {
             return Ok(None);
         }
         let blanks = self.blanks.as_ref().map_err(|e| SandboxError::Spawn(e.clone()))?;
@@ -285,11 +296,11 @@ impl LocalProvider {
                     sb.placeholders.push(p.clone());
                 }
             }
-            let summary = g.summary();
-            if !g.notes.is_empty() && sb.protection.as_deref() != Some(summary.as_str()) {
+            let report = GuardReport { protected: g.protected as u32, unprotected: g.notes.clone() };
+            if !g.notes.is_empty() && sb.protection.as_ref() != Some(&report) {
                 tracing::warn!(sandbox = id, "sandbox protections incomplete: {}", g.notes.join("; "));
             }
-            sb.protection = Some(summary);
+            sb.protection = Some(report);
             // A command's descriptors are needed until its opener has run (it then is `bash` no more).
             sb.held.retain(|(pid, _)| pid.is_none_or(guard::opener_running));
             Ok(())

@@ -143,6 +143,7 @@ impl DaytonaProvider {
             detail: s.error_reason.or(s.target.map(|t| format!("region {t}"))),
             cpu: s.cpu,
             memory_bytes: s.memory.map(|g| (g * 1024.0 * 1024.0 * 1024.0) as u64),
+            guard: None,
             id: s.id,
         }
     }

@@ -114,6 +114,7 @@ impl E2bProvider {
             detail: s.end_at.as_ref().map(|e| format!("ends at {e} unless extended or paused")),
             cpu: s.cpu_count,
             memory_bytes: s.memory_mb.map(|m| m * 1024 * 1024),
+            guard: None,
         }
     }
 
