@@ -200,6 +200,13 @@ fn nested_repositories_and_existing_tool_folders_are_protected_too() {
     f.refused("a nested editor folder", "echo '{\"x\":1}' > web/.vscode/settings.json");
     let _ = git(&nested, &["status"]);
     assert!(!f.marker.exists(), "the nested repository ran a planted command");
+    // A new repository in a subfolder cannot be refused yet; it is named in the panel instead.
+    let (code, out) = f.sandbox("mkdir -p web/app && git init -q web/app");
+    assert_eq!(code, 0, "{out}");
+    let _ = f.sandbox("true");
+    let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
+    assert!(g.unprotected.iter().any(|n| n.starts_with("web/app/.git appeared")), "{g:?}");
+    assert!(!g.unprotected.iter().any(|n| n.contains("packages/lib")), "present from the start: {g:?}");
     assert_eq!(std::fs::read_to_string(f.project.join("web/.vscode/settings.json")).unwrap(), "{}\n");
     f.host_git_runs_nothing_planted("nested");
 }

@@ -86,6 +86,9 @@ pub struct Guard {
     pub notes: Vec<String>,
     /// How many paths are protected (for the panel).
     pub protected: usize,
+    /// The `.git` entries and guarded names found below the root (not the root's own, not
+    /// placeholders): one that appears between two commands may have been made inside.
+    pub found: Vec<String>,
 }
 
 impl Guard {
@@ -399,6 +402,9 @@ impl Planner<'_> {
             let rel = rel.to_string_lossy().into_owned();
             if rel == ".git" || host_run::is_placeholder(entry.path()) {
                 continue;
+            }
+            if entry.depth() > 1 {
+                self.g.found.push(rel.clone());
             }
             match (name == ".git", self.find(&rel)) {
                 (true, Found::Dir(fd)) => self.git_dir(fd, &rel, true),

@@ -37,6 +37,10 @@ struct LocalSandbox {
     held: Vec<(Option<u32>, Guard)>,
     /// What the newest guard protects, and what it could not (for the panel).
     protection: Option<GuardReport>,
+    /// What the guard's scans found below the root so far (see [`Guard::found`]), and what
+    /// appeared while the sandbox ran (said in the panel until it stops).
+    found: Option<std::collections::BTreeSet<String>>,
+    appeared: Vec<String>,
 }
 
 impl LocalSandbox {
@@ -161,6 +165,8 @@ impl LocalProvider {
             placeholders: Vec::new(),
             held: Vec::new(),
             protection: None,
+            found: None,
+            appeared: Vec::new(),
         };
         let info = self.info(&id, &sb);
         if self.has_own_network() {
@@ -275,6 +281,8 @@ impl LocalProvider {
         // Nothing runs in it any more: its placeholders go.
         let placeholders = self.with(id, |sb| {
             sb.held.clear();
+            sb.found = None;
+            sb.appeared.clear();
             Ok(std::mem::take(&mut sb.placeholders))
         })?;
         guard::remove_placeholders(&placeholders);
@@ -296,7 +304,26 @@ impl LocalProvider {
                     sb.placeholders.push(p.clone());
                 }
             }
-            let report = GuardReport { protected: g.protected as u32, unprotected: g.notes.clone() };
+            // A repository or tool folder below the root that appeared since the last command
+            // started may have been made by sandboxed code (a subfolder's new `.git` cannot be
+            // refused yet): said until the sandbox stops.
+            let now: std::collections::BTreeSet<String> = g.found.iter().cloned().collect();
+            if let Some(before) = &sb.found {
+                for rel in now.difference(before) {
+                    if !sb.appeared.contains(rel) {
+                        sb.appeared.push(rel.clone());
+                    }
+                }
+            }
+            sb.found = Some(now);
+            let mut unprotected = g.notes.clone();
+            unprotected.extend(sb.appeared.iter().map(|rel| {
+                format!(
+                    "{rel} appeared while the sandbox ran: if you did not make it, remove it before using \
+                     Git or an editor there on this machine (it could run what the sandbox put in it)"
+                )
+            }));
+            let report = GuardReport { protected: g.protected as u32, unprotected };
             if !g.notes.is_empty() && sb.protection.as_ref() != Some(&report) {
                 tracing::warn!(sandbox = id, "sandbox protections incomplete: {}", g.notes.join("; "));
             }
