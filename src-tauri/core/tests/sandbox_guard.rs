@@ -133,13 +133,25 @@ fn git_settings_and_hooks_cannot_be_planted() {
     f.refused("a repository moved away and made anew", "mv .git .git-old && git init -q .");
     f.refused("writing through a symbolic link", "ln -s .git/config cfg && echo '[core]' >> cfg");
     f.refused("a hard link", "ln .git/config hard");
-    let out = f.refused("a submodule list", "echo '[submodule \"x\"]' > .gitmodules");
-    assert!(out.contains("Read-only"), "an empty read-only file stands in for it: {out}");
     f.refused("editor tasks", "mkdir -p .vscode && echo '{}' > .vscode/tasks.json");
     f.refused("agent hooks", "mkdir -p .claude && echo '{}' > .claude/settings.json");
-    f.refused("agent servers", "echo '{}' > .mcp.json");
+    // Present, the file names are read-only too.
+    std::fs::write(f.project.join(".envrc"), "export A=1\n").unwrap();
+    std::fs::write(f.project.join(".gitmodules"), "").unwrap();
     f.refused("direnv", &format!("echo '{payload}' > .envrc"));
+    f.refused("a submodule list", "echo '[submodule \"x\"]' > .gitmodules");
+    // Missing at the root, a file name has no placeholder; one made inside is named in the panel.
+    let (code, out) = f.sandbox("echo '{}' > .mcp.json");
+    assert_eq!(code, 0, "{out}");
+    let _ = f.sandbox("true");
+    let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
+    assert!(g.unprotected.iter().any(|n| n.starts_with(".mcp.json appeared")), "{g:?}");
     f.host_git_runs_nothing_planted("settings and hooks");
+    // The placeholders (empty folders) are nothing the host's git offers for commit.
+    let status = ok(git(&f.project, &["status", "--porcelain", "--untracked-files=all"]));
+    for name in [".vscode", ".claude", ".idea"] {
+        assert!(!status.contains(name), "{status}");
+    }
     let config = std::fs::read_to_string(f.project.join(".git/config")).unwrap();
     assert!(!config.contains("fsmonitor"), "{config}");
     assert!(!f.project.join(".git/hooks/post-commit").exists());
@@ -172,8 +184,14 @@ fn a_project_without_git_cannot_become_a_repository_from_inside() {
     f.refused("a .git file pointing elsewhere", "mkdir -p store && echo 'gitdir: store' > .git");
     f.refused("a .git folder by hand", &format!("mkdir -p .git/hooks && echo '{payload}' > .git/hooks/post-checkout"));
     f.refused("editor folder", "mkdir .vscode");
-    // While the sandbox runs, its placeholders are empty; the host's git finds no repository.
+    f.refused("agent folder", "mkdir -p .claude && echo '{}' > .claude/settings.json");
+    // While the sandbox runs, its placeholders are empty; the host's git finds no repository,
+    // and the file tree does not show them.
     assert!(!git(&f.project, &["status"]).status.success());
+    let root = ProjectRoot::open(&f.project).unwrap();
+    let listed: Vec<String> =
+        aura_core::workspace::tree::list_dir(&root, "").unwrap().into_iter().map(|e| e.name).collect();
+    assert_eq!(listed, ["store", "index.js"], "placeholders are not part of the project");
     assert!(std::fs::read_dir(f.project.join(".git")).unwrap().next().is_none());
     // Stopped, the sandbox leaves nothing behind.
     rt().block_on(f.p.stop(&f.id)).unwrap();
@@ -226,8 +244,8 @@ fn the_panel_says_what_is_protected() {
     let _ = f.sandbox("true");
     let info = rt().block_on(f.p.get(&f.id)).unwrap();
     let g = info.guard.expect("a report once a command ran");
-    // .git pinned; config, commondir, hooks, info; six placeholders at the root.
-    assert!(g.protected >= 11, "{g:?}");
+    // .git pinned; config, commondir, hooks, info; three folder placeholders at the root.
+    assert!(g.protected >= 8, "{g:?}");
     assert!(g.unprotected.is_empty(), "{g:?}");
     // A link where Git reads its hooks is named, and its .git made read-only as a whole.
     std::fs::remove_dir_all(f.project.join(".git/hooks")).unwrap();

@@ -35,7 +35,8 @@ pub struct DirEntry {
 }
 
 /// Lists one folder: folders first, then files, each in case-insensitive name order.
-/// `.git` is hidden; ignored entries are included and flagged.
+/// `.git` is hidden, and so are a running sandbox's placeholders (see [`crate::host_run`]);
+/// ignored entries are included and flagged.
 pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, WorkspaceError> {
     let dir = root.resolve(rel)?;
     let meta = std::fs::metadata(&dir).map_err(|e| WorkspaceError::io("list", rel, e))?;
@@ -70,7 +71,7 @@ pub fn list_dir(root: &ProjectRoot, rel: &str) -> Result<Vec<DirEntry>, Workspac
     for item in listing {
         let Ok(item) = item else { continue };
         let name_os = item.file_name();
-        if name_os == ".git" {
+        if name_os == ".git" || crate::host_run::is_placeholder(&dir.join(&name_os)) {
             continue;
         }
         let Ok(ft) = item.file_type() else { continue };

@@ -12,11 +12,14 @@
 //!   in the project;
 //! - `.vscode/`, `.idea/`, `.claude/`, `.mcp.json`, `.envrc`, `.gitmodules` are read-only
 //!   wherever they are;
-//! - where the project root has no `.git` or none of those names, an empty read-only folder (or
-//!   file, for the file names) is mounted there as a placeholder, so nothing inside can create
-//!   one (`git init` fails with `EROFS`). The placeholder exists on disk while the sandbox runs
-//!   (the host can still write into it or replace it); Aura's walkers leave it out and it is
-//!   removed when the sandbox stops, if it is still empty.
+//! - where the project root has no `.git`, `.vscode/`, `.idea/` or `.claude/`, an empty read-only
+//!   folder is mounted there as a placeholder, so nothing inside can create one (`git init` fails
+//!   with `EROFS`). The placeholder exists on disk while the sandbox runs (the host can still
+//!   write into it; Git shows no empty folder); Aura's walkers leave it out and it is removed when
+//!   the sandbox stops, if still empty. The file names get no placeholder: an empty `.envrc` would
+//!   be offered for commit by the host's `git status`, and the tools that read them ask before
+//!   running anything new (`direnv allow`, an agent's approval of project servers; Git runs no
+//!   command from `.gitmodules`). One that appears while the sandbox runs is named in the panel.
 //!
 //! Every mount's source is an `O_PATH` descriptor opened beneath the project without following
 //! any symbolic link (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`), handed to bubblewrap
@@ -238,7 +241,7 @@ impl Planner<'_> {
             Found::Other(why) => self.note(".git", why),
             Found::Missing => self.mask(".git", Kind::Dir),
         }
-        for (name, kind, _) in host_run::GUARDED_NAMES {
+        for (name, kind, _) in host_run::GUARDED_NAMES.iter().filter(|(_, k, _)| *k == Kind::Dir) {
             match self.find(name) {
                 Found::Missing => self.mask(name, *kind),
                 Found::Dir(fd) | Found::File(fd) if self.is_live_placeholder(name, &fd, *kind) => {
@@ -403,9 +406,7 @@ impl Planner<'_> {
             if rel == ".git" || host_run::is_placeholder(entry.path()) {
                 continue;
             }
-            if entry.depth() > 1 {
-                self.g.found.push(rel.clone());
-            }
+            self.g.found.push(rel.clone());
             match (name == ".git", self.find(&rel)) {
                 (true, Found::Dir(fd)) => self.git_dir(fd, &rel, true),
                 (true, Found::File(fd)) => self.git_file(fd, &rel),
@@ -576,18 +577,15 @@ mod tests {
         let g = Guard::plan(&root, &blanks);
         let d = dests(&g);
         assert!(d.contains(&(".git".into(), true)), "{d:?}");
-        for ro in [
-            ".git/config",
-            ".git/hooks",
-            ".git/info",
-            ".git/commondir",
-            "web/.vscode",
-            ".envrc",
-            ".vscode",
-            ".mcp.json",
-        ] {
+        for ro in
+            [".git/config", ".git/hooks", ".git/info", ".git/commondir", "web/.vscode", ".envrc", ".vscode", ".claude"]
+        {
             assert!(d.contains(&(ro.into(), false)), "{ro}: {d:?}");
         }
+        assert!(!d.iter().any(|(p, _)| p == ".mcp.json"), "no placeholder for a missing file name: {d:?}");
+        let mut found = g.found.clone();
+        found.sort();
+        assert_eq!(found, [".envrc", "web/.vscode"]);
         assert!(!d.iter().any(|(p, _)| p.starts_with("node_modules")), "{d:?}");
         // Missing parts were made: empty hooks and info, the commondir placeholder.
         assert!(root.join(".git/hooks").is_dir() && root.join(".git/info").is_dir());

@@ -304,9 +304,9 @@ impl LocalProvider {
                     sb.placeholders.push(p.clone());
                 }
             }
-            // A repository or tool folder below the root that appeared since the last command
-            // started may have been made by sandboxed code (a subfolder's new `.git` cannot be
-            // refused yet): said until the sandbox stops.
+            // A repository, tool folder or guarded file that appeared since the last command
+            // started may have been made by sandboxed code (a subfolder's new `.git`, a root
+            // `.envrc` cannot be refused): said until the sandbox stops.
             let now: std::collections::BTreeSet<String> = g.found.iter().cloned().collect();
             if let Some(before) = &sb.found {
                 for rel in now.difference(before) {
@@ -320,7 +320,7 @@ impl LocalProvider {
             unprotected.extend(sb.appeared.iter().map(|rel| {
                 format!(
                     "{rel} appeared while the sandbox ran: if you did not make it, remove it before using \
-                     Git or an editor there on this machine (it could run what the sandbox put in it)"
+                     Git, an editor or an agent there on this machine (it could run what the sandbox put in it)"
                 )
             }));
             let report = GuardReport { protected: g.protected as u32, unprotected };
