@@ -280,10 +280,14 @@ export class SandboxPanel {
 function guardLine(s: SandboxStatus): HTMLDivElement | null {
   const g = s.sandbox?.guard;
   if (!g || s.isolation !== "bubblewrap") return null;
-  const text = `read-only inside: ${g.protected} path${g.protected === 1 ? "" : "s"} this machine runs by itself (Git settings and hooks, editor and agent config)`;
-  return g.unprotected.length
-    ? h("div", { class: "sb-warning", "data-testid": "sandbox-guard" }, `${text}. NOT PROTECTED: ${g.unprotected.join("; ")}`)
-    : h("div", { class: "hint", "data-testid": "sandbox-guard" }, text);
+  let text = `read-only inside: ${g.protected} path${g.protected === 1 ? "" : "s"} this machine runs by itself (Git settings and hooks, editor and agent config)`;
+  if (g.unprotected.length) text += `. NOT PROTECTED: ${g.unprotected.join("; ")}`;
+  if (g.appeared.length) {
+    text += `. Appeared while the sandbox ran: ${g.appeared.join(", ")} — if you did not make ${g.appeared.length === 1 ? "it" : "them"}, `
+      + "remove before you use Git, an editor or an agent there on this machine (it could run what the sandbox put in)";
+  }
+  const warn = g.unprotected.length > 0 || g.appeared.length > 0;
+  return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-guard" }, text);
 }
 
 function networkLine(s: SandboxStatus): HTMLDivElement | null {

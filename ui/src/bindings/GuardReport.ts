@@ -11,4 +11,9 @@ protected: number,
 /**
  * What could not be protected, each with why.
  */
-unprotected: Array<string>, };
+unprotected: Array<string>, 
+/**
+ * Repositories, tool folders and guarded files (project-relative) that appeared while the
+ * sandbox ran: it may have made them, and a new one in a subfolder cannot be refused yet.
+ */
+appeared: Array<string>, };

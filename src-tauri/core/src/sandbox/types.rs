@@ -121,6 +121,9 @@ pub struct GuardReport {
     pub protected: u32,
     /// What could not be protected, each with why.
     pub unprotected: Vec<String>,
+    /// Repositories, tool folders and guarded files (project-relative) that appeared while the
+    /// sandbox ran: it may have made them, and a new one in a subfolder cannot be refused yet.
+    pub appeared: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]

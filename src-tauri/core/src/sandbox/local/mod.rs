@@ -316,14 +316,11 @@ impl LocalProvider {
                 }
             }
             sb.found = Some(now);
-            let mut unprotected = g.notes.clone();
-            unprotected.extend(sb.appeared.iter().map(|rel| {
-                format!(
-                    "{rel} appeared while the sandbox ran: if you did not make it, remove it before using \
-                     Git, an editor or an agent there on this machine (it could run what the sandbox put in it)"
-                )
-            }));
-            let report = GuardReport { protected: g.protected as u32, unprotected };
+            let report = GuardReport {
+                protected: g.protected as u32,
+                unprotected: g.notes.clone(),
+                appeared: sb.appeared.clone(),
+            };
             if !g.notes.is_empty() && sb.protection.as_ref() != Some(&report) {
                 tracing::warn!(sandbox = id, "sandbox protections incomplete: {}", g.notes.join("; "));
             }
