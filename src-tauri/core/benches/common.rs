@@ -1,9 +1,13 @@
-//! Helpers shared by the benchmarks: timing and generated trees.
+//! Helpers shared by the benchmarks: timing, generated trees, a warm `npm install` in a sandbox.
 
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
 
 /// Runs `f` `n` times and returns the sorted durations.
 pub fn sample(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
@@ -49,4 +53,29 @@ pub fn generate_tree(root: &Path, dirs: usize, per_dir: usize) {
             std::fs::write(dir.join(format!("file_{f:04}.rs")), body).unwrap();
         }
     }
+}
+
+/// Collects a command's standard output.
+pub struct Out(pub Vec<u8>);
+impl ExecSink for Out {
+    fn stdout(&mut self, d: &[u8]) {
+        self.0.extend_from_slice(d);
+    }
+    fn stderr(&mut self, _: &[u8]) {}
+}
+
+/// One warm-cache `npm install` in a sandbox of `p`: a first install fills the cache (the
+/// sandbox's home lives as long as the command), then `node_modules` is removed and the timed
+/// install runs against the warm cache, still asking the registry whether anything changed.
+pub async fn npm_warm(p: &LocalProvider, root: &ProjectRoot) -> Duration {
+    let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
+    let cmd = "set -e; q='--no-audit --no-fund --loglevel=error --no-update-notifier'; npm install $q >/dev/null; rm -rf node_modules; \
+               s=$(date +%s%N); npm install $q >/dev/null; e=$(date +%s%N); rm -rf node_modules; echo $(( (e - s) / 1000 ))";
+    let mut out = Out(Vec::new());
+    let req = ExecRequest { command: cmd.into(), timeout_s: Some(300), ..Default::default() };
+    let o = p.exec(&sb.id, &req, &mut out).await.unwrap();
+    assert_eq!(o.exit_code, Some(0), "npm install failed in the sandbox");
+    p.delete(&sb.id).await.unwrap();
+    let us: u64 = String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds");
+    Duration::from_micros(us)
 }

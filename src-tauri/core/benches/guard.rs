@@ -18,16 +18,8 @@ use std::time::{Duration, Instant};
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::guard::{Blanks, Guard};
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, Lifecycle, SandboxSpec};
 use common::*;
-
-struct Out(Vec<u8>);
-impl ExecSink for Out {
-    fn stdout(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
-    }
-    fn stderr(&mut self, _: &[u8]) {}
-}
 
 fn req(c: &str) -> ExecRequest {
     ExecRequest { command: c.into(), timeout_s: Some(300), ..Default::default() }
@@ -116,20 +108,6 @@ fn count(root: &Path) -> usize {
 fn walk_count(p: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(p) else { return 0 };
     rd.flatten().map(|e| 1 + if e.file_type().is_ok_and(|t| t.is_dir()) { walk_count(&e.path()) } else { 0 }).sum()
-}
-
-/// `npm install` with a warm cache in a sandbox of `p` (see the sandbox bench's `npm_warm`).
-async fn npm_warm(p: &LocalProvider, root: &ProjectRoot) -> Duration {
-    let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
-    let cmd = "set -e; q='--no-audit --no-fund --loglevel=error --no-update-notifier'; npm install $q >/dev/null; \
-               rm -rf node_modules; s=$(date +%s%N); npm install $q >/dev/null; e=$(date +%s%N); rm -rf node_modules; \
-               echo $(( (e - s) / 1000 ))";
-    let mut out = Out(Vec::new());
-    let o = p.exec(&sb.id, &req(cmd), &mut out).await.unwrap();
-    assert_eq!(o.exit_code, Some(0), "npm install failed in the sandbox");
-    p.delete(&sb.id).await.unwrap();
-    let us: u64 = String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds");
-    Duration::from_micros(us)
 }
 
 fn main() {

@@ -170,31 +170,6 @@ async fn network_modes(root: &ProjectRoot, n: usize) {
     );
 }
 
-/// Collects a command's standard output.
-struct Out(Vec<u8>);
-impl ExecSink for Out {
-    fn stdout(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
-    }
-    fn stderr(&mut self, _: &[u8]) {}
-}
-
-/// One warm-cache `npm install` in a sandbox of `p`: a first install fills the cache (the
-/// sandbox's home lives as long as the command), then `node_modules` is removed and the timed
-/// install runs against the warm cache, still asking the registry whether anything changed.
-async fn npm_warm(p: &LocalProvider, root: &ProjectRoot) -> Duration {
-    let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
-    let cmd = "set -e; q='--no-audit --no-fund --loglevel=error'; npm install $q >/dev/null; rm -rf node_modules; \
-               s=$(date +%s%N); npm install $q >/dev/null; e=$(date +%s%N); rm -rf node_modules; echo $(( (e - s) / 1000 ))";
-    let mut out = Out(Vec::new());
-    let req = ExecRequest { command: cmd.into(), timeout_s: Some(300), ..Default::default() };
-    let o = p.exec(&sb.id, &req, &mut out).await.unwrap();
-    assert_eq!(o.exit_code, Some(0), "npm install failed in the sandbox");
-    p.delete(&sb.id).await.unwrap();
-    let us: u64 = String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds");
-    Duration::from_micros(us)
-}
-
 /// `npm install` with a warm cache, isolated network vs host network, alternating, median of 3.
 async fn npm_install_modes() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,22 +8,11 @@ use std::process::Command;
 
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, Lifecycle, SandboxSpec};
 
-#[derive(Default)]
-struct Collect(Vec<u8>);
-impl ExecSink for Collect {
-    fn stdout(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
-    }
-    fn stderr(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
-}
+#[path = "support/exec.rs"]
+mod exec;
+use exec::{rt, Collect};
 
 /// Host git with nothing of the user's own configuration.
 fn git(dir: &Path, args: &[&str]) -> std::process::Output {

@@ -12,22 +12,11 @@ use std::sync::Arc;
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::local::LocalProvider;
-use aura_core::sandbox::{Exec, ExecRequest, ExecSink, Lifecycle, SandboxError, SandboxSpec};
+use aura_core::sandbox::{Exec, ExecRequest, Lifecycle, SandboxError, SandboxSpec};
 
-#[derive(Default)]
-struct Collect(Vec<u8>);
-impl ExecSink for Collect {
-    fn stdout(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
-    }
-    fn stderr(&mut self, d: &[u8]) {
-        self.0.extend_from_slice(d);
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
-}
+#[path = "support/exec.rs"]
+mod exec;
+use exec::{rt, Collect};
 
 async fn run(p: &LocalProvider, id: &str, cmd: &str) -> (Option<i32>, String) {
     let mut c = Collect::default();
