@@ -32,7 +32,7 @@ fn ok(o: std::process::Output) -> String {
 }
 
 struct Fx {
-    _dirs: Vec<tempfile::TempDir>,
+    dirs: Vec<tempfile::TempDir>,
     project: PathBuf,
     /// Where a planted command would leave its mark (outside the project: host only).
     marker: PathBuf,
@@ -61,7 +61,7 @@ fn fx_over(project: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> Fx {
     dirs.push(marks);
     let p = LocalProvider::new(false).expect("bubblewrap must work on the test machine");
     let id = p.create_for(&ProjectRoot::open(&project).unwrap(), &SandboxSpec::default()).unwrap().id;
-    Fx { _dirs: dirs, project, marker, p, id }
+    Fx { dirs: dirs, project, marker, p, id }
 }
 
 impl Fx {
@@ -216,6 +216,30 @@ fn nested_repositories_and_existing_tool_folders_are_protected_too() {
     assert_eq!(g.appeared, ["web/app/.git"], "packages/lib was there from the start: {g:?}");
     assert_eq!(std::fs::read_to_string(f.project.join("web/.vscode/settings.json")).unwrap(), "{}\n");
     f.host_git_runs_nothing_planted("nested");
+}
+
+#[test]
+fn a_submodule_keeps_its_settings_and_hooks_and_can_still_commit() {
+    let f = repo();
+    let lib = f.dirs[1].path().join("lib");
+    ok(git(f.dirs[1].path(), &["init", "-q", lib.to_str().unwrap()]));
+    ok(git(&lib, &["commit", "-q", "--allow-empty", "-m", "lib"]));
+    ok(git(
+        &f.project,
+        &["-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.to_str().unwrap(), "vendor/lib"],
+    ));
+    ok(git(&f.project, &["commit", "-q", "-m", "with a submodule"]));
+    assert!(f.project.join(".git/modules/vendor/lib/hooks").is_dir());
+    let payload = f.payload();
+    f.refused("the submodule's config", &format!("git -C vendor/lib config core.fsmonitor '{payload}'"));
+    f.refused("the submodule's hooks", "echo x > .git/modules/vendor/lib/hooks/post-commit");
+    f.refused("the submodule's pointer", "echo 'gitdir: /tmp' > vendor/lib/.git");
+    let (code, out) =
+        f.sandbox("git -C vendor/lib -c user.name=s -c user.email=s@example.invalid commit -q --allow-empty -m inside");
+    assert_eq!(code, 0, "{out}");
+    assert!(ok(git(&f.project.join("vendor/lib"), &["log", "--format=%s"])).starts_with("inside"));
+    let _ = git(&f.project.join("vendor/lib"), &["status"]);
+    f.host_git_runs_nothing_planted("submodule");
 }
 
 #[test]
