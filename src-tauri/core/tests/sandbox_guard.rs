@@ -61,7 +61,7 @@ fn fx_over(project: PathBuf, mut dirs: Vec<tempfile::TempDir>) -> Fx {
     dirs.push(marks);
     let p = LocalProvider::new(false).expect("bubblewrap must work on the test machine");
     let id = p.create_for(&ProjectRoot::open(&project).unwrap(), &SandboxSpec::default()).unwrap().id;
-    Fx { dirs: dirs, project, marker, p, id }
+    Fx { dirs, project, marker, p, id }
 }
 
 impl Fx {
