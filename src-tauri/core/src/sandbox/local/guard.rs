@@ -312,6 +312,8 @@ impl Planner<'_> {
             }),
             _ => return None,
         };
+        // Made meanwhile by a command starting at the same time: it is there, so it is bound.
+        let made = made.or_else(|e| if e.raw_os_error() == Some(libc::EEXIST) { Ok(()) } else { Err(e) });
         match made.and_then(|_| open_beneath(self.rootfd, &sub)) {
             Ok(fd) => Some(fd),
             Err(e) => {
