@@ -14,7 +14,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use self::bwrap::{Isolation, NetPlan};
-use self::guard::{Blanks, Guard};
+use self::guard::{Blanks, Guard, SandboxGuard};
 use self::network::{Following, Netns, NetworkMode};
 use self::watchdog::{WatchLimits, Watchdog};
 use super::*;
@@ -30,17 +30,8 @@ struct LocalSandbox {
     pids: Vec<u32>,
     /// Its own network namespace (none on the host network).
     net: Option<Arc<Netns>>,
-    /// Placeholders its commands mount over missing guarded names (removed when it stops).
-    placeholders: Vec<PathBuf>,
-    /// Guards whose descriptors a starting command may still need, by the command's pid
-    /// (`None` until a terminal is attached).
-    held: Vec<(Option<u32>, Guard)>,
-    /// What the newest guard protects, and what it could not (for the panel).
-    protection: Option<GuardReport>,
-    /// What the guard's scans found below the root so far (see [`Guard::found`]), and what
-    /// appeared while the sandbox ran (said in the panel until it stops).
-    found: Option<std::collections::BTreeSet<String>>,
-    appeared: Vec<String>,
+    /// What its commands' guards rely on and report (see [`guard`]).
+    guard: SandboxGuard,
 }
 
 impl LocalSandbox {
@@ -162,11 +153,7 @@ impl LocalProvider {
             state: SandboxState::Started,
             pids: Vec::new(),
             net,
-            placeholders: Vec::new(),
-            held: Vec::new(),
-            protection: None,
-            found: None,
-            appeared: Vec::new(),
+            guard: SandboxGuard::default(),
         };
         let info = self.info(&id, &sb);
         if self.has_own_network() {
@@ -197,7 +184,7 @@ impl LocalProvider {
             },
             cpu: None,
             memory_bytes: Some(rss),
-            guard: sb.protection.clone(),
+            guard: sb.guard.report(),
         }
     }
 
@@ -242,7 +229,9 @@ impl LocalProvider {
             )
             .map_err(SandboxError::NetworkUnavailable)?;
             // Held until the terminal is attached and its opener has run.
-            sb.held.extend(guard.map(|g| (None, g)));
+            if let Some(g) = guard {
+                sb.guard.hold(g);
+            }
             Ok(TerminalSpec {
                 cwd: sb.project()?.path().to_path_buf(),
                 cols,
@@ -258,9 +247,7 @@ impl LocalProvider {
     pub fn attach(&self, id: &str, pid: u32) -> Result<(), SandboxError> {
         let limits = self.with(id, |sb| {
             sb.pids.push(pid);
-            if let Some(slot) = sb.held.iter_mut().find(|(p, _)| p.is_none()) {
-                slot.0 = Some(pid);
-            }
+            sb.guard.attach(pid);
             Ok(Self::watch_limits(&sb.spec))
         })?;
         self.watchdogs.lock().insert(pid, Watchdog::start(pid, limits));
@@ -279,13 +266,10 @@ impl LocalProvider {
             self.watchdogs.lock().remove(&pid);
         }
         // Nothing runs in it any more: its placeholders go.
-        let placeholders = self.with(id, |sb| {
-            sb.held.clear();
-            sb.found = None;
-            sb.appeared.clear();
-            Ok(std::mem::take(&mut sb.placeholders))
+        self.with(id, |sb| {
+            sb.guard.stopped();
+            Ok(())
         })?;
-        guard::remove_placeholders(&placeholders);
         Ok(())
     }
 
@@ -299,34 +283,7 @@ impl LocalProvider {
         let root = self.with(id, |sb| Ok(sb.project()?.path().to_path_buf()))?;
         let g = Guard::plan(&root, blanks);
         self.with(id, |sb| {
-            for p in &g.placeholders {
-                if !sb.placeholders.contains(p) {
-                    sb.placeholders.push(p.clone());
-                }
-            }
-            // A repository, tool folder or guarded file that appeared since the last command
-            // started may have been made by sandboxed code (a subfolder's new `.git`, a root
-            // `.envrc` cannot be refused): said until the sandbox stops.
-            let now: std::collections::BTreeSet<String> = g.found.iter().cloned().collect();
-            if let Some(before) = &sb.found {
-                for rel in now.difference(before) {
-                    if !sb.appeared.contains(rel) {
-                        sb.appeared.push(rel.clone());
-                    }
-                }
-            }
-            sb.found = Some(now);
-            let report = GuardReport {
-                protected: g.protected as u32,
-                unprotected: g.notes.clone(),
-                appeared: sb.appeared.clone(),
-            };
-            if !g.notes.is_empty() && sb.protection.as_ref() != Some(&report) {
-                tracing::warn!(sandbox = id, "sandbox protections incomplete: {}", g.notes.join("; "));
-            }
-            sb.protection = Some(report);
-            // A command's descriptors are needed until its opener has run (it then is `bash` no more).
-            sb.held.retain(|(pid, _)| pid.is_none_or(guard::opener_running));
+            sb.guard.record(id, &g);
             Ok(())
         })?;
         Ok(Some(g))
