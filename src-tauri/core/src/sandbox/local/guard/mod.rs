@@ -395,8 +395,7 @@ impl Planner<'_> {
             }
             let name = entry.file_name();
             let is_dir = entry.file_type().is_dir();
-            // Not into dependency folders: nothing there is run by the host's tools on its own.
-            if is_dir && name == "node_modules" {
+            if is_dir && dependency_dir(entry.path(), name) {
                 it.skip_current_dir();
                 continue;
             }
@@ -421,6 +420,17 @@ impl Planner<'_> {
             }
         }
     }
+}
+
+/// Dependency and build folders the scan does not enter: nothing there is run by the host's
+/// tools on its own, and they hold most of a project's files. Known by name and by the marker
+/// their tool writes (Cargo's `CACHEDIR.TAG`, a virtual environment's `pyvenv.cfg`), so sandboxed
+/// code cannot hide another folder from the scan by dropping a marker into it.
+fn dependency_dir(path: &Path, name: &std::ffi::OsStr) -> bool {
+    name == "node_modules"
+        || name == "__pycache__"
+        || (name == "target" && path.join("CACHEDIR.TAG").is_file())
+        || ((name == ".venv" || name == "venv") && path.join("pyvenv.cfg").is_file())
 }
 
 /// Removes the placeholders once no sandboxed process uses them (a folder only while empty, a
@@ -496,6 +506,23 @@ mod tests {
         assert!(g.opener().unwrap()[2].contains("</proc/"));
         remove_placeholders(&g.placeholders);
         assert!(!root.join(".git/commondir").exists());
+    }
+
+    #[test]
+    fn dependency_folders_are_skipped_only_with_their_tools_marker() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().canonicalize().unwrap();
+        for dir in ["target/debug/.vscode", ".venv/lib/.vscode", "src/target/.vscode", "lib/.venv/.vscode"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        std::fs::write(root.join("target/CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55").unwrap();
+        std::fs::write(root.join(".venv/pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        let g = Guard::plan(&root, &Blanks::new().unwrap());
+        let mut found = g.found.clone();
+        found.sort();
+        // A folder named like one but without the marker is scanned: a marker cannot hide it.
+        assert_eq!(found, ["lib/.venv/.vscode", "src/target/.vscode"]);
+        remove_placeholders(&g.placeholders);
     }
 
     #[test]
