@@ -22,7 +22,7 @@ export class SandboxPanel {
   private autoStop = h("input", { type: "number", min: 0, class: "sb-num", title: "minutes" });
   private unsandboxed = h("input", { type: "checkbox" });
   private network = h("select", { class: "sb-network", "aria-label": "network", "data-testid": "sandbox-network" },
-    h("option", { value: "isolated" }, "Isolated: internet only, nothing of this machine"),
+    h("option", { value: "isolated" }, "Internet: public addresses only — no LAN, no cloud metadata, nothing of this machine"),
     h("option", { value: "offline" }, "Offline: no network"),
     h("option", { value: "host" }, "Host network (unsafe)"));
   private provider = h("select", { class: "sb-provider", "aria-label": "provider" },
@@ -275,7 +275,6 @@ export class SandboxPanel {
   }
 }
 
-/** The sandbox's network as the panel states it; a problem or the host network is a warning. */
 /** What of the project is read-only inside because this machine runs it (after a command ran). */
 function guardLine(s: SandboxStatus): HTMLDivElement | null {
   const g = s.sandbox?.guard;
@@ -290,10 +289,11 @@ function guardLine(s: SandboxStatus): HTMLDivElement | null {
   return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-guard" }, text);
 }
 
+/** The sandbox's network as the panel states it; a problem or the host network is a warning. */
 function networkLine(s: SandboxStatus): HTMLDivElement | null {
   if (!s.network || s.isolation !== "bubblewrap") return null;
   const [text, warn] = s.network_problem ? [`network unavailable: ${s.network_problem}`, true]
-    : s.network === "isolated" ? [`network: isolated (internet via ${s.network_tool ?? "?"}; nothing of this machine)`, false]
+    : s.network === "isolated" ? [`network: internet via ${s.network_tool ?? "?"}, public addresses only — private networks (LAN, VPN), cloud metadata and this machine are refused`, false]
     : s.network === "offline" ? ["network: offline", false]
     : ["network: HOST NETWORK — sandboxed code can reach this machine's loopback services", true];
   return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-network-state", "data-network": s.network }, text);

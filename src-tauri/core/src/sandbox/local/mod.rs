@@ -2,6 +2,7 @@
 //! accepted it — without isolation where bubblewrap cannot work.
 
 pub mod bwrap;
+pub mod egress;
 pub mod guard;
 pub mod network;
 mod provider;

@@ -7,8 +7,10 @@
 //! server started in one terminal is reachable from another, and from nothing else.
 //!
 //! - [`NetworkMode::Isolated`]: a user-mode network tool (`pasta`, else `slirp4netns`) attached
-//!   to the namespace gives it a way out to the internet — with the host's loopback *not*
-//!   mapped and no port forwarded in either direction — and DNS through the tool.
+//!   to the namespace gives it a way out to the public internet — with the host's loopback *not*
+//!   mapped and no port forwarded in either direction — and DNS through the tool. Private
+//!   networks, cloud metadata and the host's own addresses are refused inside the namespace
+//!   before a packet leaves it (see [`super::egress`]).
 //! - [`NetworkMode::Offline`]: loopback only.
 //! - [`NetworkMode::Host`]: the host's namespace (only after the user accepted the warning).
 //!
@@ -69,13 +71,21 @@ impl Outbound {
             Outbound::Slirp4netns(_) => "slirp4netns",
         }
     }
+
+    /// Where the sandbox's DNS queries go: the tool's forwarder.
+    pub fn dns(&self) -> std::net::Ipv4Addr {
+        match self {
+            Outbound::Pasta(_) => PASTA_DNS,
+            Outbound::Slirp4netns(_) => SLIRP_DNS,
+        }
+    }
 }
 
 /// Where DNS queries go inside an isolated sandbox; the tool forwards them to the host's resolver
 /// (which may itself be on the host's loopback, e.g. systemd-resolved).
-const PASTA_DNS: &str = "169.254.0.53";
+const PASTA_DNS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 0, 53);
 /// slirp4netns' built-in DNS forwarder.
-const SLIRP_DNS: &str = "10.0.2.3";
+const SLIRP_DNS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 0, 2, 3);
 
 fn find(names: &[&str]) -> Option<PathBuf> {
     names.iter().map(PathBuf::from).find(|p| p.exists())
@@ -170,6 +180,11 @@ impl Netns {
         ns.await_holder()?;
         if mode == NetworkMode::Isolated {
             let tool = tool.ok_or("no user-mode network tool for an isolated sandbox")?;
+            // The filter is in place before there is any way out.
+            super::egress::load(
+                &ns.enter_argv()?,
+                &super::egress::ruleset(tool.dns(), &super::egress::host_addresses()),
+            )?;
             ns.attach_tool(tool)?;
         }
         Ok(ns)
@@ -201,7 +216,6 @@ impl Netns {
     fn attach_tool(&mut self, tool: &Outbound) -> Result<(), String> {
         let pid = self.holder.to_string();
         let mut cmd;
-        let dns;
         match tool {
             Outbound::Pasta(bin) => {
                 cmd = Command::new(bin);
@@ -214,16 +228,14 @@ impl Netns {
                 }
                 // No port forwarding either way, and the gateway is not the host's loopback.
                 cmd.args(["-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw"]);
-                cmd.args(["--dns-forward", PASTA_DNS]);
+                cmd.arg("--dns-forward").arg(PASTA_DNS.to_string());
                 cmd.arg(&pid);
-                dns = PASTA_DNS;
             }
             Outbound::Slirp4netns(bin) => {
                 cmd = Command::new(bin);
                 cmd.args(["--configure", "--mtu=65520", "--disable-host-loopback"]);
                 cmd.arg(format!("--userns-path=/proc/{pid}/ns/user"));
                 cmd.args([&pid, "tap0"]);
-                dns = SLIRP_DNS;
             }
         }
         let log = tempfile::tempfile().map_err(|e| format!("temporary file: {e}"))?;
@@ -245,7 +257,8 @@ impl Netns {
             std::thread::sleep(Duration::from_millis(3));
         }
         let dir = tempfile::Builder::new().prefix("aura-net-").tempdir().map_err(|e| e.to_string())?;
-        std::fs::write(dir.path().join("resolv.conf"), format!("nameserver {dns}\n")).map_err(|e| e.to_string())?;
+        std::fs::write(dir.path().join("resolv.conf"), format!("nameserver {}\n", tool.dns()))
+            .map_err(|e| e.to_string())?;
         self.resolv_dir = Some(dir);
         Ok(())
     }

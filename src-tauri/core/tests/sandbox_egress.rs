@@ -1,0 +1,188 @@
+//! An isolated sandbox reaches public addresses only, on a test network this test builds itself
+//! (`ip netns` + veth; no packet goes anywhere else):
+//!
+//! ```text
+//!  "host" namespace                         "upstream" namespace
+//!  this test's sandbox + pasta              198.51.100.7:8080   plays the public internet
+//!  203.0.113.2/24 ── veth ── 203.0.113.1    10.99.0.1:8080      a LAN server
+//!  default via 203.0.113.1                  169.254.169.254:80  cloud metadata
+//!                                           203.0.113.1:8080    the router itself
+//!                                           198.51.100.53:53    DNS (public.aura.test, rebind.aura.test)
+//! ```
+//!
+//! The outer test (root only: it makes namespaces) builds that, then runs this same binary's
+//! inner test inside "host" with `ip netns exec`, whose DNS is the test's own server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::network::NetworkMode;
+use aura_core::sandbox::local::LocalProvider;
+use aura_core::sandbox::{Exec, ExecRequest, SandboxSpec};
+
+#[path = "support/exec.rs"]
+mod exec;
+use exec::{rt, Collect};
+
+const INNER: &str = "AURA_EGRESS_INNER";
+
+/// The namespaces, the upstream servers and the resolver file, removed when dropped.
+struct TestNet {
+    host: String,
+    up: String,
+    servers: Option<Child>,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip (iproute2)");
+    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+}
+
+impl TestNet {
+    fn build() -> Self {
+        let id = std::process::id();
+        let net = TestNet { host: format!("aura-eg{id}-h"), up: format!("aura-eg{id}-u"), servers: None };
+        let (h, u) = (net.host.as_str(), net.up.as_str());
+        let (vh, vu) = (format!("aeg{id}h"), format!("aeg{id}u"));
+        ip(&["netns", "add", h]);
+        ip(&["netns", "add", u]);
+        ip(&["link", "add", &vh, "netns", h, "type", "veth", "peer", "name", &vu, "netns", u]);
+        for (ns, dev, addr) in [(h, &vh, "203.0.113.2/24"), (u, &vu, "203.0.113.1/24")] {
+            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        ip(&["-n", h, "route", "add", "default", "via", "203.0.113.1"]);
+        for a in ["198.51.100.7/32", "198.51.100.53/32", "10.99.0.1/32", "169.254.169.254/32"] {
+            ip(&["-n", u, "addr", "add", a, "dev", "lo"]);
+        }
+        // `ip netns exec` shows this file as /etc/resolv.conf; pasta forwards DNS to it.
+        std::fs::create_dir_all(format!("/etc/netns/{h}")).unwrap();
+        std::fs::write(format!("/etc/netns/{h}/resolv.conf"), "nameserver 198.51.100.53\n").unwrap();
+        net
+    }
+
+    fn start_servers(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/upstream.py");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.up, "python3", script, "--tcp"])
+            .args(["198.51.100.7:8080=public", "10.99.0.1:8080=lan", "169.254.169.254:80=metadata"])
+            .args(["203.0.113.1:8080=router", "--dns", "198.51.100.53:53", "--name"])
+            .args(["public.aura.test=198.51.100.7", "rebind.aura.test=10.99.0.1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "READY", "the upstream servers did not start");
+        self.servers = Some(child);
+    }
+}
+
+impl Drop for TestNet {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.servers.take() {
+            drop(c.stdin.take());
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in [&self.host, &self.up] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.host));
+    }
+}
+
+#[test]
+fn an_isolated_sandbox_reaches_public_addresses_only() {
+    if std::env::var_os(INNER).is_some() {
+        return; // this binary, started again inside the test network for the inner test
+    }
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("skipped: building a test network with `ip netns` needs root");
+        return;
+    }
+    let mut net = TestNet::build();
+    net.start_servers();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &net.host])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "inside_the_test_network", "--nocapture", "--test-threads=1"])
+        .env(INNER, "1")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "the inner test failed:\n{text}");
+}
+
+/// A node one-liner: connects to host:port, prints "CONNECTED <what the server said>" or the
+/// error code.
+const CONNECT: &str = r#"const [h,p]=process.argv.slice(1);const s=require("net").connect(+p,h);let d="";s.on("data",b=>d+=b);s.on("end",()=>{console.log("CONNECTED "+d.trim());process.exit(0)});s.on("error",e=>{console.log(e.code);process.exit(0)})"#;
+
+async fn connect(p: &LocalProvider, id: &str, host: &str, port: u16) -> String {
+    sh(p, id, &format!("node -e '{CONNECT}' {host} {port}")).await
+}
+
+async fn sh(p: &LocalProvider, id: &str, cmd: &str) -> String {
+    let mut c = Collect::default();
+    let req = ExecRequest { command: cmd.into(), timeout_s: Some(60), ..Default::default() };
+    p.exec(id, &req, &mut c).await.expect("the command runs");
+    String::from_utf8_lossy(&c.0).trim().to_string()
+}
+
+#[test]
+fn inside_the_test_network() {
+    if std::env::var_os(INNER).is_none() {
+        return; // runs only when the outer test starts it inside the test network
+    }
+    // The host's own service, on its own address (not loopback).
+    let own = TcpListener::bind("203.0.113.2:0").unwrap();
+    let own_port = own.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for c in own.incoming().flatten() {
+            h.fetch_add(1, Ordering::SeqCst);
+            drop(c);
+        }
+    });
+    // Sanity: from the host, every server of the test network answers.
+    for (addr, who) in [("10.99.0.1:8080", "lan"), ("169.254.169.254:80", "metadata"), ("198.51.100.7:8080", "public")]
+    {
+        let mut s = String::new();
+        BufReader::new(std::net::TcpStream::connect(addr).unwrap()).read_line(&mut s).unwrap();
+        assert_eq!(s.trim(), who);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let p = LocalProvider::with_network(NetworkMode::Isolated, false).expect("pasta and nft work here");
+    rt().block_on(async {
+        let sb = p.create_for(&root, &SandboxSpec::default()).unwrap();
+        let id = sb.id.as_str();
+        assert_eq!(connect(&p, id, "198.51.100.7", 8080).await, "CONNECTED public", "the internet is reachable");
+        assert_eq!(connect(&p, id, "public.aura.test", 8080).await, "CONNECTED public", "by name too");
+        for (host, port, what) in [
+            ("10.99.0.1", 8080, "a LAN server"),
+            ("169.254.169.254", 80, "cloud metadata"),
+            ("203.0.113.1", 8080, "the host's router"),
+            ("rebind.aura.test", 8080, "a public name answered with a private address"),
+        ] {
+            assert_eq!(connect(&p, id, host, port).await, "EHOSTUNREACH", "{what} must be refused");
+        }
+        let own = connect(&p, id, "203.0.113.2", own_port).await;
+        assert!(!own.starts_with("CONNECTED"), "the host's own address: {own}");
+        // The sandbox cannot see nor change the rules.
+        let nft = sh(&p, id, "nft flush ruleset 2>&1; echo rc=$?").await; // one stream keeps the order
+        assert!(nft.ends_with("rc=1") && nft.contains("Operation not permitted"), "{nft}");
+        assert_eq!(connect(&p, id, "10.99.0.1", 8080).await, "EHOSTUNREACH", "still refused after trying");
+    });
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the host's own service");
+    let _ = std::io::stdout().flush();
+}
