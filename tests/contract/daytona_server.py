@@ -88,7 +88,7 @@ class Daytona(Handler):
                 "id": sid, "organizationId": "org-test", "name": req.get("name") or sid,
                 "snapshot": req.get("snapshot") or "daytonaio/sandbox:latest", "user": req.get("user") or "daytona",
                 "env": req.get("env") or {}, "labels": req.get("labels") or {}, "public": bool(req.get("public")),
-                "networkBlockAll": False, "target": req.get("target") or "us", "cpu": req.get("cpu") or 1, "gpu": 0,
+                "networkBlockAll": bool(req.get("networkBlockAll")), "target": req.get("target") or "us", "cpu": req.get("cpu") or 1, "gpu": 0,
                 "memory": req.get("memory") or 1, "disk": req.get("disk") or 3, "state": "started",
                 "autoStopInterval": req.get("autoStopInterval", 15), "createdAt": now(), "updatedAt": now(),
                 "toolboxProxyUrl": f"{self.base()}/toolbox",

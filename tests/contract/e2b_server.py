@@ -83,9 +83,13 @@ class E2B(Handler):
             sb = SANDBOXES.get(sid)
         if not sb:
             return self.error(502, "sandbox not found")
+        # A sandbox created with allowPublicTraffic: false answers only with its traffic token.
+        if sb.get("traffic") and self.headers.get("e2b-traffic-access-token") != sb["traffic"]:
+            return self.error(403, "missing or invalid e2b-traffic-access-token")
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+            drop = ("host", "connection", "e2b-traffic-access-token")
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in drop}
             c.request(method, self.path, body=body or None, headers=headers)
             r = c.getresponse()
             data = r.read()
@@ -127,12 +131,17 @@ class E2B(Handler):
             now = datetime.now(timezone.utc)
             sb = {"id": sid, "templateID": req["templateID"], "state": "running", "metadata": req.get("metadata") or {},
                   "env": req.get("envVars") or {}, "token": "tok_" + uuid.uuid4().hex, "startedAt": now,
-                  "endAt": now + timedelta(seconds=req.get("timeout", 15))}
+                  "endAt": now + timedelta(seconds=req.get("timeout", 15)), "network": req.get("network") or {},
+                  "internet": req.get("allow_internet_access", True)}
+            if sb["network"].get("allowPublicTraffic") is False:
+                sb["traffic"] = "traffic_" + uuid.uuid4().hex
             os.makedirs(os.path.join(ROOT, sid))
             with LOCK:
                 SANDBOXES[sid] = sb
             out = self.sandbox_json(sb, detail=False)
             out["envdAccessToken"] = sb["token"]
+            if sb.get("traffic"):
+                out["trafficAccessToken"] = sb["traffic"]
             return self.reply("/sandboxes", "POST", 201, out)
         if segs == ["v2", "sandboxes"] and method == "GET":
             with LOCK:
@@ -165,6 +174,8 @@ class E2B(Handler):
                 sb["endAt"] = datetime.now(timezone.utc) + timedelta(seconds=req.get("timeout", 15))
                 out = self.sandbox_json(sb, detail=False)
                 out["envdAccessToken"] = sb["token"]
+                if sb.get("traffic"):
+                    out["trafficAccessToken"] = sb["traffic"]
                 return self.reply("/sandboxes/{sandboxID}/connect", "POST", 201 if was_paused else 200, out)
             if rest == ["timeout"] and method == "POST":
                 req = json.loads(body)

@@ -5,7 +5,7 @@ control endpoints for tests:
   POST /__faults   {"rules": [{"match": "POST /sandbox", "status": 500, "times": 2,
                                 "retry_after": 1, "delay_ms": 0, "drop": false, "malformed": false}]}
   GET  /__violations   every request that did not match the spec
-  GET  /__requests     [{method, path, headers}] seen so far
+  GET  /__requests     [{method, path, headers, json}] seen so far (json: the body, when it is JSON)
 """
 import json
 import threading
@@ -119,8 +119,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_body()
         if self.control(method, path, body):
             return
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
         with self.fakes.lock:
-            self.fakes.requests.append({"method": method, "path": path, "headers": dict(self.headers)})
+            self.fakes.requests.append({"method": method, "path": path, "headers": dict(self.headers), "json": parsed})
         if self.apply_fault(method, path):
             return
         self.route(method, path, query, body)

@@ -24,7 +24,7 @@ export class SandboxPanel {
   private network = h("select", { class: "sb-network", "aria-label": "network", "data-testid": "sandbox-network" },
     h("option", { value: "isolated" }, "Internet: public addresses only — no LAN, no cloud metadata, nothing of this machine"),
     h("option", { value: "offline" }, "Offline: no network"),
-    h("option", { value: "host" }, "Host network (unsafe)"));
+    h("option", { value: "host", class: "local-only" }, "Host network (unsafe)"));
   private provider = h("select", { class: "sb-provider", "aria-label": "provider" },
     h("option", { value: "local" }, "Local (bubblewrap)"), h("option", { value: "daytona" }, "Daytona"), h("option", { value: "e2b" }, "E2B"));
   private image = h("input", { type: "text", placeholder: "default", spellcheck: "false" });
@@ -71,7 +71,7 @@ export class SandboxPanel {
         h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
         h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
         h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
-        h("label", { class: "sb-field local-only" }, "Network", this.network),
+        h("label", { class: "sb-field" }, "Network", this.network),
         h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
         save),
       h("details", { class: "sb-section" }, h("summary", {}, "API keys"), this.keysHost),
@@ -291,10 +291,21 @@ function guardLine(s: SandboxStatus): HTMLDivElement | null {
 
 /** The sandbox's network as the panel states it; a problem or the host network is a warning. */
 function networkLine(s: SandboxStatus): HTMLDivElement | null {
+  if (s.isolation === "remote") return remoteNetworkLine(s);
   if (!s.network || s.isolation !== "bubblewrap") return null;
   const [text, warn] = s.network_problem ? [`network unavailable: ${s.network_problem}`, true]
     : s.network === "isolated" ? [`network: internet via ${s.network_tool ?? "?"}, public addresses only — private networks (LAN, VPN), cloud metadata and this machine are refused`, false]
     : s.network === "offline" ? ["network: offline", false]
     : ["network: HOST NETWORK — sandboxed code can reach this machine's loopback services", true];
   return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-network-state", "data-network": s.network }, text);
+}
+
+/** A remote sandbox's network, as it was asked for when the sandbox was created. */
+function remoteNetworkLine(s: SandboxStatus): HTMLDivElement {
+  const offline = s.settings.network === "offline";
+  const text = offline ? "network: offline — the provider blocks all outbound traffic"
+    : s.settings.provider === "e2b" ? "network: internet, private ranges denied; the sandbox's URLs open only with its access token, which Aura's preview adds"
+    : "network: internet (Daytona's own network rules)";
+  return h("div", { class: "hint", "data-testid": "sandbox-network-state", "data-network": offline ? "offline" : "isolated" },
+    `${text} (applies to sandboxes created from now on)`);
 }

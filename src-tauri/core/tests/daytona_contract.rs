@@ -187,6 +187,27 @@ fn failures_become_clear_errors_and_idempotent_calls_retry() {
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
+/// The project's Offline choice reaches Daytona as `networkBlockAll`; otherwise nothing is sent
+/// (Daytona's own default).
+#[test]
+fn an_offline_project_gets_a_sandbox_with_all_network_blocked() {
+    let srv = ContractServer::start("daytona_server.py", "daytona", KEY);
+    let dt = client(&srv, KEY);
+    let rt = rt();
+    rt.block_on(dt.create(&SandboxSpec { offline: true, ..Default::default() })).unwrap();
+    rt.block_on(dt.create(&SandboxSpec::default())).unwrap();
+    let creates: Vec<_> = srv
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/api/sandbox")
+        .map(|r| r["json"].clone())
+        .collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[0]["networkBlockAll"], json!(true));
+    assert!(creates[1].get("networkBlockAll").is_none(), "{}", creates[1]);
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}
+
 #[test]
 fn every_documented_state_is_mapped() {
     let spec =

@@ -77,8 +77,28 @@ fn lifecycle_streamed_exec_and_files_follow_the_contract() {
         // Any port at `<port>-<sandboxID>.<domain>`, reached where the domain is (here: the
         // contract server).
         let p = e2b.preview(Some(&sb.id), 3000).await.unwrap();
-        assert_eq!((p.host, p.port, p.tls), (format!("3000-{}.e2b.test", sb.id), 80, false));
+        assert_eq!((p.host.as_str(), p.port, p.tls), (format!("3000-{}.e2b.test", sb.id).as_str(), 80, false));
         assert_eq!(p.connect_to, Some(format!("127.0.0.1:{}", srv.port).parse().unwrap()));
+        // Its URLs are not open to the world: created with allowPublicTraffic false, reached
+        // with the traffic token the create answered (the contract server refuses without).
+        let create = srv.requests().into_iter().find(|r| r["method"] == "POST" && r["path"] == "/sandboxes").unwrap();
+        assert_eq!(create["json"]["network"]["allowPublicTraffic"], json!(false));
+        assert_eq!(create["json"]["allow_internet_access"], json!(true));
+        assert!(create["json"]["network"]["denyOut"].as_array().unwrap().contains(&json!("169.254.0.0/16")));
+        let token = p.headers.iter().find(|(k, _)| k == "e2b-traffic-access-token").map(|(_, v)| v.clone());
+        let token = token.expect("the preview carries the traffic token");
+        let port_status = |tok: Option<&str>| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+            let auth = tok.map(|t| format!("e2b-traffic-access-token: {t}\r\n")).unwrap_or_default();
+            use std::io::{Read, Write};
+            write!(s, "GET / HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n", p.host).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out.split(' ').nth(1).unwrap_or("").to_string()
+        };
+        assert_eq!(port_status(None), "403", "no token, no entry");
+        assert_eq!(port_status(Some("wrong")), "403");
+        assert_eq!(port_status(Some(&token)), "502", "with the token the request reaches the (empty) port");
         assert!(matches!(e2b.preview(None, 3000).await, Err(SandboxError::NotFound(_))), "no sandbox, no preview");
 
         assert_eq!(e2b.pause(&sb.id).await.unwrap().state, SandboxState::Paused);
@@ -87,6 +107,17 @@ fn lifecycle_streamed_exec_and_files_follow_the_contract() {
         assert!(matches!(e2b.get(&sb.id).await, Err(SandboxError::NotFound(_))));
     });
     assert_eq!(srv.violations(), Vec::<String>::new(), "requests drifted from the official contract");
+}
+
+#[test]
+fn an_offline_project_gets_a_sandbox_without_internet() {
+    let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
+    let e2b = client(&srv, KEY);
+    rt().block_on(e2b.create(&SandboxSpec { offline: true, ..Default::default() })).unwrap();
+    let create = srv.requests().into_iter().find(|r| r["method"] == "POST" && r["path"] == "/sandboxes").unwrap();
+    assert_eq!(create["json"]["allow_internet_access"], json!(false));
+    assert_eq!(create["json"]["network"]["allowPublicTraffic"], json!(false));
+    assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
 #[test]

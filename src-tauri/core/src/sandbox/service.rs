@@ -253,6 +253,7 @@ impl SandboxService {
             labels: vec![("project".into(), root.name())],
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
+            offline: settings.network == NetworkMode::Offline,
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();

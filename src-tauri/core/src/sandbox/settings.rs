@@ -25,8 +25,9 @@ pub struct ProjectSettings {
     pub stop_on_close: bool,
     /// The user accepted running commands without isolation where bubblewrap cannot work.
     pub allow_unsandboxed: bool,
-    /// How a local sandbox reaches the network (isolated by default; "host" only after the
-    /// user accepted the warning).
+    /// How the sandbox reaches the network: the public internet by default; "offline" for
+    /// remote sandboxes too (set when one is created); "host" only locally, after the user
+    /// accepted the warning.
     pub network: NetworkMode,
     /// Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
     pub daytona_api_url: String,

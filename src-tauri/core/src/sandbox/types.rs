@@ -92,6 +92,9 @@ pub struct SandboxSpec {
     pub limits: Limits,
     /// Stop after this many idle minutes (Daytona auto-stop; E2B timeout).
     pub auto_stop_minutes: Option<u32>,
+    /// No network out at all (the project's *Offline* choice; Daytona `networkBlockAll`, E2B
+    /// `allow_internet_access: false`).
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -296,6 +296,9 @@ impl Lifecycle for DaytonaProvider {
         if let Some(a) = spec.auto_stop_minutes {
             o.insert("autoStopInterval".into(), json!(a));
         }
+        if spec.offline {
+            o.insert("networkBlockAll".into(), json!(true));
+        }
         // Creating is not idempotent: only a 429 (or a connection never made) is retried.
         let r = self.api.send(false, || self.req(Method::POST, "/sandbox").json(&body)).await?;
         let s: DtSandbox = self.api.json(r).await?;

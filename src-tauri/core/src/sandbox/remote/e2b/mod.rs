@@ -52,6 +52,19 @@ impl Default for E2bConfig {
 }
 
 /// E2B states are `running` and `paused`; a sandbox past its timeout is gone (404).
+/// The header E2B's proxy checks on a sandbox URL created with `allowPublicTraffic: false`.
+pub const TRAFFIC_HEADER: &str = "e2b-traffic-access-token";
+
+/// The network a sandbox is created with: its URLs only with the traffic token (Aura's preview
+/// proxy adds it; a link that leaks is useless), and no way to private ranges (E2B's own
+/// network; the same list the local sandbox refuses).
+fn network() -> Value {
+    json!({
+        "allowPublicTraffic": false,
+        "denyOut": crate::sandbox::local::egress::BLOCKED_V4,
+    })
+}
+
 pub fn map_state(s: Option<&str>) -> SandboxState {
     match s {
         Some("running") | None => SandboxState::Started,
@@ -64,6 +77,8 @@ pub fn map_state(s: Option<&str>) -> SandboxState {
 struct Envd {
     base: String,
     token: Option<String>,
+    /// The token its port URLs want (sandboxes are created with `allowPublicTraffic: false`).
+    traffic: Option<String>,
 }
 
 pub struct E2bProvider {
@@ -101,8 +116,10 @@ impl E2bProvider {
         let domain = s.domain.clone().unwrap_or_else(|| self.cfg.domain.clone());
         let base = format!("{}://{ENVD_PORT}-{}.{domain}", self.cfg.scheme, s.sandbox_id);
         let mut map = self.sandboxes.lock();
-        let token = s.envd_access_token.clone().or_else(|| map.get(&s.sandbox_id).and_then(|e| e.token.clone()));
-        map.insert(s.sandbox_id.clone(), Envd { base, token });
+        let known = map.get(&s.sandbox_id);
+        let token = s.envd_access_token.clone().or_else(|| known.and_then(|e| e.token.clone()));
+        let traffic = s.traffic_access_token.clone().or_else(|| known.and_then(|e| e.traffic.clone()));
+        map.insert(s.sandbox_id.clone(), Envd { base, token, traffic });
     }
 
     fn info(&self, s: &wire::Sandbox) -> SandboxInfo {
@@ -212,6 +229,8 @@ impl Lifecycle for E2bProvider {
             "autoPause": true,
             "envVars": env,
             "metadata": meta,
+            "allow_internet_access": !spec.offline,
+            "network": network(),
         });
         let r =
             self.api.send(false, || self.api.request(Method::POST, &self.api_url("/sandboxes")).json(&body)).await?;
@@ -419,10 +438,15 @@ impl Terminals for E2bProvider {
 
 #[async_trait]
 impl Previews for E2bProvider {
-    /// Any port is reached at `<port>-<sandboxID>.<domain>`.
+    /// Any port is reached at `<port>-<sandboxID>.<domain>`, with the sandbox's traffic token
+    /// (its URLs are not open to the world).
     async fn preview(&self, id: Option<&str>, port: u16) -> Result<Upstream, SandboxError> {
         let id = id.ok_or_else(super::no_sandbox_yet)?;
-        let mut up = super::upstream(&format!("{}://{port}-{id}.{}", self.cfg.scheme, self.cfg.domain), Vec::new())?;
+        let headers = match self.envd_of(id).await?.traffic {
+            Some(t) => vec![(TRAFFIC_HEADER.to_string(), t)],
+            None => Vec::new(),
+        };
+        let mut up = super::upstream(&format!("{}://{port}-{id}.{}", self.cfg.scheme, self.cfg.domain), headers)?;
         // Reached where every host of the domain is (a local stand-in in tests).
         up.connect_to = self.cfg.resolve_all_to;
         Ok(up)

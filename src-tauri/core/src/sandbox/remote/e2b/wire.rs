@@ -15,6 +15,9 @@ pub(super) struct Sandbox {
     pub sandbox_id: String,
     #[serde(default)]
     pub envd_access_token: Option<String>,
+    /// What the sandbox's URLs want (`e2b-traffic-access-token`) when not public.
+    #[serde(default)]
+    pub traffic_access_token: Option<String>,
     #[serde(default)]
     pub domain: Option<String>,
     #[serde(default)]
