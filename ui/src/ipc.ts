@@ -27,6 +27,10 @@ import type { SecretName } from "./bindings/SecretName";
 import type { SecretState } from "./bindings/SecretState";
 
 import type { AgentEvent } from "./bindings/AgentEvent";
+import type { Connection } from "./bindings/Connection";
+import type { NetAnswer } from "./bindings/NetAnswer";
+import type { NetAsk } from "./bindings/NetAsk";
+import type { NetEvent } from "./bindings/NetEvent";
 import type { AgentPolicy } from "./bindings/AgentPolicy";
 import type { AgentStatus } from "./bindings/AgentStatus";
 import type { Permission } from "./bindings/Permission";
@@ -59,6 +63,7 @@ export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { RunConfig, RunPlan, RunSetup };
 export type { GitImport, NewProject, NewProjectOptions };
 export type { AgentEvent, AgentPolicy, AgentStatus, Permission, UndoReport };
+export type { Connection, NetAnswer, NetAsk, NetEvent };
 
 /** Every command rejects with an IpcError; this turns anything else into one too. */
 export function asIpcError(e: unknown): IpcError {
@@ -104,4 +109,5 @@ export const api = {
     // A few KiB of whole characters come as a string (handed over in one step), the rest as bytes.
     channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
   agentSubscribe: (onEvent: (e: AgentEvent) => void) => c.agentSubscribe(channel(onEvent)),
+  netSubscribe: (onEvent: (e: NetEvent) => void) => c.netSubscribe(channel(onEvent)),
 };

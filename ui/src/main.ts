@@ -3,6 +3,7 @@ import "./style.css";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { AgentPanel } from "./agent";
+import { NetAsks } from "./netasks";
 import { $, h } from "./dom";
 import { Editors } from "./editors";
 import { api, asIpcError, type FsChange, type ProjectInfo, type SyncStatus } from "./ipc";
@@ -325,6 +326,7 @@ window.addEventListener("beforeunload", (e) => {
   layout.apply({});
   void followSync();
   void agentPanel.start();
+  void new NetAsks(() => void refreshSandbox()).start();
   try {
     await openProject(await api.startupProject());
   } catch (e) {

@@ -23,8 +23,14 @@ export class SandboxPanel {
   private unsandboxed = h("input", { type: "checkbox" });
   private network = h("select", { class: "sb-network", "aria-label": "network", "data-testid": "sandbox-network" },
     h("option", { value: "isolated" }, "Internet: public addresses only — no LAN, no cloud metadata, nothing of this machine"),
+    h("option", { value: "registries" }, "Registries only: package registries and hosts you allow; asks about the rest"),
     h("option", { value: "offline" }, "Offline: no network"),
     h("option", { value: "host", class: "local-only" }, "Host network (unsafe)"));
+  private allow = h("textarea", { class: "sb-env", rows: 6, spellcheck: "false", "data-testid": "sandbox-network-allow",
+    placeholder: "one per line: registry.npmjs.org, *.example.com, 203.0.113.0/24, host:8443" });
+  private allowField = h("label", { class: "sb-field" }, "Reached without asking (Registries only)", this.allow);
+  private connections = h("div", { class: "sb-section", "data-testid": "sandbox-connections" });
+  private refreshTimer = 0;
   private provider = h("select", { class: "sb-provider", "aria-label": "provider" },
     h("option", { value: "local" }, "Local (bubblewrap)"), h("option", { value: "daytona" }, "Daytona"), h("option", { value: "e2b" }, "E2B"));
   private image = h("input", { type: "text", placeholder: "default", spellcheck: "false" });
@@ -58,6 +64,7 @@ export class SandboxPanel {
       this.header, this.buttons,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Run"), h("div", { class: "sb-run" }, this.runInput, run), this.output),
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Processes"), this.procs),
+      this.connections,
       h("details", { class: "sb-section" }, h("summary", {}, "Settings"),
         h("label", { class: "sb-field" }, "Where the project runs", this.provider),
         h("label", { class: "sb-field remote-only" }, "Snapshot / template", this.image),
@@ -72,6 +79,7 @@ export class SandboxPanel {
         h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
         h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
         h("label", { class: "sb-field" }, "Network", this.network),
+        this.allowField,
         h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
         save),
       h("details", { class: "sb-section" }, h("summary", {}, "API keys"), this.keysHost),
@@ -129,6 +137,8 @@ export class SandboxPanel {
     this.autoStop.value = st.auto_stop_minutes ? String(st.auto_stop_minutes) : "";
     this.unsandboxed.checked = st.allow_unsandboxed;
     this.network.value = st.network;
+    this.allow.value = st.network_allow.join("\n");
+    this.renderConnections(s);
     this.provider.value = st.provider;
     this.image.value = st.image;
     this.daytonaUrl.value = st.daytona_api_url;
@@ -204,6 +214,7 @@ export class SandboxPanel {
       auto_stop_minutes: num(this.autoStop) || null,
       allow_unsandboxed: this.unsandboxed.checked,
       network: this.network.value as ProjectSettings["network"],
+      network_allow: this.allow.value.split("\n").map((l) => l.trim()).filter((l) => l !== ""),
       provider: this.provider.value as ProjectSettings["provider"],
       image: this.image.value.trim(),
       daytona_api_url: this.daytonaUrl.value.trim(),
@@ -220,6 +231,12 @@ export class SandboxPanel {
     root?.querySelectorAll<HTMLElement>(".local-only").forEach((el) => { el.hidden = p !== "local"; });
     root?.querySelectorAll<HTMLElement>(".daytona-only").forEach((el) => { el.hidden = p !== "daytona"; });
     root?.querySelectorAll<HTMLElement>(".e2b-only").forEach((el) => { el.hidden = p !== "e2b"; });
+    this.showAllowField();
+  }
+
+  /** The list of allowed hosts matters only to Registries only. */
+  private showAllowField(): void {
+    this.allowField.hidden = this.network.value !== "registries";
   }
 
   private async testConnection(): Promise<void> {
@@ -258,7 +275,30 @@ export class SandboxPanel {
         return;
       }
     }
+    this.showAllowField();
     await this.saveSettings();
+  }
+
+  /** What a Registries-only sandbox's code tried to reach; kept fresh while it is on screen. */
+  private renderConnections(s: SandboxStatus): void {
+    window.clearTimeout(this.refreshTimer);
+    const on = s.settings.provider === "local" && s.settings.network === "registries";
+    this.connections.hidden = !on;
+    if (!on) return;
+    const what: Record<string, string> = { allowed: "allowed", allowed_by_user: "allowed by you", denied: "denied", blocked: "blocked" };
+    const rows = s.connections.flatMap((c) => [
+      h("span", { title: c.reason ?? "", "data-connection": `${c.host}:${c.port} ${c.verdict}` }, c.host.includes(":") ? `[${c.host}]:${c.port}` : `${c.host}:${c.port}`),
+      h("span", { class: c.verdict === "denied" || c.verdict === "blocked" ? "refused" : "", title: c.reason ?? "" }, what[c.verdict] ?? c.verdict),
+      h("span", {}, `×${c.count}`),
+    ]);
+    this.connections.replaceChildren(
+      h("div", { class: "sb-label" }, "Outbound connections"),
+      rows.length ? h("div", { class: "sb-connections" }, ...rows)
+        : h("div", { class: "hint" }, "None yet: what the sandbox's code reaches through Aura's proxy shows here."),
+    );
+    if (s.sandbox) {
+      this.refreshTimer = window.setTimeout(() => { if (this.connections.offsetParent) void this.refresh(); }, 2000);
+    }
   }
 
   private async toggleUnsandboxed(): Promise<void> {
@@ -295,6 +335,7 @@ function networkLine(s: SandboxStatus): HTMLDivElement | null {
   if (!s.network || s.isolation !== "bubblewrap") return null;
   const [text, warn] = s.network_problem ? [`network unavailable: ${s.network_problem}`, true]
     : s.network === "isolated" ? [`network: internet via ${s.network_tool ?? "?"}, public addresses only — private networks (LAN, VPN), cloud metadata and this machine are refused`, false]
+    : s.network === "registries" ? ["network: registries only — no route out; HTTP(S) through Aura's proxy to the listed hosts, you are asked about any other", false]
     : s.network === "offline" ? ["network: offline", false]
     : ["network: HOST NETWORK — sandboxed code can reach this machine's loopback services", true];
   return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-network-state", "data-network": s.network }, text);
@@ -303,9 +344,11 @@ function networkLine(s: SandboxStatus): HTMLDivElement | null {
 /** A remote sandbox's network, as it was asked for when the sandbox was created. */
 function remoteNetworkLine(s: SandboxStatus): HTMLDivElement {
   const offline = s.settings.network === "offline";
+  const provider = s.settings.provider === "e2b" ? "E2B" : "Daytona";
   const text = offline ? "network: offline — the provider blocks all outbound traffic"
+    : s.settings.network === "registries" ? `network: only the listed hosts, enforced by ${provider} (ports are not kept there, and nothing is asked: add a host to the list)`
     : s.settings.provider === "e2b" ? "network: internet, private ranges denied; the sandbox's URLs open only with its access token, which Aura's preview adds"
     : "network: internet (Daytona's own network rules)";
-  return h("div", { class: "hint", "data-testid": "sandbox-network-state", "data-network": offline ? "offline" : "isolated" },
+  return h("div", { class: "hint", "data-testid": "sandbox-network-state", "data-network": s.settings.network === "host" ? "isolated" : s.settings.network },
     `${text} (applies to sandboxes created from now on)`);
 }

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod create;
 pub mod error;
 pub mod host_run;
+pub mod netpolicy;
 pub mod paths;
 pub mod preview;
 pub mod project;

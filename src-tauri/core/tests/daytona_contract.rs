@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use aura_core::sandbox::remote::daytona::{map_state, DaytonaConfig, DaytonaProvider};
 use aura_core::sandbox::remote::RetryPolicy;
 use aura_core::sandbox::{
-    Exec, ExecRequest, ExecSink, Files, Lifecycle, Limits, Previews, SandboxError, SandboxSpec, SandboxState, Terminals,
+    Egress, Exec, ExecRequest, ExecSink, Files, Lifecycle, Limits, Previews, SandboxError, SandboxSpec, SandboxState,
+    Terminals,
 };
 use aura_core::secrets::Secret;
 use contract_server::ContractServer;
@@ -187,24 +188,33 @@ fn failures_become_clear_errors_and_idempotent_calls_retry() {
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
-/// The project's Offline choice reaches Daytona as `networkBlockAll`; otherwise nothing is sent
-/// (Daytona's own default).
+/// The project's network reaches Daytona: Offline as `networkBlockAll`, a list of hosts as
+/// `domainAllowList` + `networkAllowList` (no ports there), the internet as Daytona's default.
 #[test]
-fn an_offline_project_gets_a_sandbox_with_all_network_blocked() {
+fn the_projects_network_choice_reaches_daytona() {
     let srv = ContractServer::start("daytona_server.py", "daytona", KEY);
     let dt = client(&srv, KEY);
     let rt = rt();
-    rt.block_on(dt.create(&SandboxSpec { offline: true, ..Default::default() })).unwrap();
+    rt.block_on(dt.create(&SandboxSpec { egress: Egress::Offline, ..Default::default() })).unwrap();
     rt.block_on(dt.create(&SandboxSpec::default())).unwrap();
+    let only = vec![
+        "registry.npmjs.org".to_string(),
+        "*.example.com:8443".into(),
+        "198.51.100.0/24".into(),
+        "[2001:db8::1]:443".into(),
+    ];
+    rt.block_on(dt.create(&SandboxSpec { egress: Egress::Only(only), ..Default::default() })).unwrap();
     let creates: Vec<_> = srv
         .requests()
         .into_iter()
         .filter(|r| r["method"] == "POST" && r["path"] == "/api/sandbox")
         .map(|r| r["json"].clone())
         .collect();
-    assert_eq!(creates.len(), 2);
+    assert_eq!(creates.len(), 3);
     assert_eq!(creates[0]["networkBlockAll"], json!(true));
     assert!(creates[1].get("networkBlockAll").is_none(), "{}", creates[1]);
+    assert_eq!(creates[2]["domainAllowList"], json!("registry.npmjs.org,*.example.com"));
+    assert_eq!(creates[2]["networkAllowList"], json!("198.51.100.0/24,2001:db8::1/128"));
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 

@@ -6,7 +6,7 @@ mod contract_server;
 
 use aura_core::sandbox::remote::e2b::{envelope, map_state, take_envelopes, E2bProvider};
 use aura_core::sandbox::{
-    Exec, ExecRequest, ExecSink, Files, Lifecycle, Previews, SandboxError, SandboxSpec, SandboxState, Terminals,
+    Egress, Exec, ExecRequest, ExecSink, Files, Lifecycle, Previews, SandboxError, SandboxSpec, SandboxState, Terminals,
 };
 use contract_server::ContractServer;
 use serde_json::json;
@@ -109,14 +109,29 @@ fn lifecycle_streamed_exec_and_files_follow_the_contract() {
     assert_eq!(srv.violations(), Vec::<String>::new(), "requests drifted from the official contract");
 }
 
+/// The project's network reaches E2B: Offline without internet access, a list of hosts as
+/// `allowOut` over a `denyOut` of everything.
 #[test]
-fn an_offline_project_gets_a_sandbox_without_internet() {
+fn the_projects_network_choice_reaches_e2b() {
     let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
     let e2b = client(&srv, KEY);
-    rt().block_on(e2b.create(&SandboxSpec { offline: true, ..Default::default() })).unwrap();
-    let create = srv.requests().into_iter().find(|r| r["method"] == "POST" && r["path"] == "/sandboxes").unwrap();
-    assert_eq!(create["json"]["allow_internet_access"], json!(false));
-    assert_eq!(create["json"]["network"]["allowPublicTraffic"], json!(false));
+    rt().block_on(e2b.create(&SandboxSpec { egress: Egress::Offline, ..Default::default() })).unwrap();
+    let only = vec!["pypi.org".to_string(), "*.github.com".into(), "example.com:8443".into(), "198.51.100.7".into()];
+    rt().block_on(e2b.create(&SandboxSpec { egress: Egress::Only(only), ..Default::default() })).unwrap();
+    let creates: Vec<_> = srv
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/sandboxes")
+        .map(|r| r["json"].clone())
+        .collect();
+    assert_eq!(creates[0]["allow_internet_access"], json!(false));
+    assert_eq!(creates[0]["network"]["allowPublicTraffic"], json!(false));
+    assert_eq!(creates[1]["allow_internet_access"], json!(true));
+    assert_eq!(
+        creates[1]["network"]["allowOut"],
+        json!(["pypi.org", "*.github.com", "example.com", "198.51.100.7/32"])
+    );
+    assert_eq!(creates[1]["network"]["denyOut"], json!(["0.0.0.0/0"]));
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 

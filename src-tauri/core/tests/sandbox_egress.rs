@@ -1,5 +1,7 @@
-//! An isolated sandbox reaches public addresses only, on a test network this test builds itself
-//! (`ip netns` + veth; no packet goes anywhere else):
+//! The sandbox's outbound policy on a test network this test builds itself (`ip netns` + veth;
+//! no packet goes anywhere else): *Internet* reaches public addresses only; *Registries only*
+//! has no route out, and its proxy lets listed names through, asks about others and never dials
+//! a private address.
 //!
 //! ```text
 //!  "host" namespace                         "upstream" namespace
@@ -7,19 +9,22 @@
 //!  203.0.113.2/24 ── veth ── 203.0.113.1    10.99.0.1:8080      a LAN server
 //!  default via 203.0.113.1                  169.254.169.254:80  cloud metadata
 //!                                           203.0.113.1:8080    the router itself
-//!                                           198.51.100.53:53    DNS (public.aura.test, rebind.aura.test)
+//!                                           198.51.100.53:53    DNS (public/other.aura.test, rebind.aura.test)
 //! ```
 //!
 //! The outer test (root only: it makes namespaces) builds that, then runs this same binary's
 //! inner test inside "host" with `ip netns exec`, whose DNS is the test's own server.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use aura_core::netpolicy::{Gate, Gatekeeper, NetAnswer, Verdict};
 use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::bwrap::{self, Isolation, NetPlan};
 use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{Exec, ExecRequest, SandboxSpec};
@@ -72,7 +77,7 @@ impl TestNet {
             .args(["netns", "exec", &self.up, "python3", script, "--tcp"])
             .args(["198.51.100.7:8080=public", "10.99.0.1:8080=lan", "169.254.169.254:80=metadata"])
             .args(["203.0.113.1:8080=router", "--dns", "198.51.100.53:53", "--name"])
-            .args(["public.aura.test=198.51.100.7", "rebind.aura.test=10.99.0.1"])
+            .args(["public.aura.test=198.51.100.7", "other.aura.test=198.51.100.7", "rebind.aura.test=10.99.0.1"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -121,9 +126,9 @@ fn an_isolated_sandbox_reaches_public_addresses_only() {
     assert!(out.status.success() && text.contains("1 passed"), "the inner test failed:\n{text}");
 }
 
-/// A node one-liner: connects to host:port, prints "CONNECTED <what the server said>" or the
-/// error code.
-const CONNECT: &str = r#"const [h,p]=process.argv.slice(1);const s=require("net").connect(+p,h);let d="";s.on("data",b=>d+=b);s.on("end",()=>{console.log("CONNECTED "+d.trim());process.exit(0)});s.on("error",e=>{console.log(e.code);process.exit(0)})"#;
+/// A node one-liner: connects to host:port directly (no proxy), asks for `/`, prints
+/// "CONNECTED <the body>" or the error code.
+const CONNECT: &str = r#"const [h,p]=process.argv.slice(1);const s=require("net").connect(+p,h,()=>s.write("GET / HTTP/1.0\r\n\r\n"));let d="";s.on("data",b=>d+=b);s.on("end",()=>{console.log("CONNECTED "+d.split("\r\n\r\n").pop().trim());process.exit(0)});s.on("error",e=>{console.log(e.code);process.exit(0)})"#;
 
 async fn connect(p: &LocalProvider, id: &str, host: &str, port: u16) -> String {
     sh(p, id, &format!("node -e '{CONNECT}' {host} {port}")).await
@@ -155,9 +160,11 @@ fn inside_the_test_network() {
     // Sanity: from the host, every server of the test network answers.
     for (addr, who) in [("10.99.0.1:8080", "lan"), ("169.254.169.254:80", "metadata"), ("198.51.100.7:8080", "public")]
     {
-        let mut s = String::new();
-        BufReader::new(std::net::TcpStream::connect(addr).unwrap()).read_line(&mut s).unwrap();
-        assert_eq!(s.trim(), who);
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).unwrap();
+        assert!(got.ends_with(&format!("\r\n\r\n{who}\n")), "{got}");
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -184,5 +191,57 @@ fn inside_the_test_network() {
         assert_eq!(connect(&p, id, "10.99.0.1", 8080).await, "EHOSTUNREACH", "still refused after trying");
     });
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the host's own service");
+    registries_only(&root);
     let _ = std::io::stdout().flush();
+}
+
+/// Registries only: no route out; the proxy lets listed names through, asks about the rest,
+/// and never dials a private address.
+fn registries_only(root: &ProjectRoot) {
+    let gate = Arc::new(Gatekeeper::new(Duration::from_secs(60)));
+    gate.set_list(&["public.aura.test:8080", "rebind.aura.test:8080"]).unwrap();
+    let iso =
+        Isolation::Bubblewrap { bwrap: bwrap::detect().unwrap(), network: NetPlan::Registries(Gate(gate.clone())) };
+    let p = Arc::new(LocalProvider::with_isolation(iso));
+    rt().block_on(async {
+        let sb = p.create_for(root, &SandboxSpec::default()).unwrap();
+        let id = sb.id.clone();
+        let curl = "curl -sS --max-time 60";
+        assert_eq!(sh(&p, &id, &format!("{curl} http://public.aura.test:8080/")).await, "public", "listed, plain HTTP");
+        assert_eq!(sh(&p, &id, &format!("{curl} -p http://public.aura.test:8080/")).await, "public", "listed, CONNECT");
+        assert_eq!(connect(&p, &id, "198.51.100.7", 8080).await, "ENETUNREACH", "no way out but the proxy");
+        let rebind = sh(&p, &id, &format!("{curl} http://rebind.aura.test:8080/")).await;
+        assert!(
+            rebind.contains("blocked by Aura's network policy: rebind.aura.test resolves to 10.99.0.1"),
+            "{rebind}"
+        );
+
+        // Not listed: the request waits for the user; a denied HTTPS tunnel gets the 403 too.
+        for (answer, flags, expect) in [
+            (NetAnswer::Once, "", "public"),
+            (NetAnswer::Deny, "", "blocked by Aura's network policy: other.aura.test:8080 was denied"),
+            (NetAnswer::Deny, "-p", "CONNECT tunnel failed, response 403"),
+        ] {
+            let (p2, id2) = (p.clone(), id.clone());
+            let cmd = format!("{curl} {flags} http://other.aura.test:8080/");
+            let asking = tokio::spawn(async move { sh(&p2, &id2, &cmd).await });
+            let ask = loop {
+                if let Some(a) = gate.pending().first().cloned() {
+                    break a;
+                }
+                assert!(!asking.is_finished(), "the request ended without a question: {:?}", asking.await);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert_eq!((ask.host.as_str(), ask.port), ("other.aura.test", 8080));
+            assert!(gate.answer(ask.id, answer));
+            let out = asking.await.unwrap();
+            assert!(out.contains(expect), "{answer:?} {flags}: {out}");
+        }
+        let log = gate.connections();
+        let row = |h: &str, v: Verdict| log.iter().find(|c| c.host == h && c.verdict == v).map(|c| c.count);
+        assert_eq!(row("public.aura.test", Verdict::Allowed), Some(2));
+        assert_eq!(row("rebind.aura.test", Verdict::Blocked), Some(1));
+        assert_eq!(row("other.aura.test", Verdict::AllowedByUser), Some(1));
+        assert_eq!(row("other.aura.test", Verdict::Denied), Some(2));
+    });
 }

@@ -75,6 +75,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sandbox::execution_history,
         sandbox::usage_summary,
         sandbox::sandbox_test_connection,
+        sandbox::net_subscribe,
+        sandbox::net_answer,
         secrets::secrets_status,
         secrets::secret_set,
         secrets::secret_delete,

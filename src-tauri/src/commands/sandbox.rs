@@ -1,3 +1,4 @@
+use aura_core::netpolicy::{Connection, NetAnswer, NetAsk, NetEvent};
 use aura_core::sandbox::{ExecOutcome, ExecRequest, ExecSink, ProcessInfo, SandboxInfo};
 use aura_core::store::{ExecutionRecord, ProjectSettings, UsageRow};
 use serde::Serialize;
@@ -19,7 +20,8 @@ pub struct SandboxStatus {
     pub isolation: IsolationMode,
     /// Why isolation is unavailable, when it is.
     pub isolation_problem: Option<String>,
-    /// The local sandbox's network ("isolated", "offline", "host"); none for remote sandboxes.
+    /// The local sandbox's network ("isolated", "registries", "offline", "host"); none for
+    /// remote sandboxes.
     pub network: Option<NetworkMode>,
     /// Why the chosen network cannot be had here (commands are refused until another is chosen).
     pub network_problem: Option<String>,
@@ -29,6 +31,8 @@ pub struct SandboxStatus {
     /// For a remote sandbox: how its copy of the project is doing ("in step", "3 files to send",
     /// or the last error). None for local sandboxes (they see the project folder itself).
     pub files: Option<String>,
+    /// What the sandbox's code tried to reach through the Registries-only proxy, newest first.
+    pub connections: Vec<Connection>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, TS)]
@@ -85,6 +89,7 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
         network_tool: iso.network_tool,
         sandbox,
         files,
+        connections: state.sandboxes.gate.connections(),
     })
 }
 
@@ -129,6 +134,7 @@ pub async fn sandbox_processes(state: State<'_, AppState>) -> IpcResult<Vec<Proc
 pub async fn save_project_settings(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<()> {
     let p = state.project()?;
     let before = state.store.project_settings(p.record.id)?;
+    state.sandboxes.use_network_list(p.record.id, &settings)?;
     state.store.save_project_settings(p.record.id, &settings)?;
     if before.network != settings.network || before.allow_unsandboxed != settings.allow_unsandboxed {
         state.sandboxes.release().await;
@@ -159,10 +165,29 @@ pub async fn sandbox_test_connection(state: State<'_, AppState>, settings: Proje
                 format!("bubblewrap works: commands run isolated, with their own network (out through {tool}).")
             }
             (None, Some(NetworkMode::Offline), ..) => "bubblewrap works: commands run isolated, offline.".into(),
+            (None, Some(NetworkMode::Registries), ..) => {
+                "bubblewrap works: commands run isolated; HTTP(S) only through Aura's proxy, to the allowed hosts."
+                    .into()
+            }
             _ => "bubblewrap works: commands run isolated, but on the HOST network.".into(),
         });
     }
     let client = state.sandboxes.remote(&settings)?;
     let n = client.list().await?.len();
     Ok(format!("Connected to {}: {n} sandbox(es) on this account.", settings.provider.as_str()))
+}
+
+/// Questions about a Registries-only sandbox's connections go to this channel from now on.
+#[tauri::command]
+pub async fn net_subscribe(state: State<'_, AppState>, on_event: Channel<NetEvent>) -> IpcResult<Vec<NetAsk>> {
+    state.sandboxes.gate.on_event(move |e| {
+        let _ = on_event.send(e);
+    });
+    Ok(state.sandboxes.gate.pending())
+}
+
+/// The user's answer to a connection card; false when it no longer waits.
+#[tauri::command]
+pub async fn net_answer(state: State<'_, AppState>, id: u64, answer: NetAnswer) -> IpcResult<bool> {
+    Ok(state.sandboxes.gate.answer(id, answer))
 }

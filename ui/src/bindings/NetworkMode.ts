@@ -3,4 +3,4 @@
 /**
  * How a local sandbox reaches the network.
  */
-export type NetworkMode = "isolated" | "offline" | "host";
+export type NetworkMode = "isolated" | "registries" | "offline" | "host";

@@ -16,10 +16,16 @@ stop_on_close: boolean,
  */
 allow_unsandboxed: boolean, 
 /**
- * How a local sandbox reaches the network (isolated by default; "host" only after the
- * user accepted the warning).
+ * How the sandbox reaches the network: the public internet by default; "offline" for
+ * remote sandboxes too (set when one is created); "host" only locally, after the user
+ * accepted the warning.
  */
 network: NetworkMode, 
+/**
+ * Where a *Registries only* sandbox goes without asking (see `netpolicy::allowlist`): the
+ * package registries to begin with, and every host the user allowed "always".
+ */
+network_allow: Array<string>, 
 /**
  * Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
  */

@@ -13,4 +13,9 @@ image: string | null, env: Array<[string, string]>, labels: Array<[string, strin
 /**
  * Stop after this many idle minutes (Daytona auto-stop; E2B timeout).
  */
-auto_stop_minutes: number | null, };
+auto_stop_minutes: number | null, 
+/**
+ * No network out at all (the project's *Offline* choice; Daytona `networkBlockAll`, E2B
+ * `allow_internet_access: false`).
+ */
+offline: boolean, };

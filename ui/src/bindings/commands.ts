@@ -14,6 +14,9 @@ import type { FileVersion } from "./FileVersion";
 import type { FileVersionInfo } from "./FileVersionInfo";
 import type { FsChange } from "./FsChange";
 import type { GitImport } from "./GitImport";
+import type { NetAnswer } from "./NetAnswer";
+import type { NetAsk } from "./NetAsk";
+import type { NetEvent } from "./NetEvent";
 import type { NewProject } from "./NewProject";
 import type { NewProjectOptions } from "./NewProjectOptions";
 import type { Offer } from "./Offer";
@@ -84,6 +87,8 @@ export const commands = (call: Call) => ({
   executionHistory: () => call<ExecutionRecord[]>("execution_history"),
   usageSummary: () => call<UsageRow[]>("usage_summary"),
   sandboxTestConnection: (settings: ProjectSettings) => call<string>("sandbox_test_connection", { settings }),
+  netSubscribe: (onEvent: Channel<NetEvent>) => call<NetAsk[]>("net_subscribe", { onEvent }),
+  netAnswer: (id: number, answer: NetAnswer) => call<boolean>("net_answer", { id, answer }),
   secretsStatus: () => call<SecretState[]>("secrets_status"),
   secretSet: (name: SecretName, value: string) => call<void>("secret_set", { name, value }),
   secretDelete: (name: SecretName) => call<void>("secret_delete", { name }),

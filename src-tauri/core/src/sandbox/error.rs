@@ -39,6 +39,8 @@ pub enum SandboxError {
     Io(String),
     #[error("the command was stopped")]
     Cancelled,
+    #[error("the sandbox settings cannot be used: {0}")]
+    InvalidSettings(String),
 }
 
 impl UserFacing for SandboxError {
@@ -62,6 +64,7 @@ impl UserFacing for SandboxError {
             Self::Unsupported(_) => crate::error::ErrorKind::Unsupported,
             Self::Io(_) => crate::error::ErrorKind::Io,
             Self::Cancelled => crate::error::ErrorKind::Cancelled,
+            Self::InvalidSettings(_) => crate::error::ErrorKind::Invalid,
         }
     }
 }

@@ -18,6 +18,7 @@ use super::remote::e2b::E2bProvider;
 use super::remote::RetryPolicy;
 use super::settings::ProviderConfig;
 use super::*;
+use crate::netpolicy::{Gate, Gatekeeper};
 use crate::paths::ProjectRoot;
 use crate::secrets::{SecretName, Secrets};
 use crate::store::{ProjectRecord, ProjectSettings, Store};
@@ -98,6 +99,11 @@ pub struct SandboxService {
     outbound: Mutex<Option<Result<Outbound, String>>>,
     /// Wakes running `exec`s to stop them.
     cancel: tokio::sync::Notify,
+    /// Decides a Registries-only sandbox's connections (the current project's list, the
+    /// questions to the user, the log the panel shows).
+    pub gate: Arc<Gatekeeper>,
+    /// The project whose list the gate holds (an "always" answer is saved to its settings).
+    gate_project: Arc<Mutex<Option<i64>>>,
     /// The local sandbox's network namespace, followed by previews opened before it exists
     /// (kept here: the local provider is replaced when the isolation settings change).
     following: Arc<net::Following>,
@@ -110,6 +116,19 @@ fn state_name(s: SandboxState) -> String {
 impl SandboxService {
     pub fn new(store: Arc<Store>, secrets: Secrets) -> Self {
         let _ = store.close_stale_sessions("local");
+        let gate = Arc::new(Gatekeeper::default());
+        let gate_project: Arc<Mutex<Option<i64>>> = Arc::default();
+        let (keep_in, project) = (store.clone(), gate_project.clone());
+        gate.on_always(move |entry| {
+            let Some(id) = *project.lock() else { return };
+            let mut s = keep_in.project_settings(id).unwrap_or_default();
+            if !s.network_allow.contains(&entry) {
+                s.network_allow.push(entry);
+                if let Err(e) = keep_in.save_project_settings(id, &s) {
+                    tracing::warn!(error = %e, "cannot keep an allowed host in the project's settings");
+                }
+            }
+        });
         Self {
             store,
             secrets,
@@ -120,7 +139,16 @@ impl SandboxService {
             outbound: Mutex::new(None),
             cancel: tokio::sync::Notify::new(),
             following: Arc::default(),
+            gate,
+            gate_project,
         }
+    }
+
+    /// Makes `project`'s list the one the gate decides by; an error names a bad entry.
+    pub fn use_network_list(&self, project: i64, settings: &ProjectSettings) -> Result<(), SandboxError> {
+        self.gate.set_list(&settings.network_allow).map_err(SandboxError::InvalidSettings)?;
+        *self.gate_project.lock() = Some(project);
+        Ok(())
     }
 
     fn detect(&self) -> Result<PathBuf, String> {
@@ -134,6 +162,7 @@ impl SandboxService {
     fn net_plan(&self, mode: NetworkMode) -> Result<NetPlan, SandboxError> {
         Ok(match mode {
             NetworkMode::Isolated => NetPlan::Isolated(self.outbound().map_err(SandboxError::NetworkUnavailable)?),
+            NetworkMode::Registries => NetPlan::Registries(Gate(self.gate.clone())),
             NetworkMode::Offline => NetPlan::Offline,
             NetworkMode::Host => NetPlan::Host,
         })
@@ -246,6 +275,8 @@ impl SandboxService {
         // Another project's (or provider's) sandbox is released when this one starts.
         self.release().await;
         let settings = self.store.project_settings(project.id).unwrap_or_default();
+        self.use_network_list(project.id, &settings)?;
+        self.gate.clear_log();
         let spec = SandboxSpec {
             name: Some(root.name()),
             image: Some(settings.image.clone()).filter(|s| !s.is_empty()),
@@ -253,7 +284,11 @@ impl SandboxService {
             labels: vec![("project".into(), root.name())],
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
-            offline: settings.network == NetworkMode::Offline,
+            egress: match settings.network {
+                NetworkMode::Offline => Egress::Offline,
+                NetworkMode::Registries => Egress::Only(settings.network_allow.clone()),
+                NetworkMode::Isolated | NetworkMode::Host => Egress::Internet,
+            },
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();

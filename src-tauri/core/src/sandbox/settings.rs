@@ -29,6 +29,9 @@ pub struct ProjectSettings {
     /// remote sandboxes too (set when one is created); "host" only locally, after the user
     /// accepted the warning.
     pub network: NetworkMode,
+    /// Where a *Registries only* sandbox goes without asking (see `netpolicy::allowlist`): the
+    /// package registries to begin with, and every host the user allowed "always".
+    pub network_allow: Vec<String>,
     /// Daytona API base (`DAYTONA_API_URL`); empty = the environment or the SDK default.
     pub daytona_api_url: String,
     /// Daytona region (`DAYTONA_TARGET`); empty = the account default.
@@ -49,6 +52,7 @@ impl Default for ProjectSettings {
             stop_on_close: true,
             allow_unsandboxed: false,
             network: NetworkMode::Isolated,
+            network_allow: crate::netpolicy::REGISTRIES.iter().map(|s| s.to_string()).collect(),
             daytona_api_url: String::new(),
             daytona_target: String::new(),
             image: String::new(),

@@ -92,9 +92,48 @@ pub struct SandboxSpec {
     pub limits: Limits,
     /// Stop after this many idle minutes (Daytona auto-stop; E2B timeout).
     pub auto_stop_minutes: Option<u32>,
-    /// No network out at all (the project's *Offline* choice; Daytona `networkBlockAll`, E2B
-    /// `allow_internet_access: false`).
-    pub offline: bool,
+    /// Where the sandbox may connect to (the project's network choice).
+    pub egress: Egress,
+}
+
+/// Where a remote sandbox may connect to, as its provider is asked at create.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "hosts")]
+#[ts(export)]
+pub enum Egress {
+    /// The internet (the provider's private ranges denied where it has the setting).
+    #[default]
+    Internet,
+    /// Only these hosts (names, `*.` wildcards, addresses, ranges; ports are not kept).
+    Only(Vec<String>),
+    /// Nothing at all.
+    Offline,
+}
+
+impl Egress {
+    /// `Only`'s entries split into domain names and address ranges, without ports.
+    pub fn split_hosts(hosts: &[String]) -> (Vec<String>, Vec<String>) {
+        let (mut names, mut nets) = (Vec::new(), Vec::new());
+        for h in hosts {
+            let h = h.trim();
+            // `[v6]:port`, `[v6]`, `name:port`, bare v6 (several colons), CIDR.
+            let host = if let Some(rest) = h.strip_prefix('[') {
+                rest.split(']').next().unwrap_or(rest)
+            } else if h.matches(':').count() == 1 {
+                h.split(':').next().unwrap_or(h)
+            } else {
+                h
+            };
+            if let Ok(net) = host.parse::<ipnet::IpNet>() {
+                nets.push(net.to_string());
+            } else if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+                nets.push(ipnet::IpNet::from(ip).to_string());
+            } else if !host.is_empty() {
+                names.push(host.to_ascii_lowercase());
+            }
+        }
+        (names, nets)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -1,7 +1,7 @@
 """The far side of a test network: TCP servers that say who they are, and a DNS server.
 
 Run inside a network namespace the test made (never on a real network). Arguments:
-  --tcp ADDR:PORT=NAME ...   each answers every connection with "NAME\n" and closes
+  --tcp ADDR:PORT=NAME ...   HTTP servers: each answers every request with the body "NAME\n"
   --dns ADDR:PORT            answers A queries from --name entries
   --name HOST=ADDR ...       the DNS server's records
 Prints "READY" once every socket listens.
@@ -23,7 +23,17 @@ def serve_tcp(addr, port, name):
         while True:
             c, _ = s.accept()
             try:
-                c.sendall(name.encode() + b"\n")
+                c.settimeout(10)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                body = name.encode() + b"\n"
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            except OSError:
+                pass
             finally:
                 c.close()
 

@@ -36,6 +36,8 @@ pub enum Isolation {
 pub enum NetPlan {
     /// Own namespace, out through this user-mode network tool.
     Isolated(Outbound),
+    /// Own namespace without a route out; HTTP(S) through Aura's proxy, decided by this gate.
+    Registries(crate::netpolicy::Gate),
     /// Own namespace, loopback only.
     Offline,
     /// The host's namespace (the user accepted the warning).
@@ -46,6 +48,7 @@ impl NetPlan {
     pub fn mode(&self) -> NetworkMode {
         match self {
             NetPlan::Isolated(_) => NetworkMode::Isolated,
+            NetPlan::Registries(_) => NetworkMode::Registries,
             NetPlan::Offline => NetworkMode::Offline,
             NetPlan::Host => NetworkMode::Host,
         }
@@ -55,6 +58,11 @@ impl NetPlan {
     pub fn namespace(&self) -> Result<Option<Netns>, String> {
         match self {
             NetPlan::Isolated(tool) => Netns::create(NetworkMode::Isolated, Some(tool)).map(Some),
+            NetPlan::Registries(gate) => {
+                let mut ns = Netns::create(NetworkMode::Registries, None)?;
+                ns.start_proxy(gate.0.clone())?;
+                Ok(Some(ns))
+            }
             NetPlan::Offline => Netns::create(NetworkMode::Offline, None).map(Some),
             NetPlan::Host => Ok(None),
         }
@@ -271,8 +279,12 @@ pub fn argv_with(
                 None => WORKSPACE.to_string(),
             };
             out.extend([s("--chdir"), dir]);
-            for (k, v) in
-                BASE_ENV.iter().map(|(k, v)| (*k, *v)).chain(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            let net_env = net.map(Netns::env).unwrap_or_default();
+            for (k, v) in BASE_ENV
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .chain(net_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .chain(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             {
                 out.extend([s("--setenv"), s(k), s(v)]);
             }

@@ -176,7 +176,8 @@ impl LocalProvider {
                     "bubblewrap; project at {}; network: {}",
                     bwrap::WORKSPACE,
                     match network {
-                        NetPlan::Isolated(tool) => format!("isolated (via {})", tool.name()),
+                        NetPlan::Isolated(tool) => format!("internet (via {})", tool.name()),
+                        NetPlan::Registries(_) => "registries only (through Aura's proxy)".into(),
                         NetPlan::Offline => "offline".into(),
                         NetPlan::Host => "HOST NETWORK".into(),
                     }
@@ -371,12 +372,14 @@ fn io(e: std::io::Error) -> SandboxError {
     SandboxError::Io(e.to_string())
 }
 
-/// The network plan for `mode`: an isolated network needs a user-mode network tool that works.
+/// The network plan for `mode`: an isolated network needs a user-mode network tool that works;
+/// Registries only gets a gatekeeper of its own with the default list (the app passes its own).
 pub fn plan(mode: NetworkMode) -> Result<NetPlan, SandboxError> {
     Ok(match mode {
         NetworkMode::Isolated => {
             NetPlan::Isolated(network::probe_isolated().map_err(SandboxError::NetworkUnavailable)?)
         }
+        NetworkMode::Registries => NetPlan::Registries(crate::netpolicy::Gate(Arc::default())),
         NetworkMode::Offline => NetPlan::Offline,
         NetworkMode::Host => NetPlan::Host,
     })

@@ -11,6 +11,8 @@
 //!   mapped and no port forwarded in either direction — and DNS through the tool. Private
 //!   networks, cloud metadata and the host's own addresses are refused inside the namespace
 //!   before a packet leaves it (see [`super::egress`]).
+//! - [`NetworkMode::Registries`]: no route out; Aura's HTTP proxy listens on the sandbox's own
+//!   loopback and goes out for it to the hosts the project allows (see [`crate::netpolicy`]).
 //! - [`NetworkMode::Offline`]: loopback only.
 //! - [`NetworkMode::Host`]: the host's namespace (only after the user accepted the warning).
 //!
@@ -41,6 +43,9 @@ pub enum NetworkMode {
     /// host (loopback services, abstract sockets) nor of other sandboxes is reachable.
     #[default]
     Isolated,
+    /// Its own namespace with no route out: HTTP(S) only through Aura's proxy, to the project's
+    /// list of hosts (the package registries by default), asking the user about any other.
+    Registries,
     /// Its own namespace with loopback only.
     Offline,
     /// The host's network namespace: every service on the host's loopback is reachable.
@@ -51,6 +56,7 @@ impl NetworkMode {
     pub fn as_str(self) -> &'static str {
         match self {
             NetworkMode::Isolated => "isolated",
+            NetworkMode::Registries => "registries",
             NetworkMode::Offline => "offline",
             NetworkMode::Host => "host",
         }
@@ -134,6 +140,8 @@ pub struct Netns {
     tool: Option<Child>,
     /// The `resolv.conf` the sandbox sees (pointing at the tool's DNS forwarder).
     resolv_dir: Option<tempfile::TempDir>,
+    /// The Registries-only proxy: its port on the sandbox's loopback, and its task.
+    proxy: Option<(u16, tokio::task::AbortHandle)>,
 }
 
 impl std::fmt::Debug for Netns {
@@ -176,7 +184,7 @@ impl Netns {
             unsafe { holder_main(theirs.as_raw_fd(), &plan) }
         }
         drop(theirs);
-        let mut ns = Netns { mode, holder: pid, ctl: Mutex::new(ours), tool: None, resolv_dir: None };
+        let mut ns = Netns { mode, holder: pid, ctl: Mutex::new(ours), tool: None, resolv_dir: None, proxy: None };
         ns.await_holder()?;
         if mode == NetworkMode::Isolated {
             let tool = tool.ok_or("no user-mode network tool for an isolated sandbox")?;
@@ -276,6 +284,36 @@ impl Netns {
         ])
     }
 
+    /// Starts the Registries-only proxy on the sandbox's own 127.0.0.1 (from a socket made in its
+    /// namespace, listened on by Aura: no port opens on the host), deciding with `gate`.
+    pub fn start_proxy(&mut self, gate: std::sync::Arc<crate::netpolicy::Gatekeeper>) -> Result<(), String> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| "the network proxy needs Aura's runtime")?;
+        let _in_rt = rt.enter();
+        let fd = self.tcp_socket(false).map_err(|e| format!("cannot make the proxy's socket: {e}"))?;
+        let sock = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(fd));
+        let listener = sock
+            .bind(([127, 0, 0, 1], 0).into())
+            .and_then(|_| sock.listen(128))
+            .map_err(|e| format!("the network proxy cannot listen in the sandbox: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let refused = std::sync::Arc::new(super::egress::blocked(&super::egress::host_addresses()));
+        let task = rt.spawn(crate::netpolicy::proxy::serve(listener, gate, refused));
+        self.proxy = Some((port, task.abort_handle()));
+        Ok(())
+    }
+
+    /// Variables every command of the sandbox gets: where the proxy is, when there is one.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let Some((port, _)) = self.proxy else { return Vec::new() };
+        let url = format!("http://127.0.0.1:{port}");
+        let local = "localhost,127.0.0.1,::1".to_string();
+        ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]
+            .into_iter()
+            .map(|k| (k.to_string(), url.clone()))
+            .chain(["NO_PROXY", "no_proxy"].into_iter().map(|k| (k.to_string(), local.clone())))
+            .collect()
+    }
+
     /// Files to show inside the sandbox instead of the host's (host path, sandbox path).
     pub fn overlays(&self) -> Vec<(PathBuf, PathBuf)> {
         let Some(dir) = &self.resolv_dir else { return Vec::new() };
@@ -304,6 +342,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
+        if let Some((_, task)) = self.proxy.take() {
+            task.abort();
+        }
         if let Some(mut tool) = self.tool.take() {
             let _ = tool.kill();
             let _ = tool.wait();

@@ -296,8 +296,17 @@ impl Lifecycle for DaytonaProvider {
         if let Some(a) = spec.auto_stop_minutes {
             o.insert("autoStopInterval".into(), json!(a));
         }
-        if spec.offline {
-            o.insert("networkBlockAll".into(), json!(true));
+        match &spec.egress {
+            Egress::Internet => {}
+            Egress::Offline => {
+                o.insert("networkBlockAll".into(), json!(true));
+            }
+            // Daytona keeps names and ranges apart, and no ports.
+            Egress::Only(hosts) => {
+                let (names, nets) = Egress::split_hosts(hosts);
+                o.insert("domainAllowList".into(), json!(names.join(",")));
+                o.insert("networkAllowList".into(), json!(nets.join(",")));
+            }
         }
         // Creating is not idempotent: only a 429 (or a connection never made) is retried.
         let r = self.api.send(false, || self.req(Method::POST, "/sandbox").json(&body)).await?;

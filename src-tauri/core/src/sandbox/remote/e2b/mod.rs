@@ -56,13 +56,24 @@ impl Default for E2bConfig {
 pub const TRAFFIC_HEADER: &str = "e2b-traffic-access-token";
 
 /// The network a sandbox is created with: its URLs only with the traffic token (Aura's preview
-/// proxy adds it; a link that leaks is useless), and no way to private ranges (E2B's own
-/// network; the same list the local sandbox refuses).
-fn network() -> Value {
-    json!({
-        "allowPublicTraffic": false,
-        "denyOut": crate::sandbox::local::egress::BLOCKED_V4,
-    })
+/// proxy adds it; a link that leaks is useless); no way to private ranges (E2B's own network;
+/// the same list the local sandbox refuses); for a list of hosts, those (allowOut wins over
+/// denyOut) and nothing else.
+fn network(egress: &Egress) -> Value {
+    match egress {
+        Egress::Only(hosts) => {
+            let (names, nets) = Egress::split_hosts(hosts);
+            json!({
+                "allowPublicTraffic": false,
+                "allowOut": names.into_iter().chain(nets).collect::<Vec<_>>(),
+                "denyOut": ["0.0.0.0/0"],
+            })
+        }
+        _ => json!({
+            "allowPublicTraffic": false,
+            "denyOut": crate::sandbox::local::egress::BLOCKED_V4,
+        }),
+    }
 }
 
 pub fn map_state(s: Option<&str>) -> SandboxState {
@@ -229,8 +240,8 @@ impl Lifecycle for E2bProvider {
             "autoPause": true,
             "envVars": env,
             "metadata": meta,
-            "allow_internet_access": !spec.offline,
-            "network": network(),
+            "allow_internet_access": spec.egress != Egress::Offline,
+            "network": network(&spec.egress),
         });
         let r =
             self.api.send(false, || self.api.request(Method::POST, &self.api_url("/sandboxes")).json(&body)).await?;
