@@ -15,9 +15,8 @@
 //! The outer test (root only: it makes namespaces) builds that, then runs this same binary's
 //! inner test inside "host" with `ip netns exec`, whose DNS is the test's own server.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,77 +30,12 @@ use aura_core::sandbox::{Exec, ExecRequest, SandboxSpec};
 
 #[path = "support/exec.rs"]
 mod exec;
+#[path = "support/testnet.rs"]
+mod testnet;
 use exec::{rt, Collect};
+use testnet::TestNet;
 
 const INNER: &str = "AURA_EGRESS_INNER";
-
-/// The namespaces, the upstream servers and the resolver file, removed when dropped.
-struct TestNet {
-    host: String,
-    up: String,
-    servers: Option<Child>,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("ip (iproute2)");
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-}
-
-impl TestNet {
-    fn build() -> Self {
-        let id = std::process::id();
-        let net = TestNet { host: format!("aura-eg{id}-h"), up: format!("aura-eg{id}-u"), servers: None };
-        let (h, u) = (net.host.as_str(), net.up.as_str());
-        let (vh, vu) = (format!("aeg{id}h"), format!("aeg{id}u"));
-        ip(&["netns", "add", h]);
-        ip(&["netns", "add", u]);
-        ip(&["link", "add", &vh, "netns", h, "type", "veth", "peer", "name", &vu, "netns", u]);
-        for (ns, dev, addr) in [(h, &vh, "203.0.113.2/24"), (u, &vu, "203.0.113.1/24")] {
-            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        ip(&["-n", h, "route", "add", "default", "via", "203.0.113.1"]);
-        for a in ["198.51.100.7/32", "198.51.100.53/32", "10.99.0.1/32", "169.254.169.254/32"] {
-            ip(&["-n", u, "addr", "add", a, "dev", "lo"]);
-        }
-        // `ip netns exec` shows this file as /etc/resolv.conf; pasta forwards DNS to it.
-        std::fs::create_dir_all(format!("/etc/netns/{h}")).unwrap();
-        std::fs::write(format!("/etc/netns/{h}/resolv.conf"), "nameserver 198.51.100.53\n").unwrap();
-        net
-    }
-
-    fn start_servers(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/upstream.py");
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.up, "python3", script, "--tcp"])
-            .args(["198.51.100.7:8080=public", "10.99.0.1:8080=lan", "169.254.169.254:80=metadata"])
-            .args(["203.0.113.1:8080=router", "--dns", "198.51.100.53:53", "--name"])
-            .args(["public.aura.test=198.51.100.7", "other.aura.test=198.51.100.7", "rebind.aura.test=10.99.0.1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "READY", "the upstream servers did not start");
-        self.servers = Some(child);
-    }
-}
-
-impl Drop for TestNet {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.servers.take() {
-            drop(c.stdin.take());
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in [&self.host, &self.up] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.host));
-    }
-}
 
 #[test]
 fn an_isolated_sandbox_reaches_public_addresses_only() {
@@ -113,15 +47,15 @@ fn an_isolated_sandbox_reaches_public_addresses_only() {
         eprintln!("skipped: building a test network with `ip netns` needs root");
         return;
     }
-    let mut net = TestNet::build();
-    net.start_servers();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &net.host])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "inside_the_test_network", "--nocapture", "--test-threads=1"])
-        .env(INNER, "1")
-        .output()
-        .unwrap();
+    let mut net = TestNet::build("eg");
+    net.start_servers(&[
+        "198.51.100.7:8080=public",
+        "10.99.0.1:8080=lan",
+        "169.254.169.254:80=metadata",
+        "203.0.113.1:8080=router",
+    ]);
+    let out =
+        net.inside(&["--exact", "inside_the_test_network", "--nocapture", "--test-threads=1"], INNER).output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && text.contains("1 passed"), "the inner test failed:\n{text}");
 }

@@ -2,6 +2,7 @@
 
 Run inside a network namespace the test made (never on a real network). Arguments:
   --tcp ADDR:PORT=NAME ...   HTTP servers: each answers every request with the body "NAME\n"
+  --blob ADDR:PORT=BYTES ... HTTP servers answering every request with BYTES zero bytes
   --dns ADDR:PORT            answers A queries from --name entries
   --name HOST=ADDR ...       the DNS server's records
 Prints "READY" once every socket listens.
@@ -13,7 +14,7 @@ import sys
 import threading
 
 
-def serve_tcp(addr, port, name):
+def serve_tcp(addr, port, name, body=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
@@ -30,8 +31,9 @@ def serve_tcp(addr, port, name):
                     if not chunk:
                         break
                     head += chunk
-                body = name.encode() + b"\n"
-                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                data = body if body is not None else name.encode() + b"\n"
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data))
+                c.sendall(data)
             except OSError:
                 pass
             finally:
@@ -73,6 +75,7 @@ def serve_dns(addr, port, records):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tcp", nargs="*", default=[])
+    ap.add_argument("--blob", nargs="*", default=[])
     ap.add_argument("--dns")
     ap.add_argument("--name", nargs="*", default=[])
     a = ap.parse_args()
@@ -80,6 +83,10 @@ def main():
         where, name = spec.split("=")
         host, port = where.rsplit(":", 1)
         serve_tcp(host, int(port), name)
+    for spec in a.blob:
+        where, size = spec.split("=")
+        host, port = where.rsplit(":", 1)
+        serve_tcp(host, int(port), "blob", bytes(int(size)))
     if a.dns:
         host, port = a.dns.rsplit(":", 1)
         serve_dns(host, int(port), dict(n.split("=") for n in a.name))
