@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Key, eventually, makeSandboxDirs, startReady } from "./harness.mjs";
 
-const dirs = makeSandboxDirs({ "package.json": '{"name":"net-demo"}\n' });
+const dirs = makeSandboxDirs({
+  "package.json": '{"name":"net-demo"}\n',
+  ".aura/network.json": '{"allow": ["api.example.com"]}\n',
+});
 
 /** Runs `cmd` from the Run box and, while it runs, answers each card with `answer`. */
 async function runAnswering(b, cmd, answer) {
@@ -52,6 +55,14 @@ describe("network: registries only", () => {
     await eventually(async () => (await (await b.$('[data-testid="sandbox-network-state"]')).getAttribute("data-network")) === "registries",
       { what: "registries only in the panel" });
     await eventually(async () => /registries only/.test(await (await b.$(".status-provider")).getText()), { what: "status bar" });
+    // The project's own file only offers its hosts; the user adds them.
+    const offer = await b.$('[data-testid="sandbox-network-suggested"]');
+    await offer.waitForExist({ timeout: 10000 });
+    assert.match(await offer.getText(), /api\.example\.com/);
+    assert.doesNotMatch(await list.getValue(), /api\.example\.com/, "not applied by itself");
+    await (await b.$('[data-testid="sandbox-network-add"]')).click();
+    await eventually(async () => /^api\.example\.com$/m.test(await list.getValue()), { what: "the offered host on the list" });
+    await offer.waitForExist({ reverse: true, timeout: 10000 });
 
     const once = await runAnswering(b, "npm view is-number@7.0.0 version --prefer-online --no-update-notifier", "net-allow-once");
     assert.ok(once.cards >= 1, "npm's request was asked about");

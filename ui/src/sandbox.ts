@@ -114,6 +114,7 @@ export class SandboxPanel {
       s.files ? h("div", { class: "hint", "data-testid": "sandbox-files" }, `Project files in the sandbox: ${s.files}`) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
       networkLine(s),
+      this.projectHosts(s),
       guardLine(s),
     ].filter((x): x is HTMLDivElement => x !== null));
     const actions: [SandboxAction, string, boolean][] = [
@@ -277,6 +278,31 @@ export class SandboxPanel {
     }
     this.showAllowField();
     await this.saveSettings();
+  }
+
+  /** Hosts the project's .aura/network.json asks for, offered to be added (never applied alone:
+   *  code in the sandbox can write that file). */
+  private projectHosts(s: SandboxStatus): HTMLDivElement | null {
+    if (s.settings.network !== "registries") return null;
+    if (s.network_file_problem) return h("div", { class: "sb-warning", "data-testid": "sandbox-network-suggested" }, s.network_file_problem);
+    if (!s.network_suggested.length) return null;
+    const add = h("button", { "data-testid": "sandbox-network-add" }, "Add to the list");
+    add.addEventListener("click", () => void this.addHosts(s.network_suggested));
+    return h("div", { class: "sb-warning", "data-testid": "sandbox-network-suggested" },
+      `This project's .aura/network.json asks to reach ${s.network_suggested.join(", ")} without asking. `,
+      "Code in the sandbox can write that file too: add them only if you trust where they came from. ", add);
+  }
+
+  private async addHosts(hosts: string[]): Promise<void> {
+    if (!this.status) return;
+    const settings = { ...this.status.settings, network_allow: [...this.status.settings.network_allow, ...hosts] };
+    try {
+      await api.saveProjectSettings(settings);
+      toast(`Added to the project's list: ${hosts.join(", ")}`);
+      await this.refresh();
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
   }
 
   /** What a Registries-only sandbox's code tried to reach; kept fresh while it is on screen. */

@@ -33,6 +33,10 @@ pub struct SandboxStatus {
     pub files: Option<String>,
     /// What the sandbox's code tried to reach through the Registries-only proxy, newest first.
     pub connections: Vec<Connection>,
+    /// Hosts the project's `.aura/network.json` lists that its list does not have (offered).
+    pub network_suggested: Vec<String>,
+    /// What is wrong with `.aura/network.json`, when something is.
+    pub network_file_problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, TS)]
@@ -80,6 +84,11 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
             }
         }
     });
+    let (network_suggested, network_file_problem) =
+        match aura_core::netpolicy::project_file::suggested(&p.root, &settings.network_allow) {
+            Ok(s) => (s, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
     Ok(SandboxStatus {
         settings,
         isolation: iso.mode,
@@ -90,6 +99,8 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
         sandbox,
         files,
         connections: state.sandboxes.gate.connections(),
+        network_suggested,
+        network_file_problem,
     })
 }
 

@@ -34,4 +34,12 @@ files: string | null,
 /**
  * What the sandbox's code tried to reach through the Registries-only proxy, newest first.
  */
-connections: Array<Connection>, };
+connections: Array<Connection>, 
+/**
+ * Hosts the project's `.aura/network.json` lists that its list does not have (offered).
+ */
+network_suggested: Array<string>, 
+/**
+ * What is wrong with `.aura/network.json`, when something is.
+ */
+network_file_problem: string | null, };

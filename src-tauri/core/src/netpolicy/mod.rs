@@ -9,10 +9,12 @@
 //! ("allow once / always for this project / deny"), the way agent calls are; a denied one fails
 //! at once with "blocked by Aura's network policy". Whatever the list says, the proxy connects
 //! only to public addresses (a name that resolves to a private one is refused: rebinding). Every
-//! decision lands in a per-sandbox [`log`] the Sandbox panel shows.
+//! decision lands in a per-sandbox [`log`] the Sandbox panel shows. A project can carry hosts
+//! it needs in `.aura/network.json` ([`project_file`]), offered to the user, never applied alone.
 
 pub mod allowlist;
 pub mod log;
+pub mod project_file;
 pub mod proxy;
 
 use std::collections::HashMap;
