@@ -56,12 +56,12 @@ export class StatusBar {
     const state = s.sandbox?.state ?? "no sandbox";
     const iso = s.isolation === "remote" ? ""
       : s.isolation === "bubblewrap" ? (s.network_problem ? " · network unavailable"
-        : s.network === "host" ? " · HOST NETWORK" : s.network === "offline" ? " · offline" : s.network === "registries" ? " · registries only" : " · isolated")
+        : s.network === "host" ? " · HOST NETWORK" : s.network === "offline" ? " · offline" : s.network === "registries" ? " · registries only" : " · internet")
       : s.isolation === "none" ? " · NOT ISOLATED" : " · isolation unavailable";
     this.provider.textContent = `${s.settings.provider}: ${state}${iso}`;
     this.provider.title = s.isolation === "bubblewrap" && s.network === "isolated" && s.network_tool
-      ? `own network namespace, out through ${s.network_tool}` : "";
-    this.provider.classList.toggle("warn", iso !== "" && iso !== " · isolated" && iso !== " · offline" && iso !== " · registries only");
+      ? `own network namespace, out through ${s.network_tool} to public addresses only` : "";
+    this.provider.classList.toggle("warn", iso !== "" && iso !== " · internet" && iso !== " · offline" && iso !== " · registries only");
     this.provider.dataset.state = state;
   }
 
