@@ -1,4 +1,5 @@
-// End to end: a local sandbox on "Registries only". With the project's list emptied, a request
+// End to end: the default network lists what the sandbox connected to; then "Registries only".
+// With the project's list emptied, a request
 // to the npm registry waits on a card: Allow once lets npm finish, Deny fails the request with
 // Aura's message, Always adds the host to the project's list. The panel lists what was reached.
 // (The only host reached is the npm registry, through the real proxy.)
@@ -38,6 +39,19 @@ describe("network: registries only", () => {
   });
   after(async () => {
     await app?.stop();
+  });
+
+  test("on the default network the panel lists what the code connected to", async () => {
+    const b = app.browser;
+    await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
+    await (await b.$(".sb-run-input")).waitForDisplayed({ timeout: 20000 });
+    const { out, cards } = await runAnswering(b, "npm view is-number@7.0.0 version --prefer-online --no-update-notifier", "net-deny");
+    assert.equal(cards, 0, "nothing is asked on the default network");
+    assert.match(out, /^7\.0\.0$/m);
+    // The registry's address, as the sandbox's filter logged the connection.
+    await eventually(async () => b.execute(() =>
+      [...document.querySelectorAll("[data-connection]")].some((e) => / allowed$/.test(e.dataset.connection) && /:443 /.test(e.dataset.connection))),
+    { what: "the registry connection listed" });
   });
 
   test("a host off the list is asked about: once, deny, always", async () => {
@@ -87,6 +101,6 @@ describe("network: registries only", () => {
       const want = ["registry.npmjs.org:80 denied", "registry.npmjs.org:443 allowed_by_user", "registry.npmjs.org:443 allowed"];
       return want.every((w) => seen.includes(w)) ? seen : null;
     }, { what: "the connections list", timeout: 20000 });
-    assert.equal(rows.length, 3, rows.join("; "));
+    assert.equal(rows.length, 3, `a new sandbox starts a new list: ${rows.join("; ")}`);
   });
 });

@@ -305,10 +305,11 @@ export class SandboxPanel {
     }
   }
 
-  /** What a Registries-only sandbox's code tried to reach; kept fresh while it is on screen. */
+  /** What a local sandbox's code tried to reach (by name through the Registries-only proxy, by
+   *  address as the Internet mode's filter logged it); kept fresh while it is on screen. */
   private renderConnections(s: SandboxStatus): void {
     window.clearTimeout(this.refreshTimer);
-    const on = s.settings.provider === "local" && s.settings.network === "registries";
+    const on = s.settings.provider === "local" && (s.settings.network === "registries" || s.settings.network === "isolated");
     this.connections.hidden = !on;
     if (!on) return;
     const what: Record<string, string> = { allowed: "allowed", allowed_by_user: "allowed by you", denied: "denied", blocked: "blocked" };
@@ -320,7 +321,9 @@ export class SandboxPanel {
     this.connections.replaceChildren(
       h("div", { class: "sb-label" }, "Outbound connections"),
       rows.length ? h("div", { class: "sb-connections" }, ...rows)
-        : h("div", { class: "hint" }, "None yet: what the sandbox's code reaches through Aura's proxy shows here."),
+        : h("div", { class: "hint" }, s.settings.network === "registries"
+          ? "None yet: what the sandbox's code reaches through Aura's proxy shows here."
+          : "None yet: the addresses the sandbox's code connects to (TCP) and every refused one show here."),
     );
     if (s.sandbox) {
       this.refreshTimer = window.setTimeout(() => { if (this.connections.offsetParent) void this.refresh(); }, 2000);

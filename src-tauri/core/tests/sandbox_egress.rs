@@ -24,7 +24,7 @@ use std::time::Duration;
 use aura_core::netpolicy::{Gate, Gatekeeper, NetAnswer, Verdict};
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::local::bwrap::{self, Isolation, NetPlan};
-use aura_core::sandbox::local::network::NetworkMode;
+use aura_core::sandbox::local::network;
 use aura_core::sandbox::local::LocalProvider;
 use aura_core::sandbox::{Exec, ExecRequest, SandboxSpec};
 
@@ -103,7 +103,11 @@ fn inside_the_test_network() {
 
     let dir = tempfile::tempdir().unwrap();
     let root = ProjectRoot::open(dir.path()).unwrap();
-    let p = LocalProvider::with_network(NetworkMode::Isolated, false).expect("pasta and nft work here");
+    let gate = Arc::new(Gatekeeper::default());
+    let tool = network::probe_isolated().expect("pasta and nft work here");
+    let iso =
+        Isolation::Bubblewrap { bwrap: bwrap::detect().unwrap(), network: NetPlan::Isolated(tool, Gate(gate.clone())) };
+    let p = LocalProvider::with_isolation(iso);
     rt().block_on(async {
         let sb = p.create_for(&root, &SandboxSpec::default()).unwrap();
         let id = sb.id.as_str();
@@ -123,6 +127,22 @@ fn inside_the_test_network() {
         let nft = sh(&p, id, "nft flush ruleset 2>&1; echo rc=$?").await; // one stream keeps the order
         assert!(nft.ends_with("rc=1") && nft.contains("Operation not permitted"), "{nft}");
         assert_eq!(connect(&p, id, "10.99.0.1", 8080).await, "EHOSTUNREACH", "still refused after trying");
+
+        // The panel's list: what the filter let out and what it refused, as it logged them.
+        let row = |h: &str, port: u16| gate.connections().into_iter().find(|c| c.host == h && c.port == port);
+        for (host, port, verdict) in [
+            ("198.51.100.7", 8080, Verdict::Allowed),
+            ("10.99.0.1", 8080, Verdict::Blocked),
+            ("169.254.169.254", 80, Verdict::Blocked),
+        ] {
+            let mut waited = 0;
+            while row(host, port).is_none() && waited < 500 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                waited += 1;
+            }
+            let c = row(host, port).unwrap_or_else(|| panic!("{host}:{port} is not listed: {:?}", gate.connections()));
+            assert_eq!(c.verdict, verdict, "{host}:{port}");
+        }
     });
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the host's own service");
     registries_only(&root);

@@ -215,6 +215,11 @@ impl Gatekeeper {
         Err(why)
     }
 
+    /// Records a connection decided elsewhere (the Internet mode's filter).
+    pub fn seen(&self, host: &str, port: u16, verdict: Verdict, reason: Option<String>) {
+        self.record(host, port, verdict, reason);
+    }
+
     fn record(&self, host: &str, port: u16, verdict: Verdict, reason: Option<String>) {
         self.log.lock().record(host, port, verdict, reason);
     }

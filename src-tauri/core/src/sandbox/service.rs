@@ -161,7 +161,9 @@ impl SandboxService {
 
     fn net_plan(&self, mode: NetworkMode) -> Result<NetPlan, SandboxError> {
         Ok(match mode {
-            NetworkMode::Isolated => NetPlan::Isolated(self.outbound().map_err(SandboxError::NetworkUnavailable)?),
+            NetworkMode::Isolated => {
+                NetPlan::Isolated(self.outbound().map_err(SandboxError::NetworkUnavailable)?, Gate(self.gate.clone()))
+            }
             NetworkMode::Registries => NetPlan::Registries(Gate(self.gate.clone())),
             NetworkMode::Offline => NetPlan::Offline,
             NetworkMode::Host => NetPlan::Host,

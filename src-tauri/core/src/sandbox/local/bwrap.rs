@@ -34,8 +34,9 @@ pub enum Isolation {
 /// How the sandboxes of a provider reach the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetPlan {
-    /// Own namespace, out through this user-mode network tool.
-    Isolated(Outbound),
+    /// Own namespace, out through this user-mode network tool to public addresses; what the
+    /// filter sees goes to the gate's connection list.
+    Isolated(Outbound, crate::netpolicy::Gate),
     /// Own namespace without a route out; HTTP(S) through Aura's proxy, decided by this gate.
     Registries(crate::netpolicy::Gate),
     /// Own namespace, loopback only.
@@ -47,7 +48,7 @@ pub enum NetPlan {
 impl NetPlan {
     pub fn mode(&self) -> NetworkMode {
         match self {
-            NetPlan::Isolated(_) => NetworkMode::Isolated,
+            NetPlan::Isolated(..) => NetworkMode::Isolated,
             NetPlan::Registries(_) => NetworkMode::Registries,
             NetPlan::Offline => NetworkMode::Offline,
             NetPlan::Host => NetworkMode::Host,
@@ -57,7 +58,14 @@ impl NetPlan {
     /// A namespace for one sandbox (none for the host network).
     pub fn namespace(&self) -> Result<Option<Netns>, String> {
         match self {
-            NetPlan::Isolated(tool) => Netns::create(NetworkMode::Isolated, Some(tool)).map(Some),
+            NetPlan::Isolated(tool, gate) => {
+                let mut ns = Netns::create(NetworkMode::Isolated, Some(tool))?;
+                // The list is a view: without it the sandbox works and stays filtered.
+                if let Err(e) = ns.watch_connections(gate.0.clone()) {
+                    tracing::warn!(error = %e, "the sandbox's connections will not be listed");
+                }
+                Ok(Some(ns))
+            }
             NetPlan::Registries(gate) => {
                 let mut ns = Netns::create(NetworkMode::Registries, None)?;
                 ns.start_proxy(gate.0.clone())?;

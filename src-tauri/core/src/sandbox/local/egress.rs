@@ -14,7 +14,8 @@
 //!   page is on the LAN even when its address looks public).
 //!
 //! Only the sandbox's own loopback, the tool's DNS forwarder (port 53) and IPv6 neighbour
-//! discovery pass before the filter. Filtering by address, not by name, also refuses DNS
+//! discovery pass before the filter. Refused packets and new TCP connections are logged to a
+//! netfilter log group that Aura follows ([`super::connlog`]) for the panel's list. Filtering by address, not by name, also refuses DNS
 //! rebinding: a public name answered with a private address meets the same rule.
 
 use std::collections::BTreeSet;
@@ -100,12 +101,16 @@ pub fn ruleset(dns: Ipv4Addr, host: &[IpAddr]) -> String {
          \t\toifname \"lo\" accept\n\
          \t\tip daddr {dns} meta l4proto {{ tcp, udp }} th dport 53 accept\n\
          \t\ticmpv6 type {{ nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert }} accept\n\
-         \t\tip daddr {{ {v4} }} counter reject with icmpx admin-prohibited\n\
-         \t\tip6 daddr {{ {v6} }} counter reject with icmpx admin-prohibited\n\
+         \t\tip daddr {{ {v4} }} counter log prefix \"{blocked}\" group {group} reject with icmpx admin-prohibited\n\
+         \t\tip6 daddr {{ {v6} }} counter log prefix \"{blocked}\" group {group} reject with icmpx admin-prohibited\n\
+         \t\ttcp flags & (syn | ack) == syn log prefix \"{allowed}\" group {group}\n\
          \t}}\n\
          }}\n",
         v4 = list(false),
         v6 = list(true),
+        blocked = super::connlog::BLOCKED,
+        allowed = super::connlog::ALLOWED,
+        group = super::connlog::GROUP,
     )
 }
 

@@ -2,6 +2,7 @@
 //! accepted it — without isolation where bubblewrap cannot work.
 
 pub mod bwrap;
+pub mod connlog;
 pub mod egress;
 pub mod guard;
 pub mod network;
@@ -176,7 +177,7 @@ impl LocalProvider {
                     "bubblewrap; project at {}; network: {}",
                     bwrap::WORKSPACE,
                     match network {
-                        NetPlan::Isolated(tool) => format!("internet (via {})", tool.name()),
+                        NetPlan::Isolated(tool, _) => format!("internet (via {})", tool.name()),
                         NetPlan::Registries(_) => "registries only (through Aura's proxy)".into(),
                         NetPlan::Offline => "offline".into(),
                         NetPlan::Host => "HOST NETWORK".into(),
@@ -377,7 +378,8 @@ fn io(e: std::io::Error) -> SandboxError {
 pub fn plan(mode: NetworkMode) -> Result<NetPlan, SandboxError> {
     Ok(match mode {
         NetworkMode::Isolated => {
-            NetPlan::Isolated(network::probe_isolated().map_err(SandboxError::NetworkUnavailable)?)
+            let tool = network::probe_isolated().map_err(SandboxError::NetworkUnavailable)?;
+            NetPlan::Isolated(tool, crate::netpolicy::Gate(Arc::default()))
         }
         NetworkMode::Registries => NetPlan::Registries(crate::netpolicy::Gate(Arc::default())),
         NetworkMode::Offline => NetPlan::Offline,

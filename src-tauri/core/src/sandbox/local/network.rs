@@ -142,6 +142,8 @@ pub struct Netns {
     resolv_dir: Option<tempfile::TempDir>,
     /// The Registries-only proxy: its port on the sandbox's loopback, and its task.
     proxy: Option<(u16, tokio::task::AbortHandle)>,
+    /// The task that follows the filter's log (Internet mode).
+    watcher: Option<tokio::task::AbortHandle>,
 }
 
 impl std::fmt::Debug for Netns {
@@ -184,7 +186,15 @@ impl Netns {
             unsafe { holder_main(theirs.as_raw_fd(), &plan) }
         }
         drop(theirs);
-        let mut ns = Netns { mode, holder: pid, ctl: Mutex::new(ours), tool: None, resolv_dir: None, proxy: None };
+        let mut ns = Netns {
+            mode,
+            holder: pid,
+            ctl: Mutex::new(ours),
+            tool: None,
+            resolv_dir: None,
+            proxy: None,
+            watcher: None,
+        };
         ns.await_holder()?;
         if mode == NetworkMode::Isolated {
             let tool = tool.ok_or("no user-mode network tool for an isolated sandbox")?;
@@ -334,6 +344,24 @@ impl Netns {
         recv_fd(ctl.as_raw_fd())
     }
 
+    /// A non-blocking netfilter netlink socket of the sandbox's namespace (see
+    /// [`super::connlog`]).
+    pub fn netfilter_socket(&self) -> io::Result<OwnedFd> {
+        let ctl = self.ctl.lock();
+        (&*ctl).write_all(b"n")?;
+        recv_fd(ctl.as_raw_fd())
+    }
+
+    /// Follows what the filter logs (see [`super::connlog`]) into `gate`'s connection list.
+    pub fn watch_connections(&mut self, gate: std::sync::Arc<crate::netpolicy::Gatekeeper>) -> Result<(), String> {
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| "following connections needs Aura's runtime")?;
+        let _in_rt = rt.enter();
+        let fd = self.netfilter_socket().map_err(|e| format!("cannot open the filter's log: {e}"))?;
+        let task = super::connlog::follow(fd, gate)?;
+        self.watcher = Some(task);
+        Ok(())
+    }
+
     /// TCP ports anything in the namespace listens on (it is the sandbox's alone).
     pub fn listening_ports(&self) -> Vec<u16> {
         crate::preview::ports::all_listening(self.holder as u32)
@@ -343,6 +371,9 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         if let Some((_, task)) = self.proxy.take() {
+            task.abort();
+        }
+        if let Some(task) = self.watcher.take() {
             task.abort();
         }
         if let Some(mut tool) = self.tool.take() {
@@ -460,8 +491,9 @@ unsafe fn holder_main(ctl: RawFd, plan: &HolderPlan) -> ! {
     serve(ctl)
 }
 
-/// The holder's service: for each request byte (4 or 6) on `ctl`, a new TCP socket of this
-/// namespace is sent back; ends when the app's end closes.
+/// The holder's service: for each request byte on `ctl` — 4 or 6 for a TCP socket, `n` for a
+/// netfilter netlink socket — a new socket of this namespace is sent back; ends when the app's
+/// end closes.
 ///
 /// # Safety
 /// As [`holder_main`]: async-signal-safe calls only, no allocation.
@@ -478,8 +510,12 @@ unsafe fn serve(ctl: RawFd) -> ! {
             }
             libc::_exit(1);
         }
-        let domain = if family == 6 { libc::AF_INET6 } else { libc::AF_INET };
-        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0);
+        let flags = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+        let fd = match family {
+            b'n' => libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | flags, libc::NETLINK_NETFILTER),
+            6 => libc::socket(libc::AF_INET6, libc::SOCK_STREAM | flags, 0),
+            _ => libc::socket(libc::AF_INET, libc::SOCK_STREAM | flags, 0),
+        };
         let status: i32 = if fd < 0 { *libc::__errno_location() } else { 0 };
         send_socket(ctl, status, fd);
         if fd >= 0 {
