@@ -64,6 +64,18 @@ impl ExecSink for Out {
     fn stderr(&mut self, _: &[u8]) {}
 }
 
+/// The small app the install benchmarks use (express 4.21.2: 72 packages).
+pub const EXPRESS_APP: &str =
+    r#"{ "name": "bench-app", "version": "1.0.0", "private": true, "dependencies": { "express": "4.21.2" } }"#;
+
+/// A project folder holding [`EXPRESS_APP`] as its `package.json`.
+pub fn express_project() -> (tempfile::TempDir, ProjectRoot) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("package.json"), EXPRESS_APP).unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    (dir, root)
+}
+
 /// One warm-cache `npm install` in a sandbox of `p`: a first install fills the cache (the
 /// sandbox's home lives as long as the command), then `node_modules` is removed and the timed
 /// install runs against the warm cache, still asking the registry whether anything changed.

@@ -150,11 +150,7 @@ fn main() {
 
     let npm = scratch.path().join("npm");
     std::fs::create_dir_all(&npm).unwrap();
-    std::fs::write(
-        npm.join("package.json"),
-        r#"{ "name": "bench-app", "version": "1.0.0", "private": true, "dependencies": { "express": "4.21.2" } }"#,
-    )
-    .unwrap();
+    std::fs::write(npm.join("package.json"), EXPRESS_APP).unwrap();
     run(Command::new("git").args(["init", "-q"]).current_dir(&npm));
     let npm = ProjectRoot::open(&npm).unwrap();
     rt.block_on(async {

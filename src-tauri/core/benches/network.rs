@@ -70,13 +70,7 @@ fn med(mut v: Vec<f64>) -> f64 {
 }
 
 async fn npm_install() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("package.json"),
-        r#"{ "name": "bench-app", "version": "1.0.0", "private": true, "dependencies": { "express": "4.21.2" } }"#,
-    )
-    .unwrap();
-    let root = ProjectRoot::open(dir.path()).unwrap();
+    let (_dir, root) = express_project();
     let ps = providers(aura_core::netpolicy::REGISTRIES);
     let mut t: [Vec<f64>; 3] = Default::default();
     for _ in 0..3 {

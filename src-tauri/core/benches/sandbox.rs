@@ -172,13 +172,7 @@ async fn network_modes(root: &ProjectRoot, n: usize) {
 
 /// `npm install` with a warm cache, isolated network vs host network, alternating, median of 3.
 async fn npm_install_modes() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("package.json"),
-        r#"{ "name": "bench-app", "version": "1.0.0", "private": true, "dependencies": { "express": "4.21.2" } }"#,
-    )
-    .unwrap();
-    let root = ProjectRoot::open(dir.path()).unwrap();
+    let (_dir, root) = express_project();
     let iso = LocalProvider::with_network(NetworkMode::Isolated, false).expect("an isolated network");
     let host = LocalProvider::with_network(NetworkMode::Host, false).expect("bubblewrap");
     let (mut a, mut b) = (Vec::new(), Vec::new());
