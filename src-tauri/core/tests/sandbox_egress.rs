@@ -53,6 +53,8 @@ fn an_isolated_sandbox_reaches_public_addresses_only() {
         "10.99.0.1:8080=lan",
         "169.254.169.254:80=metadata",
         "203.0.113.1:8080=router",
+        "[2001:db8:2::7]:8080=public6",
+        "[fd00:ec2::254]:80=metadata6",
     ]);
     let out =
         net.inside(&["--exact", "inside_the_test_network", "--nocapture", "--test-threads=1"], INNER).output().unwrap();
@@ -113,13 +115,17 @@ fn inside_the_test_network() {
         let id = sb.id.as_str();
         assert_eq!(connect(&p, id, "198.51.100.7", 8080).await, "CONNECTED public", "the internet is reachable");
         assert_eq!(connect(&p, id, "public.aura.test", 8080).await, "CONNECTED public", "by name too");
-        for (host, port, what) in [
-            ("10.99.0.1", 8080, "a LAN server"),
-            ("169.254.169.254", 80, "cloud metadata"),
-            ("203.0.113.1", 8080, "the host's router"),
-            ("rebind.aura.test", 8080, "a public name answered with a private address"),
+        assert_eq!(connect(&p, id, "2001:db8:2::7", 8080).await, "CONNECTED public6", "and over IPv6");
+        // "Administratively prohibited": IPv4 says no route to host, IPv6 permission denied.
+        for (host, port, what, errno) in [
+            ("10.99.0.1", 8080, "a LAN server", "EHOSTUNREACH"),
+            ("169.254.169.254", 80, "cloud metadata", "EHOSTUNREACH"),
+            ("203.0.113.1", 8080, "the host's router", "EHOSTUNREACH"),
+            ("rebind.aura.test", 8080, "a public name answered with a private address", "EHOSTUNREACH"),
+            ("::ffff:10.99.0.1", 8080, "a LAN server as an IPv4-mapped address", "EHOSTUNREACH"),
+            ("fd00:ec2::254", 80, "cloud metadata over IPv6", "EACCES"),
         ] {
-            assert_eq!(connect(&p, id, host, port).await, "EHOSTUNREACH", "{what} must be refused");
+            assert_eq!(connect(&p, id, host, port).await, errno, "{what} must be refused");
         }
         let own = connect(&p, id, "203.0.113.2", own_port).await;
         assert!(!own.starts_with("CONNECTED"), "the host's own address: {own}");
@@ -134,6 +140,8 @@ fn inside_the_test_network() {
             ("198.51.100.7", 8080, Verdict::Allowed),
             ("10.99.0.1", 8080, Verdict::Blocked),
             ("169.254.169.254", 80, Verdict::Blocked),
+            ("2001:db8:2::7", 8080, Verdict::Allowed),
+            ("fd00:ec2::254", 80, Verdict::Blocked),
         ] {
             let mut waited = 0;
             while row(host, port).is_none() && waited < 500 {

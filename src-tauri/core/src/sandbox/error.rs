@@ -9,7 +9,7 @@ pub enum SandboxError {
     WrongState { state: String, action: &'static str },
     #[error("bubblewrap is not available ({0}); commands would run without isolation. Allow unsandboxed runs in Settings to continue anyway")]
     IsolationUnavailable(String),
-    #[error("the sandbox's isolated network cannot be set up: {0}. Choose the offline network in the Sandbox settings, or (after its warning) the host network")]
+    #[error("the sandbox's internet network cannot be set up: {0}. Choose Registries only (it needs neither pasta nor nftables) or Offline in the Sandbox settings, or (after its warning) the host network")]
     NetworkUnavailable(String),
     #[error("the sandbox was stopped: {0}")]
     LimitExceeded(String),

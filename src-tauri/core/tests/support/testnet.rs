@@ -5,7 +5,9 @@
 //!  "host" namespace                         "upstream" namespace
 //!  the test's process, sandboxes, pasta     198.51.100.7        plays the public internet
 //!  203.0.113.2/24 ── veth ── 203.0.113.1    10.99.0.1           a LAN server
-//!  default via 203.0.113.1                  169.254.169.254     cloud metadata
+//!  2001:db8:1::2/64          2001:db8:1::1  169.254.169.254     cloud metadata
+//!  default via 203.0.113.1, 2001:db8:1::1   2001:db8:2::7       the public internet, IPv6
+//!                                           fd00:ec2::254       cloud metadata, IPv6
 //!                                           198.51.100.53:53    DNS (public/other.aura.test,
 //!                                                               rebind.aura.test -> 10.99.0.1)
 //! ```
@@ -38,14 +40,22 @@ impl TestNet {
         ip(&["netns", "add", h]);
         ip(&["netns", "add", u]);
         ip(&["link", "add", &vh, "netns", h, "type", "veth", "peer", "name", &vu, "netns", u]);
-        for (ns, dev, addr) in [(h, &vh, "203.0.113.2/24"), (u, &vu, "203.0.113.1/24")] {
-            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
+        for (ns, dev, v4, v6) in
+            [(h, &vh, "203.0.113.2/24", "2001:db8:1::2/64"), (u, &vu, "203.0.113.1/24", "2001:db8:1::1/64")]
+        {
+            ip(&["-n", ns, "addr", "add", v4, "dev", dev]);
+            // No duplicate address detection: the address is usable at once.
+            ip(&["-n", ns, "addr", "add", v6, "dev", dev, "nodad"]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
             ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
         ip(&["-n", h, "route", "add", "default", "via", "203.0.113.1"]);
+        ip(&["-n", h, "-6", "route", "add", "default", "via", "2001:db8:1::1"]);
         for a in ["198.51.100.7/32", "198.51.100.53/32", "10.99.0.1/32", "169.254.169.254/32"] {
             ip(&["-n", u, "addr", "add", a, "dev", "lo"]);
+        }
+        for a in ["2001:db8:2::7/128", "fd00:ec2::254/128"] {
+            ip(&["-n", u, "-6", "addr", "add", a, "dev", "lo"]);
         }
         // `ip netns exec` shows this file as /etc/resolv.conf; pasta forwards DNS to it.
         std::fs::create_dir_all(format!("/etc/netns/{h}")).unwrap();

@@ -15,7 +15,7 @@ import threading
 
 
 def serve_tcp(addr, port, name, body=None):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(16)
@@ -82,7 +82,7 @@ def main():
     for spec in a.tcp:
         where, name = spec.split("=")
         host, port = where.rsplit(":", 1)
-        serve_tcp(host, int(port), name)
+        serve_tcp(host.strip("[]"), int(port), name)
     for spec in a.blob:
         where, size = spec.split("=")
         host, port = where.rsplit(":", 1)
