@@ -37,6 +37,8 @@ pub struct SandboxStatus {
     pub network_suggested: Vec<String>,
     /// What is wrong with `.aura/network.json`, when something is.
     pub network_file_problem: Option<String>,
+    /// What the service last had to tell about the project's sandbox (reattached, replaced).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, TS)]
@@ -101,6 +103,7 @@ async fn status(state: &AppState) -> IpcResult<SandboxStatus> {
         connections: state.sandboxes.gate.connections(),
         network_suggested,
         network_file_problem,
+        note: state.sandboxes.note(),
     })
 }
 

@@ -42,4 +42,8 @@ network_suggested: Array<string>,
 /**
  * What is wrong with `.aura/network.json`, when something is.
  */
-network_file_problem: string | null, };
+network_file_problem: string | null, 
+/**
+ * What the service last had to tell about the project's sandbox (reattached, replaced).
+ */
+note: string | null, };

@@ -107,6 +107,15 @@ pub struct SandboxService {
     /// The local sandbox's network namespace, followed by previews opened before it exists
     /// (kept here: the local provider is replaced when the isolation settings change).
     following: Arc<net::Following>,
+    /// What the panel should tell about the sandbox (see [`SandboxService::note`]).
+    note: Mutex<Option<String>>,
+}
+
+/// What [`SandboxService::reattach`] found of a project's earlier sandbox.
+enum Found {
+    Nothing,
+    Kept(SandboxInfo),
+    Gone(String),
 }
 
 fn state_name(s: SandboxState) -> String {
@@ -141,6 +150,7 @@ impl SandboxService {
             following: Arc::default(),
             gate,
             gate_project,
+            note: Mutex::new(None),
         }
     }
 
@@ -256,6 +266,40 @@ impl SandboxService {
         Ok(Some(cur.provider.get(&cur.sandbox_id).await?))
     }
 
+    /// The project's remote sandbox from an earlier session, started or resumed, if it is still
+    /// there. Only "not found" or a state it cannot come back from counts as gone: any other
+    /// error is the caller's (creating another sandbox then would leave this one orphaned).
+    async fn reattach(&self, provider: &dyn Provider, project: i64, kind: ProviderKind) -> Result<Found, SandboxError> {
+        if kind == ProviderKind::Local {
+            return Ok(Found::Nothing);
+        }
+        let Some(id) = self.store.last_remote_sandbox(project, kind.as_str()).ok().flatten() else {
+            return Ok(Found::Nothing);
+        };
+        let info = match provider.get(&id).await {
+            Ok(info) => info,
+            Err(SandboxError::NotFound(_)) => return Ok(Found::Gone(id)),
+            Err(e) => return Err(e),
+        };
+        Ok(match info.state {
+            SandboxState::Started => Found::Kept(info),
+            SandboxState::Stopped => Found::Kept(provider.start(&id).await?),
+            SandboxState::Paused => Found::Kept(provider.resume(&id).await?),
+            _ => Found::Gone(id),
+        })
+    }
+
+    /// Something the panel should tell about the project's sandbox (reattached, replaced).
+    fn say(&self, note: String) {
+        tracing::info!(%note, "sandbox");
+        *self.note.lock() = Some(note);
+    }
+
+    /// The last thing the service had to tell about the project's sandbox.
+    pub fn note(&self) -> Option<String> {
+        self.note.lock().clone()
+    }
+
     /// The running sandbox of the project, created on first use.
     async fn ensure(&self, root: &ProjectRoot, project: &ProjectRecord) -> Result<Current, SandboxError> {
         let _one_at_a_time = self.ensuring.lock().await;
@@ -294,8 +338,23 @@ impl SandboxService {
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();
-        tracing::info!(provider = settings.provider.as_str(), "creating the project's sandbox");
-        let info = provider.create(&spec).await?;
+        let info = match self.reattach(provider.as_ref(), project.id, settings.provider).await? {
+            Found::Kept(info) => {
+                self.say(format!("Reattached to this project's sandbox {} (kept since the last session).", info.id));
+                info
+            }
+            found => {
+                tracing::info!(provider = settings.provider.as_str(), "creating the project's sandbox");
+                let info = provider.create(&spec).await?;
+                if let Found::Gone(old) = found {
+                    self.say(format!(
+                        "This project's sandbox {old} is gone on the provider; a new one, {}, was created.",
+                        info.id
+                    ));
+                }
+                info
+            }
+        };
         let delivery = Arc::new(provider.clone().deliver(&info.id, root).await?);
         tracing::info!(id = %info.id, ms = began.elapsed().as_millis() as u64, "sandbox ready");
         let kind = settings.provider;

@@ -80,6 +80,35 @@ impl Store {
         Ok(())
     }
 
+    /// The id of the project's newest sandbox at `provider` that was not deleted, if any: the
+    /// one to reattach to.
+    pub fn last_remote_sandbox(&self, project_id: i64, provider: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT remote_id FROM sandbox_sessions WHERE project_id = ?1 AND provider = ?2
+                 ORDER BY id DESC LIMIT 1",
+                params![project_id, provider],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+        })
+        .map(|id| id.filter(|id| !id.is_empty()))
+        .and_then(|id| match id {
+            Some(id) if self.sandbox_deleted(&id)? => Ok(None),
+            other => Ok(other),
+        })
+    }
+
+    fn sandbox_deleted(&self, remote_id: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sandbox_sessions WHERE remote_id = ?1 AND state = 'destroyed')",
+                [remote_id],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// Sessions left open by a crash are closed at their last update.
     pub fn close_stale_sessions(&self, provider: &str) -> Result<usize, StoreError> {
         self.with(|c| {

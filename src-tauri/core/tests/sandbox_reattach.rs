@@ -1,0 +1,91 @@
+//! A remote project's sandbox outlives Aura: after a restart the project's E2B sandbox (its id in
+//! SQLite) is resumed, not created again; one deleted on the provider meanwhile is replaced, and
+//! the service says which happened. Against the E2B contract server, every request checked
+//! against the official spec. (Its own test binary: it sets the process's E2B variables.)
+
+mod contract_server;
+
+use std::sync::Arc;
+
+use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::service::SandboxService;
+use aura_core::sandbox::{ExecRequest, ExecSink, Lifecycle, ProviderKind};
+use aura_core::secrets::{SecretName, Secrets};
+use aura_core::store::{ProjectRecord, ProjectSettings, Store};
+use contract_server::ContractServer;
+
+const KEY: &str = "e2b_reattach_key";
+
+#[derive(Default)]
+struct Out(String);
+impl ExecSink for Out {
+    fn stdout(&mut self, d: &[u8]) {
+        self.0.push_str(&String::from_utf8_lossy(d));
+    }
+    fn stderr(&mut self, d: &[u8]) {
+        self.0.push_str(&String::from_utf8_lossy(d));
+    }
+}
+
+/// One run of Aura: a service, a command, then closing (the sandbox is paused, as by default).
+fn session(
+    rt: &tokio::runtime::Runtime,
+    store: &Arc<Store>,
+    secrets: &Secrets,
+    root: &ProjectRoot,
+    project: &ProjectRecord,
+    cmd: &str,
+) -> (String, String, Option<String>) {
+    let svc = SandboxService::new(store.clone(), secrets.clone());
+    let mut out = Out::default();
+    let req = ExecRequest { command: cmd.into(), ..Default::default() };
+    let o = rt.block_on(svc.exec(root, project, &req, &mut out)).unwrap();
+    assert_eq!(o.exit_code, Some(0), "{}", out.0);
+    let id = rt.block_on(svc.info(project)).unwrap().expect("a sandbox").id;
+    let note = svc.note();
+    rt.block_on(svc.release());
+    (id, out.0, note)
+}
+
+fn creates(srv: &ContractServer) -> usize {
+    srv.requests().iter().filter(|r| r["method"] == "POST" && r["path"] == "/sandboxes").count()
+}
+
+#[test]
+fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() {
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(proj.path().join("hello.txt"), "from the project\n").unwrap();
+    let root = ProjectRoot::open(proj.path()).unwrap();
+    let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
+    std::env::set_var("E2B_DOMAIN", "e2b.test");
+    std::env::set_var("AURA_E2B_SCHEME", "http");
+    std::env::set_var("AURA_E2B_RESOLVE", format!("127.0.0.1:{}", srv.port));
+    let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    let project = store.touch_project(&root.path().display().to_string(), "p").unwrap();
+    store
+        .save_project_settings(project.id, &ProjectSettings { provider: ProviderKind::E2b, ..Default::default() })
+        .unwrap();
+    let secrets = Secrets::in_memory();
+    secrets.set(SecretName::E2bApiKey, KEY).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+
+    // First run: a new sandbox; a file made inside it stays there.
+    let (first, _, note) = session(&rt, &store, &secrets, &root, &project, "echo kept > made-inside");
+    assert_eq!((creates(&srv), note), (1, None));
+
+    // Aura again: the same sandbox, resumed (what was made inside is still there).
+    let (again, out, note) = session(&rt, &store, &secrets, &root, &project, "cat made-inside hello.txt");
+    assert_eq!(again, first, "the project's sandbox is reattached");
+    assert_eq!(out, "kept\nfrom the project\n");
+    assert!(note.unwrap().starts_with(&format!("Reattached to this project's sandbox {first}")));
+    assert_eq!(creates(&srv), 1, "no second sandbox");
+
+    // Deleted on the provider meanwhile: one new sandbox, and the service says so.
+    rt.block_on(srv.e2b_client(KEY, 3).delete(&first)).unwrap();
+    let (third, _, note) = session(&rt, &store, &secrets, &root, &project, "cat hello.txt");
+    assert_ne!(third, first);
+    assert_eq!(creates(&srv), 2);
+    assert!(note.unwrap().contains(&format!("{first} is gone on the provider; a new one, {third}, was created")));
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}
