@@ -87,5 +87,10 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
     assert_ne!(third, first);
     assert_eq!(creates(&srv), 2);
     assert!(note.unwrap().contains(&format!("{first} is gone on the provider; a new one, {third}, was created")));
+    // Each is labelled with the project and this installation.
+    let meta = &srv.requests().into_iter().find(|r| r["method"] == "POST" && r["path"] == "/sandboxes").unwrap()
+        ["json"]["metadata"];
+    assert_eq!(meta["aura-machine"].as_str(), Some(store.install_id().unwrap().as_str()));
+    assert_eq!(meta["aura-project"].as_str().map(str::len), Some(16));
     assert_eq!(srv.violations(), Vec::<String>::new());
 }

@@ -118,6 +118,18 @@ enum Found {
     Gone(String),
 }
 
+/// The labels (Daytona) / metadata (E2B) of a sandbox Aura creates: which project, on which
+/// installation, so its sandboxes can be found and told apart in the provider's list.
+fn labels(root: &ProjectRoot, store: &Store) -> Vec<(String, String)> {
+    let path = root.path().display().to_string();
+    let key = blake3::hash(path.as_bytes()).to_hex()[..16].to_string();
+    let mut out = vec![("project".to_string(), root.name()), ("aura-project".to_string(), key)];
+    if let Ok(id) = store.install_id() {
+        out.push(("aura-machine".to_string(), id));
+    }
+    out
+}
+
 fn state_name(s: SandboxState) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "unknown".into())
 }
@@ -327,7 +339,7 @@ impl SandboxService {
             name: Some(root.name()),
             image: Some(settings.image.clone()).filter(|s| !s.is_empty()),
             env: settings.env.clone(),
-            labels: vec![("project".into(), root.name())],
+            labels: labels(root, &self.store),
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
             egress: match settings.network {

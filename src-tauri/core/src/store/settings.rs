@@ -20,4 +20,16 @@ impl Store {
         })?;
         Ok(())
     }
+
+    /// This installation's id (made on first use): sandboxes Aura creates are labelled with it,
+    /// so the ones of this machine can be told from another machine's.
+    pub fn install_id(&self) -> Result<String, StoreError> {
+        const KEY: &str = "install.id";
+        if let Some(id) = self.setting(KEY)? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.with(|c| c.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?1, ?2)", params![KEY, id]))?;
+        Ok(self.setting(KEY)?.unwrap_or(id))
+    }
 }
