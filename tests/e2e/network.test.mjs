@@ -61,13 +61,16 @@ describe("network: registries only", () => {
     await select.waitForExist({ timeout: 20000 });
     await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
     await select.selectByAttribute("value", "registries");
+    // Choosing the network saves it; the panel then says so.
+    await eventually(async () => (await (await b.$('[data-testid="sandbox-network-state"]')).getAttribute("data-network")) === "registries",
+      { what: "registries only in the panel" });
     const list = await b.$('[data-testid="sandbox-network-allow"]');
     await list.waitForDisplayed({ timeout: 10000 });
     assert.match(await list.getValue(), /^registry\.npmjs\.org$/m, "the registries are on the list to begin with");
     await list.setValue(" ");
     await (await b.$("button=Save settings")).click();
-    await eventually(async () => (await (await b.$('[data-testid="sandbox-network-state"]')).getAttribute("data-network")) === "registries",
-      { what: "registries only in the panel" });
+    // Saved, the form shows the stored list again: empty.
+    await eventually(async () => (await list.getValue()) === "", { what: "the empty list saved" });
     await eventually(async () => /registries only/.test(await (await b.$(".status-provider")).getText()), { what: "status bar" });
     // The project's own file only offers its hosts; the user adds them.
     const offer = await b.$('[data-testid="sandbox-network-suggested"]');

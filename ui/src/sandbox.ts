@@ -31,6 +31,13 @@ export class SandboxPanel {
   private allowField = h("label", { class: "sb-field" }, "Reached without asking (Registries only)", this.allow);
   private connections = h("div", { class: "sb-section", "data-testid": "sandbox-connections" });
   private refreshTimer = 0;
+  /** The settings form has edits not saved yet (counted, so a save that began before an edit
+   *  does not mark it saved). */
+  private formDirty = false;
+  private refreshSeq = 0;
+  private edits = 0;
+  /** The list of allowed hosts as last put in the form. */
+  private filledAllow: string[] = [];
   private provider = h("select", { class: "sb-provider", "aria-label": "provider" },
     h("option", { value: "local" }, "Local (bubblewrap)"), h("option", { value: "daytona" }, "Daytona"), h("option", { value: "e2b" }, "E2B"));
   private image = h("input", { type: "text", placeholder: "default", spellcheck: "false" });
@@ -60,36 +67,42 @@ export class SandboxPanel {
     const test = h("button", {}, "Test connection");
     test.addEventListener("click", () => void this.testConnection());
     this.provider.addEventListener("change", () => this.showProviderFields());
+    const settings = h("details", { class: "sb-section" }, h("summary", {}, "Settings"),
+      h("label", { class: "sb-field" }, "Where the project runs", this.provider),
+      h("label", { class: "sb-field remote-only" }, "Snapshot / template", this.image),
+      h("label", { class: "sb-field daytona-only" }, "Daytona API URL", this.daytonaUrl),
+      h("label", { class: "sb-field daytona-only" }, "Daytona target (region)", this.daytonaTarget),
+      h("label", { class: "sb-field e2b-only" }, "E2B domain", this.e2bDomain),
+      h("label", { class: "sb-field sb-check remote-only" }, this.stopOnClose, "Stop the sandbox when Aura closes"),
+      h("div", { class: "sb-run" }, test), this.testResult,
+      h("label", { class: "sb-field" }, "Environment variables", this.env),
+      h("label", { class: "sb-field" }, "Memory limit (MiB)", this.memory),
+      h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
+      h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
+      h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
+      h("label", { class: "sb-field" }, "Network", this.network),
+      this.allowField,
+      h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
+      save);
+    // Marked before the fields' own handlers run (capture), so a save they start counts it.
+    for (const kind of ["input", "change"]) settings.addEventListener(kind, () => this.edited(), { capture: true });
     host.append(
       this.header, this.buttons,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Run"), h("div", { class: "sb-run" }, this.runInput, run), this.output),
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Processes"), this.procs),
       this.connections,
-      h("details", { class: "sb-section" }, h("summary", {}, "Settings"),
-        h("label", { class: "sb-field" }, "Where the project runs", this.provider),
-        h("label", { class: "sb-field remote-only" }, "Snapshot / template", this.image),
-        h("label", { class: "sb-field daytona-only" }, "Daytona API URL", this.daytonaUrl),
-        h("label", { class: "sb-field daytona-only" }, "Daytona target (region)", this.daytonaTarget),
-        h("label", { class: "sb-field e2b-only" }, "E2B domain", this.e2bDomain),
-        h("label", { class: "sb-field sb-check remote-only" }, this.stopOnClose, "Stop the sandbox when Aura closes"),
-        h("div", { class: "sb-run" }, test), this.testResult,
-        h("label", { class: "sb-field" }, "Environment variables", this.env),
-        h("label", { class: "sb-field" }, "Memory limit (MiB)", this.memory),
-        h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
-        h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
-        h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
-        h("label", { class: "sb-field" }, "Network", this.network),
-        this.allowField,
-        h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
-        save),
+      settings,
       h("details", { class: "sb-section" }, h("summary", {}, "API keys"), this.keysHost),
       h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history),
     );
   }
 
   async refresh(): Promise<void> {
+    // Only the newest refresh is shown: an older answer arriving late would show stale settings.
+    const seq = ++this.refreshSeq;
     try {
-      this.show(await api.sandboxStatus());
+      const s = await api.sandboxStatus();
+      if (seq === this.refreshSeq) this.show(s);
     } catch (e) {
       this.header.textContent = asIpcError(e).message;
     }
@@ -131,7 +144,42 @@ export class SandboxPanel {
       b.addEventListener("click", () => void this.act(a));
       return b;
     }));
-    const st = s.settings;
+    this.renderConnections(s);
+    // What the user is typing in the settings is theirs until saved: a refresh never undoes it.
+    if (!this.formDirty) this.fillForm(s.settings);
+    else this.mergeAllowed(s.settings.network_allow);
+    void this.loadProcesses();
+    void this.loadHistory();
+    void this.keys.refresh();
+  }
+
+  /** The sandbox's state and what it connected to, without touching the form (a refresh while
+   *  it is on screen). */
+  private async refreshLive(): Promise<void> {
+    const seq = ++this.refreshSeq;
+    try {
+      const s = await api.sandboxStatus();
+      if (seq !== this.refreshSeq) return;
+      this.status = s;
+      this.onStatus(s);
+      this.renderConnections(s);
+    } catch (e) {
+      console.warn("sandbox status", e);
+    }
+  }
+
+  /** Hosts added to the project's list meanwhile ("Always for this project") join the list
+   *  being edited, so saving the form does not drop them. */
+  private mergeAllowed(list: string[]): void {
+    const added = list.filter((x) => !this.filledAllow.includes(x));
+    const lines = this.allow.value.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    const missing = added.filter((x) => !lines.includes(x));
+    if (missing.length) this.allow.value = [...lines, ...missing].join("\n");
+    this.filledAllow = list;
+  }
+
+  private fillForm(st: ProjectSettings): void {
+    this.filledAllow = st.network_allow;
     this.env.value = formatEnv(st.env);
     this.memory.value = st.limits.memory_bytes ? String(Math.round(st.limits.memory_bytes / MiB)) : "";
     this.pids.value = st.limits.max_pids ? String(st.limits.max_pids) : "";
@@ -140,7 +188,6 @@ export class SandboxPanel {
     this.unsandboxed.checked = st.allow_unsandboxed;
     this.network.value = st.network;
     this.allow.value = st.network_allow.join("\n");
-    this.renderConnections(s);
     this.provider.value = st.provider;
     this.image.value = st.image;
     this.daytonaUrl.value = st.daytona_api_url;
@@ -148,14 +195,13 @@ export class SandboxPanel {
     this.e2bDomain.value = st.e2b_domain;
     this.stopOnClose.checked = st.stop_on_close;
     this.showProviderFields();
-    void this.loadProcesses();
-    void this.loadHistory();
-    void this.keys.refresh();
   }
 
   private async act(action: SandboxAction): Promise<void> {
     try {
-      this.show(await api.sandboxAction(action));
+      const s = await api.sandboxAction(action);
+      ++this.refreshSeq;
+      this.show(s);
     } catch (e) {
       toast(asIpcError(e).message, "error");
     }
@@ -252,11 +298,18 @@ export class SandboxPanel {
     }
   }
 
+  private edited(): void {
+    this.formDirty = true;
+    this.edits += 1;
+  }
+
   private async saveSettings(): Promise<void> {
     const s = this.readSettings();
     if (!s) return;
+    const edits = this.edits;
     try {
       await api.saveProjectSettings(s);
+      if (this.edits === edits) this.formDirty = false;
       const restarted = s.network !== this.status?.settings.network || s.allow_unsandboxed !== this.status?.settings.allow_unsandboxed;
       toast(restarted ? "Sandbox settings saved; the local sandbox was ended and the next command starts one on the new network."
         : "Sandbox settings saved; they apply to the next sandbox (Delete, then Create).");
@@ -294,11 +347,16 @@ export class SandboxPanel {
       "Code in the sandbox can write that file too: add them only if you trust where they came from. ", add);
   }
 
+  /** Adds `hosts` to the list in the form (with whatever else is being edited there) and saves. */
   private async addHosts(hosts: string[]): Promise<void> {
-    if (!this.status) return;
-    const settings = { ...this.status.settings, network_allow: [...this.status.settings.network_allow, ...hosts] };
+    const lines = this.allow.value.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+    this.allow.value = [...lines, ...hosts.filter((x) => !lines.includes(x))].join("\n");
+    const settings = this.readSettings();
+    if (!settings) return;
+    const edits = this.edits;
     try {
       await api.saveProjectSettings(settings);
+      if (this.edits === edits) this.formDirty = false;
       toast(`Added to the project's list: ${hosts.join(", ")}`);
       await this.refresh();
     } catch (e) {
@@ -327,7 +385,7 @@ export class SandboxPanel {
           : "None yet: the addresses the sandbox's code connects to (TCP) and every refused one show here."),
     );
     if (s.sandbox) {
-      this.refreshTimer = window.setTimeout(() => { if (this.connections.offsetParent) void this.refresh(); }, 2000);
+      this.refreshTimer = window.setTimeout(() => { if (this.connections.offsetParent) void this.refreshLive(); }, 2000);
     }
   }
 
