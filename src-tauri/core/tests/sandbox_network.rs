@@ -175,5 +175,5 @@ fn the_host_network_mode_shares_the_host_loopback() {
 fn an_unusable_network_is_a_clear_error() {
     let e = SandboxError::NetworkUnavailable("neither 'pasta' nor 'slirp4netns' is installed".into());
     let text = e.to_string();
-    assert!(text.contains("offline") && text.contains("host network"), "{text}");
+    assert!(text.contains("Registries only") && text.contains("Offline") && text.contains("host network"), "{text}");
 }
