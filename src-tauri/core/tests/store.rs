@@ -136,3 +136,24 @@ fn settings_sessions_executions_and_usage() {
         .unwrap();
     assert!(!raw.to_lowercase().contains("key"), "{raw}");
 }
+
+/// A crash leaves a remote session open: the next start ends it at its last update (hours stop
+/// growing) and keeps its sandbox to reattach to; a deleted one is never reattached.
+#[test]
+fn crashed_remote_sessions_end_and_their_sandbox_stays_reattachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("aura.sqlite3")).unwrap();
+    let p = store.touch_project("/w/p", "p").unwrap();
+    let a = store.start_sandbox_session(p.id, "e2b", "sbx-a", "started").unwrap();
+    store.update_sandbox_session(a, "started", false).unwrap();
+    assert_eq!(store.close_crashed_remote_sessions().unwrap(), 1);
+    assert_eq!(store.close_crashed_remote_sessions().unwrap(), 0, "only open ones");
+    assert_eq!(store.last_remote_sandbox(p.id, "e2b").unwrap().as_deref(), Some("sbx-a"));
+    assert_eq!(store.last_remote_sandbox(p.id, "daytona").unwrap(), None);
+    let hours = store.usage().unwrap().into_iter().find(|u| u.provider == "e2b").unwrap().sandbox_hours;
+    assert!(hours < 0.01, "ended at its last update: {hours}");
+
+    let b = store.start_sandbox_session(p.id, "e2b", "sbx-b", "started").unwrap();
+    store.update_sandbox_session(b, "destroyed", true).unwrap();
+    assert_eq!(store.last_remote_sandbox(p.id, "e2b").unwrap(), None, "the newest was deleted");
+}

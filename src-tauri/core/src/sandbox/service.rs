@@ -137,6 +137,7 @@ fn state_name(s: SandboxState) -> String {
 impl SandboxService {
     pub fn new(store: Arc<Store>, secrets: Secrets) -> Self {
         let _ = store.close_stale_sessions("local");
+        let _ = store.close_crashed_remote_sessions();
         let gate = Arc::new(Gatekeeper::default());
         let gate_project: Arc<Mutex<Option<i64>>> = Arc::default();
         let (keep_in, project) = (store.clone(), gate_project.clone());

@@ -109,6 +109,17 @@ impl Store {
         })
     }
 
+    /// Remote sessions left open by a crash end at their last update, so usage hours stop
+    /// growing; their state is kept (the sandbox itself may still be there to reattach to).
+    pub fn close_crashed_remote_sessions(&self) -> Result<usize, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sandbox_sessions SET ended_at = updated_at WHERE ended_at IS NULL AND provider != 'local'",
+                [],
+            )
+        })
+    }
+
     /// Sessions left open by a crash are closed at their last update.
     pub fn close_stale_sessions(&self, provider: &str) -> Result<usize, StoreError> {
         self.with(|c| {
