@@ -99,7 +99,9 @@ class Daytona(Handler):
             return self.reply("/sandbox", "POST", 200, sb)
         if segs == ["sandbox"] and method == "GET":
             with LOCK:
-                items = sorted((s for s in SANDBOXES.values() if s["state"] != "destroyed"), key=lambda s: s["id"])
+                want = json.loads(query["labels"]) if query.get("labels") else {}
+                items = sorted((s for s in SANDBOXES.values() if s["state"] != "destroyed"
+                                and all(s["labels"].get(k) == v for k, v in want.items())), key=lambda s: s["id"])
             # Cursor pagination, as the spec's ListSandboxesResponse has it.
             limit = int(float(query.get("limit", 100)))
             start = 0

@@ -8,6 +8,7 @@ openapi.yml / envd.yaml, Connect-RPC bodies against the .proto files. Processes 
 import base64
 import fcntl
 import json
+from urllib.parse import parse_qsl
 import os
 import pty
 import signal
@@ -144,8 +145,13 @@ class E2B(Handler):
                 out["trafficAccessToken"] = sb["traffic"]
             return self.reply("/sandboxes", "POST", 201, out)
         if segs == ["v2", "sandboxes"] and method == "GET":
+            # metadata: "k=v&k2=v2", each part URL-encoded; state: "running,paused".
+            want = dict(parse_qsl(query.get("metadata", "")))
+            states = [s for s in query.get("state", "").split(",") if s]
             with LOCK:
-                items = [self.sandbox_json(s) for s in SANDBOXES.values()]
+                items = [self.sandbox_json(s) for s in SANDBOXES.values()
+                         if all(s["metadata"].get(k) == v for k, v in want.items())
+                         and (not states or s["state"] in states)]
             for s in items:
                 s.pop("metadata", None) if not s.get("metadata") else None
             return self.reply("/v2/sandboxes", "GET", 200, items)

@@ -71,6 +71,9 @@ class Spec:
                         problems.append(f"{method} {template}: query {name}={value!r} is not a boolean")
                         continue
                     value = value == "true"
+                elif schema.get("type") == "array" and p.get("style", "form") == "form" and p.get("explode") is False:
+                    # style form, explode false: one parameter, the items separated by commas.
+                    value = value.split(",") if value else []
                 elif schema.get("type") in ("integer", "number"):
                     try:
                         value = float(value) if schema["type"] == "number" else int(value)

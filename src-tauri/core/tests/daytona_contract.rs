@@ -218,6 +218,22 @@ fn the_projects_network_choice_reaches_daytona() {
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
+/// Aura's sandboxes are found again by the labels it gave them.
+#[test]
+fn sandboxes_are_found_by_their_labels() {
+    let srv = ContractServer::start("daytona_server.py", "daytona", KEY);
+    let dt = client(&srv, KEY);
+    let rt = rt();
+    let label =
+        |p: &str| vec![("aura-project".to_string(), p.to_string()), ("aura-machine".to_string(), "m1".to_string())];
+    let a = rt.block_on(dt.create(&SandboxSpec { labels: label("aaa"), ..Default::default() })).unwrap();
+    rt.block_on(dt.create(&SandboxSpec { labels: label("bbb"), ..Default::default() })).unwrap();
+    let found = rt.block_on(dt.list_labelled(&label("aaa"))).unwrap();
+    assert_eq!(found.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [a.id.as_str()]);
+    assert!(rt.block_on(dt.list_labelled(&label("ccc"))).unwrap().is_empty());
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}
+
 #[test]
 fn every_documented_state_is_mapped() {
     let spec =

@@ -87,6 +87,22 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
     assert_ne!(third, first);
     assert_eq!(creates(&srv), 2);
     assert!(note.unwrap().contains(&format!("{first} is gone on the provider; a new one, {third}, was created")));
+    // A new state database (the ids are gone): the sandbox is found by its labels.
+    std::fs::remove_file(data.path().join("aura.sqlite3")).unwrap();
+    for f in ["aura.sqlite3-wal", "aura.sqlite3-shm"] {
+        let _ = std::fs::remove_file(data.path().join(f));
+    }
+    let fresh = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    fresh.set_setting("install.id", Some(&store.install_id().unwrap())).unwrap();
+    let project2 = fresh.touch_project(&root.path().display().to_string(), "p").unwrap();
+    fresh
+        .save_project_settings(project2.id, &ProjectSettings { provider: ProviderKind::E2b, ..Default::default() })
+        .unwrap();
+    let (found, _, note) = session(&rt, &fresh, &secrets, &root, &project2, "true");
+    assert_eq!(found, third, "found by its labels");
+    assert!(note.unwrap().starts_with("Reattached"));
+    assert_eq!(creates(&srv), 2);
+
     // Each is labelled with the project and this installation.
     let meta = &srv.requests().into_iter().find(|r| r["method"] == "POST" && r["path"] == "/sandboxes").unwrap()
         ["json"]["metadata"];

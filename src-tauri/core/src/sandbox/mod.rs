@@ -40,6 +40,12 @@ pub trait Lifecycle: Send + Sync {
     async fn create(&self, spec: &SandboxSpec) -> Result<SandboxInfo, SandboxError>;
     async fn get(&self, id: &str) -> Result<SandboxInfo, SandboxError>;
     async fn list(&self) -> Result<Vec<SandboxInfo>, SandboxError>;
+    /// The sandboxes that carry all of `labels` (Daytona labels, E2B metadata), newest first
+    /// where the provider says.
+    async fn list_labelled(&self, labels: &[(String, String)]) -> Result<Vec<SandboxInfo>, SandboxError> {
+        let _ = labels;
+        Err(SandboxError::Unsupported("finding sandboxes by label"))
+    }
     async fn start(&self, id: &str) -> Result<SandboxInfo, SandboxError>;
     async fn stop(&self, id: &str) -> Result<SandboxInfo, SandboxError>;
     async fn pause(&self, id: &str) -> Result<SandboxInfo, SandboxError>;

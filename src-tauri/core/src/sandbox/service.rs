@@ -121,9 +121,17 @@ enum Found {
 /// The labels (Daytona) / metadata (E2B) of a sandbox Aura creates: which project, on which
 /// installation, so its sandboxes can be found and told apart in the provider's list.
 fn labels(root: &ProjectRoot, store: &Store) -> Vec<(String, String)> {
+    let mut out = vec![("project".to_string(), root.name())];
+    out.extend(identity(root, store));
+    out
+}
+
+/// The labels that say whose sandbox it is: this project (a hash of its path) on this
+/// installation.
+fn identity(root: &ProjectRoot, store: &Store) -> Vec<(String, String)> {
     let path = root.path().display().to_string();
     let key = blake3::hash(path.as_bytes()).to_hex()[..16].to_string();
-    let mut out = vec![("project".to_string(), root.name()), ("aura-project".to_string(), key)];
+    let mut out = vec![("aura-project".to_string(), key)];
     if let Ok(id) = store.install_id() {
         out.push(("aura-machine".to_string(), id));
     }
@@ -280,14 +288,30 @@ impl SandboxService {
     }
 
     /// The project's remote sandbox from an earlier session, started or resumed, if it is still
-    /// there. Only "not found" or a state it cannot come back from counts as gone: any other
-    /// error is the caller's (creating another sandbox then would leave this one orphaned).
-    async fn reattach(&self, provider: &dyn Provider, project: i64, kind: ProviderKind) -> Result<Found, SandboxError> {
+    /// there: the id in SQLite, else the provider's list by the labels `mine` (a new state
+    /// database, another copy of it). Only "not found" or a state it cannot come back from
+    /// counts as gone: any other error is the caller's (creating another sandbox then would
+    /// leave this one orphaned).
+    async fn reattach(
+        &self,
+        provider: &dyn Provider,
+        project: i64,
+        kind: ProviderKind,
+        mine: &[(String, String)],
+    ) -> Result<Found, SandboxError> {
         if kind == ProviderKind::Local {
             return Ok(Found::Nothing);
         }
-        let Some(id) = self.store.last_remote_sandbox(project, kind.as_str()).ok().flatten() else {
-            return Ok(Found::Nothing);
+        let id = match self.store.last_remote_sandbox(project, kind.as_str()).ok().flatten() {
+            Some(id) => id,
+            None => match provider.list_labelled(mine).await {
+                Ok(found) => match found.into_iter().find(|s| s.state != SandboxState::Destroyed) {
+                    Some(s) => s.id,
+                    None => return Ok(Found::Nothing),
+                },
+                Err(SandboxError::Unsupported(_)) => return Ok(Found::Nothing),
+                Err(e) => return Err(e),
+            },
         };
         let info = match provider.get(&id).await {
             Ok(info) => info,
@@ -351,7 +375,8 @@ impl SandboxService {
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();
-        let info = match self.reattach(provider.as_ref(), project.id, settings.provider).await? {
+        let mine = identity(root, &self.store);
+        let info = match self.reattach(provider.as_ref(), project.id, settings.provider, &mine).await? {
             Found::Kept(info) => {
                 self.say(format!("Reattached to this project's sandbox {} (kept since the last session).", info.id));
                 info

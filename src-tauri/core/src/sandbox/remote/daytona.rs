@@ -110,6 +110,41 @@ pub struct DaytonaProvider {
 }
 
 impl DaytonaProvider {
+    /// Every sandbox (with `labels`, a JSON object, only those carrying them), following the
+    /// cursor pagination of `ListSandboxesResponse` to the end.
+    async fn list_filtered(&self, labels: Option<String>) -> Result<Vec<SandboxInfo>, SandboxError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            items: Vec<DtSandbox>,
+            next_cursor: Option<String>,
+        }
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let r = self
+                .api
+                .send(true, || {
+                    let mut b = self.req(Method::GET, "/sandbox").query(&[("limit", "200")]);
+                    if let Some(l) = &labels {
+                        b = b.query(&[("labels", l.as_str())]);
+                    }
+                    match &cursor {
+                        Some(c) => b.query(&[("cursor", c.as_str())]),
+                        None => b,
+                    }
+                })
+                .await?;
+            let page: Page = self.api.json(r).await?;
+            out.extend(page.items.into_iter().map(|s| self.info(s)));
+            match page.next_cursor.filter(|c| !c.is_empty()) {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     pub fn new(cfg: DaytonaConfig, key: Secret, retry: RetryPolicy) -> Result<Self, SandboxError> {
         let auth = Secret::new(format!("Bearer {}", key.expose()));
         let api = ApiClient::new("Daytona", "Authorization", auth, retry)?;
@@ -318,35 +353,14 @@ impl Lifecycle for DaytonaProvider {
         self.sandbox_call(Method::GET, format!("/sandbox/{}", enc(id)), true).await
     }
 
-    /// Follows the cursor pagination of `ListSandboxesResponse` to the end.
     async fn list(&self) -> Result<Vec<SandboxInfo>, SandboxError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Page {
-            items: Vec<DtSandbox>,
-            next_cursor: Option<String>,
-        }
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..1000 {
-            let r = self
-                .api
-                .send(true, || {
-                    let b = self.req(Method::GET, "/sandbox").query(&[("limit", "200")]);
-                    match &cursor {
-                        Some(c) => b.query(&[("cursor", c.as_str())]),
-                        None => b,
-                    }
-                })
-                .await?;
-            let page: Page = self.api.json(r).await?;
-            out.extend(page.items.into_iter().map(|s| self.info(s)));
-            match page.next_cursor.filter(|c| !c.is_empty()) {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        Ok(out)
+        self.list_filtered(None).await
+    }
+
+    async fn list_labelled(&self, labels: &[(String, String)]) -> Result<Vec<SandboxInfo>, SandboxError> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        self.list_filtered(Some(serde_json::Value::Object(map).to_string())).await
     }
 
     async fn start(&self, id: &str) -> Result<SandboxInfo, SandboxError> {

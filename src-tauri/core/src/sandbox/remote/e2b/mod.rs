@@ -264,6 +264,26 @@ impl Lifecycle for E2bProvider {
         Ok(list.iter().map(|s| self.info(s)).collect())
     }
 
+    /// Running and paused sandboxes whose metadata has all of `labels` (newest first).
+    async fn list_labelled(&self, labels: &[(String, String)]) -> Result<Vec<SandboxInfo>, SandboxError> {
+        // "k=v&k2=v2", each key and value URL-encoded (the query then encodes it once more).
+        let metadata = reqwest::Url::parse_with_params("aura:/", labels)
+            .ok()
+            .and_then(|u| u.query().map(str::to_string))
+            .unwrap_or_default();
+        let url = self.api_url("/v2/sandboxes");
+        let r = self
+            .api
+            .send(true, || {
+                self.api
+                    .request(Method::GET, &url)
+                    .query(&[("metadata", metadata.as_str()), ("state", "running,paused")])
+            })
+            .await?;
+        let list: Vec<wire::Sandbox> = self.api.json(r).await?;
+        Ok(list.iter().map(|s| self.info(s)).collect())
+    }
+
     /// E2B has no stopped state: starting means connecting (which resumes a paused sandbox).
     async fn start(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
         self.resume(id).await
