@@ -137,6 +137,12 @@ class Daytona(Handler):
                 sb["state"] = to
                 sb["updatedAt"] = now()
                 return self.reply(tmpl, "POST", 200, sb)
+            if rest == ["last-activity"] and method == "POST":
+                sb["lastActivityAt"] = now()
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if len(rest) == 2 and rest[0] == "autostop" and method == "POST":
                 sb["autoStopInterval"] = int(rest[1])
                 return self.reply("/sandbox/{sandboxIdOrName}/autostop/{interval}", "POST", 200, sb)

@@ -218,6 +218,19 @@ fn the_projects_network_choice_reaches_daytona() {
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
+/// A sandbox in use has its last activity updated (its auto-stop counts from then).
+#[test]
+fn keeping_a_sandbox_alive_updates_its_last_activity() {
+    let srv = ContractServer::start("daytona_server.py", "daytona", KEY);
+    let dt = client(&srv, KEY);
+    let rt = rt();
+    let sb = rt.block_on(dt.create(&SandboxSpec::default())).unwrap();
+    rt.block_on(dt.keep_alive(&sb.id, Duration::from_secs(1800))).unwrap();
+    let path = format!("/api/sandbox/{}/last-activity", sb.id);
+    assert_eq!(srv.requests().iter().filter(|r| r["method"] == "POST" && r["path"] == path.as_str()).count(), 1);
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}
+
 /// Aura's sandboxes are found again by the labels it gave them.
 #[test]
 fn sandboxes_are_found_by_their_labels() {

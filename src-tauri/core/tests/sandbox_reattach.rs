@@ -87,6 +87,22 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
     assert_ne!(third, first);
     assert_eq!(creates(&srv), 2);
     assert!(note.unwrap().contains(&format!("{first} is gone on the provider; a new one, {third}, was created")));
+    // While it is used, it is kept alive: at most one call a tick, none without use.
+    let svc = SandboxService::new(store.clone(), secrets.clone());
+    let req = ExecRequest { command: "true".into(), ..Default::default() };
+    rt.block_on(svc.exec(&root, &project, &req, &mut Out::default())).unwrap();
+    assert!(rt.block_on(svc.keep_alive_tick()).unwrap(), "used: the provider is told");
+    assert!(!rt.block_on(svc.keep_alive_tick()).unwrap(), "not used since: nothing is sent");
+    let timeouts: Vec<_> = srv
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == format!("/sandboxes/{third}/timeout"))
+        .map(|r| r["json"].clone())
+        .collect();
+    assert_eq!(timeouts, vec![serde_json::json!({ "timeout": 1800 })], "the project's 30 idle minutes from now");
+    assert_eq!(svc.keep_alive_calls(), 1);
+    rt.block_on(svc.release());
+
     // A new state database (the ids are gone): the sandbox is found by its labels.
     std::fs::remove_file(data.path().join("aura.sqlite3")).unwrap();
     for f in ["aura.sqlite3-wal", "aura.sqlite3-shm"] {

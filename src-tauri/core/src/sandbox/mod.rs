@@ -5,6 +5,7 @@
 //! any of them the same way.
 
 mod error;
+pub mod keepalive;
 pub mod local;
 pub mod mirror;
 pub mod remote;
@@ -51,6 +52,12 @@ pub trait Lifecycle: Send + Sync {
     async fn pause(&self, id: &str) -> Result<SandboxInfo, SandboxError>;
     async fn resume(&self, id: &str) -> Result<SandboxInfo, SandboxError>;
     async fn delete(&self, id: &str) -> Result<(), SandboxError>;
+    /// The sandbox is in use: it must not stop for `idle` from now (see [`keepalive`]). Nothing
+    /// to tell where the provider has no idle stop of its own (the local one).
+    async fn keep_alive(&self, id: &str, idle: std::time::Duration) -> Result<(), SandboxError> {
+        let _ = (id, idle);
+        Ok(())
+    }
 }
 
 /// Commands in a sandbox.

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::keepalive::{KeepAlive, Touching};
 use super::local::bwrap::{self, Isolation, NetPlan};
 use super::local::network::{self as net, NetworkMode, Outbound};
 use super::local::LocalProvider;
@@ -109,6 +110,10 @@ pub struct SandboxService {
     following: Arc<net::Following>,
     /// What the panel should tell about the sandbox (see [`SandboxService::note`]).
     note: Mutex<Option<String>>,
+    /// Use of the current remote sandbox, told to its provider (see [`super::keepalive`]).
+    keep: Arc<KeepAlive>,
+    /// The task that tells it, started with the first remote sandbox.
+    keeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// What [`SandboxService::reattach`] found of a project's earlier sandbox.
@@ -172,6 +177,8 @@ impl SandboxService {
             gate,
             gate_project,
             note: Mutex::new(None),
+            keep: Arc::default(),
+            keeper: Mutex::new(None),
         }
     }
 
@@ -398,6 +405,14 @@ impl SandboxService {
         let kind = settings.provider;
         let row =
             self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
+        if kind != ProviderKind::Local {
+            let idle = std::time::Duration::from_secs(u64::from(settings.auto_stop_minutes.unwrap_or(30)) * 60);
+            self.keep.keep(provider.clone(), &info.id, idle);
+            let mut keeper = self.keeper.lock();
+            if keeper.is_none() {
+                *keeper = Some(tokio::spawn(self.keep.clone().run()));
+            }
+        }
         let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider, delivery };
         *self.current.lock() = Some(cur.clone());
         Ok(cur)
@@ -445,6 +460,7 @@ impl SandboxService {
         sink: &mut dyn ExecSink,
     ) -> Result<ExecOutcome, SandboxError> {
         let cur = self.ensure(root, project).await?;
+        self.keep.touch();
         let started = crate::store::now_ms();
         // Stopping drops the provider's future: a local run is killed with its process tree
         // (the sandbox dies with its parent), a remote stream is closed.
@@ -457,6 +473,7 @@ impl SandboxService {
             Err(_) => (None, crate::store::now_ms() - started, 0),
         };
         let _ = self.store.record_execution(project.id, Some(cur.session_row), &req.command, code, started, dur, bytes);
+        self.keep.touch();
         res
     }
 
@@ -483,7 +500,10 @@ impl SandboxService {
         port: u16,
     ) -> Result<crate::preview::Upstream, SandboxError> {
         match self.current_for(project) {
-            Some(cur) => cur.provider.preview(Some(&cur.sandbox_id), port).await,
+            Some(cur) => {
+                self.keep.touch();
+                cur.provider.preview(Some(&cur.sandbox_id), port).await
+            }
             None => {
                 let settings = self.store.project_settings(project.id).unwrap_or_default();
                 self.provider(&settings)?.preview(None, port).await
@@ -501,13 +521,27 @@ impl SandboxService {
         sink: Box<dyn crate::terminal::TerminalSink>,
     ) -> Result<Arc<dyn crate::terminal::TerminalHandle>, SandboxError> {
         let cur = self.ensure(root, project).await?;
-        cur.provider.open_terminal(&cur.sandbox_id, cols, rows, sink).await
+        self.keep.touch();
+        let inner = cur.provider.open_terminal(&cur.sandbox_id, cols, rows, sink).await?;
+        Ok(Arc::new(Touching { inner, keep: self.keep.clone() }))
+    }
+
+    /// Tells the current remote sandbox's provider it is in use, when it was used since the
+    /// last time (the keeper does this every minute); true when it did.
+    pub async fn keep_alive_tick(&self) -> Result<bool, SandboxError> {
+        self.keep.tick().await
+    }
+
+    /// Keep-alive calls made so far.
+    pub fn keep_alive_calls(&self) -> u64 {
+        self.keep.calls()
     }
 
     /// Project files changed (a save, the watcher): a remote sandbox gets them too.
     pub fn files_changed(&self, project_id: i64, paths: &[Vec<u8>]) {
         let cur = self.current.lock().clone();
         if let Some(m) = cur.as_ref().filter(|c| c.project_id == project_id).and_then(Current::mirror) {
+            self.keep.touch();
             m.hint(paths);
         }
     }
@@ -523,6 +557,7 @@ impl SandboxService {
     pub async fn release(&self) {
         let cur = self.current.lock().take();
         let Some(cur) = cur else { return };
+        self.keep.forget();
         if let Some(m) = cur.mirror() {
             m.stop();
         }

@@ -367,6 +367,13 @@ impl Lifecycle for DaytonaProvider {
         self.sandbox_call(Method::POST, format!("/sandbox/{}/start", enc(id)), true).await
     }
 
+    /// Daytona's last activity updated: its auto-stop interval counts from now.
+    async fn keep_alive(&self, id: &str, _idle: std::time::Duration) -> Result<(), SandboxError> {
+        let path = format!("/sandbox/{}/last-activity", enc(id));
+        self.api.send(true, || self.req(Method::POST, &path)).await?;
+        Ok(())
+    }
+
     async fn stop(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
         self.sandbox_call(Method::POST, format!("/sandbox/{}/stop", enc(id)), true).await
     }

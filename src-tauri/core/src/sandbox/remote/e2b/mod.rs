@@ -284,6 +284,14 @@ impl Lifecycle for E2bProvider {
         Ok(list.iter().map(|s| self.info(s)).collect())
     }
 
+    /// The timeout set again from now: E2B pauses the sandbox `idle` after the last call.
+    async fn keep_alive(&self, id: &str, idle: std::time::Duration) -> Result<(), SandboxError> {
+        let url = self.api_url(&format!("/sandboxes/{id}/timeout"));
+        let body = json!({ "timeout": idle.as_secs().max(1) });
+        self.api.send(true, || self.api.request(Method::POST, &url).json(&body)).await?;
+        Ok(())
+    }
+
     /// E2B has no stopped state: starting means connecting (which resumes a paused sandbox).
     async fn start(&self, id: &str) -> Result<SandboxInfo, SandboxError> {
         self.resume(id).await
