@@ -24,7 +24,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from fakes import Fakes, Handler, serve
+from fakes import Fakes, Handler, listening_ports_under, serve
 from openapi_check import Spec
 
 SPEC_DIR, API_KEY = sys.argv[1], sys.argv[2]
@@ -179,6 +179,8 @@ class Daytona(Handler):
                 return self.pty_route(method, path, body, local)
             if path.startswith("/process/session"):
                 return self.session_route(method, path, body, os.path.join(ROOT, sid))
+            if path == "/port" and method == "GET":
+                return self.send_json(200, {"ports": listening_ports_under(os.path.join(ROOT, sid))})
             if path == "/process/execute" and method == "POST":
                 req = json.loads(body)
                 cwd = local(req.get("cwd") or ".")

@@ -8,6 +8,7 @@ control endpoints for tests:
   GET  /__requests     [{method, path, headers, json}] seen so far (json: the body, when it is JSON)
 """
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -163,3 +164,33 @@ def serve(handler_cls, port=0):
     srv.daemon_threads = True
     print(f"LISTENING {srv.server_address[1]}", flush=True)
     srv.serve_forever()
+
+
+def listening_ports_under(base):
+    """TCP ports listened on by processes whose working folder is under `base` (a sandbox's
+    folder: its processes run on this machine)."""
+    inodes = set()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if not os.readlink(f"/proc/{pid}/cwd").startswith(base):
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[3] == "0A" and f[9] in inodes:
+                ports.add(int(f[1].rsplit(":", 1)[1], 16))
+    return sorted(ports)

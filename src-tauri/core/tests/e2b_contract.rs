@@ -135,6 +135,28 @@ fn the_projects_network_choice_reaches_e2b() {
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
+/// E2B has no port listing: the sandbox's own kernel tables are read by a command, and a
+/// server started there is found (the contract server's sandboxes share this machine's
+/// tables, so other ports may be listed too; envd's never is).
+#[test]
+fn the_ports_a_server_listens_on_are_listed() {
+    let srv = ContractServer::start("e2b_server.py", "e2b", KEY);
+    let e2b = client(&srv, KEY);
+    let rt = rt();
+    let sb = rt.block_on(e2b.create(&SandboxSpec::default())).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!(
+        "python3 -c 'import os,socket,time;s=socket.socket();s.bind((\"127.0.0.1\",{port}));s.listen();os.fork() and os._exit(0);time.sleep(30)' >/dev/null 2>&1"
+    );
+    rt.block_on(e2b.exec(&sb.id, &ExecRequest { command: listen, ..Default::default() }, &mut Split::default()))
+        .unwrap();
+    let ports = rt.block_on(e2b.listening_ports(&sb.id)).unwrap();
+    let _ = std::process::Command::new("pkill").args(["-f", &format!("\",{port}[)]")]).status();
+    assert!(ports.contains(&port), "{port} not in {ports:?}");
+    assert!(!ports.contains(&49983));
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}
+
 #[test]
 fn failures_become_clear_errors() {
     let srv = ContractServer::start("e2b_server.py", "e2b", KEY);

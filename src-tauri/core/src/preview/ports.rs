@@ -33,14 +33,24 @@ pub fn listening_ports(pids: &[u32]) -> Vec<u16> {
 /// Every TCP port listened on in the network namespace of `pid` (a sandbox's own namespace,
 /// where every socket is the sandbox's).
 pub fn all_listening(pid: u32) -> Vec<u16> {
-    let mut ports = Vec::new();
-    for table in ["tcp", "tcp6"] {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else { continue };
-        ports.extend(text.lines().skip(1).filter_map(|line| {
+    let text: String = ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|t| std::fs::read_to_string(format!("/proc/{pid}/net/{t}")).ok())
+        .collect::<Vec<_>>()
+        .join("\n");
+    listening_in(&text)
+}
+
+/// Every LISTEN (state 0A) port in `/proc/net/tcp`-format text (several tables may follow each
+/// other, each with its header line), sorted, once each.
+pub fn listening_in(text: &str) -> Vec<u16> {
+    let mut ports: Vec<u16> = text
+        .lines()
+        .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
             (f.get(3) == Some(&"0A")).then(|| u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()).flatten()
-        }));
-    }
+        })
+        .collect();
     ports.sort_unstable();
     ports.dedup();
     ports
@@ -97,5 +107,8 @@ mod tests {
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1435 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 999 1\n   2: 0100007F:1436 0100007F:1435 01 00000000:00000000 00:00000000 00000000     0        0 12345 1\n";
         let inodes: HashSet<String> = ["12345".to_string()].into();
         assert_eq!(parse_listening(table, &inodes), vec![0x1435]);
+        // Every listener, tables one after another (tcp then tcp6), the header lines skipped.
+        let both = format!("{table}{}", table.replace("0100007F:0050", "00000000000000000000000000000000:1F90"));
+        assert_eq!(listening_in(&both), vec![80, 0x1435, 8080]);
     }
 }

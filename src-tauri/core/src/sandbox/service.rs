@@ -114,7 +114,12 @@ pub struct SandboxService {
     keep: Arc<KeepAlive>,
     /// The task that tells it, started with the first remote sandbox.
     keeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The remote sandbox's listening ports as last asked (id, when, ports).
+    remote_ports: Mutex<Option<(String, std::time::Instant, Vec<u16>)>>,
 }
+
+/// How long a remote sandbox's port listing is reused.
+const REMOTE_PORTS_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What [`SandboxService::reattach`] found of a project's earlier sandbox.
 enum Found {
@@ -179,6 +184,7 @@ impl SandboxService {
             note: Mutex::new(None),
             keep: Arc::default(),
             keeper: Mutex::new(None),
+            remote_ports: Mutex::new(None),
         }
     }
 
@@ -487,10 +493,21 @@ impl SandboxService {
         cur.provider.processes(&cur.sandbox_id).await
     }
 
-    /// Ports the project's sandbox listens on, where its provider can tell.
+    /// Ports the project's sandbox listens on, where its provider can tell. A remote answer is
+    /// reused for [`REMOTE_PORTS_FRESH`]: ▶ Run asks several times a second while it waits.
     pub async fn listening_ports(&self, project: &ProjectRecord) -> Result<Vec<u16>, SandboxError> {
         let Some(cur) = self.current_for(project) else { return Ok(Vec::new()) };
-        cur.provider.listening_ports(&cur.sandbox_id).await
+        if cur.kind == ProviderKind::Local {
+            return cur.provider.listening_ports(&cur.sandbox_id).await;
+        }
+        if let Some((id, at, ports)) = self.remote_ports.lock().clone() {
+            if id == cur.sandbox_id && at.elapsed() < REMOTE_PORTS_FRESH {
+                return Ok(ports);
+            }
+        }
+        let ports = cur.provider.listening_ports(&cur.sandbox_id).await?;
+        *self.remote_ports.lock() = Some((cur.sandbox_id.clone(), std::time::Instant::now(), ports.clone()));
+        Ok(ports)
     }
 
     /// Where the preview proxy sends requests for `port` of the project's sandbox.

@@ -534,6 +534,21 @@ impl Previews for DaytonaProvider {
         let p: PreviewUrl = self.api.json(r).await?;
         super::upstream(&p.url, vec![("x-daytona-preview-token".into(), p.token)])
     }
+
+    /// The toolbox's list of active ports.
+    async fn listening_ports(&self, id: &str) -> Result<Vec<u16>, SandboxError> {
+        #[derive(Deserialize)]
+        struct PortList {
+            #[serde(default)]
+            ports: Vec<u16>,
+        }
+        let (url, m) = self.tb(id, Method::GET, "/port").await?;
+        let r = self.api.send(true, || self.api.request(m.clone(), &url)).await?;
+        let mut list: PortList = self.api.json(r).await?;
+        list.ports.sort_unstable();
+        list.ports.dedup();
+        Ok(list.ports)
+    }
 }
 
 #[async_trait]

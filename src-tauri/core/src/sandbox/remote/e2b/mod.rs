@@ -490,6 +490,27 @@ impl Previews for E2bProvider {
         up.connect_to = self.cfg.resolve_all_to;
         Ok(up)
     }
+
+    /// The sandbox's TCP listeners, read from its kernel's tables by a short command (E2B has
+    /// no port listing); envd's own port is not the app's.
+    async fn listening_ports(&self, id: &str) -> Result<Vec<u16>, SandboxError> {
+        struct Text(Vec<u8>);
+        impl ExecSink for Text {
+            fn stdout(&mut self, d: &[u8]) {
+                self.0.extend_from_slice(d);
+            }
+            fn stderr(&mut self, _: &[u8]) {}
+        }
+        let mut out = Text(Vec::new());
+        let req = ExecRequest {
+            command: "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; true".into(),
+            timeout_s: Some(20),
+            ..Default::default()
+        };
+        self.exec(id, &req, &mut out).await?;
+        let ports = crate::preview::ports::listening_in(&String::from_utf8_lossy(&out.0));
+        Ok(ports.into_iter().filter(|&p| p != ENVD_PORT).collect())
+    }
 }
 
 #[async_trait]
