@@ -134,3 +134,17 @@ pub fn exercise_terminal(
     }
     assert!(ended, "the terminal reports its end after kill");
 }
+
+/// A command that returns once a process of the sandbox (the contract servers run them on this
+/// machine) listens on `port`, and keeps listening for 30 s: it forks after `listen`, the
+/// parent exits.
+pub fn listener(port: u16) -> String {
+    format!(
+        "python3 -c 'import os,socket,time;s=socket.socket();s.bind((\"127.0.0.1\",{port}));s.listen();os.fork() and os._exit(0);time.sleep(30)' >/dev/null 2>&1"
+    )
+}
+
+/// Ends the [`listener`] on `port`.
+pub fn stop_listener(port: u16) {
+    let _ = Command::new("pkill").args(["-f", &format!("\",{port}[)]")]).status();
+}

@@ -231,14 +231,6 @@ fn keeping_a_sandbox_alive_updates_its_last_activity() {
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
 
-/// A command that returns once a process of the sandbox listens on `port` (and keeps listening
-/// for 30 s): it forks after `listen`, the parent exits.
-fn listener(port: u16) -> String {
-    format!(
-        "python3 -c 'import os,socket,time;s=socket.socket();s.bind((\"127.0.0.1\",{port}));s.listen();os.fork() and os._exit(0);time.sleep(30)' >/dev/null 2>&1"
-    )
-}
-
 /// The toolbox's port list drives the preview: a server started in the sandbox is found.
 #[test]
 fn the_ports_a_server_listens_on_are_listed() {
@@ -247,10 +239,10 @@ fn the_ports_a_server_listens_on_are_listed() {
     let rt = rt();
     let sb = rt.block_on(dt.create(&SandboxSpec::default())).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let req = ExecRequest { command: listener(port), ..Default::default() };
+    let req = ExecRequest { command: contract_server::listener(port), ..Default::default() };
     rt.block_on(dt.exec(&sb.id, &req, &mut Out::default())).unwrap();
     let ports = rt.block_on(dt.listening_ports(&sb.id)).unwrap();
-    let _ = std::process::Command::new("pkill").args(["-f", &format!("\",{port}[)]")]).status();
+    contract_server::stop_listener(port);
     assert!(ports.contains(&port), "{port} not in {ports:?}");
     assert_eq!(srv.violations(), Vec::<String>::new());
 }

@@ -145,13 +145,11 @@ fn the_ports_a_server_listens_on_are_listed() {
     let rt = rt();
     let sb = rt.block_on(e2b.create(&SandboxSpec::default())).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!(
-        "python3 -c 'import os,socket,time;s=socket.socket();s.bind((\"127.0.0.1\",{port}));s.listen();os.fork() and os._exit(0);time.sleep(30)' >/dev/null 2>&1"
-    );
+    let listen = contract_server::listener(port);
     rt.block_on(e2b.exec(&sb.id, &ExecRequest { command: listen, ..Default::default() }, &mut Split::default()))
         .unwrap();
     let ports = rt.block_on(e2b.listening_ports(&sb.id)).unwrap();
-    let _ = std::process::Command::new("pkill").args(["-f", &format!("\",{port}[)]")]).status();
+    contract_server::stop_listener(port);
     assert!(ports.contains(&port), "{port} not in {ports:?}");
     assert!(!ports.contains(&49983));
     assert_eq!(srv.violations(), Vec::<String>::new());

@@ -4,28 +4,19 @@
 //! against the official spec. (Its own test binary: it sets the process's E2B variables.)
 
 mod contract_server;
+#[path = "support/exec.rs"]
+mod exec;
 
 use std::sync::Arc;
 
 use aura_core::paths::ProjectRoot;
 use aura_core::sandbox::service::SandboxService;
-use aura_core::sandbox::{ExecRequest, ExecSink, Lifecycle, ProviderKind};
+use aura_core::sandbox::{ExecRequest, Lifecycle, ProviderKind};
 use aura_core::secrets::{SecretName, Secrets};
 use aura_core::store::{ProjectRecord, ProjectSettings, Store};
 use contract_server::ContractServer;
 
 const KEY: &str = "e2b_reattach_key";
-
-#[derive(Default)]
-struct Out(String);
-impl ExecSink for Out {
-    fn stdout(&mut self, d: &[u8]) {
-        self.0.push_str(&String::from_utf8_lossy(d));
-    }
-    fn stderr(&mut self, d: &[u8]) {
-        self.0.push_str(&String::from_utf8_lossy(d));
-    }
-}
 
 /// One run of Aura: a service, a command, then closing (the sandbox is paused, as by default).
 fn session(
@@ -37,14 +28,15 @@ fn session(
     cmd: &str,
 ) -> (String, String, Option<String>) {
     let svc = SandboxService::new(store.clone(), secrets.clone());
-    let mut out = Out::default();
+    let mut out = exec::Collect::default();
     let req = ExecRequest { command: cmd.into(), ..Default::default() };
     let o = rt.block_on(svc.exec(root, project, &req, &mut out)).unwrap();
-    assert_eq!(o.exit_code, Some(0), "{}", out.0);
+    let out = String::from_utf8_lossy(&out.0).into_owned();
+    assert_eq!(o.exit_code, Some(0), "{out}");
     let id = rt.block_on(svc.info(project)).unwrap().expect("a sandbox").id;
     let note = svc.note();
     rt.block_on(svc.release());
-    (id, out.0, note)
+    (id, out, note)
 }
 
 fn creates(srv: &ContractServer) -> usize {
@@ -90,7 +82,7 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
     // While it is used, it is kept alive: at most one call a tick, none without use.
     let svc = SandboxService::new(store.clone(), secrets.clone());
     let req = ExecRequest { command: "true".into(), ..Default::default() };
-    rt.block_on(svc.exec(&root, &project, &req, &mut Out::default())).unwrap();
+    rt.block_on(svc.exec(&root, &project, &req, &mut exec::Collect::default())).unwrap();
     assert!(rt.block_on(svc.keep_alive_tick()).unwrap(), "used: the provider is told");
     assert!(!rt.block_on(svc.keep_alive_tick()).unwrap(), "not used since: nothing is sent");
     let timeouts: Vec<_> = srv
