@@ -447,6 +447,7 @@ impl SandboxService {
                     m.stop();
                 }
                 p.delete(&cur.sandbox_id).await?;
+                self.keep.forget();
                 let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
                 *self.current.lock() = None;
                 return Ok(());
