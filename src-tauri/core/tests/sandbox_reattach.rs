@@ -10,6 +10,7 @@ mod exec;
 use std::sync::Arc;
 
 use aura_core::paths::ProjectRoot;
+use aura_core::sandbox::local::network::NetworkMode;
 use aura_core::sandbox::service::SandboxService;
 use aura_core::sandbox::{ExecRequest, Lifecycle, ProviderKind};
 use aura_core::secrets::{SecretName, Secrets};
@@ -116,5 +117,20 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
         ["json"]["metadata"];
     assert_eq!(meta["aura-machine"].as_str(), Some(store.install_id().unwrap().as_str()));
     assert_eq!(meta["aura-project"].as_str().map(str::len), Some(16));
+    assert_eq!(meta["aura-network"].as_str().map(str::len), Some(12));
+
+    // The project turned Offline: its sandbox (made with internet) is not reattached; a new
+    // one is made offline, and the service says why.
+    let offline = ProjectSettings { provider: ProviderKind::E2b, network: NetworkMode::Offline, ..Default::default() };
+    fresh.save_project_settings(project2.id, &offline).unwrap();
+    let (fourth, _, note) = session(&rt, &fresh, &secrets, &root, &project2, "true");
+    assert_ne!(fourth, third);
+    assert_eq!(creates(&srv), 3);
+    assert!(note.unwrap().contains(&format!("network setting changed since its sandbox {third} was made")));
+    let last = srv.requests().into_iter().rfind(|r| r["method"] == "POST" && r["path"] == "/sandboxes").unwrap();
+    assert_eq!(last["json"]["allow_internet_access"], serde_json::json!(false));
+    // ...and that one is reattached while the setting stays.
+    let (again, _, _) = session(&rt, &fresh, &secrets, &root, &project2, "true");
+    assert_eq!((again, creates(&srv)), (fourth, 3));
     assert_eq!(srv.violations(), Vec::<String>::new());
 }

@@ -126,26 +126,34 @@ enum Found {
     Nothing,
     Kept(SandboxInfo),
     Gone(String),
+    /// Made with another network choice than the project's now (left as it is).
+    OtherNetwork(String),
 }
 
 /// The labels (Daytona) / metadata (E2B) of a sandbox Aura creates: which project, on which
 /// installation, so its sandboxes can be found and told apart in the provider's list.
-fn labels(root: &ProjectRoot, store: &Store) -> Vec<(String, String)> {
+fn labels(root: &ProjectRoot, store: &Store, egress: &Egress) -> Vec<(String, String)> {
     let mut out = vec![("project".to_string(), root.name())];
-    out.extend(identity(root, store));
+    out.extend(identity(root, store, egress));
     out
 }
 
-/// The labels that say whose sandbox it is: this project (a hash of its path) on this
-/// installation.
-fn identity(root: &ProjectRoot, store: &Store) -> Vec<(String, String)> {
+/// The labels that say whose sandbox it is and how it was made: this project (a hash of its
+/// path) on this installation, with this network choice.
+fn identity(root: &ProjectRoot, store: &Store, egress: &Egress) -> Vec<(String, String)> {
     let path = root.path().display().to_string();
     let key = blake3::hash(path.as_bytes()).to_hex()[..16].to_string();
     let mut out = vec![("aura-project".to_string(), key)];
     if let Ok(id) = store.install_id() {
         out.push(("aura-machine".to_string(), id));
     }
+    out.push(("aura-network".to_string(), egress.key()));
     out
+}
+
+/// Where the network choice a remote sandbox was made with is kept.
+fn network_setting(id: &str) -> String {
+    format!("sandbox.network.{id}")
 }
 
 fn state_name(s: SandboxState) -> String {
@@ -302,9 +310,10 @@ impl SandboxService {
 
     /// The project's remote sandbox from an earlier session, started or resumed, if it is still
     /// there: the id in SQLite, else the provider's list by the labels `mine` (a new state
-    /// database, another copy of it). Only "not found" or a state it cannot come back from
-    /// counts as gone: any other error is the caller's (creating another sandbox then would
-    /// leave this one orphaned).
+    /// database, another copy of it). One made with another network choice is not used (a
+    /// sandbox keeps its network: an Offline project must not get one with internet). Only
+    /// "not found" or a state it cannot come back from counts as gone: any other error is the
+    /// caller's (creating another sandbox then would leave this one orphaned).
     async fn reattach(
         &self,
         provider: &dyn Provider,
@@ -316,10 +325,22 @@ impl SandboxService {
             return Ok(Found::Nothing);
         }
         let id = match self.store.last_remote_sandbox(project, kind.as_str()).ok().flatten() {
-            Some(id) => id,
+            Some(id) => {
+                // Made with this network choice? (The labels below already say so.)
+                let network = mine.iter().find(|(k, _)| k == "aura-network").map(|(_, v)| v.as_str());
+                if self.store.setting(&network_setting(&id)).ok().flatten().as_deref() != network {
+                    return Ok(Found::OtherNetwork(id));
+                }
+                id
+            }
             None => match provider.list_labelled(mine).await {
                 Ok(found) => match found.into_iter().find(|s| s.state != SandboxState::Destroyed) {
-                    Some(s) => s.id,
+                    Some(s) => {
+                        if let Some((_, key)) = mine.iter().find(|(k, _)| k == "aura-network") {
+                            let _ = self.store.set_setting(&network_setting(&s.id), Some(key));
+                        }
+                        s.id
+                    }
                     None => return Ok(Found::Nothing),
                 },
                 Err(SandboxError::Unsupported(_)) => return Ok(Found::Nothing),
@@ -373,22 +394,23 @@ impl SandboxService {
         let settings = self.store.project_settings(project.id).unwrap_or_default();
         self.use_network_list(project.id, &settings)?;
         self.gate.clear_log();
+        let egress = match settings.network {
+            NetworkMode::Offline => Egress::Offline,
+            NetworkMode::Registries => Egress::Only(settings.network_allow.clone()),
+            NetworkMode::Isolated | NetworkMode::Host => Egress::Internet,
+        };
         let spec = SandboxSpec {
             name: Some(root.name()),
             image: Some(settings.image.clone()).filter(|s| !s.is_empty()),
             env: settings.env.clone(),
-            labels: labels(root, &self.store),
+            labels: labels(root, &self.store, &egress),
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
-            egress: match settings.network {
-                NetworkMode::Offline => Egress::Offline,
-                NetworkMode::Registries => Egress::Only(settings.network_allow.clone()),
-                NetworkMode::Isolated | NetworkMode::Host => Egress::Internet,
-            },
+            egress: egress.clone(),
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();
-        let mine = identity(root, &self.store);
+        let mine = identity(root, &self.store, &egress);
         let info = match self.reattach(provider.as_ref(), project.id, settings.provider, &mine).await? {
             Found::Kept(info) => {
                 self.say(format!("Reattached to this project's sandbox {} (kept since the last session).", info.id));
@@ -397,11 +419,21 @@ impl SandboxService {
             found => {
                 tracing::info!(provider = settings.provider.as_str(), "creating the project's sandbox");
                 let info = provider.create(&spec).await?;
-                if let Found::Gone(old) = found {
-                    self.say(format!(
+                if settings.provider != ProviderKind::Local {
+                    let _ = self.store.set_setting(&network_setting(&info.id), Some(&egress.key()));
+                }
+                match found {
+                    Found::Gone(old) => self.say(format!(
                         "This project's sandbox {old} is gone on the provider; a new one, {}, was created.",
                         info.id
-                    ));
+                    )),
+                    Found::OtherNetwork(old) => self.say(format!(
+                        "The project's network setting changed since its sandbox {old} was made (a sandbox keeps \
+                         the network it was created with): a new one, {}, was created. {old} was left as it was \
+                         on the provider; delete it there if you no longer need it.",
+                        info.id
+                    )),
+                    _ => {}
                 }
                 info
             }

@@ -111,6 +111,13 @@ pub enum Egress {
 }
 
 impl Egress {
+    /// A short name of this choice, kept with a sandbox made with it: a sandbox keeps the
+    /// network it was created with, so one made with another choice is not reattached.
+    pub fn key(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        blake3::hash(json.as_bytes()).to_hex()[..12].to_string()
+    }
+
     /// `Only`'s entries split into domain names and address ranges, without ports.
     pub fn split_hosts(hosts: &[String]) -> (Vec<String>, Vec<String>) {
         let (mut names, mut nets) = (Vec::new(), Vec::new());
