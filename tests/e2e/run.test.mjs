@@ -1,18 +1,31 @@
 // ▶ Run end to end in the local sandbox: the detected configuration installs a real dependency
-// from the npm registry, starts the dev server in a Run terminal, waits for its port and shows
-// the page in the preview; a second run skips the install; a dev server that exits and an install
-// that fails (a misspelt package) say so in the status bar; Run settings are saved in the project.
+// from the npm registry, starts the dev server in a Run terminal, finds the port it opens (not the
+// framework's usual one) and shows the page in the preview; a second run skips the install; a dev
+// server that exits and an install that fails (a misspelt package) say so in the status bar; Run
+// settings are saved in the project. The bundled sample project runs with one click.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { Key, eventually, makeSandboxDirs, startReady } from "./harness.mjs";
+
+/** The sample project Aura writes out when there is nothing to open, as it is bundled. */
+function sampleFiles() {
+  const root = fileURLToPath(new URL("../../src-tauri/core/samples/hello-web", import.meta.url));
+  const files = {};
+  for (const rel of fs.readdirSync(root, { recursive: true })) {
+    const p = path.join(root, rel);
+    if (fs.statSync(p).isFile()) files[rel] = fs.readFileSync(p, "utf8");
+  }
+  return files;
+}
 
 const PKG = { name: "run-e2e", private: true, scripts: { dev: "node server.js" }, dependencies: { ms: "2.1.3" } };
 const SERVER = `const http = require("http");
 const ms = require("ms");
 http.createServer((req, res) => res.end("<h1 id=msg>hello from run, " + ms(60000) + "</h1>"))
-  .listen(3000, "127.0.0.1", () => console.log("listening on 3000"));
+  .listen(4173, "127.0.0.1", () => console.log("ready"));
 `;
 
 async function runStatus(b) {
@@ -41,11 +54,11 @@ describe("▶ Run", () => {
     await app?.stop();
   });
 
-  test("install from the registry, dev server, port, preview; the second run skips the install", async () => {
+  test("install from the registry, dev server, the port it opens, preview; the second run skips the install", async () => {
     const b = app.browser;
     await recordPhases(b);
     await (await b.$("#run-app")).click();
-    await eventually(async () => (await runStatus(b)).text === "▶ running :3000", { what: "running :3000", timeout: 180000, interval: 300 });
+    await eventually(async () => (await runStatus(b)).text === "▶ running :4173", { what: "running :4173 (Node.js's usual port is 3000)", timeout: 180000, interval: 300 });
     const phases = await b.execute(() => window.__phases);
     assert.deepEqual([...new Set(phases)], ["installing", "starting", "running"], JSON.stringify(phases));
     assert.ok(fs.existsSync(path.join(dirs.project, "node_modules/ms/package.json")), "installed into the project");
@@ -65,7 +78,7 @@ describe("▶ Run", () => {
     assert.equal(await b.execute(() => document.querySelector('.term-tab[data-title="Run"]')), null, "the Run terminal is gone");
     await recordPhases(b);
     await b.keys(Key.F5);
-    await eventually(async () => (await runStatus(b)).text === "▶ running :3000", { what: "running again", timeout: 60000, interval: 300 });
+    await eventually(async () => (await runStatus(b)).text === "▶ running :4173", { what: "running again", timeout: 60000, interval: 300 });
     assert.deepEqual([...new Set(await b.execute(() => window.__phases))], ["starting", "running"]);
     await (await b.$("#run-app")).click();
     await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped again" });
@@ -99,5 +112,31 @@ describe("▶ Run", () => {
     await (await b.$("#run-app")).click();
     await eventually(async () => /^▶ install failed \(exit \d+\)$/.test((await runStatus(b)).text), { what: "install failed", timeout: 180000, interval: 300 });
     await eventually(() => b.execute(() => [...document.querySelectorAll(".toast.error")].some((t) => /install failed/.test(t.textContent))), { what: "the toast" });
+  });
+});
+
+describe("▶ Run on the bundled sample", () => {
+  let app;
+  const dirs = makeSandboxDirs(sampleFiles());
+  before(async () => {
+    app = await startReady(dirs);
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test("one click: the port it prints and opens (:5173, not Node.js's usual :3000), and the page", async () => {
+    const b = app.browser;
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).text === "▶ running :5173", { what: "running :5173", timeout: 60000, interval: 300 });
+    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
+    await b.switchFrame(await b.$(".preview-frame"));
+    try {
+      await eventually(async () => (await (await b.$("h1")).getText()) === "Hello, Aura", { what: "the sample's page in the preview", timeout: 30000 });
+    } finally {
+      await b.switchFrame(null);
+    }
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped" });
   });
 });

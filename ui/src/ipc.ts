@@ -108,6 +108,15 @@ export const api = {
   ) => c.terminalOpen(cols, rows, inSandbox,
     // A few KiB of whole characters come as a string (handed over in one step), the rest as bytes.
     channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
+  /** ▶ Run's terminal in the sandbox: the core follows it for the port its app opens (`runPort`). */
+  runTerminalOpen: (
+    cols: number,
+    rows: number,
+    run: { port: number | null; saved: boolean },
+    onData: (output: Uint8Array | string) => void,
+    onExit: (code: number | null) => void,
+  ) => c.runTerminalOpen(cols, rows, run.port, run.saved,
+    channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
   agentSubscribe: (onEvent: (e: AgentEvent) => void) => c.agentSubscribe(channel(onEvent)),
   netSubscribe: (onEvent: (e: NetEvent) => void) => c.netSubscribe(channel(onEvent)),
 };

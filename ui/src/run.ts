@@ -1,6 +1,7 @@
 // ▶ Run: installs the dependencies when their manifests changed, starts the dev server in a Run
-// terminal inside the project's sandbox (local, Daytona or E2B alike), waits for its port and
-// opens the preview on it. The status bar follows every step; ■ Stop ends the Run terminal.
+// terminal inside the project's sandbox (local, Daytona or E2B alike), waits for the port the app
+// opens (the core follows the terminal and the sandbox's ports: `runPort`; a port saved in Run
+// settings is the one awaited) and opens the preview on it. The status bar follows every step; ■ Stop ends the Run terminal.
 import { h } from "./dom";
 import { api, asIpcError, type RunConfig, type RunPlan } from "./ipc";
 import { openDialog, toast } from "./modal";
@@ -13,10 +14,10 @@ export type RunState =
   | { phase: "starting"; port: number | null }
   | { phase: "running"; port: number | null }
   | { phase: "exited"; code: number | null; during: "install" | "run" }
-  | { phase: "stuck"; port: number }
+  | { phase: "stuck"; port: number | null }
   | { phase: "failed"; message: string };
 
-/** How long a started dev server may take to open its port before the status says so. */
+/** How long a started dev server may take to open a port before the status says so. */
 const PORT_WAIT_MS = 120_000;
 
 export class RunController {
@@ -70,15 +71,17 @@ export class RunController {
       toast(err.message, "error");
       return;
     }
-    const port = plan.config.port;
+    // The saved port is awaited; otherwise the framework's usual port is only a hint.
+    const awaited = plan.port_saved ? plan.config.port : null;
     let installed = !plan.install;
     let tail = "";
     const restarts = new RestartWatch();
-    this.set(plan.install ? { phase: "installing" } : { phase: "starting", port });
+    this.set(plan.install ? { phase: "installing" } : { phase: "starting", port: awaited });
     this.ui.showBottom();
     const id = await this.ui.terminals.create(true, {
       title: "Run",
       input: runLine(plan.install, plan.config.dev),
+      run: { port: plan.config.port, saved: plan.port_saved },
       onOutput: (text) => {
         if (installed) {
           if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
@@ -88,7 +91,7 @@ export class RunController {
         if (tail.includes(RUN_MARK)) {
           installed = true;
           api.runInstalled().catch(() => {});
-          if (run === this.runs) this.set({ phase: "starting", port });
+          if (run === this.runs) this.set({ phase: "starting", port: awaited });
         }
       },
       onExit: (code) => {
@@ -103,25 +106,30 @@ export class RunController {
       return;
     }
     this.termId = id;
-    if (port === null) {
-      if (installed) this.set({ phase: "running", port: null });
-      return;
-    }
-    // Wait for the port while this run lives; the install may take minutes, the dev server not.
+    // A project with no usual port (a command-line program) counts as running once started; if
+    // it opens a port after all, the preview follows.
+    const expectsPort = plan.config.port !== null;
+    if (!expectsPort && installed) this.set({ phase: "running", port: null });
+    // Wait for the app's port while this run lives; the install may take minutes, the dev server not.
     let startedAt = installed ? Date.now() : 0;
     for (;;) {
-      await new Promise((r) => setTimeout(r, 400));
+      // After the wait, look less often (a remote sandbox's ports cost a call to its provider).
+      const late = startedAt && Date.now() - startedAt > PORT_WAIT_MS;
+      await new Promise((r) => setTimeout(r, late ? 5000 : 400));
       if (run !== this.runs || this.termId !== id) return;
       if (!installed) continue;
-      startedAt ||= Date.now();
-      const ports = await api.previewPorts().catch(() => [] as number[]);
+      if (!startedAt) {
+        startedAt = Date.now();
+        if (!expectsPort) this.set({ phase: "running", port: null });
+      }
+      const port = await api.runPort(id).catch(() => null);
       if (run !== this.runs || this.termId !== id) return;
-      if (ports.includes(port)) {
+      if (port !== null) {
         this.set({ phase: "running", port });
         await this.ui.openPreview(port);
         return;
       }
-      if (Date.now() - startedAt > PORT_WAIT_MS && this.state.phase !== "stuck") this.set({ phase: "stuck", port });
+      if (expectsPort && Date.now() - startedAt > PORT_WAIT_MS && this.state.phase !== "stuck") this.set({ phase: "stuck", port: awaited });
     }
   }
 

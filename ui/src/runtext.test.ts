@@ -40,6 +40,7 @@ describe("the Run line", () => {
     expect(runLabel({ phase: "exited", code: 1, during: "install" })).toBe("▶ install failed (exit 1)");
     expect(runLabel({ phase: "exited", code: 0, during: "run" })).toBe("▶ exited with code 0");
     expect(runLabel({ phase: "stuck", port: 8000 })).toBe("▶ running, but nothing listens on :8000 yet");
+    expect(runLabel({ phase: "stuck", port: null })).toBe("▶ running, but it opened no port yet");
   });
 });
 

@@ -27,7 +27,7 @@ export function runLabel(s: RunState, seconds = 0): string {
     case "installing": return `▶ installing…${t}`;
     case "starting": return s.port ? `▶ starting (waiting for :${s.port})…${t}` : `▶ starting…${t}`;
     case "running": return s.port ? `▶ running :${s.port}` : "▶ running";
-    case "stuck": return `▶ running, but nothing listens on :${s.port} yet`;
+    case "stuck": return s.port ? `▶ running, but nothing listens on :${s.port} yet` : "▶ running, but it opened no port yet";
     case "exited":
       return s.during === "install"
         ? `▶ install failed${s.code === null ? "" : ` (exit ${s.code})`}`

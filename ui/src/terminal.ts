@@ -34,6 +34,8 @@ export interface JobOptions {
   input?: string;
   onOutput?: (text: string) => void;
   onExit?: (code: number | null) => void;
+  /** ▶ Run's terminal (in the sandbox): the core follows it for its app's port. */
+  run?: { port: number | null; saved: boolean };
 }
 
 /** For benchmarks (`tests/bench/app_bench.mjs`): when the page defines it before a terminal
@@ -133,27 +135,29 @@ export class TerminalPanel {
     };
     const probe = (window as unknown as { auraOutputProbe?: OutputProbe }).auraOutputProbe;
     try {
-      const id = await api.terminalOpen(inSandbox, xterm.cols, xterm.rows,
-        (output) => {
-          probe?.received(output);
-          const size = byteLength(output);
-          xterm.write(output, () => {
-            probe?.parsed(size);
-            ack(size);
-          });
-          if ((inSandbox || job.onOutput) && size < 65536) {
-            const text = typeof output === "string" ? output : decoder.decode(output, { stream: true });
-            if (inSandbox) this.onOutput(text);
-            job.onOutput?.(text);
-          }
-        },
-        (code) => {
-          if (term) term.exited = true;
-          else exitedEarly = true;
-          tab.classList.add("exited");
-          xterm.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n`);
-          job.onExit?.(code);
+      const onData = (output: Uint8Array | string) => {
+        probe?.received(output);
+        const size = byteLength(output);
+        xterm.write(output, () => {
+          probe?.parsed(size);
+          ack(size);
         });
+        if ((inSandbox || job.onOutput) && size < 65536) {
+          const text = typeof output === "string" ? output : decoder.decode(output, { stream: true });
+          if (inSandbox) this.onOutput(text);
+          job.onOutput?.(text);
+        }
+      };
+      const onExit = (code: number | null) => {
+        if (term) term.exited = true;
+        else exitedEarly = true;
+        tab.classList.add("exited");
+        xterm.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n`);
+        job.onExit?.(code);
+      };
+      const id = job.run
+        ? await api.runTerminalOpen(xterm.cols, xterm.rows, job.run, onData, onExit)
+        : await api.terminalOpen(inSandbox, xterm.cols, xterm.rows, onData, onExit);
       term = { id, title, xterm, fit, host, tab, exited: exitedEarly, cols: xterm.cols, rows: xterm.rows };
       openId = id;
       if (ackLater) ack(ackLater);

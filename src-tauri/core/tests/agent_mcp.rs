@@ -180,6 +180,26 @@ async fn every_tool_works_through_a_real_client() {
     );
     ok(&call(&c2, "stop_app", serde_json::json!({})).await);
 
+    // No port given: the app's port is the one it opens (python's http.server prints none).
+    std::fs::write(
+        w.proj.path().join(".aura/run.json"),
+        r#"{"install": null, "dev": "python3 -m http.server 8766 --bind 127.0.0.1", "port": null, "manifests": []}"#,
+    )
+    .unwrap();
+    ok(&call(&c2, "run_app", serde_json::json!({})).await);
+    let mut logs = String::new();
+    for _ in 0..100 {
+        logs = ok(&call(&c2, "app_logs", serde_json::json!({})).await);
+        if logs.starts_with("running (serves port 8766)") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(logs.starts_with("running (serves port 8766)"), "{logs}");
+    let url = ok(&call(&c2, "preview_url", serde_json::json!({})).await);
+    assert!(url.starts_with("port 8766:"), "{url}");
+    ok(&call(&c2, "stop_app", serde_json::json!({})).await);
+
     // Resources: the project's files.
     let res = c2.list_all_resources().await.unwrap();
     assert!(res.iter().any(|r| r.uri == "aura://project/README.md"), "{res:?}");

@@ -102,6 +102,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         update::update_check,
         update::update_install,
         terminal::terminal_open,
+        terminal::run_terminal_open,
+        terminal::run_port,
         terminal::terminal_write,
         terminal::terminal_resize,
         terminal::terminal_ack,

@@ -21,14 +21,13 @@ pub async fn run_save(app: AppHandle, config: RunConfig) -> IpcResult<()> {
 pub async fn run_plan(app: AppHandle) -> IpcResult<RunPlan> {
     off_main(app, |s| {
         let p = s.project()?;
-        let config = run::load(&p.root)?.config.ok_or_else(|| {
+        let last = s.store.setting(&run::installed_key(p.record.id))?;
+        run::plan_setup(&p.root, run::load(&p.root)?, last.as_deref()).ok_or_else(|| {
             IpcError::new(
                 aura_core::error::ErrorKind::NoRunConfig,
                 "Aura could not tell how this project runs: enter its commands in Run settings",
             )
-        })?;
-        let last = s.store.setting(&run::installed_key(p.record.id))?;
-        Ok(run::plan(&p.root, config, last.as_deref()))
+        })
     })
     .await
 }

@@ -51,6 +51,30 @@ pub async fn terminal_open(
     Ok(state.host.open_terminal(in_sandbox, cols, rows, sink).await?)
 }
 
+/// Opens ▶ Run's terminal in the project's sandbox; the core follows its output and the
+/// sandbox's ports for the port the app opens (`port` is the saved one when `port_saved`, else
+/// the framework's usual port, a hint). [`run_port`] asks for it.
+#[tauri::command]
+pub async fn run_terminal_open(
+    state: State<'_, AppState>,
+    cols: u16,
+    rows: u16,
+    port: Option<u16>,
+    port_saved: bool,
+    on_data: Channel<InvokeResponseBody>,
+    on_exit: Channel<Option<u32>>,
+) -> IpcResult<u32> {
+    let sink = ChannelSink { data: on_data, exit: on_exit };
+    let saved = port.filter(|_| port_saved);
+    Ok(state.host.open_run_terminal(cols, rows, saved, port, sink).await?)
+}
+
+/// The port the app of Run terminal `id` serves on, once it is known.
+#[tauri::command]
+pub async fn run_port(state: State<'_, AppState>, id: u32) -> IpcResult<Option<u16>> {
+    Ok(state.host.run_port(id).await?)
+}
+
 #[tauri::command]
 pub fn terminal_write(state: State<'_, AppState>, id: u32, data: String) -> IpcResult<()> {
     Ok(state.terminals.write(id, data.as_bytes())?)

@@ -4,7 +4,11 @@ export type AppStatus = {
 /**
  * "installing", "running", "exited" or "stopped".
  */
-phase: string, install: string | null, dev: string, port: number | null, 
+phase: string, install: string | null, dev: string, 
+/**
+ * The port the app serves on: the saved one, else the one it opened, once it did.
+ */
+port: number | null, 
 /**
  * How the last step ended ("exit code 1 during install", "exit code 0").
  */

@@ -13,4 +13,9 @@ install: string | null,
 /**
  * The manifests' fingerprint now; after an install, recorded under [`installed_key`].
  */
-fingerprint: string, };
+fingerprint: string, 
+/**
+ * The port is saved in `.aura/run.json` (then it is the one awaited); else it is the
+ * framework's usual port, a hint, and the app's port is the one it opens.
+ */
+port_saved: boolean, };

@@ -114,6 +114,8 @@ export const commands = (call: Call) => ({
   updateCheck: () => call<Offer>("update_check"),
   updateInstall: (onProgress: Channel<UpdateProgress>) => call<void>("update_install", { onProgress }),
   terminalOpen: (cols: number, rows: number, inSandbox: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("terminal_open", { cols, rows, inSandbox, onData, onExit }),
+  runTerminalOpen: (cols: number, rows: number, port: number | null, portSaved: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, port, portSaved, onData, onExit }),
+  runPort: (id: number) => call<number | null>("run_port", { id }),
   terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
   terminalResize: (id: number, cols: number, rows: number) => call<void>("terminal_resize", { id, cols, rows }),
   terminalAck: (id: number, bytes: number) => call<void>("terminal_ack", { id, bytes }),

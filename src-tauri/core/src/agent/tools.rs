@@ -417,7 +417,12 @@ impl AuraTools {
         let (status, text) = self.agent.host.app_logs(a.max_bytes.unwrap_or(16_384).min(1 << 20) as usize);
         let head = match status {
             None => return Ok("the app has not been started (use run_app)".into()),
-            Some(s) => format!("{}{}", s.phase, s.ended.map(|e| format!(" ({e})")).unwrap_or_default()),
+            Some(s) => format!(
+                "{}{}{}",
+                s.phase,
+                s.port.filter(|_| s.phase == "running").map(|p| format!(" (serves port {p})")).unwrap_or_default(),
+                s.ended.map(|e| format!(" ({e})")).unwrap_or_default()
+            ),
         };
         Ok(format!("{head}\n{text}"))
     }
@@ -443,11 +448,15 @@ impl AuraTools {
         let host = &self.agent.host;
         let port = match a.port {
             Some(p) => p,
-            None => {
-                let p = host.project().map_err(err)?;
-                let ports = host.sandboxes.listening_ports(&p.record).await.map_err(err)?;
-                *ports.first().ok_or("nothing in the sandbox listens on a port yet; start the app first")?
-            }
+            None => match host.app_logs(0).0.and_then(|s| s.port.filter(|_| s.phase == "running")) {
+                // The app run_app started, once it serves.
+                Some(p) => p,
+                None => {
+                    let p = host.project().map_err(err)?;
+                    let ports = host.sandboxes.listening_ports(&p.record).await.map_err(err)?;
+                    *ports.first().ok_or("nothing in the sandbox listens on a port yet; start the app first")?
+                }
+            },
         };
         let info = host.preview_open(port).await.map_err(err)?;
         Ok(format!(

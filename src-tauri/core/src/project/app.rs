@@ -9,12 +9,16 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::{ProjectError, ProjectHost};
+use crate::run::port::PortWatch;
 use crate::run::{self, RunPlan};
 use crate::sandbox::tail::OutputTail;
 use crate::sandbox::{ExecRequest, ExecSink};
 
 /// Output kept per run (the end of it).
 const LOG_KEEP: usize = 1024 * 1024;
+
+/// How often a running app's port is looked for.
+const PORT_POLL: std::time::Duration = std::time::Duration::from_millis(400);
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
@@ -23,6 +27,7 @@ pub struct AppStatus {
     pub phase: String,
     pub install: Option<String>,
     pub dev: String,
+    /// The port the app serves on: the saved one, else the one it opened, once it did.
     pub port: Option<u16>,
     /// How the last step ended ("exit code 1 during install", "exit code 0").
     pub ended: Option<String>,
@@ -30,10 +35,12 @@ pub struct AppStatus {
 
 type Log = OutputTail;
 
-struct LogSink(Arc<Mutex<Log>>);
+/// Keeps the output, and reads the addresses the dev server prints.
+struct LogSink(Arc<Mutex<Log>>, Arc<Mutex<PortWatch>>);
 
 impl LogSink {
     fn push(&self, d: &[u8]) {
+        self.1.lock().feed(d);
         self.0.lock().push(d, LOG_KEEP);
     }
 }
@@ -72,14 +79,13 @@ impl ProjectHost {
             return Ok(s);
         }
         let p = self.project()?;
-        let config = run::load(&p.root)?.config.ok_or(ProjectError::NoRunConfig)?;
         let last = self.store.setting(&run::installed_key(p.record.id))?;
-        let plan = run::plan(&p.root, config, last.as_deref());
+        let plan = run::plan_setup(&p.root, run::load(&p.root)?, last.as_deref()).ok_or(ProjectError::NoRunConfig)?;
         let status = Arc::new(Mutex::new(AppStatus {
             phase: if plan.install.is_some() { "installing" } else { "running" }.into(),
             install: plan.install.clone(),
             dev: plan.config.dev.clone(),
-            port: plan.config.port,
+            port: plan.config.port.filter(|_| plan.port_saved),
             ended: None,
         }));
         *self.apps.log.lock() = Log::default();
@@ -93,7 +99,13 @@ impl ProjectHost {
     }
 
     async fn drive(&self, plan: RunPlan, status: Arc<Mutex<AppStatus>>, log: Arc<Mutex<Log>>) {
-        let mut sink = LogSink(log);
+        let saved = plan.config.port.filter(|_| plan.port_saved);
+        let watch = Arc::new(Mutex::new(PortWatch::new(saved, plan.config.port, [])));
+        if let Ok(p) = self.project() {
+            let before = self.sandboxes.listening_ports(&p.record).await.unwrap_or_default();
+            watch.lock().listened_before(before);
+        }
+        let mut sink = LogSink(log, watch.clone());
         let end = |what: String| {
             let mut s = status.lock();
             s.phase = "exited".into();
@@ -115,9 +127,29 @@ impl ProjectHost {
         }
         sink.push(format!("$ {}\n", plan.config.dev).as_bytes());
         let req = ExecRequest { command: plan.config.dev.clone(), ..Default::default() };
-        match self.exec(&req, &mut sink).await {
+        let run = self.exec(&req, &mut sink);
+        let follow = self.follow_port(&watch, &status);
+        let ended = tokio::select! {
+            r = run => r,
+            never = follow => match never {},
+        };
+        match ended {
             Ok(o) => end(describe(o.exit_code, o.signal)),
             Err(e) => end(format!("the app could not run: {e}")),
+        }
+    }
+
+    /// Polls the sandbox's listening ports while the dev server runs; the app's port goes into
+    /// its status as soon as it is known.
+    async fn follow_port(&self, watch: &Mutex<PortWatch>, status: &Mutex<AppStatus>) -> std::convert::Infallible {
+        loop {
+            tokio::time::sleep(PORT_POLL).await;
+            let Ok(p) = self.project() else { continue };
+            let Ok(listening) = self.sandboxes.listening_ports(&p.record).await else { continue };
+            let port = watch.lock().decide(&listening);
+            if port.is_some() {
+                status.lock().port = port;
+            }
         }
     }
 

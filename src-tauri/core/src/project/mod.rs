@@ -11,6 +11,7 @@
 mod app;
 mod error;
 mod previews;
+mod runport;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,6 +56,7 @@ pub struct ProjectHost {
     pub terminals: Arc<TerminalManager>,
     previews: previews::Previews,
     apps: app::AppRuns,
+    run_ports: runport::RunPorts,
     project: RwLock<Option<Arc<OpenProject>>>,
 }
 
@@ -72,6 +74,7 @@ impl ProjectHost {
             terminals: Arc::new(TerminalManager::new()),
             previews: previews::Previews::default(),
             apps: app::AppRuns::default(),
+            run_ports: runport::RunPorts::default(),
             project: RwLock::new(None),
             secrets,
             store,

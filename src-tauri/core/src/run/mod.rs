@@ -2,6 +2,7 @@
 //! editable, and kept in `.aura/run.json` inside the project so it travels with sync and Git.
 
 mod detect;
+pub mod port;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -114,6 +115,9 @@ pub struct RunPlan {
     pub install: Option<String>,
     /// The manifests' fingerprint now; after an install, recorded under [`installed_key`].
     pub fingerprint: String,
+    /// The port is saved in `.aura/run.json` (then it is the one awaited); else it is the
+    /// framework's usual port, a hint, and the app's port is the one it opens.
+    pub port_saved: bool,
 }
 
 /// The state-database key of the last successful install's fingerprint.
@@ -121,12 +125,18 @@ pub fn installed_key(project_id: i64) -> String {
     format!("run.installed.{project_id}")
 }
 
+/// The plan for the project's configuration (saved or detected); none when there is none.
+pub fn plan_setup(root: &ProjectRoot, setup: RunSetup, last_installed: Option<&str>) -> Option<RunPlan> {
+    let saved = setup.saved;
+    setup.config.map(|c| RunPlan { port_saved: saved, ..plan(root, c, last_installed) })
+}
+
 pub fn plan(root: &ProjectRoot, config: RunConfig, last_installed: Option<&str>) -> RunPlan {
     let fingerprint = fingerprint(root, &config);
     let target_missing = installs_into(&config).is_some_and(|dir| root.dir().is_ok_and(|d| d.metadata(dir).is_err()));
     let due = last_installed != Some(fingerprint.as_str()) || target_missing;
     let install = config.install.clone().filter(|c| due && !c.trim().is_empty());
-    RunPlan { config, install, fingerprint }
+    RunPlan { config, install, fingerprint, port_saved: false }
 }
 
 /// The folder an install fills, when it can be told from the command.
