@@ -110,7 +110,7 @@ describe("▶ Run", () => {
     const pkg = { ...PKG, dependencies: { ...PKG.dependencies, "aura-e2e-no-such-package-zzz": "1.0.0" } };
     fs.writeFileSync(path.join(dirs.project, "package.json"), JSON.stringify(pkg, null, 2));
     await (await b.$("#run-app")).click();
-    await eventually(async () => /^▶ install failed \(exit \d+\)$/.test((await runStatus(b)).text), { what: "install failed", timeout: 180000, interval: 300 });
+    await eventually(async () => /^▶ install failed \(exit \d+\): the registry has no package aura-e2e-no-such-package-zzz$/.test((await runStatus(b)).text), { what: "install failed, and why", timeout: 180000, interval: 300 });
     await eventually(() => b.execute(() => [...document.querySelectorAll(".toast.error")].some((t) => /install failed/.test(t.textContent))), { what: "the toast" });
   });
 });

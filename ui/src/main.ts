@@ -111,7 +111,7 @@ const runner = new RunController({
     const busy = s.phase === "installing" || s.phase === "starting" || s.phase === "running" || s.phase === "stuck";
     $("#run-app").textContent = busy ? "■ Stop" : "▶ Run";
     $("#run-app").title = busy ? "Stop the Run terminal (Shift+F5)" : "Run the project in its sandbox (F5)";
-    if (s.phase === "exited" && s.during === "install") toast("The install failed: its output is in the Run terminal.", "error", showRunTerminal);
+    if (s.phase === "exited" && s.during === "install") toast(`The install failed${s.why ? ` — ${s.why}` : ""}: its output is in the Run terminal.`, "error", showRunTerminal);
   },
   sandboxChanged: () => void refreshSandbox(),
 });

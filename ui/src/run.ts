@@ -13,9 +13,12 @@ export type RunState =
   | { phase: "installing" }
   | { phase: "starting"; port: number | null }
   | { phase: "running"; port: number | null }
-  | { phase: "exited"; code: number | null; during: "install" | "run" }
+  | { phase: "exited"; code: number | null; during: "install" | "run"; why?: string }
   | { phase: "stuck"; port: number | null }
   | { phase: "failed"; message: string };
+
+/** How much of the install's output is kept to tell why it failed. */
+const INSTALL_TAIL = 16 * 1024;
 
 /** How long a started dev server may take to open a port before the status says so. */
 const PORT_WAIT_MS = 120_000;
@@ -80,15 +83,16 @@ export class RunController {
     this.ui.showBottom();
     const id = await this.ui.terminals.create(true, {
       title: "Run",
-      input: runLine(plan.install, plan.config.dev),
+      input: runLine(plan.install, plan.config.dev, awaited),
       run: { port: plan.config.port, saved: plan.port_saved },
       onOutput: (text) => {
         if (installed) {
           if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
           return;
         }
-        tail = (tail + text).slice(-400);
-        if (tail.includes(RUN_MARK)) {
+        // The install's output (its end), for the mark and, when it fails, for why.
+        tail = (tail + text).slice(-INSTALL_TAIL);
+        if (tail.slice(-400).includes(RUN_MARK)) {
           installed = true;
           api.runInstalled().catch(() => {});
           if (run === this.runs) this.set({ phase: "starting", port: awaited });
@@ -97,7 +101,11 @@ export class RunController {
       onExit: (code) => {
         if (run !== this.runs) return;
         this.termId = null;
-        this.set({ phase: "exited", code, during: installed ? "run" : "install" });
+        if (installed) return this.set({ phase: "exited", code, during: "run" });
+        // The status bar says why in one line when the package manager's output tells.
+        api.runExplain(tail).catch(() => null).then((why) => {
+          if (run === this.runs) this.set({ phase: "exited", code, during: "install", why: why ?? undefined });
+        });
       },
     });
     this.ui.sandboxChanged();

@@ -32,6 +32,10 @@ describe("the Run line", () => {
   it("without an install only the dev command runs", () => {
     expect(sh(runLine(null, "echo dev")).out).toBe("dev\n");
   });
+  it("a saved port reaches the dev command as PORT; npm's update notice is off", () => {
+    expect(sh(runLine(null, "echo $PORT $npm_config_update_notifier", 4000)).out).toBe("4000 false\n");
+    expect(sh(runLine("echo i", "echo port=$PORT", null)).out).toBe(`i\n${RUN_MARK}\nport=\n`);
+  });
   it("says each phase", () => {
     expect(runLabel({ phase: "installing" })).toBe("▶ installing…");
     expect(runLabel({ phase: "installing" }, 12)).toBe("▶ installing… 12 s");
@@ -39,6 +43,7 @@ describe("the Run line", () => {
     expect(runLabel({ phase: "running", port: 5173 })).toBe("▶ running :5173");
     expect(runLabel({ phase: "exited", code: 1, during: "install" })).toBe("▶ install failed (exit 1)");
     expect(runLabel({ phase: "exited", code: 0, during: "run" })).toBe("▶ exited with code 0");
+    expect(runLabel({ phase: "exited", code: 1, during: "install", why: "the registry has no package x" })).toBe("▶ install failed (exit 1): the registry has no package x");
     expect(runLabel({ phase: "stuck", port: 8000 })).toBe("▶ running, but nothing listens on :8000 yet");
     expect(runLabel({ phase: "stuck", port: null })).toBe("▶ running, but it opened no port yet");
   });

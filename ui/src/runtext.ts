@@ -13,11 +13,14 @@ export function shellQuote(s: string): string {
  * The line typed into the Run terminal's shell: the install (when due), the mark, then the dev
  * server, in one `exec` so the terminal ends with the exit code of whichever step failed.
  */
-export function runLine(install: string | null, dev: string): string {
+export function runLine(install: string | null, dev: string, port: number | null = null): string {
+  // The port saved in Run settings goes to frameworks that take it (Next.js, Express, Nuxt…) as
+  // PORT, so the two agree; npm's update notice is not about the project.
+  const env = `npm_config_update_notifier=false${port ? ` PORT=${port}` : ""} `;
   const devPart = `exec sh -c ${shellQuote(dev)}`;
-  if (!install) return `${devPart}\n`;
+  if (!install) return `${env}${devPart}\n`;
   const script = `${install} && printf '[aura] %s\\n' 'dependencies installed' && ${devPart}`;
-  return `exec sh -c ${shellQuote(script)}\n`;
+  return `${env}exec sh -c ${shellQuote(script)}\n`;
 }
 
 export function runLabel(s: RunState, seconds = 0): string {
@@ -30,7 +33,7 @@ export function runLabel(s: RunState, seconds = 0): string {
     case "stuck": return s.port ? `▶ running, but nothing listens on :${s.port} yet` : "▶ running, but it opened no port yet";
     case "exited":
       return s.during === "install"
-        ? `▶ install failed${s.code === null ? "" : ` (exit ${s.code})`}`
+        ? `▶ install failed${s.code === null ? "" : ` (exit ${s.code})`}${s.why ? `: ${s.why}` : ""}`
         : `▶ exited${s.code === null ? "" : ` with code ${s.code}`}`;
     case "failed": return `▶ ${s.message}`;
   }

@@ -64,6 +64,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         run::run_save,
         run::run_plan,
         run::run_installed,
+        run::run_explain,
         search::search_project,
         search::find_files,
         sandbox::sandbox_status,

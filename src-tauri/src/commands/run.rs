@@ -44,3 +44,9 @@ pub async fn run_installed(app: AppHandle) -> IpcResult<()> {
     })
     .await
 }
+
+/// Why an install failed, in one line, from the end of its output (none when it does not say).
+#[tauri::command]
+pub fn run_explain(output: String) -> Option<String> {
+    run::failure::explain(&output)
+}

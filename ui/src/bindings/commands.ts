@@ -76,6 +76,7 @@ export const commands = (call: Call) => ({
   runSave: (config: RunConfig) => call<void>("run_save", { config }),
   runPlan: () => call<RunPlan>("run_plan"),
   runInstalled: () => call<void>("run_installed"),
+  runExplain: (output: string) => call<string | null>("run_explain", { output }),
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),
   findFiles: (query: string, limit: number | null) => call<string[]>("find_files", { query, limit }),
   sandboxStatus: () => call<SandboxStatus>("sandbox_status"),

@@ -113,20 +113,27 @@ impl ProjectHost {
         };
         if let Some(install) = &plan.install {
             sink.push(format!("$ {install}\n").as_bytes());
-            let req = ExecRequest { command: install.clone(), ..Default::default() };
+            let env = vec![("npm_config_update_notifier".to_string(), "false".to_string())];
+            let req = ExecRequest { command: install.clone(), env, ..Default::default() };
             match self.exec(&req, &mut sink).await {
                 Ok(o) if o.exit_code == Some(0) => {
                     if let Ok(p) = self.project() {
                         let _ = self.store.set_setting(&run::installed_key(p.record.id), Some(&plan.fingerprint));
                     }
                 }
-                Ok(o) => return end(format!("{} during install", describe(o.exit_code, o.signal))),
+                Ok(o) => {
+                    let why = run::failure::explain(&sink.0.lock().text(64 * 1024));
+                    let why = why.map(|w| format!(": {w}")).unwrap_or_default();
+                    return end(format!("{} during install{why}", describe(o.exit_code, o.signal)));
+                }
                 Err(e) => return end(format!("the install could not run: {e}")),
             }
             status.lock().phase = "running".into();
         }
         sink.push(format!("$ {}\n", plan.config.dev).as_bytes());
-        let req = ExecRequest { command: plan.config.dev.clone(), ..Default::default() };
+        // A saved port goes to frameworks that take it as PORT, so the two agree.
+        let env = saved.map(|p| vec![("PORT".to_string(), p.to_string())]).unwrap_or_default();
+        let req = ExecRequest { command: plan.config.dev.clone(), env, ..Default::default() };
         let run = self.exec(&req, &mut sink);
         let follow = self.follow_port(&watch, &status);
         let ended = tokio::select! {

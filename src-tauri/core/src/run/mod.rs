@@ -2,6 +2,7 @@
 //! editable, and kept in `.aura/run.json` inside the project so it travels with sync and Git.
 
 mod detect;
+pub mod failure;
 pub mod port;
 
 use serde::{Deserialize, Serialize};

@@ -44,7 +44,7 @@ pub fn printed_ports(text: &str) -> Vec<u16> {
 
 /// `text` without terminal escape sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL|ST`, and
 /// two-byte escapes).
-fn strip_ansi(text: &str) -> String {
+pub(crate) fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -215,6 +215,8 @@ const BASE_ENV: &[(&str, &str)] = &[
     ("TERM", "xterm-256color"),
     ("COLORTERM", "truecolor"),
     ("AURA_SANDBOX", "local"),
+    // npm's "new version available" notice: not about the project, and a call to the registry.
+    ("npm_config_update_notifier", "false"),
 ];
 
 /// `/bin`, `/lib`, ... as links into `/usr`, for the ones this system has.
