@@ -140,3 +140,54 @@ describe("▶ Run on the bundled sample", () => {
     await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped" });
   });
 });
+
+describe("▶ Run in a monorepo", () => {
+  let app;
+  const server = (name, port) => `require("http").createServer((q, s) => s.end("<h1 id=who>${name}</h1>")).listen(${port}, "127.0.0.1", () => console.log("${name} on http://localhost:${port}/"));\n`;
+  const dirs = makeSandboxDirs({
+    "package.json": JSON.stringify({ name: "shop", private: true, workspaces: ["apps/*", "packages/*"] }, null, 2),
+    "apps/web/package.json": JSON.stringify({ name: "web", scripts: { dev: "node server.js" } }),
+    "apps/web/server.js": server("web", 4997),
+    "packages/api/package.json": JSON.stringify({ name: "api", scripts: { start: "node server.js" } }),
+    "packages/api/server.js": server("api", 4998),
+    "packages/ui/package.json": JSON.stringify({ name: "ui" }),
+  });
+  before(async () => {
+    app = await startReady(dirs);
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test("Run settings lists the workspace's apps; the one chosen is installed at the root and started in its folder", async () => {
+    const b = app.browser;
+    await b.action("key").down(Key.Ctrl).down(Key.Shift).down("p").up("p").up(Key.Shift).up(Key.Ctrl).perform();
+    await (await b.$(".palette-input")).setValue(">Run: Settings");
+    await eventually(() => b.execute(() => /Run: Settings/.test(document.querySelector(".palette-item.selected")?.textContent ?? "")), { what: "palette entry" });
+    await b.keys(Key.Enter);
+    const form = await b.$('[data-testid="run-settings"]');
+    await form.waitForDisplayed({ timeout: 10000 });
+    assert.match(await form.getText(), /detected: package\.json workspaces: apps\/web \(Node\.js, npm\)/);
+    const options = await b.execute(() => [...document.querySelectorAll('select[name="app"] option')].map((o) => o.textContent));
+    assert.deepEqual(options, ["as set below", "apps/web — web (Node.js)", "packages/api — api (Node.js)"]);
+    assert.equal(await (await form.$('input[name="dev"]')).getValue(), "cd apps/web && npm run dev");
+    await (await form.$('select[name="app"]')).selectByVisibleText("packages/api — api (Node.js)");
+    assert.equal(await (await form.$('input[name="dev"]')).getValue(), "cd packages/api && npm run start");
+    assert.equal(await (await form.$('input[name="install"]')).getValue(), "npm install");
+    await (await form.$("button=Save")).click();
+    await eventually(() => fs.existsSync(path.join(dirs.project, ".aura/run.json")), { what: ".aura/run.json" });
+
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).text === "▶ running :4998", { what: "the api running", timeout: 120000, interval: 300 });
+    assert.ok(fs.existsSync(path.join(dirs.project, "node_modules/api")), "npm linked the workspace at the root");
+    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
+    await b.switchFrame(await b.$(".preview-frame"));
+    try {
+      await eventually(async () => (await (await b.$("#who")).getText()) === "api", { what: "the api's page", timeout: 30000 });
+    } finally {
+      await b.switchFrame(null);
+    }
+    await (await b.$("#run-app")).click();
+    await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped" });
+  });
+});

@@ -49,6 +49,7 @@ import type { NewProjectOptions } from "./bindings/NewProjectOptions";
 import type { Offer } from "./bindings/Offer";
 import type { RunConfig } from "./bindings/RunConfig";
 import type { RunPlan } from "./bindings/RunPlan";
+import type { RunApp } from "./bindings/RunApp";
 import type { RunSetup } from "./bindings/RunSetup";
 import type { UpdateInfo } from "./bindings/UpdateInfo";
 import type { UpdateProgress } from "./bindings/UpdateProgress";
@@ -60,7 +61,7 @@ export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSetti
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
-export type { RunConfig, RunPlan, RunSetup };
+export type { RunApp, RunConfig, RunPlan, RunSetup };
 export type { GitImport, NewProject, NewProjectOptions };
 export type { AgentEvent, AgentPolicy, AgentStatus, Permission, UndoReport };
 export type { Connection, NetAnswer, NetAsk, NetEvent };

@@ -3,7 +3,7 @@
 // opens (the core follows the terminal and the sandbox's ports: `runPort`; a port saved in Run
 // settings is the one awaited) and opens the preview on it. The status bar follows every step; ■ Stop ends the Run terminal.
 import { h } from "./dom";
-import { api, asIpcError, type RunConfig, type RunPlan } from "./ipc";
+import { api, asIpcError, type RunApp, type RunConfig, type RunPlan } from "./ipc";
 import { openDialog, toast } from "./modal";
 import type { TerminalPanel } from "./terminal";
 import { RestartWatch, RUN_MARK, runLine } from "./runtext";
@@ -165,7 +165,17 @@ export class RunController {
     };
     const install = field("Install command", c.install ?? "", "install");
     const dev = field("Dev command", c.dev, "dev");
-    const port = field("Port", c.port ? String(c.port) : "", "port");
+    // A port typed here is the one ▶ Run waits for; left empty, Run follows the port the app opens.
+    const port = field("Port", setup.saved && c.port ? String(c.port) : "", "port");
+    port.input.placeholder = c.port ? `found by itself (usually ${c.port})` : "found by itself";
+    let manifests = c.manifests;
+    const app = appChoice(setup.apps, c.dev, (a) => {
+      install.input.value = a.config.install ?? "";
+      dev.input.value = a.config.dev;
+      port.input.value = "";
+      port.input.placeholder = a.config.port ? `found by itself (usually ${a.config.port})` : "found by itself";
+      manifests = a.config.manifests;
+    });
     const error = h("div", { class: "run-error", role: "alert", hidden: true });
     const save = h("button", { type: "submit", class: "primary" }, "Save");
     const cancel = h("button", { type: "button" }, "Cancel");
@@ -173,7 +183,7 @@ export class RunController {
       h("h3", {}, "Run settings"),
       why ? h("p", { class: "run-why" }, why) : null,
       h("p", { class: "hint" }, `${setup.source}. Saved in .aura/run.json, so it travels with the project.`),
-      install.row, dev.row, port.row, error, h("div", { class: "modal-buttons" }, save, cancel));
+      app, install.row, dev.row, port.row, error, h("div", { class: "modal-buttons" }, save, cancel));
     const close = openDialog(form, () => {});
     cancel.addEventListener("click", close);
     form.addEventListener("submit", async (e) => {
@@ -186,7 +196,7 @@ export class RunController {
         return;
       }
       try {
-        await api.runSave({ install: install.input.value.trim() || null, dev: dev.input.value.trim(), port: p ? n : null, manifests: c.manifests });
+        await api.runSave({ install: install.input.value.trim() || null, dev: dev.input.value.trim(), port: p ? n : null, manifests });
         close();
         toast("Run settings saved in .aura/run.json");
       } catch (err) {
@@ -196,4 +206,19 @@ export class RunController {
     });
     dev.input.focus();
   }
+}
+
+/** A monorepo's apps to pick from (each fills the commands below); none for a single package. */
+function appChoice(apps: RunApp[], dev: string, pick: (a: RunApp) => void): HTMLElement | null {
+  if (!apps.length) return null;
+  const select = h("select", { class: "modal-input", name: "app", "aria-label": "App" });
+  select.append(h("option", { value: "" }, "as set below"));
+  apps.forEach((a, i) => select.append(h("option", { value: String(i) }, `${a.folder} — ${a.name} (${a.framework})`)));
+  const current = apps.findIndex((a) => a.config.dev === dev);
+  if (current >= 0) select.value = String(current);
+  select.addEventListener("change", () => {
+    const a = apps[Number(select.value)];
+    if (select.value && a) pick(a);
+  });
+  return h("label", { class: "run-row" }, "App", select);
 }

@@ -177,3 +177,75 @@ fn an_install_is_due_when_the_manifests_changed_or_what_it_fills_is_gone() {
     std::fs::write(root.path().join("package.json"), VITE_REACT_TS.replace("6.3.5", "6.3.6")).unwrap();
     assert!(run::plan(&root, c, Some(&first.fingerprint)).install.is_some(), "a dependency changed");
 }
+
+/// create-turbo's layout: pnpm workspace, `turbo run dev` at the root, two Next.js apps with
+/// their own ports, shared packages without a dev script.
+#[test]
+fn monorepo_apps_are_listed_and_installed_at_the_root() {
+    let (_d, root) = project(&[
+        (
+            "package.json",
+            r#"{"name":"my-turborepo","private":true,"scripts":{"build":"turbo run build","dev":"turbo run dev","lint":"turbo run lint"},
+              "devDependencies":{"prettier":"^3.6.0","turbo":"^2.5.4","typescript":"5.8.2"},"packageManager":"pnpm@9.0.0","engines":{"node":">=18"}}"#,
+        ),
+        ("pnpm-workspace.yaml", "packages:\n  - \"apps/*\"\n  - \"packages/*\"\n"),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        (
+            "apps/web/package.json",
+            r#"{"name":"web","private":true,"type":"module","scripts":{"dev":"next dev --turbopack --port 3000","build":"next build"},
+              "dependencies":{"@repo/ui":"workspace:*","next":"^15.3.0","react":"^19.1.0"}}"#,
+        ),
+        (
+            "apps/docs/package.json",
+            r#"{"name":"docs","private":true,"type":"module","scripts":{"dev":"next dev --turbopack --port 3001","build":"next build"},
+              "dependencies":{"@repo/ui":"workspace:*","next":"^15.3.0"}}"#,
+        ),
+        ("packages/ui/package.json", r#"{"name":"@repo/ui","scripts":{"lint":"eslint . --max-warnings 0"}}"#),
+        ("packages/eslint-config/package.json", r#"{"name":"@repo/eslint-config","private":true}"#),
+        ("apps/web/node_modules/x/package.json", r#"{"name":"x","scripts":{"dev":"x"}}"#),
+    ]);
+    let setup = run::load(&root).unwrap();
+    let c = setup.config.unwrap();
+    assert_eq!(c.dev, "pnpm run dev", "the root's own dev script (turbo) stays the default");
+    let apps: Vec<_> = setup.apps.iter().map(|a| (a.folder.as_str(), a.name.as_str(), a.framework.as_str())).collect();
+    assert_eq!(apps, [("apps/docs", "docs", "Next.js"), ("apps/web", "web", "Next.js")]);
+    let web = &setup.apps[1].config;
+    assert_eq!(web.install.as_deref(), Some("pnpm install"), "installed at the workspace root");
+    assert_eq!(web.dev, "cd apps/web && pnpm run dev");
+    assert_eq!(web.port, Some(3000));
+    assert_eq!(setup.apps[0].config.port, Some(3001));
+    assert_eq!(web.manifests, ["package.json", "pnpm-lock.yaml", "apps/web/package.json"]);
+}
+
+/// npm workspaces (yarn's object form too) with no dev script at the root: the app that serves
+/// pages is what ▶ Run starts; the API server is listed after it.
+#[test]
+fn a_workspace_root_without_a_dev_script_runs_its_web_app() {
+    let api = r#"{"name":"api","scripts":{"start":"node server.js"},"dependencies":{"express":"^5.1.0"}}"#;
+    let client =
+        r#"{"name":"client","scripts":{"dev":"vite","build":"vite build"},"devDependencies":{"vite":"^6.3.5"}}"#;
+    for root_pkg in [
+        r#"{"name":"shop","private":true,"workspaces":["packages/*"]}"#,
+        r#"{"name":"shop","private":true,"workspaces":{"packages":["packages/**"],"nohoist":["**/react-native"]}}"#,
+    ] {
+        let (_d, root) = project(&[
+            ("package.json", root_pkg),
+            ("package-lock.json", "{}"),
+            ("packages/api/package.json", api),
+            ("packages/client/package.json", client),
+        ]);
+        let setup = run::load(&root).unwrap();
+        let c = setup.config.unwrap();
+        assert_eq!(
+            (c.install.as_deref(), c.dev.as_str(), c.port),
+            (Some("npm install"), "cd packages/client && npm run dev", Some(5173)),
+            "{root_pkg}"
+        );
+        assert!(setup.source.contains("workspaces: packages/client (Vite, npm)"), "{}", setup.source);
+        let folders: Vec<_> = setup.apps.iter().map(|a| a.folder.as_str()).collect();
+        assert_eq!(folders, ["packages/client", "packages/api"]);
+    }
+    // Not a workspace: no apps listed.
+    let (_d, root) = project(&[("package.json", VITE_REACT_TS)]);
+    assert!(run::load(&root).unwrap().apps.is_empty());
+}

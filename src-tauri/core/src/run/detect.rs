@@ -10,7 +10,7 @@ use crate::paths::ProjectRoot;
 /// Only small manifests are read.
 const MAX_MANIFEST: u64 = 1 << 20;
 
-fn read(root: &ProjectRoot, rel: &str) -> Option<String> {
+pub(super) fn read(root: &ProjectRoot, rel: &str) -> Option<String> {
     let dir = root.dir().ok()?;
     let f = crate::paths::open_read(&dir, std::path::Path::new(rel)).ok()?;
     let meta = f.metadata().ok()?;
@@ -47,18 +47,51 @@ pub fn detect(root: &ProjectRoot) -> Option<(RunConfig, String)> {
 fn node(root: &ProjectRoot, text: &str) -> (RunConfig, String) {
     let pkg: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let (pm, lock) = package_manager(root, &pkg);
-    let scripts = &pkg["scripts"];
-    let script = |name: &str| scripts[name].as_str().map(str::to_string);
-    let has = |dep: &str| pkg["dependencies"].get(dep).is_some() || pkg["devDependencies"].get(dep).is_some();
-    let run = |name: &str| if pm == "npm" { format!("npm run {name}") } else { format!("{pm} run {name}") };
-    let (dev, text) = match (script("dev"), script("start")) {
-        (Some(s), _) => (run("dev"), s),
-        (None, Some(s)) => (run("start"), s),
-        (None, None) => {
+    let mut manifests = vec!["package.json".to_string()];
+    manifests.extend(lock.map(str::to_string));
+    // A workspace root with nothing to run itself: its first app, installed at the root.
+    if script_of(&pkg).is_none() {
+        if let Some(app) = super::workspaces::apps(root, &pkg, pm, &manifests).into_iter().next() {
+            let source = format!("package.json workspaces: {} ({}, {pm})", app.folder, app.framework);
+            return (app.config, source);
+        }
+    }
+    let (dev, text) = match script_of(&pkg) {
+        Some((name, text)) => (run_script(pm, name), text),
+        None => {
             let main = pkg["main"].as_str().unwrap_or("index.js").to_string();
             (format!("node {main}"), String::new())
         }
     };
+    let (framework, port) = framework(&pkg, &text);
+    let config = RunConfig { install: Some(format!("{pm} install")), dev, port: Some(port), manifests };
+    (config, format!("package.json ({framework}, {pm})"))
+}
+
+/// The apps of the folder when it is a JavaScript workspace (see `workspaces.rs`).
+pub fn workspace_apps(root: &ProjectRoot) -> Vec<super::RunApp> {
+    let Some(pkg) = read(root, "package.json").and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+        return Vec::new();
+    };
+    let (pm, lock) = package_manager(root, &pkg);
+    let mut manifests = vec!["package.json".to_string()];
+    manifests.extend(lock.map(str::to_string));
+    super::workspaces::apps(root, &pkg, pm, &manifests)
+}
+
+/// The script that starts the app (`dev`, else `start`) and its text.
+pub(super) fn script_of(pkg: &Value) -> Option<(&'static str, String)> {
+    ["dev", "start"].into_iter().find_map(|name| pkg["scripts"][name].as_str().map(|t| (name, t.to_string())))
+}
+
+/// `npm run dev`, `pnpm run dev`…
+pub(super) fn run_script(pm: &str, name: &str) -> String {
+    format!("{pm} run {name}")
+}
+
+/// The framework a package uses, and the port it usually serves on (a `--port` in the script wins).
+pub(super) fn framework(pkg: &Value, text: &str) -> (&'static str, u16) {
+    let has = |dep: &str| pkg["dependencies"].get(dep).is_some() || pkg["devDependencies"].get(dep).is_some();
     let (framework, default_port) = if has("next") || text.contains("next ") {
         ("Next.js", 3000)
     } else if has("@angular/core") || text.contains("ng serve") {
@@ -78,15 +111,11 @@ fn node(root: &ProjectRoot, text: &str) -> (RunConfig, String) {
     } else {
         ("Node.js", 3000)
     };
-    let port = port_flag(&text).unwrap_or(default_port);
-    let mut manifests = vec!["package.json".to_string()];
-    manifests.extend(lock.map(str::to_string));
-    let config = RunConfig { install: Some(format!("{pm} install")), dev, port: Some(port), manifests };
-    (config, format!("package.json ({framework}, {pm})"))
+    (framework, port_flag(text).unwrap_or(default_port))
 }
 
 /// The package manager: the lockfile first, then `packageManager`, else npm.
-fn package_manager(root: &ProjectRoot, pkg: &Value) -> (&'static str, Option<&'static str>) {
+pub(super) fn package_manager(root: &ProjectRoot, pkg: &Value) -> (&'static str, Option<&'static str>) {
     for (lock, pm) in [
         ("pnpm-lock.yaml", "pnpm"),
         ("yarn.lock", "yarn"),

@@ -4,6 +4,7 @@
 mod detect;
 pub mod failure;
 pub mod port;
+mod workspaces;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -11,7 +12,8 @@ use ts_rs::TS;
 use crate::paths::ProjectRoot;
 use crate::workspace::{files, WorkspaceError};
 
-pub use detect::detect;
+pub use detect::{detect, workspace_apps};
+pub use workspaces::RunApp;
 
 /// Where the configuration is kept, relative to the project root.
 pub const CONFIG_PATH: &str = ".aura/run.json";
@@ -38,6 +40,8 @@ pub struct RunSetup {
     /// "saved in .aura/run.json", "detected: package.json (Vite, npm)", or why nothing was found.
     pub source: String,
     pub saved: bool,
+    /// The apps of a monorepo (npm / yarn / pnpm workspaces), to choose from; empty otherwise.
+    pub apps: Vec<RunApp>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,17 +65,18 @@ impl crate::error::UserFacing for RunError {
     }
 }
 
-/// The saved configuration, else the detected one.
+/// The saved configuration, else the detected one; with a monorepo's apps to choose from.
 pub fn load(root: &ProjectRoot) -> Result<RunSetup, RunError> {
+    let apps = workspace_apps(root);
     match files::read_file(root, CONFIG_PATH) {
         Ok(content) => {
             let config: RunConfig =
                 serde_json::from_str(&content.text).map_err(|e| RunError::BadConfig(e.to_string()))?;
-            Ok(RunSetup { config: Some(config), source: format!("saved in {CONFIG_PATH}"), saved: true })
+            Ok(RunSetup { config: Some(config), source: format!("saved in {CONFIG_PATH}"), saved: true, apps })
         }
         Err(WorkspaceError::NotFound(_)) => Ok(match detect(root) {
             Some((config, from)) => {
-                RunSetup { config: Some(config), source: format!("detected: {from}"), saved: false }
+                RunSetup { config: Some(config), source: format!("detected: {from}"), saved: false, apps }
             }
             None => RunSetup {
                 config: None,
@@ -79,6 +84,7 @@ pub fn load(root: &ProjectRoot) -> Result<RunSetup, RunError> {
                     "nothing to detect (no package.json, Python project, Cargo.toml or index.html): enter the commands"
                         .into(),
                 saved: false,
+                apps,
             },
         }),
         Err(e) => Err(e.into()),
