@@ -47,6 +47,9 @@ impl AppState {
                 let _ = ch.send(status.clone());
             }
         });
+        // Package caches of local sandboxes, one folder per project (~/.cache/aura/package-cache).
+        let cache_root = dirs::cache_dir().unwrap_or_else(|| data_dir.join("cache"));
+        host.sandboxes.set_package_cache(cache_root.join("aura").join("package-cache"));
         let host = Arc::new(host);
         let agents = Arc::new(crate::agent::Agents::new(host.clone(), &data_dir)?);
         Ok(Self { host, sync_channel, agents, data_dir, started, startup: Mutex::new(startup) })

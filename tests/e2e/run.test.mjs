@@ -35,6 +35,28 @@ async function runStatus(b) {
   });
 }
 
+/** Waits until the preview shows `text` in `selector`. */
+async function previewShows(b, selector, text, what) {
+  await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
+  await b.switchFrame(await b.$(".preview-frame"));
+  try {
+    await eventually(async () => (await (await b.$(selector)).getText()) === text, { what, timeout: 30000 });
+  } finally {
+    await b.switchFrame(null);
+  }
+}
+
+/** Opens Run settings from the command palette; returns the form. */
+async function openRunSettings(b) {
+  await b.action("key").down(Key.Ctrl).down(Key.Shift).down("p").up("p").up(Key.Shift).up(Key.Ctrl).perform();
+  await (await b.$(".palette-input")).setValue(">Run: Settings");
+  await eventually(() => b.execute(() => /Run: Settings/.test(document.querySelector(".palette-item.selected")?.textContent ?? "")), { what: "palette entry" });
+  await b.keys(Key.Enter);
+  const form = await b.$('[data-testid="run-settings"]');
+  await form.waitForDisplayed({ timeout: 10000 });
+  return form;
+}
+
 /** Records every phase the status bar shows from now on. */
 async function recordPhases(b) {
   await b.execute(() => {
@@ -64,13 +86,7 @@ describe("▶ Run", () => {
     assert.ok(fs.existsSync(path.join(dirs.project, "node_modules/ms/package.json")), "installed into the project");
     assert.equal(await (await b.$("#run-app")).getText(), "■ Stop");
 
-    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
-    await b.switchFrame(await b.$(".preview-frame"));
-    try {
-      await eventually(async () => (await (await b.$("#msg")).getText()) === "hello from run, 1m", { what: "the page in the preview", timeout: 30000 });
-    } finally {
-      await b.switchFrame(null);
-    }
+    await previewShows(b, "#msg", "hello from run, 1m", "the page in the preview");
 
     // Stop, then run again: nothing changed, so no install.
     await (await b.$("#run-app")).click();
@@ -86,12 +102,7 @@ describe("▶ Run", () => {
 
   test("a dev command that exits, set in Run settings; an install that fails", async () => {
     const b = app.browser;
-    await b.action("key").down(Key.Ctrl).down(Key.Shift).down("p").up("p").up(Key.Shift).up(Key.Ctrl).perform();
-    await (await b.$(".palette-input")).setValue(">Run: Settings");
-    await eventually(() => b.execute(() => /Run: Settings/.test(document.querySelector(".palette-item.selected")?.textContent ?? "")), { what: "palette entry" });
-    await b.keys(Key.Enter);
-    const form = await b.$('[data-testid="run-settings"]');
-    await form.waitForDisplayed({ timeout: 10000 });
+    const form = await openRunSettings(b);
     assert.match(await form.getText(), /detected: package\.json \(Node\.js, npm\)/);
     await (await form.$('input[name="dev"]')).setValue("node missing.js");
     await (await form.$('input[name="port"]')).setValue("80");
@@ -129,13 +140,7 @@ describe("▶ Run on the bundled sample", () => {
     const b = app.browser;
     await (await b.$("#run-app")).click();
     await eventually(async () => (await runStatus(b)).text === "▶ running :5173", { what: "running :5173", timeout: 60000, interval: 300 });
-    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
-    await b.switchFrame(await b.$(".preview-frame"));
-    try {
-      await eventually(async () => (await (await b.$("h1")).getText()) === "Hello, Aura", { what: "the sample's page in the preview", timeout: 30000 });
-    } finally {
-      await b.switchFrame(null);
-    }
+    await previewShows(b, "h1", "Hello, Aura", "the sample's page in the preview");
     await (await b.$("#run-app")).click();
     await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped" });
   });
@@ -161,12 +166,7 @@ describe("▶ Run in a monorepo", () => {
 
   test("Run settings lists the workspace's apps; the one chosen is installed at the root and started in its folder", async () => {
     const b = app.browser;
-    await b.action("key").down(Key.Ctrl).down(Key.Shift).down("p").up("p").up(Key.Shift).up(Key.Ctrl).perform();
-    await (await b.$(".palette-input")).setValue(">Run: Settings");
-    await eventually(() => b.execute(() => /Run: Settings/.test(document.querySelector(".palette-item.selected")?.textContent ?? "")), { what: "palette entry" });
-    await b.keys(Key.Enter);
-    const form = await b.$('[data-testid="run-settings"]');
-    await form.waitForDisplayed({ timeout: 10000 });
+    const form = await openRunSettings(b);
     assert.match(await form.getText(), /detected: package\.json workspaces: apps\/web \(Node\.js, npm\)/);
     const options = await b.execute(() => [...document.querySelectorAll('select[name="app"] option')].map((o) => o.textContent));
     assert.deepEqual(options, ["as set below", "apps/web — web (Node.js)", "packages/api — api (Node.js)"]);
@@ -180,13 +180,7 @@ describe("▶ Run in a monorepo", () => {
     await (await b.$("#run-app")).click();
     await eventually(async () => (await runStatus(b)).text === "▶ running :4998", { what: "the api running", timeout: 120000, interval: 300 });
     assert.ok(fs.existsSync(path.join(dirs.project, "node_modules/api")), "npm linked the workspace at the root");
-    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
-    await b.switchFrame(await b.$(".preview-frame"));
-    try {
-      await eventually(async () => (await (await b.$("#who")).getText()) === "api", { what: "the api's page", timeout: 30000 });
-    } finally {
-      await b.switchFrame(null);
-    }
+    await previewShows(b, "#who", "api", "the api's page");
     await (await b.$("#run-app")).click();
     await eventually(async () => (await runStatus(b)).phase === "idle", { what: "stopped" });
   });

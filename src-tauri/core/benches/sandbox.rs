@@ -5,6 +5,9 @@
 //! - the sandbox's own network: create + first exec and exec round trip on the isolated network
 //!   (own namespace + pasta) vs the host network, and `npm install` of a small Express app with
 //!   a warm npm cache on each (real registry traffic)
+//! - `npm install` in a *new* sandbox of the same project: with the project's kept package
+//!   cache vs without one (every new sandbox started cold before), and by hand on the host with
+//!   a warm npm cache
 //!
 //!     cargo bench -p aura-core --bench sandbox
 
@@ -95,6 +98,7 @@ fn main() {
 
         network_modes(&root, N).await;
         npm_install_modes().await;
+        npm_install_new_sandbox().await;
 
         // PTY spawn to first output.
         let mgr = TerminalManager::new();
@@ -187,5 +191,65 @@ async fn npm_install_modes() {
         ms(median(&a)),
         ms(median(&b)),
         median(&a).as_secs_f64() / median(&b).as_secs_f64()
+    );
+}
+
+/// The timed part of an install: `npm install` after `node_modules` is removed, in microseconds.
+const TIMED_INSTALL: &str = "set -e; q='--no-audit --no-fund --loglevel=error'; rm -rf node_modules; \
+     s=$(date +%s%N); npm install $q >/dev/null; e=$(date +%s%N); rm -rf node_modules; echo $(( (e - s) / 1000 ))";
+
+/// One `npm install` in a new sandbox with `spec`; returns its time.
+async fn install_in_new_sandbox(p: &LocalProvider, root: &ProjectRoot, spec: &SandboxSpec) -> Duration {
+    let sb = p.create_for(root, spec).unwrap();
+    let mut out = Out(Vec::new());
+    let req = ExecRequest { command: TIMED_INSTALL.into(), timeout_s: Some(300), ..Default::default() };
+    let o = p.exec(&sb.id, &req, &mut out).await.unwrap();
+    assert_eq!(o.exit_code, Some(0), "npm install failed in the sandbox");
+    p.delete(&sb.id).await.unwrap();
+    Duration::from_micros(String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds"))
+}
+
+/// `npm install` in a new sandbox of a project that installed before: with the project's kept
+/// package cache vs without (cold), vs by hand on the host with a warm cache; median of 3.
+async fn npm_install_new_sandbox() {
+    let (_dir, root) = express_project();
+    let p = LocalProvider::new(false).expect("bubblewrap with an isolated network");
+    let cache = tempfile::tempdir().unwrap();
+    let kept = SandboxSpec { cache_dir: Some(cache.path().to_path_buf()), ..Default::default() };
+    install_in_new_sandbox(&p, &root, &kept).await; // the project's first install fills its cache
+    // The peer: its own copy of the project (its lockfile is its own) and npm's defaults, as in
+    // the sandbox (no user .npmrc).
+    let (_host_dir, host_root) = express_project();
+    let host_cache = tempfile::tempdir().unwrap();
+    let by_hand = || {
+        let out = std::process::Command::new("sh")
+            .args(["-c", TIMED_INSTALL])
+            .current_dir(host_root.path())
+            .env("npm_config_cache", host_cache.path())
+            .env("npm_config_userconfig", "/dev/null")
+            .env("npm_config_update_notifier", "false")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "npm install on the host failed");
+        Duration::from_micros(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
+    };
+    by_hand(); // warms the host's cache
+    let (mut warm, mut cold, mut host) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        warm.push(install_in_new_sandbox(&p, &root, &kept).await);
+        cold.push(install_in_new_sandbox(&p, &root, &SandboxSpec::default()).await);
+        host.push(by_hand());
+    }
+    for v in [&mut warm, &mut cold, &mut host] {
+        v.sort();
+    }
+    let (w, c, h) = (median(&warm), median(&cold), median(&host));
+    println!(
+        "package cache: npm install (express 4.21.2, 72 packages) in a new sandbox, median of 3: kept cache {:.0} ms, no kept cache {:.0} ms ({:.1}x faster); by hand on the host with a warm cache {:.0} ms, ratio {:.2}x",
+        ms(w),
+        ms(c),
+        c.as_secs_f64() / w.as_secs_f64(),
+        ms(h),
+        w.as_secs_f64() / h.as_secs_f64()
     );
 }

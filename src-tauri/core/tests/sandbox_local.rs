@@ -343,3 +343,42 @@ fn the_ports_a_dev_server_listens_on_are_found() {
     assert_eq!(found, hinted, "the listening socket of the sandboxed server is found");
     rt.block_on(p.stop(&sb.id)).unwrap();
 }
+
+/// Package managers' caches outlive the sandbox (a new sandbox installs offline from them) and
+/// belong to one project: another project's cache is another folder. Real npm, real registry.
+#[test]
+fn package_caches_outlive_the_sandbox_and_stay_per_project() {
+    let f = fx();
+    std::fs::write(
+        f.root.path().join("package.json"),
+        r#"{ "name": "cache-test", "private": true, "dependencies": { "ms": "2.1.3" } }"#,
+    )
+    .unwrap();
+    let caches = tempfile::tempdir().unwrap();
+    let (mine, other) = (caches.path().join("mine"), caches.path().join("other"));
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    let spec = |dir: &std::path::Path| SandboxSpec { cache_dir: Some(dir.to_path_buf()), ..Default::default() };
+    let q = "--no-audit --no-fund --loglevel=error";
+    rt().block_on(async {
+        let sb = f.p.create_for(&f.root, &spec(&mine)).unwrap();
+        let (r, out, err) = run(&f.p, &sb.id, &format!("npm install {q} && echo $npm_config_cache")).await;
+        assert_eq!(r.unwrap().exit_code, Some(0), "{out}{err}");
+        assert_eq!(out.trim_end().lines().last(), Some("/home/aura/.cache/npm"));
+        f.p.delete(&sb.id).await.unwrap();
+        assert!(mine.join("npm/_cacache").is_dir(), "the cache is kept on the host, in the project's folder");
+
+        // A new sandbox of the same project: offline, from the kept cache.
+        let sb = f.p.create_for(&f.root, &spec(&mine)).unwrap();
+        let (r, out, err) = run(&f.p, &sb.id, &format!("rm -rf node_modules && npm install --offline {q}")).await;
+        assert_eq!(r.unwrap().exit_code, Some(0), "{out}{err}");
+        assert!(f.root.path().join("node_modules/ms/package.json").is_file());
+        f.p.delete(&sb.id).await.unwrap();
+
+        // Another project's cache is not this one: offline, nothing to install from.
+        let sb = f.p.create_for(&f.root, &spec(&other)).unwrap();
+        let (r, _, _) = run(&f.p, &sb.id, &format!("rm -rf node_modules && npm install --offline {q}")).await;
+        assert_ne!(r.unwrap().exit_code, Some(0), "installed offline without a cache");
+        f.p.delete(&sb.id).await.unwrap();
+    });
+}

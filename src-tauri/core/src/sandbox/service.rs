@@ -116,6 +116,9 @@ pub struct SandboxService {
     keeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The remote sandbox's listening ports as last asked (id, when, ports).
     remote_ports: Mutex<Option<(String, std::time::Instant, Vec<u16>)>>,
+    /// Where local sandboxes keep each project's package caches (none: a fresh `~/.cache` for
+    /// every command).
+    package_cache: Mutex<Option<PathBuf>>,
 }
 
 /// How long a remote sandbox's port listing is reused.
@@ -193,6 +196,28 @@ impl SandboxService {
             keep: Arc::default(),
             keeper: Mutex::new(None),
             remote_ports: Mutex::new(None),
+            package_cache: Mutex::new(None),
+        }
+    }
+
+    /// Keeps each project's package-manager caches under `dir` (one folder per project), so an
+    /// install in a local sandbox after the first is served from them.
+    pub fn set_package_cache(&self, dir: PathBuf) {
+        *self.package_cache.lock() = Some(dir);
+    }
+
+    /// `root`'s cache folder (made if missing); none when there is no cache or it cannot be made.
+    fn project_cache(&self, root: &ProjectRoot) -> Option<PathBuf> {
+        let base = self.package_cache.lock().clone()?;
+        let install = self.store.install_id().unwrap_or_default();
+        let key = blake3::hash(format!("{install}\n{}", root.path().display()).as_bytes()).to_hex()[..16].to_string();
+        let dir = base.join(key);
+        match std::fs::create_dir_all(&dir) {
+            Ok(()) => Some(dir),
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %dir.display(), "no package cache for this project");
+                None
+            }
         }
     }
 
@@ -407,6 +432,7 @@ impl SandboxService {
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
             egress: egress.clone(),
+            cache_dir: if settings.provider == ProviderKind::Local { self.project_cache(root) } else { None },
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();

@@ -94,6 +94,11 @@ pub struct SandboxSpec {
     pub auto_stop_minutes: Option<u32>,
     /// Where the sandbox may connect to (the project's network choice).
     pub egress: Egress,
+    /// A local sandbox's persistent `~/.cache` (package managers' caches), one per project so
+    /// no project changes what another installs. Not sent to providers.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Where a remote sandbox may connect to, as its provider is asked at create.

@@ -162,14 +162,14 @@ fn user_tasks(uid: u32) -> usize {
 pub fn argv(
     iso: &Isolation,
     net: Option<&Netns>,
-    project: &Path,
+    mounts: &Mounts,
     guard: Option<&Guard>,
     cwd: Option<&str>,
     env: &[(String, String)],
     limits: &Limits,
     command: &[String],
 ) -> Result<Vec<String>, String> {
-    argv_with(iso, net, project, guard, cwd, env, limits, command, true)
+    argv_with(iso, net, mounts, guard, cwd, env, limits, command, true)
 }
 
 /// What every sandbox gets: its own namespaces (the network is entered before, see `netns`),
@@ -219,6 +219,22 @@ const BASE_ENV: &[(&str, &str)] = &[
     ("npm_config_update_notifier", "false"),
 ];
 
+/// What is mounted read-write: the project as the workspace, and the project's package caches
+/// (kept between commands and sandboxes, so a second install is served from them).
+pub struct Mounts<'a> {
+    pub project: &'a Path,
+    pub cache: Option<&'a Path>,
+}
+
+/// Where package managers keep their caches when there is a persistent `~/.cache`: all of them
+/// under it (pip and uv use it already).
+const CACHE_ENV: &[(&str, &str)] = &[
+    ("npm_config_cache", "/home/aura/.cache/npm"),
+    ("npm_config_store_dir", "/home/aura/.cache/pnpm-store"),
+    ("YARN_CACHE_FOLDER", "/home/aura/.cache/yarn"),
+    ("BUN_INSTALL_CACHE_DIR", "/home/aura/.cache/bun"),
+];
+
 /// `/bin`, `/lib`, ... as links into `/usr`, for the ones this system has.
 fn usr_merge_links() -> Vec<String> {
     let mut out = Vec::new();
@@ -245,7 +261,7 @@ fn usr_merge_links() -> Vec<String> {
 pub fn argv_with(
     iso: &Isolation,
     net: Option<&Netns>,
-    project: &Path,
+    mounts: &Mounts,
     guard: Option<&Guard>,
     cwd: Option<&str>,
     env: &[(String, String)],
@@ -277,7 +293,10 @@ pub fn argv_with(
             }
             out.extend(SYSTEM.iter().map(|a| s(a)));
             out.extend(usr_merge_links());
-            out.extend([s("--bind"), project.display().to_string(), s(WORKSPACE)]);
+            out.extend([s("--bind"), mounts.project.display().to_string(), s(WORKSPACE)]);
+            if let Some(cache) = mounts.cache {
+                out.extend([s("--bind"), cache.display().to_string(), format!("{HOME}/.cache")]);
+            }
             out.extend(guard.map(Guard::bwrap_args).unwrap_or_default());
             for (host, inside) in net.map(Netns::overlays).unwrap_or_default() {
                 out.extend([s("--ro-bind"), host.display().to_string(), inside.display().to_string()]);
@@ -293,6 +312,7 @@ pub fn argv_with(
             for (k, v) in BASE_ENV
                 .iter()
                 .map(|(k, v)| (*k, *v))
+                .chain(mounts.cache.map(|_| CACHE_ENV).unwrap_or_default().iter().map(|(k, v)| (*k, *v)))
                 .chain(net_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .chain(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             {

@@ -222,7 +222,7 @@ impl LocalProvider {
             let argv = bwrap::argv_with(
                 &self.isolation,
                 sb.net.as_deref(),
-                sb.project()?.path(),
+                &bwrap::Mounts { project: sb.project()?.path(), cache: sb.spec.cache_dir.as_deref() },
                 guard.as_ref(),
                 None,
                 &sb.spec.env,

@@ -128,7 +128,7 @@ impl LocalProvider {
             let argv = bwrap::argv(
                 &self.isolation,
                 sb.net.as_deref(),
-                sb.project()?.path(),
+                &bwrap::Mounts { project: sb.project()?.path(), cache: sb.spec.cache_dir.as_deref() },
                 guard.as_ref(),
                 cwd,
                 &env,
