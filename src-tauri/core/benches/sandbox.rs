@@ -216,7 +216,8 @@ async fn npm_install_new_sandbox() {
     let p = LocalProvider::new(false).expect("bubblewrap with an isolated network");
     let cache = tempfile::tempdir().unwrap();
     let kept = SandboxSpec { cache_dir: Some(cache.path().to_path_buf()), ..Default::default() };
-    install_in_new_sandbox(&p, &root, &kept).await; // the project's first install fills its cache
+    // The project's first install fills its cache.
+    install_in_new_sandbox(&p, &root, &kept).await;
     // The peer: its own copy of the project (its lockfile is its own) and npm's defaults, as in
     // the sandbox (no user .npmrc).
     let (_host_dir, host_root) = express_project();
