@@ -227,10 +227,10 @@ pub struct Mounts<'a> {
 }
 
 /// Where package managers keep their caches when there is a persistent `~/.cache`: all of them
-/// under it (pip and uv use it already).
+/// under it (pip and uv use it already). pnpm's store is not among them: its only variable,
+/// `npm_config_store_dir`, makes npm print a warning on every run.
 const CACHE_ENV: &[(&str, &str)] = &[
     ("npm_config_cache", "/home/aura/.cache/npm"),
-    ("npm_config_store_dir", "/home/aura/.cache/pnpm-store"),
     ("YARN_CACHE_FOLDER", "/home/aura/.cache/yarn"),
     ("BUN_INSTALL_CACHE_DIR", "/home/aura/.cache/bun"),
 ];
