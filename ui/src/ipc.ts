@@ -50,6 +50,7 @@ import type { Offer } from "./bindings/Offer";
 import type { RunConfig } from "./bindings/RunConfig";
 import type { RunPlan } from "./bindings/RunPlan";
 import type { RunApp } from "./bindings/RunApp";
+import type { WindowRun } from "./bindings/WindowRun";
 import type { RunSetup } from "./bindings/RunSetup";
 import type { UpdateInfo } from "./bindings/UpdateInfo";
 import type { UpdateProgress } from "./bindings/UpdateProgress";
@@ -61,7 +62,7 @@ export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSetti
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
-export type { RunApp, RunConfig, RunPlan, RunSetup };
+export type { RunApp, RunConfig, RunPlan, RunSetup, WindowRun };
 export type { GitImport, NewProject, NewProjectOptions };
 export type { AgentEvent, AgentPolicy, AgentStatus, Permission, UndoReport };
 export type { Connection, NetAnswer, NetAsk, NetEvent };
@@ -113,10 +114,10 @@ export const api = {
   runTerminalOpen: (
     cols: number,
     rows: number,
-    run: { port: number | null; saved: boolean },
+    run: WindowRun,
     onData: (output: Uint8Array | string) => void,
     onExit: (code: number | null) => void,
-  ) => c.runTerminalOpen(cols, rows, run.port, run.saved,
+  ) => c.runTerminalOpen(cols, rows, run,
     channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
   agentSubscribe: (onEvent: (e: AgentEvent) => void) => c.agentSubscribe(channel(onEvent)),
   netSubscribe: (onEvent: (e: NetEvent) => void) => c.netSubscribe(channel(onEvent)),

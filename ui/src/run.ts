@@ -84,7 +84,7 @@ export class RunController {
     const id = await this.ui.terminals.create(true, {
       title: "Run",
       input: runLine(plan.install, plan.config.dev, awaited),
-      run: { port: plan.config.port, saved: plan.port_saved },
+      run: { port: plan.config.port, port_saved: plan.port_saved, install: plan.install, dev: plan.config.dev },
       onOutput: (text) => {
         if (installed) {
           if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
@@ -167,13 +167,12 @@ export class RunController {
     const dev = field("Dev command", c.dev, "dev");
     // A port typed here is the one ▶ Run waits for; left empty, Run follows the port the app opens.
     const port = field("Port", setup.saved && c.port ? String(c.port) : "", "port");
-    port.input.placeholder = c.port ? `found by itself (usually ${c.port})` : "found by itself";
+    port.input.placeholder = "empty: the port the app opens";
     let manifests = c.manifests;
     const app = appChoice(setup.apps, c.dev, (a) => {
       install.input.value = a.config.install ?? "";
       dev.input.value = a.config.dev;
       port.input.value = "";
-      port.input.placeholder = a.config.port ? `found by itself (usually ${a.config.port})` : "found by itself";
       manifests = a.config.manifests;
     });
     const error = h("div", { class: "run-error", role: "alert", hidden: true });

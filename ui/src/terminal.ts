@@ -7,7 +7,7 @@ import type { FitAddon } from "@xterm/addon-fit";
 import type { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { h } from "./dom";
-import { api, asIpcError } from "./ipc";
+import { api, asIpcError, type WindowRun } from "./ipc";
 import { toast } from "./modal";
 
 interface Term {
@@ -35,7 +35,7 @@ export interface JobOptions {
   onOutput?: (text: string) => void;
   onExit?: (code: number | null) => void;
   /** ▶ Run's terminal (in the sandbox): the core follows it for its app's port. */
-  run?: { port: number | null; saved: boolean };
+  run?: WindowRun;
 }
 
 /** For benchmarks (`tests/bench/app_bench.mjs`): when the page defines it before a terminal

@@ -489,3 +489,56 @@ async fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
     }
     panic!("timed out waiting");
 }
+
+/// Records whether a terminal ended.
+#[derive(Clone, Default)]
+struct Screen(Arc<parking_lot::Mutex<Option<Option<u32>>>>);
+impl aura_core::terminal::TerminalSink for Screen {
+    fn output(&mut self, _: Vec<u8>) {}
+    fn exit(&mut self, code: Option<u32>) {
+        *self.0.lock() = Some(code);
+    }
+}
+
+/// One Run: the app the user started with ▶ Run is the one an agent sees, finds the port of,
+/// and stops — run_app does not start a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_agent_sees_and_stops_the_run_the_user_started() {
+    let w = world().await;
+    let c = client(&w.server.url(), TOKEN).await.unwrap();
+    w.agent.set_permission("run_app", Permission::Allow).unwrap();
+    w.agent.set_permission("stop_app", Permission::Allow).unwrap();
+    let dev = "python3 -m http.server 8781 --bind 127.0.0.1";
+    let screen = Screen::default();
+    let what = aura_core::project::WindowRun { install: None, dev: dev.into(), port: Some(3000), port_saved: false };
+    let id = w.host.open_run_terminal(100, 30, what, screen.clone()).await.unwrap();
+    w.host.terminals.write(id, format!("exec {dev}\n").as_bytes()).unwrap();
+    let mut port = None;
+    for _ in 0..100 {
+        port = w.host.run_port(id).await.unwrap();
+        if port.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(port, Some(8781), "the port it opened, not the usual 3000");
+
+    let logs = ok(&call(&c, "app_logs", serde_json::json!({})).await);
+    assert!(logs.starts_with("running (started in the window) (serves port 8781)"), "{logs}");
+    let started = ok(&call(&c, "run_app", serde_json::json!({})).await);
+    assert!(started.starts_with("running (started in the window)"), "no second run: {started}");
+    let url = ok(&call(&c, "preview_url", serde_json::json!({})).await);
+    assert!(url.starts_with("port 8781:"), "{url}");
+
+    let stopped = ok(&call(&c, "stop_app", serde_json::json!({})).await);
+    assert!(stopped.starts_with("stopped"), "{stopped}");
+    for _ in 0..100 {
+        if screen.0.lock().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(screen.0.lock().is_some(), "the window's Run terminal ended");
+    let logs = ok(&call(&c, "app_logs", serde_json::json!({})).await);
+    assert!(logs.starts_with("exited (started in the window)"), "{logs}");
+}

@@ -52,21 +52,19 @@ pub async fn terminal_open(
 }
 
 /// Opens ▶ Run's terminal in the project's sandbox; the core follows its output and the
-/// sandbox's ports for the port the app opens (`port` is the saved one when `port_saved`, else
-/// the framework's usual port, a hint). [`run_port`] asks for it.
+/// sandbox's ports for the port the app opens, and shows the run to agents. [`run_port`] asks
+/// for the port.
 #[tauri::command]
 pub async fn run_terminal_open(
     state: State<'_, AppState>,
     cols: u16,
     rows: u16,
-    port: Option<u16>,
-    port_saved: bool,
+    run: aura_core::project::WindowRun,
     on_data: Channel<InvokeResponseBody>,
     on_exit: Channel<Option<u32>>,
 ) -> IpcResult<u32> {
     let sink = ChannelSink { data: on_data, exit: on_exit };
-    let saved = port.filter(|_| port_saved);
-    Ok(state.host.open_run_terminal(cols, rows, saved, port, sink).await?)
+    Ok(state.host.open_run_terminal(cols, rows, run, sink).await?)
 }
 
 /// The port the app of Run terminal `id` serves on, once it is known.

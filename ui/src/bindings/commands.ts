@@ -46,6 +46,7 @@ import type { UpdateInfo } from "./UpdateInfo";
 import type { UpdateProgress } from "./UpdateProgress";
 import type { UpdateSettings } from "./UpdateSettings";
 import type { UsageRow } from "./UsageRow";
+import type { WindowRun } from "./WindowRun";
 
 /** Sends one command; rejects with the command's error. */
 export type Call = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
@@ -115,7 +116,7 @@ export const commands = (call: Call) => ({
   updateCheck: () => call<Offer>("update_check"),
   updateInstall: (onProgress: Channel<UpdateProgress>) => call<void>("update_install", { onProgress }),
   terminalOpen: (cols: number, rows: number, inSandbox: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("terminal_open", { cols, rows, inSandbox, onData, onExit }),
-  runTerminalOpen: (cols: number, rows: number, port: number | null, portSaved: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, port, portSaved, onData, onExit }),
+  runTerminalOpen: (cols: number, rows: number, run: WindowRun, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, run, onData, onExit }),
   runPort: (id: number) => call<number | null>("run_port", { id }),
   terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
   terminalResize: (id: number, cols: number, rows: number) => call<void>("terminal_resize", { id, cols, rows }),

@@ -391,6 +391,11 @@ impl AuraTools {
         description = "Start the project's app in its sandbox with its run configuration (.aura/run.json or detected), installing dependencies first when their manifests changed. Returns at once; follow it with app_logs and open it with preview_url."
     )]
     async fn run_app(&self, Extension(call): Extension<CallCtx>) -> Result<String, String> {
+        // Already running (started by the agent, or by the user's ▶ Run): that is the app.
+        let running = self.agent.host.running_app();
+        if let Some(s) = running {
+            return Ok(describe_app(&s));
+        }
         let p = self.agent.host.project().map_err(err)?;
         let config = crate::run::load(&p.root).map_err(err)?.config.ok_or_else(|| err(ProjectError::NoRunConfig))?;
         let what = match &config.install {
@@ -399,8 +404,7 @@ impl AuraTools {
         };
         self.may_change(&call, "run_app", what, "the project's run configuration, in its sandbox".into(), None).await?;
         let s = self.agent.host.run_app().map_err(err)?;
-        Ok(format!("{}: {}{}", s.phase, s.install.as_ref().map(|i| format!("{i}, then ")).unwrap_or_default(), s.dev)
-            + &s.port.map(|p| format!(" (serves port {p})")).unwrap_or_default())
+        Ok(describe_app(&s))
     }
 
     #[tool(description = "Stop the app run_app started.")]
@@ -420,7 +424,10 @@ impl AuraTools {
             Some(s) => format!(
                 "{}{}{}",
                 s.phase,
-                s.port.filter(|_| s.phase == "running").map(|p| format!(" (serves port {p})")).unwrap_or_default(),
+                s.port
+                    .filter(|_| s.phase.starts_with("running"))
+                    .map(|p| format!(" (serves port {p})"))
+                    .unwrap_or_default(),
                 s.ended.map(|e| format!(" ({e})")).unwrap_or_default()
             ),
         };
@@ -448,7 +455,7 @@ impl AuraTools {
         let host = &self.agent.host;
         let port = match a.port {
             Some(p) => p,
-            None => match host.app_logs(0).0.and_then(|s| s.port.filter(|_| s.phase == "running")) {
+            None => match host.app_logs(0).0.and_then(|s| s.port.filter(|_| s.phase.starts_with("running"))) {
                 // The app run_app started, once it serves.
                 Some(p) => p,
                 None => {
@@ -464,6 +471,12 @@ impl AuraTools {
             info.entry_url, info.base_url
         ))
     }
+}
+
+/// "running: npm install, then npm run dev (serves port 5173)".
+fn describe_app(s: &crate::project::AppStatus) -> String {
+    format!("{}: {}{}", s.phase, s.install.as_ref().map(|i| format!("{i}, then ")).unwrap_or_default(), s.dev)
+        + &s.port.map(|p| format!(" (serves port {p})")).unwrap_or_default()
 }
 
 /// Creates the missing folders above `path` (an agent writes `src/new/mod.rs` in one step).

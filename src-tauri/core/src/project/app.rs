@@ -75,7 +75,7 @@ impl ProjectHost {
     /// Starts the project's app in its sandbox (installing first when due); a running one is
     /// left as it is. Returns at once; [`ProjectHost::app_logs`] follows it.
     pub fn run_app(self: &Arc<Self>) -> Result<AppStatus, ProjectError> {
-        if let Some(s) = self.apps.status().filter(|s| s.phase == "installing" || s.phase == "running") {
+        if let Some(s) = self.running_app() {
             return Ok(s);
         }
         let p = self.project()?;
@@ -160,9 +160,16 @@ impl ProjectHost {
         }
     }
 
-    /// Stops the app [`ProjectHost::run_app`] started.
+    /// The app running now: the one [`ProjectHost::run_app`] started, else the user's ▶ Run
+    /// (one run, seen by both).
+    pub fn running_app(&self) -> Option<AppStatus> {
+        let active = |s: &AppStatus| s.phase.starts_with("installing") || s.phase.starts_with("running");
+        self.apps.status().filter(active).or_else(|| self.window_run(0).map(|(s, _)| s).filter(active))
+    }
+
+    /// Stops the app [`ProjectHost::run_app`] started, else the window's ▶ Run.
     pub fn stop_app(&self) -> Option<AppStatus> {
-        let r = self.apps.current.lock().take()?;
+        let Some(r) = self.apps.current.lock().take() else { return self.stop_window_run() };
         r.task.abort();
         let mut s = r.status.lock().clone();
         if s.phase != "exited" {
@@ -171,10 +178,16 @@ impl ProjectHost {
         Some(s)
     }
 
-    /// The app's status and the last `max_bytes` of its output.
+    /// The app's status and the last `max_bytes` of its output: the app [`ProjectHost::run_app`]
+    /// started while it runs, else the window's ▶ Run while its terminal is open.
     pub fn app_logs(&self, max_bytes: usize) -> (Option<AppStatus>, String) {
-        let text = self.apps.log.lock().text(max_bytes);
-        (self.apps.status(), text)
+        let own = self.apps.status();
+        if own.as_ref().is_none_or(|s| s.phase == "exited") {
+            if let Some((s, text)) = self.window_run(max_bytes) {
+                return (Some(s), text);
+            }
+        }
+        (own, self.apps.log.lock().text(max_bytes))
     }
 }
 

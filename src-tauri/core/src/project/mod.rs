@@ -31,6 +31,7 @@ use crate::workspace::watcher::{FsChange, ProjectWatcher};
 pub use app::AppStatus;
 pub use error::ProjectError;
 pub use previews::PreviewInfo;
+pub use runport::WindowRun;
 
 /// The project a window has open.
 pub struct OpenProject {
@@ -86,8 +87,9 @@ impl ProjectHost {
     /// sandbox's copy, then handed to `on_change`.
     pub fn open(&self, path: &Path, on_change: impl Fn(FsChange) + Send + 'static) -> Result<Opened, ProjectError> {
         let root = ProjectRoot::open(path)?;
-        // The app an agent started belongs to the project before.
+        // The app an agent or ▶ Run started belongs to the project before.
         self.stop_app();
+        self.forget_window_run();
         let record = self.store.touch_project(&root.path().display().to_string(), &root.name())?;
         let session = self.store.load_session(record.id)?;
         let (sync, sandboxes, project_id) = (self.sync.clone(), self.sandboxes.clone(), record.id);

@@ -1,67 +1,155 @@
-//! The window's Run terminal, followed for the port its app opens (see [`crate::run::port`]).
+//! The window's ▶ Run: its terminal, followed for the port its app opens (see
+//! [`crate::run::port`]) and kept in view for agents — `run_app`, `app_logs` and `stop_app` see
+//! and drive the run the user started instead of starting a second one.
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::{ProjectError, ProjectHost};
+use super::{AppStatus, ProjectError, ProjectHost};
 use crate::run::port::PortWatch;
+use crate::sandbox::tail::OutputTail;
 use crate::terminal::TerminalSink;
 
-/// The Run terminal now open, and what is known of its port.
-#[derive(Default)]
-pub(super) struct RunPorts {
-    current: Mutex<Option<(u32, Arc<Mutex<PortWatch>>)>>,
+/// Output of the window's run kept for agents (the end of it).
+const LOG_KEEP: usize = 1024 * 1024;
+
+/// What ▶ Run's terminal prints between the install and the dev server (`ui/src/runtext.ts`).
+const INSTALLED_MARK: &str = "[aura] dependencies installed";
+
+/// What the window's run runs (for agents) and which port it serves on: `port` is the saved one
+/// when `port_saved`, else the framework's usual port, a hint.
+#[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct WindowRun {
+    pub install: Option<String>,
+    pub dev: String,
+    pub port: Option<u16>,
+    pub port_saved: bool,
 }
 
-/// Passes a terminal's output on, reading the addresses it prints on the way.
+/// The window's Run terminal now open, and what is known of it.
+#[derive(Default)]
+pub(super) struct RunPorts {
+    current: Mutex<Option<Followed>>,
+}
+
+struct Followed {
+    terminal: u32,
+    what: WindowRun,
+    state: Arc<Mutex<Seen>>,
+}
+
+/// What the terminal has shown so far.
+struct Seen {
+    watch: PortWatch,
+    log: OutputTail,
+    installed: bool,
+    /// The terminal ended (with its exit code, when known).
+    exited: Option<Option<u32>>,
+}
+
+/// Passes a terminal's output on, reading it on the way.
 struct Watching<S> {
     inner: S,
-    watch: Arc<Mutex<PortWatch>>,
+    state: Arc<Mutex<Seen>>,
 }
 
 impl<S: TerminalSink> TerminalSink for Watching<S> {
     fn output(&mut self, data: Vec<u8>) {
-        self.watch.lock().feed(&data);
+        {
+            let mut s = self.state.lock();
+            s.watch.feed(&data);
+            s.log.push(&data, LOG_KEEP);
+            if !s.installed && s.log.text(4096).contains(INSTALLED_MARK) {
+                s.installed = true;
+            }
+        }
         self.inner.output(data)
     }
     fn exit(&mut self, code: Option<u32>) {
+        self.state.lock().exited = Some(code);
         self.inner.exit(code)
     }
 }
 
 impl ProjectHost {
     /// Opens the Run terminal in the project's sandbox, its output followed for the app's port:
-    /// `saved` (from `.aura/run.json`) is the only one awaited; `hint` (the framework's usual
-    /// port) decides between ports that open at the same moment.
+    /// a saved port is the only one awaited; else the framework's usual port decides between
+    /// ports that open at the same moment.
     pub async fn open_run_terminal(
         &self,
         cols: u16,
         rows: u16,
-        saved: Option<u16>,
-        hint: Option<u16>,
+        what: WindowRun,
         sink: impl TerminalSink,
     ) -> Result<u32, ProjectError> {
-        let watch = Arc::new(Mutex::new(PortWatch::new(saved, hint, [])));
-        let id = self.open_terminal(true, cols, rows, Watching { inner: sink, watch: watch.clone() }).await?;
+        let saved = what.port.filter(|_| what.port_saved);
+        let state = Arc::new(Mutex::new(Seen {
+            watch: PortWatch::new(saved, what.port, []),
+            log: OutputTail::default(),
+            installed: what.install.is_none(),
+            exited: None,
+        }));
+        let id = self.open_terminal(true, cols, rows, Watching { inner: sink, state: state.clone() }).await?;
         // Nothing of the run has started yet (its command is typed into the shell next): what
         // listens now is not the app.
         let p = self.project()?;
         let before = self.sandboxes.listening_ports(&p.record).await.unwrap_or_default();
-        watch.lock().listened_before(before);
-        *self.run_ports.current.lock() = Some((id, watch));
+        state.lock().watch.listened_before(before);
+        *self.run_ports.current.lock() = Some(Followed { terminal: id, what, state });
         Ok(id)
     }
 
     /// The port the app of Run terminal `terminal` serves on, once it is known.
     pub async fn run_port(&self, terminal: u32) -> Result<Option<u16>, ProjectError> {
-        let watch = match &*self.run_ports.current.lock() {
-            Some((id, w)) if *id == terminal => w.clone(),
+        let state = match &*self.run_ports.current.lock() {
+            Some(f) if f.terminal == terminal => f.state.clone(),
             _ => return Ok(None),
         };
         let p = self.project()?;
         let listening = self.sandboxes.listening_ports(&p.record).await?;
-        let port = watch.lock().decide(&listening);
+        let port = state.lock().watch.decide(&listening);
         Ok(port)
+    }
+
+    /// The window's run while its terminal is open: its status and the end of its output.
+    pub(super) fn window_run(&self, max_bytes: usize) -> Option<(AppStatus, String)> {
+        let cur = self.run_ports.current.lock();
+        let f = cur.as_ref()?;
+        let s = f.state.lock();
+        let phase = match (s.exited, s.installed) {
+            (Some(_), _) => "exited",
+            (None, false) => "installing",
+            (None, true) => "running",
+        };
+        let ended = s.exited.map(|code| match code {
+            Some(c) => format!("exit code {c}{}", if s.installed { "" } else { " during install" }),
+            None => "ended".into(),
+        });
+        let status = AppStatus {
+            phase: format!("{phase} (started in the window)"),
+            install: f.what.install.clone(),
+            dev: f.what.dev.clone(),
+            port: s.watch.known(),
+            ended,
+        };
+        Some((status, s.log.text(max_bytes)))
+    }
+
+    /// Ends the window's run (its terminal), if it is still running.
+    pub(super) fn stop_window_run(&self) -> Option<AppStatus> {
+        let (status, _) = self.window_run(0)?;
+        if status.phase.starts_with("exited") {
+            return None;
+        }
+        let id = self.run_ports.current.lock().as_ref().map(|f| f.terminal)?;
+        self.terminals.close(id);
+        Some(AppStatus { phase: "stopped (started in the window)".into(), ..status })
+    }
+
+    /// The project changes: its window run is no longer the app.
+    pub(super) fn forget_window_run(&self) {
+        *self.run_ports.current.lock() = None;
     }
 }

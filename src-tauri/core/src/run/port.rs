@@ -89,6 +89,8 @@ pub struct PortWatch {
     /// Ports that started listening during the run, in the order they were first seen.
     opened: Vec<u16>,
     carry: String,
+    /// What [`PortWatch::decide`] last found.
+    decided: Option<u16>,
 }
 
 impl PortWatch {
@@ -100,6 +102,7 @@ impl PortWatch {
             printed: Vec::new(),
             opened: Vec::new(),
             carry: String::new(),
+            decided: None,
         }
     }
 
@@ -133,6 +136,19 @@ impl PortWatch {
 
     /// Given the ports the sandbox listens on now, the app's port once it is known.
     pub fn decide(&mut self, listening: &[u16]) -> Option<u16> {
+        let port = self.find(listening);
+        if port.is_some() {
+            self.decided = port;
+        }
+        port
+    }
+
+    /// The app's port as last found (else the saved one), without looking again.
+    pub fn known(&self) -> Option<u16> {
+        self.decided.or(self.saved)
+    }
+
+    fn find(&mut self, listening: &[u16]) -> Option<u16> {
         if let Some(saved) = self.saved {
             return listening.contains(&saved).then_some(saved);
         }
