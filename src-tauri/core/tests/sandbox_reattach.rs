@@ -71,7 +71,9 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
     let (again, out, note) = session(&rt, &store, &secrets, &root, &project, "cat made-inside hello.txt");
     assert_eq!(again, first, "the project's sandbox is reattached");
     assert_eq!(out, "kept\nfrom the project\n");
-    assert!(note.unwrap().starts_with(&format!("Reattached to this project's sandbox {first}")));
+    let note = note.unwrap();
+    assert!(note.starts_with(&format!("Reattached to this project's sandbox {first}")), "{note}");
+    assert!(note.ends_with("brought up to date: 0 sent, 1 already there, 0 removed."), "nothing sent again: {note}");
     assert_eq!(creates(&srv), 1, "no second sandbox");
 
     // Deleted on the provider meanwhile: one new sandbox, and the service says so.

@@ -7,7 +7,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/aura.sqlite3");
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
@@ -25,6 +25,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
             "executions",
             "journal",
             "manifest",
+            "mirror_files",
             "pack_index",
             "projects",
             "sandbox_sessions",
@@ -36,7 +37,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     );
     drop(conn);
     // Reopening is a no-op migration.
-    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 5);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 6);
 }
 
 #[test]

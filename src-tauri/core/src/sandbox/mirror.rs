@@ -20,7 +20,9 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::paths::ProjectRoot;
+use crate::sandbox::ledger::Ledger;
 use crate::sandbox::{Provider, SandboxError};
+use crate::store::Digest;
 use crate::workspace::ignore_rules;
 
 /// Files larger than this are not copied into a remote sandbox (reported once).
@@ -33,6 +35,8 @@ pub struct MirrorStatus {
     pub pending: usize,
     pub sent: u64,
     pub removed: u64,
+    /// Found already in the sandbox by the first copy (reattached: sent before).
+    pub unchanged: u64,
     pub last_error: Option<String>,
     /// What is not copied, by path, with the reason (a link leading outside the project, a
     /// file over the size limit, a name the files API cannot carry).
@@ -45,7 +49,9 @@ pub struct Mirror {
     root: ProjectRoot,
     queue: Mutex<BTreeSet<Vec<u8>>>,
     /// What this sandbox last received, by path.
-    sent: Mutex<HashMap<Vec<u8>, [u8; 32]>>,
+    sent: Mutex<HashMap<Vec<u8>, Digest>>,
+    /// The same, kept between sessions.
+    ledger: Ledger,
     status: Mutex<MirrorStatus>,
     nudge: Notify,
     stopped: AtomicBool,
@@ -54,7 +60,7 @@ pub struct Mirror {
 }
 
 enum Outcome {
-    Sent,
+    Sent(Digest),
     Removed,
     /// Nothing to do (already there, or ignored).
     Unchanged,
@@ -76,7 +82,7 @@ pub(crate) enum Local {
 
 impl Local {
     /// What identifies this state, to send only what changed.
-    fn digest(&self) -> [u8; 32] {
+    fn digest(&self) -> Digest {
         match self {
             Local::File(d) => *blake3::hash(d).as_bytes(),
             Local::Folder => *blake3::hash(b"\0folder").as_bytes(),
@@ -175,13 +181,21 @@ impl crate::sandbox::ExecSink for Collect {
 impl Mirror {
     /// Starts mirroring into sandbox `sandbox` (whose workspace already holds the project, e.g.
     /// from `upload_project`). Call from inside a tokio runtime.
-    pub fn start(provider: Arc<dyn Provider>, sandbox: String, root: ProjectRoot) -> Arc<Self> {
+    /// `held` is what it holds now, by path.
+    pub fn start(
+        provider: Arc<dyn Provider>,
+        sandbox: String,
+        root: ProjectRoot,
+        held: HashMap<Vec<u8>, Digest>,
+        ledger: Ledger,
+    ) -> Arc<Self> {
         let m = Arc::new(Self {
             provider,
             sandbox,
             root,
             queue: Mutex::new(BTreeSet::new()),
-            sent: Mutex::new(HashMap::new()),
+            sent: Mutex::new(held),
+            ledger,
             status: Mutex::new(MirrorStatus::default()),
             nudge: Notify::new(),
             stopped: AtomicBool::new(false),
@@ -208,12 +222,17 @@ impl Mirror {
     /// Sends the whole project again (after the sandbox was recreated or restored).
     pub fn resync(&self) {
         self.sent.lock().clear();
+        self.ledger.forget();
         self.hint(&[Vec::new()]);
     }
 
-    /// Paths the first upload did not copy, with the reason (shown with the status).
-    pub fn note_skipped(&self, skipped: std::collections::BTreeMap<String, String>) {
-        self.status.lock().skipped.extend(skipped);
+    /// What the first copy did (counts, and what it did not copy with the reason).
+    pub fn note_copy(&self, up: Upload) {
+        let mut s = self.status.lock();
+        s.sent += up.sent as u64;
+        s.unchanged += up.unchanged as u64;
+        s.removed += up.removed as u64;
+        s.skipped.extend(up.skipped);
     }
 
     pub fn status(&self) -> MirrorStatus {
@@ -247,11 +266,18 @@ impl Mirror {
             let mut failed = Vec::new();
             let mut st = MirrorStatus::default();
             let mut now_sent = Vec::new();
+            let mut changes = Vec::new();
             for (p, r) in results {
                 let shown = String::from_utf8_lossy(p).into_owned();
                 match r {
-                    Ok(Outcome::Sent) => st.sent += 1,
-                    Ok(Outcome::Removed) => st.removed += 1,
+                    Ok(Outcome::Sent(d)) => {
+                        st.sent += 1;
+                        changes.push((p.clone(), Some(d)));
+                    }
+                    Ok(Outcome::Removed) => {
+                        st.removed += 1;
+                        changes.push((p.clone(), None));
+                    }
                     Ok(Outcome::Unchanged) => {}
                     Ok(Outcome::Skipped(why)) => {
                         st.skipped.insert(shown.clone(), why);
@@ -263,6 +289,7 @@ impl Mirror {
                 }
                 now_sent.push(shown);
             }
+            self.ledger.record(&changes);
             {
                 let mut q = self.queue.lock();
                 q.extend(failed.iter().cloned());
@@ -334,7 +361,7 @@ impl Mirror {
         }
         put_local(self.provider.as_ref(), &self.sandbox, &name, &local).await?;
         self.sent.lock().insert(rel.to_vec(), digest);
-        Ok(Outcome::Sent)
+        Ok(Outcome::Sent(digest))
     }
 
     async fn remove(&self, rel: &[u8], name: &str) -> Result<Outcome, SandboxError> {
@@ -358,23 +385,54 @@ impl Drop for Mirror {
     }
 }
 
-/// What [`upload_project`] copied and what it did not (path → reason).
+/// One path of the copy: its digest and whether it was sent (else it was there), or why it is
+/// not carried.
+type Copied = Result<(Digest, bool), String>;
+
+/// What [`upload_project`] did: sent, found already there, removed (deleted on disk since it
+/// was sent), not carried (path → reason), and what the sandbox holds afterwards.
 #[derive(Debug, Default)]
 pub struct Upload {
     pub sent: usize,
+    pub unchanged: usize,
+    pub removed: usize,
     pub skipped: std::collections::BTreeMap<String, String>,
+    pub held: HashMap<Vec<u8>, Digest>,
 }
 
-/// Copies the project (what sync carries: folders, files, links inside the project) into a new
-/// remote sandbox, everything read through the root capability. Folders go first, then the
-/// rest 8 at a time; the first failure stops the upload.
-pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> Result<Upload, SandboxError> {
+/// Copies the project (what sync carries: folders, files, links inside the project) into
+/// sandbox `id`, everything read through the root capability. What `held` says the sandbox
+/// already has with the same content is not sent again, and what it has that the project no
+/// longer carries is removed — so a sandbox reattached to gets the difference, a new one
+/// everything. Folders go first, then the rest 8 at a time; the first failure stops the upload.
+/// `ledger` records each step.
+pub async fn upload_project(
+    p: &dyn Provider,
+    id: &str,
+    root: &ProjectRoot,
+    held: &HashMap<Vec<u8>, Digest>,
+    ledger: &Ledger,
+) -> Result<Upload, SandboxError> {
     use crate::sync::carried::carried_paths as entries;
-    use futures::stream::{StreamExt, TryStreamExt};
+    use futures::stream::TryStreamExt;
     let all = entries(root, root.path());
+    let carried: std::collections::HashSet<&Vec<u8>> = all.iter().collect();
+    let gone: Vec<Vec<u8>> = {
+        let mut g: Vec<Vec<u8>> = held.keys().filter(|k| !carried.contains(k)).cloned().collect();
+        g.sort();
+        // A folder removed takes what is in it.
+        let mut top: Vec<Vec<u8>> = Vec::new();
+        for path in g {
+            if !top.iter().any(|t| path.starts_with(t) && path.get(t.len()) == Some(&b'/')) {
+                top.push(path);
+            }
+        }
+        top
+    };
     let (folders, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = all.into_iter().partition(|r| {
         std::fs::symlink_metadata(root.path().join(crate::paths::rel_bytes(r))).is_ok_and(|m| m.is_dir())
     });
+    // Sent(digest), Unchanged(digest) or Skipped(why), with its path.
     let one = |rel: Vec<u8>| async move {
         let r = root.clone();
         let rel2 = rel.clone();
@@ -383,27 +441,48 @@ pub async fn upload_project(p: &dyn Provider, id: &str, root: &ProjectRoot) -> R
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         let name = String::from_utf8_lossy(&rel).into_owned();
         match local {
-            Ok(Local::Skipped(why)) => Ok(Some((name, why))),
-            Ok(l) => put_local(p, id, &name, &l).await.map(|()| None),
+            Ok(Local::Skipped(why)) => Ok((rel, Err(why))),
+            Ok(l) => {
+                let d = l.digest();
+                if held.get(&rel) == Some(&d) {
+                    return Ok((rel, Ok((d, false))));
+                }
+                put_local(p, id, &name, &l).await?;
+                Ok((rel, Ok((d, true))))
+            }
             Err(e) => Err(SandboxError::Io(format!("{name}: {e}"))),
         }
     };
     let mut up = Upload::default();
-    for rel in folders {
-        up.sent += 1;
-        if let Some((n, why)) = one(rel).await? {
-            up.skipped.insert(n, why);
-        }
-    }
-    let results: Vec<Option<(String, String)>> =
-        futures::stream::iter(rest.into_iter().map(one)).buffer_unordered(8).try_collect().await?;
-    for r in results {
-        match r {
-            Some((n, why)) => {
-                up.skipped.insert(n, why);
+    let note = |up: &mut Upload, rel: Vec<u8>, r: Copied| match r {
+        Ok((d, sent)) => {
+            if sent {
+                up.sent += 1;
+            } else {
+                up.unchanged += 1;
             }
-            None => up.sent += 1,
+            up.held.insert(rel, d);
+        }
+        Err(why) => {
+            up.skipped.insert(String::from_utf8_lossy(&rel).into_owned(), why);
+        }
+    };
+    for path in &gone {
+        match p.remove_file(id, &String::from_utf8_lossy(path)).await {
+            Ok(()) | Err(SandboxError::NotFound(_)) => up.removed += 1,
+            Err(e) => return Err(e),
         }
     }
+    ledger.record(&gone.iter().map(|g| (g.clone(), None)).collect::<Vec<_>>());
+    for rel in folders {
+        let (rel, r) = one(rel).await?;
+        note(&mut up, rel, r);
+    }
+    let results: Vec<(Vec<u8>, Copied)> =
+        futures::stream::iter(rest.into_iter().map(one)).buffer_unordered(8).try_collect().await?;
+    for (rel, r) in results {
+        note(&mut up, rel, r);
+    }
+    ledger.record(&up.held.iter().map(|(k, v)| (k.clone(), Some(*v))).collect::<Vec<_>>());
     Ok(up)
 }

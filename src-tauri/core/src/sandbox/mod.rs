@@ -6,6 +6,7 @@
 
 mod error;
 pub mod keepalive;
+pub mod ledger;
 pub mod local;
 pub mod mirror;
 pub mod remote;
@@ -119,6 +120,12 @@ pub enum Delivery {
 /// A place where a project runs: every capability, and the delivery of the project's files.
 #[async_trait]
 pub trait Provider: Lifecycle + Exec + Files + Terminals + Previews {
-    /// Puts `project` into the new sandbox `id` and keeps it there (see [`Delivery`]).
-    async fn deliver(self: Arc<Self>, id: &str, project: &ProjectRoot) -> Result<Delivery, SandboxError>;
+    /// Puts `project` into sandbox `id` and keeps it there (see [`Delivery`]); a copy sends only
+    /// what differs from what `ledger` says the sandbox already holds.
+    async fn deliver(
+        self: Arc<Self>,
+        id: &str,
+        project: &ProjectRoot,
+        ledger: ledger::Ledger,
+    ) -> Result<Delivery, SandboxError>;
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::keepalive::{KeepAlive, Touching};
+use super::ledger::Ledger;
 use super::local::bwrap::{self, Isolation, NetPlan};
 use super::local::network::{self as net, NetworkMode, Outbound};
 use super::local::LocalProvider;
@@ -437,9 +438,10 @@ impl SandboxService {
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();
         let mine = identity(root, &self.store, &egress);
+        let mut kept = false;
         let info = match self.reattach(provider.as_ref(), project.id, settings.provider, &mine).await? {
             Found::Kept(info) => {
-                self.say(format!("Reattached to this project's sandbox {} (kept since the last session).", info.id));
+                kept = true;
                 info
             }
             found => {
@@ -449,10 +451,13 @@ impl SandboxService {
                     let _ = self.store.set_setting(&network_setting(&info.id), Some(&egress.key()));
                 }
                 match found {
-                    Found::Gone(old) => self.say(format!(
-                        "This project's sandbox {old} is gone on the provider; a new one, {}, was created.",
-                        info.id
-                    )),
+                    Found::Gone(old) => {
+                        let _ = self.store.mirror_forget(&old);
+                        self.say(format!(
+                            "This project's sandbox {old} is gone on the provider; a new one, {}, was created.",
+                            info.id
+                        ))
+                    }
                     Found::OtherNetwork(old) => self.say(format!(
                         "The project's network setting changed since its sandbox {old} was made (a sandbox keeps \
                          the network it was created with): a new one, {}, was created. {old} was left as it was \
@@ -464,7 +469,25 @@ impl SandboxService {
                 info
             }
         };
-        let delivery = Arc::new(provider.clone().deliver(&info.id, root).await?);
+        // What a remote sandbox was sent is recorded, so a later reattach sends the difference.
+        let ledger = match settings.provider {
+            ProviderKind::Local => Ledger::default(),
+            _ => Ledger::new(self.store.clone(), &info.id),
+        };
+        let delivery = Arc::new(provider.clone().deliver(&info.id, root, ledger).await?);
+        if kept {
+            let copy = match delivery.as_ref() {
+                Delivery::Mirrored(m) => {
+                    let st = m.status();
+                    format!(
+                        "; its copy of the project was brought up to date: {} sent, {} already there, {} removed",
+                        st.sent, st.unchanged, st.removed
+                    )
+                }
+                Delivery::Mounted => String::new(),
+            };
+            self.say(format!("Reattached to this project's sandbox {} (kept since the last session){copy}.", info.id));
+        }
         tracing::info!(id = %info.id, ms = began.elapsed().as_millis() as u64, "sandbox ready");
         let kind = settings.provider;
         let row =
@@ -506,6 +529,7 @@ impl SandboxService {
                 }
                 p.delete(&cur.sandbox_id).await?;
                 self.keep.forget();
+                let _ = self.store.mirror_forget(&cur.sandbox_id);
                 let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
                 *self.current.lock() = None;
                 return Ok(());

@@ -133,6 +133,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (location, hash)
     ) WITHOUT ROWID;
     "#,
+    // 6: what each remote sandbox was sent of its project (path and content digest), so that
+    // reattaching to it after a restart sends only what changed.
+    r#"
+    CREATE TABLE mirror_files (
+        sandbox   TEXT NOT NULL,
+        path      BLOB NOT NULL,
+        digest    BLOB NOT NULL,
+        PRIMARY KEY (sandbox, path)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

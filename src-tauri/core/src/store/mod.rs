@@ -6,6 +6,7 @@
 
 mod error;
 mod migrations;
+mod mirrors;
 mod projects;
 mod sandboxes;
 mod settings;
@@ -17,6 +18,7 @@ use rusqlite::Connection;
 
 pub use crate::sandbox::settings::ProjectSettings;
 pub use error::StoreError;
+pub use mirrors::Digest;
 pub use projects::{PaneLayout, ProjectRecord, ProjectSession, RecentProject};
 pub use sandboxes::{ExecutionRecord, UsageRow};
 

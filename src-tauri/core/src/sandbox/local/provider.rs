@@ -284,7 +284,12 @@ impl Previews for LocalProvider {
 #[async_trait]
 impl Provider for LocalProvider {
     /// The folder itself becomes the sandbox's workspace (a bind mount): nothing to copy.
-    async fn deliver(self: Arc<Self>, id: &str, project: &ProjectRoot) -> Result<Delivery, SandboxError> {
+    async fn deliver(
+        self: Arc<Self>,
+        id: &str,
+        project: &ProjectRoot,
+        _: crate::sandbox::ledger::Ledger,
+    ) -> Result<Delivery, SandboxError> {
         self.mount(id, project)?;
         Ok(Delivery::Mounted)
     }

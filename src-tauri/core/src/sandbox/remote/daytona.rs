@@ -554,8 +554,13 @@ impl Previews for DaytonaProvider {
 #[async_trait]
 impl Provider for DaytonaProvider {
     /// A copy of the project, then a mirror that keeps it equal.
-    async fn deliver(self: Arc<Self>, id: &str, project: &ProjectRoot) -> Result<Delivery, SandboxError> {
-        super::copy_in(self, id, project).await
+    async fn deliver(
+        self: Arc<Self>,
+        id: &str,
+        project: &ProjectRoot,
+        ledger: crate::sandbox::ledger::Ledger,
+    ) -> Result<Delivery, SandboxError> {
+        super::copy_in(self, id, project, ledger).await
     }
 }
 

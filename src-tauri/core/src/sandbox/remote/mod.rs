@@ -187,16 +187,21 @@ pub(crate) fn no_sandbox_yet() -> SandboxError {
     SandboxError::NotFound("(no sandbox yet: run something first)".into())
 }
 
-/// Copies `project` into the new sandbox `id`, then keeps it equal with a mirror (what the
+/// Copies `project` into sandbox `id` — all of it into a new one; into one reattached to, only
+/// what differs from what `ledger` says it holds — then keeps it equal with a mirror (what the
 /// copy skipped is reported by the mirror, never silently dropped).
 pub(crate) async fn copy_in<P: super::Provider + 'static>(
     provider: std::sync::Arc<P>,
     id: &str,
     project: &crate::paths::ProjectRoot,
+    ledger: super::ledger::Ledger,
 ) -> Result<super::Delivery, SandboxError> {
-    let up = super::mirror::upload_project(provider.as_ref(), id, project).await?;
-    let mirror = super::mirror::Mirror::start(provider, id.to_string(), project.clone());
-    mirror.note_skipped(up.skipped);
+    let held = ledger.load();
+    let mut up = super::mirror::upload_project(provider.as_ref(), id, project, &held, &ledger).await?;
+    tracing::info!(sent = up.sent, unchanged = up.unchanged, removed = up.removed, "project copied into the sandbox");
+    let held = std::mem::take(&mut up.held);
+    let mirror = super::mirror::Mirror::start(provider, id.to_string(), project.clone(), held, ledger);
+    mirror.note_copy(up);
     Ok(super::Delivery::Mirrored(mirror))
 }
 

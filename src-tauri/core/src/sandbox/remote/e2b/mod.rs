@@ -516,8 +516,13 @@ impl Previews for E2bProvider {
 #[async_trait]
 impl Provider for E2bProvider {
     /// A copy of the project, then a mirror that keeps it equal.
-    async fn deliver(self: Arc<Self>, id: &str, project: &ProjectRoot) -> Result<Delivery, SandboxError> {
-        super::copy_in(self, id, project).await
+    async fn deliver(
+        self: Arc<Self>,
+        id: &str,
+        project: &ProjectRoot,
+        ledger: crate::sandbox::ledger::Ledger,
+    ) -> Result<Delivery, SandboxError> {
+        super::copy_in(self, id, project, ledger).await
     }
 }
 
