@@ -130,4 +130,33 @@ describe("coding agents through MCP", () => {
     await eventually(() => b.execute(() => document.querySelector(".cm-content")?.textContent.includes("original text")), { what: "editor shows the restored file" });
     await eventually(() => b.execute(() => !document.querySelector('[data-testid="agent-undo"]')), { what: "nothing left to undo" });
   });
+
+  test("an app an agent starts shows in the status bar, opens in the preview, and stops from there", async () => {
+    fs.mkdirSync(path.join(dirs.project, ".aura"), { recursive: true });
+    fs.writeFileSync(path.join(dirs.project, ".aura/run.json"), JSON.stringify({ install: null, dev: "python3 -m http.server 8791 --bind 127.0.0.1", port: null, manifests: [] }));
+    fs.writeFileSync(path.join(dirs.project, "index.html"), "<h1 id=who>started by the agent</h1>\n");
+    const agent = agentClient(dirs, "app");
+    try {
+      await askCard(b, "http.server 8791");
+      await clickInCard(b, "http.server 8791", "agent-approve");
+      const { code, err } = await agent.done;
+      assert.equal(code, 0, `client failed: ${err}\n${JSON.stringify(agent.steps)}`);
+    } finally {
+      agent.kill();
+    }
+    assert.ok(!agent.step("run_app").error, JSON.stringify(agent.steps));
+    const item = await b.$('[data-testid="agent-app-status"]');
+    await eventually(async () => (await item.getText()) === "agent ▶ running :8791", { what: "the agent's app in the status bar", timeout: 60000 });
+    await item.click();
+    await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
+    await b.switchFrame(await b.$(".preview-frame"));
+    try {
+      await eventually(async () => (await (await b.$("#who")).getText()) === "started by the agent", { what: "its page in the preview", timeout: 30000 });
+    } finally {
+      await b.switchFrame(null);
+    }
+    await (await b.$('[data-testid="agent-app-stop"]')).click();
+    await eventually(() => b.execute(() => document.querySelector('[data-testid="agent-app-status"]').hidden), { what: "the item gone once stopped" });
+    assert.equal((await invoke(b, "agent_app", {})).value, null, "no app left running");
+  });
 });

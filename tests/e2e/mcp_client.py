@@ -51,6 +51,10 @@ async def scenario(session, name):
         await call(session, "hook", "write_file", {"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\necho planted\n"})
         await call(session, "outside", "read_file", {"path": "../outside.txt"})
         await call(session, "unknown", "no_such_tool", {})
+    if name == "app":
+        # Starts the project's app in the background (it outlives this client) and reads its state.
+        await call(session, "run_app", "run_app", {})
+        await call(session, "logs", "app_logs", {})
     print(json.dumps({"step": "end", "error": False, "text": ""}), flush=True)
 
 

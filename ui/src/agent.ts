@@ -27,7 +27,8 @@ export class AgentPanel {
   private calls = new Map<number, AgentCall>();
   private pending = new Map<number, ApprovalRequest>();
 
-  constructor(host: HTMLElement, private show: () => void) {
+  /** `toolCalled` hears each tool call an agent made (the window follows an app it starts). */
+  constructor(host: HTMLElement, private show: () => void, private toolCalled: (tool: string) => void = () => {}) {
     host.append(h("div", { class: "agent-panel" },
       this.header, this.asks, this.changes,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Activity"), this.activity),
@@ -54,7 +55,10 @@ export class AgentPanel {
   }
 
   private onEvent(e: AgentEvent): void {
-    if (e.kind === "call") this.calls.set(Number(e.data.id), e.data);
+    if (e.kind === "call") {
+      this.calls.set(Number(e.data.id), e.data);
+      if (e.data.outcome !== "running") this.toolCalled(e.data.tool);
+    }
     if (e.kind === "ask") {
       this.pending.set(Number(e.data.id), e.data);
       this.show();

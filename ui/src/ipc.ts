@@ -51,6 +51,7 @@ import type { RunConfig } from "./bindings/RunConfig";
 import type { RunPlan } from "./bindings/RunPlan";
 import type { RunApp } from "./bindings/RunApp";
 import type { WindowRun } from "./bindings/WindowRun";
+import type { AppStatus } from "./bindings/AppStatus";
 import type { RunSetup } from "./bindings/RunSetup";
 import type { UpdateInfo } from "./bindings/UpdateInfo";
 import type { UpdateProgress } from "./bindings/UpdateProgress";
@@ -62,7 +63,7 @@ export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSetti
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
-export type { RunApp, RunConfig, RunPlan, RunSetup, WindowRun };
+export type { AppStatus, RunApp, RunConfig, RunPlan, RunSetup, WindowRun };
 export type { GitImport, NewProject, NewProjectOptions };
 export type { AgentEvent, AgentPolicy, AgentStatus, Permission, UndoReport };
 export type { Connection, NetAnswer, NetAsk, NetEvent };

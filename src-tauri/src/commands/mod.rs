@@ -111,6 +111,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         terminal::terminal_close,
         agent::agent_subscribe,
         agent::agent_status,
+        agent::agent_app,
+        agent::agent_app_stop,
         agent::agent_new_token,
         agent::agent_set_permission,
         agent::agent_decide,

@@ -4,6 +4,7 @@ import type { Channel } from "@tauri-apps/api/core";
 import type { AgentEvent } from "./AgentEvent";
 import type { AgentPolicy } from "./AgentPolicy";
 import type { AgentStatus } from "./AgentStatus";
+import type { AppStatus } from "./AppStatus";
 import type { BucketSettings } from "./BucketSettings";
 import type { DirEntry } from "./DirEntry";
 import type { ExecChunk } from "./ExecChunk";
@@ -124,6 +125,8 @@ export const commands = (call: Call) => ({
   terminalClose: (id: number) => call<void>("terminal_close", { id }),
   agentSubscribe: (onEvent: Channel<AgentEvent>) => call<void>("agent_subscribe", { onEvent }),
   agentStatus: () => call<AgentStatus>("agent_status"),
+  agentApp: () => call<AppStatus | null>("agent_app"),
+  agentAppStop: () => call<void>("agent_app_stop"),
   agentNewToken: () => call<string>("agent_new_token"),
   agentSetPermission: (tool: string, permission: Permission) => call<AgentPolicy>("agent_set_permission", { tool, permission }),
   agentDecide: (id: number, allow: boolean) => call<boolean>("agent_decide", { id, allow }),

@@ -167,15 +167,26 @@ impl ProjectHost {
         self.apps.status().filter(active).or_else(|| self.window_run(0).map(|(s, _)| s).filter(active))
     }
 
-    /// Stops the app [`ProjectHost::run_app`] started, else the window's ▶ Run.
-    pub fn stop_app(&self) -> Option<AppStatus> {
-        let Some(r) = self.apps.current.lock().take() else { return self.stop_window_run() };
+    /// The app an agent started with [`ProjectHost::run_app`] (not the window's own ▶ Run), for
+    /// the window to show.
+    pub fn agent_app(&self) -> Option<AppStatus> {
+        self.apps.status()
+    }
+
+    /// Stops the app an agent started (the window's ■ on it).
+    pub fn stop_agent_app(&self) -> Option<AppStatus> {
+        let r = self.apps.current.lock().take()?;
         r.task.abort();
         let mut s = r.status.lock().clone();
         if s.phase != "exited" {
             s.phase = "stopped".into();
         }
         Some(s)
+    }
+
+    /// Stops the app [`ProjectHost::run_app`] started, else the window's ▶ Run.
+    pub fn stop_app(&self) -> Option<AppStatus> {
+        self.stop_agent_app().or_else(|| self.stop_window_run())
     }
 
     /// The app's status and the last `max_bytes` of its output: the app [`ProjectHost::run_app`]
