@@ -125,9 +125,12 @@ fn prlimit() -> Option<PathBuf> {
 }
 
 /// Kernel-enforced per-process limits, applied with `prlimit` (they are inherited by everything
-/// the sandbox starts): CPU seconds; address space at four times the memory limit (a backstop
-/// for one runaway allocation: the watchdog enforces the total resident memory, with a clearer
-/// message); and, for a non-root user, the process count
+/// the sandbox starts): CPU seconds; writable private memory (`RLIMIT_DATA`) at four times the
+/// memory limit (a backstop for one runaway allocation: the watchdog enforces the total resident
+/// memory, with a clearer message) — not the address space: V8 reserves ~10 GiB of it, never
+/// written, for each WebAssembly memory (Node's own `fetch` is one), so an address-space cap
+/// made dev servers die with "Cannot allocate Wasm memory"; and, for a non-root user, the
+/// process count
 /// (`RLIMIT_NPROC` counts all of the user's processes, so the current count is added).
 pub fn rlimits(limits: &Limits) -> Vec<String> {
     let mut out = Vec::new();
@@ -135,7 +138,7 @@ pub fn rlimits(limits: &Limits) -> Vec<String> {
         out.push(format!("--cpu={cpu}"));
     }
     if let Some(mem) = limits.memory_bytes {
-        out.push(format!("--as={}", mem.saturating_mul(4)));
+        out.push(format!("--data={}", mem.saturating_mul(4)));
     }
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
