@@ -91,9 +91,11 @@ impl KeepAlive {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// Ticks every [`PERIOD`] until the task is dropped.
+    /// Ticks every [`PERIOD`] until the task is dropped, the first a period after it starts
+    /// (making or resuming the sandbox has just set its timer; a tick at once also raced the
+    /// use that started the task, sending a second call within the minute).
     pub async fn run(self: Arc<Self>) {
-        let mut every = tokio::time::interval(PERIOD);
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + PERIOD, PERIOD);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
