@@ -17,8 +17,9 @@ use crate::sandbox::{ExecRequest, ExecSink};
 /// Output kept per run (the end of it).
 const LOG_KEEP: usize = 1024 * 1024;
 
-/// How often a running app's port is looked for.
+/// How often a running app's port is looked for, and looked at again once known.
 const PORT_POLL: std::time::Duration = std::time::Duration::from_millis(400);
+const PORT_POLL_KNOWN: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
@@ -150,7 +151,10 @@ impl ProjectHost {
     /// its status as soon as it is known.
     async fn follow_port(&self, watch: &Mutex<PortWatch>, status: &Mutex<AppStatus>) -> std::convert::Infallible {
         loop {
-            tokio::time::sleep(PORT_POLL).await;
+            // Once the port is known, a look now and then follows a server that moves (a remote
+            // sandbox's ports cost a call to its provider).
+            let known = status.lock().port.is_some() && watch.lock().known().is_some();
+            tokio::time::sleep(if known { PORT_POLL_KNOWN } else { PORT_POLL }).await;
             let Ok(p) = self.project() else { continue };
             let Ok(listening) = self.sandboxes.listening_ports(&p.record).await else { continue };
             let port = watch.lock().decide(&listening);

@@ -121,7 +121,9 @@ impl PortWatch {
             Some(i) => buf.split_at(i + 1),
             None => ("", buf.as_str()),
         };
-        for p in printed_ports(whole) {
+        // The Run terminal's output passes here: most of it names no address, and is not parsed.
+        let named = if whole.contains("://") { printed_ports(whole) } else { Vec::new() };
+        for p in named {
             if !self.printed.contains(&p) {
                 self.printed.push(p);
             }
