@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aura/target}"
 # nftables keeps that way off private networks and cloud metadata).
 # Git imports projects (File: Import from Git…); python3-venv gives Python starters their .venv.
 APP_APT=(libwebkit2gtk-4.1-dev build-essential pkg-config curl file libssl-dev
-  libayatana-appindicator3-dev librsvg2-dev libxdo-dev bubblewrap passt nftables git python3-venv)
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev bubblewrap libseccomp-dev passt nftables git python3-venv)
 # ...and what the tests need on top: a display, a session bus, the keyring, WebDriver.
 TEST_APT=(xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring libsecret-tools)
 

@@ -129,13 +129,16 @@ fn git_settings_and_hooks_cannot_be_planted() {
     std::fs::write(f.project.join(".gitmodules"), "").unwrap();
     f.refused("direnv", &format!("echo '{payload}' > .envrc"));
     f.refused("a submodule list", "echo '[submodule \"x\"]' > .gitmodules");
-    // Missing at the root, a file name has no placeholder; one made inside is named in the panel.
-    let (code, out) = f.sandbox("echo '{}' > .mcp.json");
-    assert_eq!(code, 0, "{out}");
+    // Missing at the root, a file name has no placeholder: making it is refused by the supervisor.
+    f.refused("an agent's server list", "echo '{}' > .mcp.json");
+    assert!(!f.project.join(".mcp.json").exists());
     let _ = f.sandbox("true");
     let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
-    // (The two this test wrote on the host meanwhile are named too: who made one cannot be told.)
-    assert_eq!(g.appeared, [".envrc", ".gitmodules", ".mcp.json"], "{g:?}");
+    // (The two this test wrote on the host meanwhile are named: who made one cannot be told.)
+    assert_eq!(g.appeared, [".envrc", ".gitmodules"], "{g:?}");
+    for line in ["created .mcp.json", "wrote .git/config", "wrote .git/hooks/post-commit", "wrote .envrc"] {
+        assert!(g.blocked.iter().any(|b| b == line), "{line} not in {:?}", g.blocked);
+    }
     f.host_git_runs_nothing_planted("settings and hooks");
     // The placeholders (empty folders) are nothing the host's git offers for commit.
     let status = ok(git(&f.project, &["status", "--porcelain", "--untracked-files=all"]));
@@ -208,12 +211,13 @@ fn nested_repositories_and_existing_tool_folders_are_protected_too() {
     f.refused("a nested editor folder", "echo '{\"x\":1}' > web/.vscode/settings.json");
     let _ = git(&nested, &["status"]);
     assert!(!f.marker.exists(), "the nested repository ran a planted command");
-    // A new repository in a subfolder cannot be refused yet; it is named in the panel instead.
-    let (code, out) = f.sandbox("mkdir -p web/app && git init -q web/app");
-    assert_eq!(code, 0, "{out}");
+    // A new repository in a subfolder is refused, and listed.
+    f.refused("a new repository in a subfolder", "mkdir -p web/app && git init -q web/app");
     let _ = f.sandbox("true");
     let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
-    assert_eq!(g.appeared, ["web/app/.git"], "packages/lib was there from the start: {g:?}");
+    assert!(g.appeared.is_empty(), "packages/lib was there from the start: {g:?}");
+    assert!(g.blocked.iter().any(|b| b == "created web/app/.git"), "{g:?}");
+    assert!(!f.project.join("web/app/.git").exists());
     assert_eq!(std::fs::read_to_string(f.project.join("web/.vscode/settings.json")).unwrap(), "{}\n");
     f.host_git_runs_nothing_planted("nested");
 }
@@ -267,4 +271,104 @@ fn the_panel_says_what_is_protected() {
     assert_ne!(code, 0, "{out}");
     let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
     assert!(g.unprotected.iter().any(|n| n.contains(".git/hooks") && n.contains("symbolic link")), "{g:?}");
+}
+
+#[test]
+fn a_new_repository_or_tool_file_cannot_come_to_be_in_any_way() {
+    let d = tempfile::tempdir().unwrap();
+    let project = d.path().canonicalize().unwrap();
+    std::fs::create_dir_all(project.join("sub")).unwrap();
+    std::fs::create_dir_all(project.join("store/objects")).unwrap();
+    let f = fx_over(project, vec![d]);
+    f.refused("a folder", "mkdir sub/.git");
+    f.refused("a pointer file", "echo 'gitdir: ../store' > sub/.git");
+    f.refused("a folder renamed into place", "mkdir x && mv x sub/.git");
+    f.refused("a file renamed into place", "echo 'gitdir: ../store' > y && mv y sub/.git");
+    f.refused("a symbolic link", "ln -s ../store sub/.git");
+    f.refused("a hard link", "echo 'gitdir: ../store' > z && ln z sub/.git");
+    f.refused("made through a dangling link", "ln -s .git sub/door && echo 'gitdir: ../store' > sub/door");
+    f.refused("a special file", "mkfifo sub/.git");
+    f.refused("an exchange", "python3 -c \"import ctypes,os; os.mkdir('e'); l=ctypes.CDLL(None,use_errno=True); r=l.renameat2(-100,b'e',-100,b'sub/.envrc',2); raise SystemExit(r)\"");
+    f.refused("direnv at the root", "echo 'touch /tmp/x' > .envrc");
+    f.refused(
+        "by Node (a postinstall script)",
+        "node -e \"require('fs').promises.mkdir('sub/.git').catch(e => { console.log(e.code); process.exit(1) })\"",
+    );
+    f.refused("an editor folder deeper down", "mkdir -p sub/deeper/.vscode");
+    // Packages ship editor folders: inside node_modules they are made; what carries one out of
+    // node_modules is refused as a whole.
+    let (code, out) = f.sandbox("mkdir -p node_modules/pkg/.vscode node_modules/pkg/lib && echo ok");
+    assert_eq!(code, 0, "{out}");
+    f.refused("carried out of node_modules", "mv node_modules/pkg pkg");
+    f.refused("node_modules renamed", "mv node_modules modules");
+    let (code, out) = f.sandbox("mv node_modules/pkg/lib lib && echo moved");
+    assert_eq!(code, 0, "an ordinary folder leaves node_modules: {out}");
+    // Outside the project (here /tmp), repositories are made as usual.
+    let (code, out) = f.sandbox("git init -q /tmp/elsewhere && ls -d /tmp/elsewhere/.git");
+    assert_eq!(code, 0, "{out}");
+    let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
+    assert!(g.blocked.iter().any(|b| b == "created sub/.git"), "{g:?}");
+    assert!(g.blocked.iter().any(|b| b.starts_with("moved out of node_modules to pkg: ")), "{g:?}");
+    // Stopped (its placeholders gone), the project holds none but the package's own folder.
+    rt().block_on(f.p.stop(&f.id)).unwrap();
+    let left: Vec<String> = walk(&f.project).into_iter().filter(|p| aura_core::host_run::why(p).is_some()).collect();
+    assert_eq!(left, ["node_modules/pkg/.vscode"], "only the package's own folder may exist");
+}
+
+#[test]
+fn a_name_rewritten_while_the_call_is_checked_cannot_slip_through() {
+    // Deciding on a name read from the caller's memory and letting the kernel read it again is
+    // a race a second thread wins by rewriting the name in between. The supervisor makes the
+    // call on its own copy: thousands of tries with a thread flipping the name never make one.
+    let d = tempfile::tempdir().unwrap();
+    let project = d.path().canonicalize().unwrap();
+    std::fs::create_dir_all(project.join("sub")).unwrap();
+    let f = fx_over(project, vec![d]);
+    let race = r#"
+import ctypes, threading, os
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(b"sub/aaaa", 16)
+stop = []
+def flip():
+    while not stop:
+        ctypes.memmove(buf, b"sub/.git", 8)
+        ctypes.memmove(buf, b"sub/aaaa", 8)
+t = threading.Thread(target=flip)
+t.start()
+made = refused = 0
+for i in range(5000):
+    if libc.mkdir(buf, 0o755) == 0:
+        made += 1
+    else:
+        refused += 1
+    libc.rmdir(b"sub/aaaa")
+stop.append(1)
+t.join()
+print("made", made, "refused", refused, "git", os.path.exists("sub/.git"))
+"#;
+    let (code, out) = f.sandbox(&format!("python3 -c '{}'", race.replace('\'', "'\\''")));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("git False"), "{out}");
+    assert!(!f.project.join("sub/.git").exists());
+    // Both names were tried (the race was on).
+    let nums: Vec<u64> = out.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    assert!(nums.len() == 2 && nums[0] > 0 && nums[1] > 0, "{out}");
+}
+
+/// Project-relative paths of everything under `root`.
+fn walk(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for e in std::fs::read_dir(root.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(r.clone());
+            }
+            out.push(r.to_string_lossy().into_owned());
+        }
+    }
+    out.sort();
+    out
 }

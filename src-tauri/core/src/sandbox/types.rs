@@ -178,6 +178,9 @@ pub struct GuardReport {
     /// Repositories, tool folders and guarded files (project-relative) that appeared while the
     /// sandbox ran: it may have made them, and a new one in a subfolder cannot be refused yet.
     pub appeared: Vec<String>,
+    /// What the sandbox was refused, newest first ("created sub/.git", "wrote .git/config").
+    #[serde(default)]
+    pub blocked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]

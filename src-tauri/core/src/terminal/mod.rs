@@ -53,11 +53,17 @@ pub struct TerminalSpec {
     pub program: Option<String>,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Where the program is started from, when not from the calling thread (a sandbox starts
+    /// its processes from the thread whose children it supervises).
+    pub launcher: Option<Launcher>,
 }
+
+/// Runs a job that starts a process, on the thread the process must come from.
+pub type Launcher = fn(Box<dyn FnOnce() + Send>) -> Result<(), String>;
 
 impl TerminalSpec {
     pub fn shell(cwd: impl Into<PathBuf>, cols: u16, rows: u16) -> Self {
-        Self { cwd: cwd.into(), cols, rows, program: None, args: Vec::new(), env: Vec::new() }
+        Self { cwd: cwd.into(), cols, rows, program: None, args: Vec::new(), env: Vec::new(), launcher: None }
     }
 }
 

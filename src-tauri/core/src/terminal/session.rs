@@ -62,8 +62,19 @@ impl Session {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        let mut child = pair.slave.spawn_command(cmd).map_err(|e| spawn_err(e.into()))?;
-        drop(pair.slave);
+        let slave = pair.slave;
+        let mut child = match spec.launcher {
+            None => slave.spawn_command(cmd),
+            Some(launch) => {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                launch(Box::new(move || {
+                    let _ = tx.send(slave.spawn_command(cmd));
+                }))
+                .map_err(TerminalError::Spawn)?;
+                rx.recv().map_err(|_| TerminalError::Spawn("the terminal's program was not started".into()))?
+            }
+        }
+        .map_err(|e| spawn_err(e.into()))?;
         let reader = pair.master.try_clone_reader().map_err(|e| spawn_err(e.into()))?;
         let writer = pair.master.take_writer().map_err(|e| spawn_err(e.into()))?;
         let (input, pending) = std::sync::mpsc::channel();

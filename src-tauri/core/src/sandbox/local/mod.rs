@@ -7,6 +7,7 @@ pub mod egress;
 pub mod guard;
 pub mod network;
 mod provider;
+pub mod supervisor;
 pub mod watchdog;
 
 use std::collections::HashMap;
@@ -55,6 +56,11 @@ pub struct LocalProvider {
     blanks: Result<Blanks, String>,
     /// Whether commands get the guard (always, but in the benchmark that measures its cost).
     guarded: bool,
+}
+
+/// Starts a terminal's program from the supervised thread.
+fn launch(job: Box<dyn FnOnce() + Send>) -> Result<(), String> {
+    supervisor::run(job)
 }
 
 /// Environment variable names a sandbox accepts.
@@ -187,7 +193,10 @@ impl LocalProvider {
             },
             cpu: None,
             memory_bytes: Some(rss),
-            guard: sb.guard.report(),
+            guard: sb.guard.report().map(|mut r| {
+                r.blocked = sb.root.as_ref().map(|p| supervisor::blocked(p.path())).unwrap_or_default();
+                r
+            }),
         }
     }
 
@@ -242,6 +251,7 @@ impl LocalProvider {
                 program: Some(argv[0].clone()),
                 args: argv[1..].to_vec(),
                 env: Vec::new(),
+                launcher: self.supervised().then_some(launch as crate::terminal::Launcher),
             })
         })
     }
@@ -268,9 +278,12 @@ impl LocalProvider {
             watchdog::kill_tree(pid);
             self.watchdogs.lock().remove(&pid);
         }
-        // Nothing runs in it any more: its placeholders go.
+        // Nothing runs in it any more: its placeholders go, and what it was refused.
         self.with(id, |sb| {
             sb.guard.stopped();
+            if let Some(root) = &sb.root {
+                supervisor::forget(root.path());
+            }
             Ok(())
         })?;
         Ok(())
@@ -284,7 +297,10 @@ impl LocalProvider {
         }
         let blanks = self.blanks.as_ref().map_err(|e| SandboxError::Spawn(e.clone()))?;
         let root = self.with(id, |sb| Ok(sb.project()?.path().to_path_buf()))?;
-        let g = Guard::plan(&root, blanks);
+        let mut g = Guard::plan(&root, blanks);
+        if let Err(why) = supervisor::available() {
+            g.notes.push(format!("a new .git, .envrc or editor folder in the project cannot be refused ({why})"));
+        }
         self.with(id, |sb| {
             sb.guard.record(id, &g);
             Ok(())
@@ -301,6 +317,12 @@ impl LocalProvider {
             }
         }
         Ok(())
+    }
+
+    /// Whether this provider's processes start under the file-creation supervisor (with the
+    /// guard, isolated, and where the kernel allows it; the panel says when it does not).
+    pub(crate) fn supervised(&self) -> bool {
+        self.guarded && self.isolation.is_isolated() && supervisor::available().is_ok()
     }
 
     /// Whether sandboxes get a network namespace of their own (not the host's network).

@@ -155,7 +155,17 @@ impl LocalProvider {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| SandboxError::Spawn(format!("{}: {e}", argv[0])))?;
+        let child = if self.supervised() {
+            let rt = tokio::runtime::Handle::current();
+            super::supervisor::run(move || {
+                let _in = rt.enter();
+                cmd.spawn()
+            })
+            .map_err(SandboxError::Spawn)?
+        } else {
+            cmd.spawn()
+        }
+        .map_err(|e| SandboxError::Spawn(format!("{}: {e}", argv[0])))?;
         let pid = child.id().unwrap_or(0);
         self.with(id, |sb| {
             sb.pids.push(pid);

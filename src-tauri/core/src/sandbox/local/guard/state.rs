@@ -44,6 +44,7 @@ impl SandboxGuard {
             protected: g.protected as u32,
             unprotected: g.notes.clone(),
             appeared: self.appeared.clone(),
+            blocked: Vec::new(),
         };
         if !g.notes.is_empty() && self.report.as_ref() != Some(&report) {
             tracing::warn!(sandbox = id, "sandbox protections incomplete: {}", g.notes.join("; "));

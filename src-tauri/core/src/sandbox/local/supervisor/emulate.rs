@@ -1,0 +1,344 @@
+//! Carrying out a handed-over call for its caller: the supervisor resolves the names in the
+//! caller's root, decides on its own copy of the last name ([`super::policy`]), and makes the
+//! call itself on the directory it resolved; the caller gets the result (an opened file arrives
+//! as a new descriptor in its table). A call is never let through to be re-read by the kernel.
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::LazyLock;
+
+use libseccomp::{ScmpArch, ScmpSyscall};
+
+use super::caller::{check, cstr, readlink_at, Caller, Errno, Place};
+use super::policy;
+
+/// What the caller gets.
+pub enum Reply {
+    Value(i64),
+    Errno(Errno),
+    /// Already answered (a descriptor sent with the answer).
+    Sent,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Call {
+    Open,
+    OpenAt,
+    Creat,
+    Mkdir,
+    MkdirAt,
+    Mknod,
+    MknodAt,
+    Rename,
+    RenameAt,
+    RenameAt2,
+    Link,
+    LinkAt,
+    Symlink,
+    SymlinkAt,
+}
+
+const CALLS: &[(&str, Call)] = &[
+    ("open", Call::Open),
+    ("openat", Call::OpenAt),
+    ("creat", Call::Creat),
+    ("mkdir", Call::Mkdir),
+    ("mkdirat", Call::MkdirAt),
+    ("mknod", Call::Mknod),
+    ("mknodat", Call::MknodAt),
+    ("rename", Call::Rename),
+    ("renameat", Call::RenameAt),
+    ("renameat2", Call::RenameAt2),
+    ("link", Call::Link),
+    ("linkat", Call::LinkAt),
+    ("symlink", Call::Symlink),
+    ("symlinkat", Call::SymlinkAt),
+];
+
+// The kernel's audit values of the ABIs (linux/audit.h).
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH_AARCH64: u32 = 0xc000_00b7;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
+
+/// The ABIs calls arrive in, with the audit value the kernel reports for each.
+fn arches() -> &'static [(ScmpArch, u32)] {
+    #[cfg(target_arch = "x86_64")]
+    return &[
+        (ScmpArch::X8664, AUDIT_ARCH_X86_64),
+        (ScmpArch::X32, AUDIT_ARCH_X86_64),
+        (ScmpArch::X86, AUDIT_ARCH_I386),
+    ];
+    #[cfg(target_arch = "aarch64")]
+    return &[(ScmpArch::Aarch64, AUDIT_ARCH_AARCH64), (ScmpArch::Arm, AUDIT_ARCH_ARM)];
+    #[allow(unreachable_code)]
+    &[]
+}
+
+/// (audit arch, number) → call, for every ABI.
+static TABLE: LazyLock<HashMap<(u32, i32), Call>> = LazyLock::new(|| {
+    let mut m = HashMap::new();
+    for (arch, audit) in arches() {
+        for (name, call) in CALLS {
+            if let Ok(sys) = ScmpSyscall::from_name_by_arch(name, *arch) {
+                let nr: i32 = sys.into();
+                if nr >= 0 {
+                    m.insert((*audit, nr), *call);
+                }
+            }
+        }
+    }
+    m
+});
+
+/// Makes the table before the first call needs it.
+pub fn prepare() {
+    LazyLock::force(&TABLE);
+}
+
+/// Carries out notification `req`.
+pub fn handle(listener: i32, req: &libc::seccomp_notif) -> Reply {
+    let Some(call) = TABLE.get(&(req.data.arch, req.data.nr)).copied() else {
+        return Reply::Errno(libc::ENOSYS);
+    };
+    let result = Caller::new(listener, req.pid, req.id).and_then(|c| carry_out(&c, call, &req.data.args));
+    match result {
+        Ok(r) => r,
+        Err(e) => Reply::Errno(e),
+    }
+}
+
+fn carry_out(c: &Caller, call: Call, a: &[u64; 6]) -> Result<Reply, Errno> {
+    // 32-bit callers' descriptors and flags arrive zero-extended.
+    let fd = |v: u64| v as u32 as i32;
+    let int = |v: u64| v as u32 as i32;
+    let cwd = libc::AT_FDCWD;
+    match call {
+        Call::Open => open(c, cwd, a[0], int(a[1]), a[2] as u32),
+        Call::OpenAt => open(c, fd(a[0]), a[1], int(a[2]), a[3] as u32),
+        Call::Creat => open(c, cwd, a[0], libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC, a[1] as u32),
+        Call::Mkdir => mkdir(c, cwd, a[0], a[1] as u32),
+        Call::MkdirAt => mkdir(c, fd(a[0]), a[1], a[2] as u32),
+        Call::Mknod => mknod(c, cwd, a[0], a[1] as u32, a[2]),
+        Call::MknodAt => mknod(c, fd(a[0]), a[1], a[2] as u32, a[3]),
+        Call::Rename => rename(c, (cwd, a[0]), (cwd, a[1]), 0),
+        Call::RenameAt => rename(c, (fd(a[0]), a[1]), (fd(a[2]), a[3]), 0),
+        Call::RenameAt2 => rename(c, (fd(a[0]), a[1]), (fd(a[2]), a[3]), a[4] as u32),
+        Call::Link => link(c, (cwd, a[0]), (cwd, a[1]), 0),
+        Call::LinkAt => link(c, (fd(a[0]), a[1]), (fd(a[2]), a[3]), int(a[4])),
+        Call::Symlink => symlink(c, a[0], (cwd, a[1])),
+        Call::SymlinkAt => symlink(c, a[0], (fd(a[1]), a[2])),
+    }
+}
+
+/// The place a call names: (dirfd, address of the path).
+fn place(c: &Caller, (dirfd, addr): (i32, u64)) -> Result<Place, Errno> {
+    let path = c.string(addr)?;
+    c.place(&c.absolute(dirfd, &path)?)
+}
+
+/// Whether `place` names something already there (a link counts as itself).
+fn exists(place: &Place) -> bool {
+    let Ok(name) = place.name_c() else { return false };
+    // SAFETY: fstatat into a zeroed struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstatat(place.dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0 }
+}
+
+/// Refuses making `place`'s name when the policy says so, and notes it. A guarded name that is
+/// already there is not made anew: `Ok(true)`, and the caller acts only on what exists (the
+/// read-only mounts decide about writing it), so `mkdir -p` on an existing `.git` still says
+/// "exists".
+fn allowed(c: &Caller, place: &Place, verb: &str) -> Result<bool, Errno> {
+    match policy::refused(place) {
+        None => Ok(false),
+        Some(_) if exists(place) => Ok(true),
+        Some((_, rel)) => {
+            policy::record(c, format!("{verb} {rel}"));
+            Err(libc::EACCES)
+        }
+    }
+}
+
+/// For calls that only make a name: one that is guarded and there already stays as it is.
+fn only_new(c: &Caller, place: &Place, verb: &str) -> Result<(), Errno> {
+    if allowed(c, place, verb)? {
+        return Err(libc::EEXIST);
+    }
+    Ok(())
+}
+
+/// A call's result, noting a write the read-only mounts refused on a guarded path.
+fn done(c: &Caller, place: &Place, r: Result<libc::c_long, Errno>) -> Result<Reply, Errno> {
+    match r {
+        Ok(v) => Ok(Reply::Value(v)),
+        Err(e) => {
+            if let Some(rel) = policy::refused_write(place, e) {
+                policy::record(c, format!("wrote {rel}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Symbolic links followed at the end of an open before `ELOOP`, as the kernel does.
+const MAX_LINKS: usize = 40;
+
+fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Reply, Errno> {
+    let path = c.string(addr)?;
+    let mut abs = c.absolute(dirfd, &path)?;
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    if flags & libc::O_PATH != 0 {
+        // O_PATH ignores O_CREAT: nothing is made.
+        let fd = c.resolve(&abs, flags, flags & libc::O_NOFOLLOW == 0)?;
+        return c.send_fd(fd, cloexec).map(|_| Reply::Sent);
+    }
+    for _ in 0..MAX_LINKS {
+        let place = c.place(&abs)?;
+        // A guarded name that exists is opened, never made: if it goes meanwhile, ENOENT.
+        let flags = if allowed(c, &place, "created")? {
+            if flags & libc::O_EXCL != 0 {
+                return Err(libc::EEXIST);
+            }
+            flags & !libc::O_CREAT
+        } else {
+            flags
+        };
+        let name = place.name_c()?;
+        let dir = place.dir.as_raw_fd();
+        if place.in_procfs() {
+            // `/proc/<pid>/fd/N` and the like: links into the process's own files, followed as
+            // the kernel follows them; nothing can be made in /proc.
+            // SAFETY: openat on our descriptor with a valid C string.
+            let fd = unsafe { libc::openat(dir, name.as_ptr(), (flags & !libc::O_CREAT) | libc::O_CLOEXEC) };
+            let fd = check(fd as libc::c_long)?;
+            // SAFETY: a new descriptor we own.
+            return c.send_fd(unsafe { OwnedFd::from_raw_fd(fd as i32) }, cloexec).map(|_| Reply::Sent);
+        }
+        // A link at the end is never followed here, out of the caller's root: it is read and
+        // resolved in the root like any path.
+        let own = flags | libc::O_CLOEXEC | if flags & libc::O_EXCL == 0 { libc::O_NOFOLLOW } else { 0 };
+        // SAFETY: as above.
+        let fd = unsafe { libc::openat(dir, name.as_ptr(), own, c.masked(mode)) };
+        match check(fd as libc::c_long) {
+            // SAFETY: a new descriptor we own.
+            Ok(fd) => return c.send_fd(unsafe { OwnedFd::from_raw_fd(fd as i32) }, cloexec).map(|_| Reply::Sent),
+            Err(libc::ELOOP) if flags & (libc::O_NOFOLLOW | libc::O_EXCL) == 0 => {
+                let target = readlink_at(dir, &place.name).map_err(|_| libc::ELOOP)?;
+                abs = if target.starts_with(b"/") {
+                    target
+                } else {
+                    let mut p = place.dir_path.clone();
+                    p.push(b'/');
+                    p.extend_from_slice(&target);
+                    p
+                };
+                abs = c.own_names(abs)?;
+            }
+            Err(e) => return done(c, &place, Err(e)),
+        }
+    }
+    Err(libc::ELOOP)
+}
+
+fn mkdir(c: &Caller, dirfd: i32, addr: u64, mode: u32) -> Result<Reply, Errno> {
+    let place = place(c, (dirfd, addr))?;
+    only_new(c, &place, "created")?;
+    let name = place.name_c()?;
+    // SAFETY: mkdirat on our descriptor with a valid C string.
+    let r = unsafe { libc::mkdirat(place.dir.as_raw_fd(), name.as_ptr(), c.masked(mode & 0o7777)) };
+    done(c, &place, check(r as libc::c_long))
+}
+
+fn mknod(c: &Caller, dirfd: i32, addr: u64, mode: u32, dev: u64) -> Result<Reply, Errno> {
+    let place = place(c, (dirfd, addr))?;
+    only_new(c, &place, "created")?;
+    let name = place.name_c()?;
+    let mode = (mode & libc::S_IFMT) | c.masked(mode & 0o7777);
+    // SAFETY: as above.
+    let r = unsafe { libc::mknodat(place.dir.as_raw_fd(), name.as_ptr(), mode, dev as libc::dev_t) };
+    done(c, &place, check(r as libc::c_long))
+}
+
+fn symlink(c: &Caller, target: u64, at: (i32, u64)) -> Result<Reply, Errno> {
+    // The link's text is not a name here: it is kept as given, and resolved when used.
+    let target = cstr(&c.string(target)?)?;
+    let place = place(c, at)?;
+    only_new(c, &place, "linked")?;
+    let name = place.name_c()?;
+    // SAFETY: as above.
+    let r = unsafe { libc::symlinkat(target.as_ptr(), place.dir.as_raw_fd(), name.as_ptr()) };
+    done(c, &place, check(r as libc::c_long))
+}
+
+fn rename(c: &Caller, from: (i32, u64), to: (i32, u64), flags: u32) -> Result<Reply, Errno> {
+    let (src, dst) = (place(c, from)?, place(c, to)?);
+    // Renaming over a guarded name replaces it: refused as making it would be.
+    let refuse = |p: &Place| match policy::refused(p) {
+        Some((_, rel)) => {
+            policy::record(c, format!("moved to {rel}"));
+            Err(libc::EACCES)
+        }
+        None => Ok(()),
+    };
+    refuse(&dst)?;
+    let exchange = flags & libc::RENAME_EXCHANGE != 0;
+    if exchange {
+        refuse(&src)?;
+    }
+    for (a, b) in [(&src, &dst)].into_iter().chain(exchange.then_some((&dst, &src))) {
+        if let Some(found) = policy::carried_out(a, b)? {
+            let rel = policy::project_rel(&b.path()).unwrap_or_default();
+            policy::record(c, format!("moved out of node_modules to {rel}: {found}"));
+            return Err(libc::EACCES);
+        }
+    }
+    if src.is_mount_point()? || dst.is_mount_point()? {
+        return done(c, &dst, Err(libc::EBUSY));
+    }
+    let (sn, dn) = (src.name_c()?, dst.name_c()?);
+    // SAFETY: renameat2 on our descriptors with valid C strings.
+    let r = unsafe {
+        libc::syscall(libc::SYS_renameat2, src.dir.as_raw_fd(), sn.as_ptr(), dst.dir.as_raw_fd(), dn.as_ptr(), flags)
+    };
+    done(c, &dst, check(r))
+}
+
+fn link(c: &Caller, from: (i32, u64), to: (i32, u64), flags: i32) -> Result<Reply, Errno> {
+    let path = c.string(from.1)?;
+    // The source, opened as the caller would find it (never through a link out of its root).
+    let src = if path.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+        None
+    } else {
+        let abs = c.absolute(from.0, &path)?;
+        let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
+        let place = c.place(&abs)?;
+        if place.in_procfs() {
+            // A process's own descriptor (`/proc/self/fd/N` of an O_TMPFILE): followed as the
+            // kernel follows it.
+            let name = place.name_c()?;
+            let fl = libc::O_PATH | libc::O_CLOEXEC | if follow { 0 } else { libc::O_NOFOLLOW };
+            // SAFETY: openat on our descriptor with a valid C string.
+            let fd = check(unsafe { libc::openat(place.dir.as_raw_fd(), name.as_ptr(), fl) } as libc::c_long)?;
+            // SAFETY: a new descriptor we own.
+            Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+        } else {
+            Some(c.resolve(&abs, libc::O_PATH, follow)?)
+        }
+    };
+    let dst = place(c, to)?;
+    only_new(c, &dst, "linked")?;
+    let source = match &src {
+        Some(fd) => format!("/proc/self/fd/{}", fd.as_raw_fd()),
+        None => c.fd_link(from.0),
+    };
+    let (s, dn) = (cstr(source.as_bytes())?, dst.name_c()?);
+    // SAFETY: linkat with valid C strings; following the /proc link gives the file itself.
+    let r =
+        unsafe { libc::linkat(libc::AT_FDCWD, s.as_ptr(), dst.dir.as_raw_fd(), dn.as_ptr(), libc::AT_SYMLINK_FOLLOW) };
+    done(c, &dst, check(r as libc::c_long))
+}
