@@ -9,8 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aura/target}"
 
 # Debian packages the app needs to build and run: WebKitGTK and friends, and the local sandbox
-# (bubblewrap; passt's `pasta` gives each sandbox its own network with a way out to the internet,
-# nftables keeps that way off private networks and cloud metadata).
+# (bubblewrap; libseccomp builds the filter that hands file creation to Aura; passt's `pasta`
+# gives each sandbox its own network with a way out to the internet, nftables keeps that way off
+# private networks and cloud metadata).
 # Git imports projects (File: Import from Git…); python3-venv gives Python starters their .venv.
 APP_APT=(libwebkit2gtk-4.1-dev build-essential pkg-config curl file libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev bubblewrap libseccomp-dev passt nftables git python3-venv)

@@ -22,7 +22,7 @@ describe("local sandbox", () => {
     await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
     const input = await b.$(".sb-run-input");
     await input.waitForDisplayed({ timeout: 20000 });
-    await input.addValue("echo sandboxed-$((6*7)); pwd; cat hello.txt; cat /proc/1/comm; git init -q . 2>/dev/null || echo no-git-init; echo oops >&2; exit 3");
+    await input.addValue("echo sandboxed-$((6*7)); pwd; cat hello.txt; cat /proc/1/comm; git init -q . 2>/dev/null || echo no-git-init; mkdir -p sub; git init -q sub 2>/dev/null || echo no-sub-git; echo oops >&2; exit 3");
     await b.keys([Key.Enter]);
     const out = await eventually(async () => {
       const t = await (await b.$('[data-testid="run-output"]')).getText();
@@ -35,6 +35,7 @@ describe("local sandbox", () => {
     assert.match(out, /oops/);
     assert.match(out, /exit code 3/);
     assert.match(out, /^no-git-init$/m, "a repository cannot be made from inside (its hooks would run on the host)");
+    assert.match(out, /^no-sub-git$/m, "nor in a subfolder");
     await eventually(async () => /local: started/.test(await (await b.$(".status-provider")).getText()), { what: "status bar state" });
     // The panel says what is read-only inside, and nothing is unprotected.
     const guard = await eventually(async () => {
@@ -43,6 +44,8 @@ describe("local sandbox", () => {
     }, { what: "the guard line" });
     assert.match(guard, /read-only inside: \d+ paths this machine runs/);
     assert.doesNotMatch(guard, /NOT PROTECTED/);
+    // ...and what the command was refused is listed.
+    await eventually(async () => /blocked: created sub\/\.git/.test(await (await b.$('[data-testid="sandbox-guard"]')).getText()), { what: "the refusal listed" });
     // The execution is in the history (from SQLite).
     await eventually(async () => (await (await b.$(".sb-history")).getHTML()).includes("sandboxed"), { what: "history" });
   });

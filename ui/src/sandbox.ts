@@ -413,8 +413,14 @@ function guardLine(s: SandboxStatus): HTMLDivElement | null {
     text += `. Appeared while the sandbox ran: ${g.appeared.join(", ")} — if you did not make ${g.appeared.length === 1 ? "it" : "them"}, `
       + "remove before you use Git, an editor or an agent there on this machine (it could run what the sandbox put in)";
   }
-  const warn = g.unprotected.length > 0 || g.appeared.length > 0;
-  return h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-guard" }, text);
+  const warn = g.unprotected.length > 0 || g.appeared.length > 0 || g.blocked.length > 0;
+  const line = h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-guard" }, text);
+  // What the sandbox tried and was refused, newest first: something in it wanted this machine
+  // to run its code.
+  const shown = g.blocked.slice(0, 8);
+  for (const b of shown) line.append(h("div", { class: "sb-blocked" }, `blocked: ${b}`));
+  if (g.blocked.length > shown.length) line.append(h("div", { class: "sb-blocked" }, `…and ${g.blocked.length - shown.length} more`));
+  return line;
 }
 
 /** The sandbox's network as the panel states it; a problem or the host network is a warning. */

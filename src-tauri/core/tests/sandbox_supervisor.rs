@@ -25,6 +25,11 @@ echo x 2>/dev/null > a/dangling; echo write-dangling:$?
 ln a/b/c/f a/h; echo hardlink:$?
 mv a/h a/h2; echo mv:$?
 mkfifo a/fifo; echo mkfifo:$?
+(sleep 0.2; cat a/fifo) & echo through-fifo > a/fifo; wait
+# Writers waiting in a FIFO's open do not hold up anyone else's files.
+for i in 1 2 3 4 5 6; do (echo x > a/fifo) & done
+sleep 0.2; touch a/after && echo after-ok
+exec 5<>a/fifo; wait; exec 5>&-; echo drained
 echo to-stdout > /dev/stdout; echo stdout:$?
 echo x > /dev/null; echo devnull:$?
 echo x > /proc/self/fd/1; echo proc-self:$?

@@ -16,4 +16,8 @@ unprotected: Array<string>,
  * Repositories, tool folders and guarded files (project-relative) that appeared while the
  * sandbox ran: it may have made them, and a new one in a subfolder cannot be refused yet.
  */
-appeared: Array<string>, };
+appeared: Array<string>, 
+/**
+ * What the sandbox was refused, newest first ("created sub/.git", "wrote .git/config").
+ */
+blocked: Array<string>, };

@@ -318,6 +318,28 @@ impl Caller {
         openat2(self.root.as_raw_fd(), rel, flags, 0, libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS)
     }
 
+    /// What answers this call (from another thread too).
+    pub fn answer(&self) -> Answer {
+        Answer { listener: self.listener, id: self.id }
+    }
+
+    /// A descriptor of the caller, followed through its `/proc` link from here.
+    pub fn fd_link(&self, fd: i32) -> String {
+        format!("/proc/{}/fd/{fd}", self.tid)
+    }
+}
+
+/// The answer to one pending call.
+pub struct Answer {
+    listener: RawFd,
+    id: u64,
+}
+
+impl Answer {
+    pub fn new(listener: RawFd, id: u64) -> Self {
+        Answer { listener, id }
+    }
+
     /// Hands our descriptor `fd` to the caller as the call's result.
     pub fn send_fd(&self, fd: OwnedFd, cloexec: bool) -> Result<(), Errno> {
         let add = libc::seccomp_notif_addfd {
@@ -332,8 +354,14 @@ impl Caller {
         check(r as libc::c_long).map(|_| ())
     }
 
-    /// A descriptor of the caller, followed through its `/proc` link from here.
-    pub fn fd_link(&self, fd: i32) -> String {
-        format!("/proc/{}/fd/{fd}", self.tid)
+    /// Answers with a value (`error` 0) or an errno; a caller that is gone is no error here.
+    pub fn reply(&self, val: i64, error: Errno) {
+        let resp = libc::seccomp_notif_resp { id: self.id, val, error: -error, flags: 0 };
+        // SAFETY: SEND reads the struct we pass.
+        unsafe { libc::ioctl(self.listener, libc::SECCOMP_IOCTL_NOTIF_SEND as _, &resp as *const _) };
+    }
+
+    pub fn error(&self, e: Errno) {
+        self.reply(0, e)
     }
 }

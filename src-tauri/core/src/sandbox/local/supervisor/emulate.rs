@@ -194,8 +194,10 @@ fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Repl
     let cloexec = flags & libc::O_CLOEXEC != 0;
     if flags & libc::O_PATH != 0 {
         // O_PATH ignores O_CREAT: nothing is made.
-        let fd = c.resolve(&abs, flags, flags & libc::O_NOFOLLOW == 0)?;
-        return c.send_fd(fd, cloexec).map(|_| Reply::Sent);
+        // (openat2 takes only O_PATH's own flags with it.)
+        let own = flags & (libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW);
+        let fd = c.resolve(&abs, own, flags & libc::O_NOFOLLOW == 0)?;
+        return c.answer().send_fd(fd, cloexec).map(|_| Reply::Sent);
     }
     for _ in 0..MAX_LINKS {
         let place = c.place(&abs)?;
@@ -208,25 +210,17 @@ fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Repl
         } else {
             flags
         };
-        let name = place.name_c()?;
         let dir = place.dir.as_raw_fd();
         if place.in_procfs() {
             // `/proc/<pid>/fd/N` and the like: links into the process's own files, followed as
             // the kernel follows them; nothing can be made in /proc.
-            // SAFETY: openat on our descriptor with a valid C string.
-            let fd = unsafe { libc::openat(dir, name.as_ptr(), (flags & !libc::O_CREAT) | libc::O_CLOEXEC) };
-            let fd = check(fd as libc::c_long)?;
-            // SAFETY: a new descriptor we own.
-            return c.send_fd(unsafe { OwnedFd::from_raw_fd(fd as i32) }, cloexec).map(|_| Reply::Sent);
+            return opened(c, &place, (flags & !libc::O_CREAT) | libc::O_CLOEXEC, 0, cloexec);
         }
         // A link at the end is never followed here, out of the caller's root: it is read and
         // resolved in the root like any path.
         let own = flags | libc::O_CLOEXEC | if flags & libc::O_EXCL == 0 { libc::O_NOFOLLOW } else { 0 };
-        // SAFETY: as above.
-        let fd = unsafe { libc::openat(dir, name.as_ptr(), own, c.masked(mode)) };
-        match check(fd as libc::c_long) {
-            // SAFETY: a new descriptor we own.
-            Ok(fd) => return c.send_fd(unsafe { OwnedFd::from_raw_fd(fd as i32) }, cloexec).map(|_| Reply::Sent),
+        match opened(c, &place, own, c.masked(mode), cloexec) {
+            Ok(r) => return Ok(r),
             Err(libc::ELOOP) if flags & (libc::O_NOFOLLOW | libc::O_EXCL) == 0 => {
                 let target = readlink_at(dir, &place.name).map_err(|_| libc::ELOOP)?;
                 abs = if target.starts_with(b"/") {
@@ -243,6 +237,67 @@ fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Repl
         }
     }
     Err(libc::ELOOP)
+}
+
+/// Threads waiting in a FIFO's open for its other end, at most.
+const MAX_WAITING: usize = 64;
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Opens `place` with `flags` and hands the file to the caller. Never blocks a worker: the open
+/// is tried without waiting, and a FIFO that must wait for its other end (as a blocking open
+/// does) is opened again on a thread of its own, which answers when the other end comes.
+fn opened(c: &Caller, place: &Place, flags: i32, mode: u32, cloexec: bool) -> Result<Reply, Errno> {
+    let name = place.name_c()?;
+    let dir = place.dir.as_raw_fd();
+    let wants_block = flags & libc::O_NONBLOCK == 0;
+    // SAFETY: openat on our descriptor with a valid C string.
+    let fd = check(unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_NONBLOCK, mode) } as libc::c_long);
+    let fd = match fd {
+        // SAFETY: a new descriptor we own.
+        Ok(fd) => Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
+        // A FIFO opened for writing with no reader yet.
+        Err(libc::ENXIO) if wants_block => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(fd) = fd.filter(|fd| !(wants_block && is_fifo(fd))) {
+        if wants_block {
+            // SAFETY: F_GETFL/F_SETFL on our descriptor.
+            unsafe {
+                let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl & !libc::O_NONBLOCK);
+            }
+        }
+        return c.answer().send_fd(fd, cloexec).map(|_| Reply::Sent);
+    }
+    if WAITING.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_WAITING {
+        WAITING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        return Err(libc::ENFILE);
+    }
+    let (dir, answer) = (place.dir.try_clone().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?, c.answer());
+    std::thread::Builder::new()
+        .name("sandbox-fifo-open".into())
+        .spawn(move || {
+            // SAFETY: as above; this thread may wait as long as the caller would have.
+            let fd = check(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode) } as libc::c_long);
+            match fd {
+                // SAFETY: a new descriptor we own.
+                Ok(fd) => {
+                    if let Err(e) = answer.send_fd(unsafe { OwnedFd::from_raw_fd(fd as i32) }, cloexec) {
+                        answer.error(e);
+                    }
+                }
+                Err(e) => answer.error(e),
+            }
+            WAITING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .map_err(|_| libc::EAGAIN)?;
+    Ok(Reply::Sent)
+}
+
+fn is_fifo(fd: &OwnedFd) -> bool {
+    // SAFETY: fstat into a zeroed struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO }
 }
 
 fn mkdir(c: &Caller, dirfd: i32, addr: u64, mode: u32) -> Result<Reply, Errno> {

@@ -58,7 +58,8 @@ fn start() -> Result<Supervisor, String> {
             let _ = ready.send(loaded);
             if ok {
                 for job in queue {
-                    job();
+                    // A job that panics must not end the thread every sandbox starts from.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 }
             }
         })
@@ -112,13 +113,11 @@ fn serve(listener: &OwnedFd) {
             }
         }
         let reply = std::panic::catch_unwind(|| emulate::handle(fd, &req)).unwrap_or(emulate::Reply::Errno(libc::EIO));
-        let (val, error) = match reply {
-            emulate::Reply::Sent => continue,
-            emulate::Reply::Value(v) => (v, 0),
-            emulate::Reply::Errno(e) => (0, -e),
-        };
-        let resp = libc::seccomp_notif_resp { id: req.id, val, error, flags: 0 };
-        // SAFETY: SEND reads the struct; a caller that is gone makes it fail, which is fine.
-        unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND as _, &resp as *const _) };
+        let answer = caller::Answer::new(fd, req.id);
+        match reply {
+            emulate::Reply::Sent => {}
+            emulate::Reply::Value(v) => answer.reply(v, 0),
+            emulate::Reply::Errno(e) => answer.error(e),
+        }
     }
 }
