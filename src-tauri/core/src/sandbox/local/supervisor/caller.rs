@@ -43,7 +43,8 @@ pub struct Caller {
 /// them).
 pub struct Place {
     pub dir: OwnedFd,
-    pub dir_path: Vec<u8>,
+    /// The directory's path, read when a decision needs it (most calls need only the name).
+    dir_path: std::cell::OnceCell<Vec<u8>>,
     pub name: Vec<u8>,
 }
 
@@ -61,14 +62,24 @@ impl Place {
         cstr(&self.name)
     }
 
+    /// The directory's path as the caller sees it; an unreadable one is an error (a decision
+    /// is never made on a guess).
+    pub fn dir_path(&self) -> Result<&[u8], Errno> {
+        if let Some(p) = self.dir_path.get() {
+            return Ok(p);
+        }
+        let p = fd_path(self.dir.as_raw_fd())?;
+        Ok(self.dir_path.get_or_init(|| p))
+    }
+
     /// The full path as the caller sees it.
-    pub fn path(&self) -> Vec<u8> {
-        let mut p = self.dir_path.clone();
+    pub fn path(&self) -> Result<Vec<u8>, Errno> {
+        let mut p = self.dir_path()?.to_vec();
         if !p.ends_with(b"/") {
             p.push(b'/');
         }
         p.extend_from_slice(self.bare_name());
-        p
+        Ok(p)
     }
 
     /// Whether the last component is a mount point in the caller's namespace. The kernel
@@ -192,8 +203,9 @@ impl Caller {
         let mut out = Vec::new();
         let mut at = addr;
         while out.len() < libc::PATH_MAX as usize {
-            // Up to the page's end: the next page may not be mapped.
-            let n = (PAGE - at % PAGE) as usize;
+            // Up to the page's end (the next page may not be mapped), a short piece first:
+            // most paths are short.
+            let n = ((PAGE - at % PAGE) as usize).min(if out.is_empty() { 256 } else { PAGE as usize });
             let mut buf = vec![0u8; n];
             let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: n };
             let remote = libc::iovec { iov_base: at as *mut libc::c_void, iov_len: n };
@@ -303,8 +315,7 @@ impl Caller {
         let (dir, name) = (if cut == 0 { &b"/"[..] } else { &abs[..cut] }, &abs[cut + 1..]);
         let name = if name.is_empty() { b".".to_vec() } else { name.to_vec() };
         let fd = self.resolve(dir, libc::O_PATH | libc::O_DIRECTORY, true)?;
-        let dir_path = fd_path(fd.as_raw_fd())?;
-        Ok(Place { dir: fd, dir_path, name })
+        Ok(Place { dir: fd, dir_path: Default::default(), name })
     }
 
     /// Opens an absolute path in the caller's root (`follow`: a symbolic link at the end is

@@ -154,7 +154,7 @@ fn exists(place: &Place) -> bool {
 /// read-only mounts decide about writing it), so `mkdir -p` on an existing `.git` still says
 /// "exists".
 fn allowed(c: &Caller, place: &Place, verb: &str) -> Result<bool, Errno> {
-    match policy::refused(place) {
+    match policy::refused(place)? {
         None => Ok(false),
         Some(_) if exists(place) => Ok(true),
         Some((_, rel)) => {
@@ -226,7 +226,7 @@ fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Repl
                 abs = if target.starts_with(b"/") {
                     target
                 } else {
-                    let mut p = place.dir_path.clone();
+                    let mut p = place.dir_path()?.to_vec();
                     p.push(b'/');
                     p.extend_from_slice(&target);
                     p
@@ -333,7 +333,7 @@ fn symlink(c: &Caller, target: u64, at: (i32, u64)) -> Result<Reply, Errno> {
 fn rename(c: &Caller, from: (i32, u64), to: (i32, u64), flags: u32) -> Result<Reply, Errno> {
     let (src, dst) = (place(c, from)?, place(c, to)?);
     // Renaming over a guarded name replaces it: refused as making it would be.
-    let refuse = |p: &Place| match policy::refused(p) {
+    let refuse = |p: &Place| match policy::refused(p)? {
         Some((_, rel)) => {
             policy::record(c, format!("moved to {rel}"));
             Err(libc::EACCES)
@@ -347,7 +347,7 @@ fn rename(c: &Caller, from: (i32, u64), to: (i32, u64), flags: u32) -> Result<Re
     }
     for (a, b) in [(&src, &dst)].into_iter().chain(exchange.then_some((&dst, &src))) {
         if let Some(found) = policy::carried_out(a, b)? {
-            let rel = policy::project_rel(&b.path()).unwrap_or_default();
+            let rel = policy::project_rel(&b.path()?).unwrap_or_default();
             policy::record(c, format!("moved out of node_modules to {rel}: {found}"));
             return Err(libc::EACCES);
         }

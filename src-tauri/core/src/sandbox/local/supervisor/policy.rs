@@ -38,25 +38,26 @@ fn in_zone(rel: &str) -> bool {
     rel.split('/').any(|c| c == ZONE)
 }
 
-/// Why making `place`'s name must be refused, if it must.
-pub fn refused(place: &Place) -> Option<(&'static str, String)> {
-    let rel = project_rel(&place.path())?;
-    let (dir, name) = rel.rsplit_once('/').unwrap_or(("", &rel));
-    if in_zone(dir) {
-        return None;
-    }
-    host_run::why(name).map(|why| (why, rel.clone()))
+/// Why making `place`'s name must be refused, if it must (the name decides first: only a
+/// guarded one needs the place's path).
+pub fn refused(place: &Place) -> Result<Option<(&'static str, String)>, Errno> {
+    let Some(why) = std::str::from_utf8(place.bare_name()).ok().and_then(host_run::why) else {
+        return Ok(None);
+    };
+    let Some(rel) = project_rel(&place.path()?) else { return Ok(None) };
+    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    Ok((!in_zone(dir)).then_some((why, rel)))
 }
 
 /// Whether `place` is in the project outside `node_modules`, or is a `node_modules` itself.
-fn zone_of(place: &Place) -> Option<bool> {
-    project_rel(&place.path()).map(|rel| in_zone(&rel))
+fn zone_of(place: &Place) -> Result<Option<bool>, Errno> {
+    Ok(project_rel(&place.path()?).map(|rel| in_zone(&rel)))
 }
 
 /// A rename from `from` to `to` that carries a guarded name out of `node_modules` into the
 /// rest of the project: refused with the name found (a walk of the moved folder).
 pub fn carried_out(from: &Place, to: &Place) -> Result<Option<String>, Errno> {
-    if !(zone_of(from) == Some(true) && zone_of(to) == Some(false)) {
+    if !(zone_of(from)? == Some(true) && zone_of(to)? == Some(false)) {
         return Ok(None);
     }
     let name = from.name_c()?;
@@ -159,6 +160,6 @@ pub fn refused_write(place: &Place, err: Errno) -> Option<String> {
     if !matches!(err, libc::EROFS | libc::EBUSY | libc::EACCES | libc::EPERM) {
         return None;
     }
-    let rel = project_rel(&place.path())?;
+    let rel = project_rel(&place.path().ok()?)?;
     host_run::why(&rel).map(|_| rel)
 }
