@@ -85,6 +85,41 @@ describe("local sandbox", () => {
   });
 });
 
+describe("a protection that cannot be set up", () => {
+  let app;
+  // An editor folder that is a link: the sandbox cannot make it read-only.
+  const d = makeSandboxDirs({ "elsewhere/settings.json": "{}\n", "a.txt": "x\n" });
+  fs.symlinkSync("elsewhere", path.join(d.project, ".vscode"));
+  before(async () => {
+    app = await startReady(d);
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test("commands wait until the user chooses to run without it", async () => {
+    const b = app.browser;
+    await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
+    const input = await b.$(".sb-run-input");
+    await input.waitForDisplayed({ timeout: 20000 });
+    await input.addValue("echo RAN-$((40+2))");
+    await b.keys([Key.Enter]);
+    // Not run: the panel names what is not protected and offers the choice.
+    const button = await b.$('[data-testid="run-unprotected"]');
+    await button.waitForExist({ timeout: 30000 });
+    assert.match(await (await b.$('[data-testid="sandbox-guard"]')).getText(), /NOT PROTECTED: \.vscode/);
+    assert.doesNotMatch(await (await b.$('[data-testid="run-output"]')).getText(), /RAN-42/);
+    await button.click();
+    const anyway = await (await b.$('[data-testid="confirm"]')).$('button=Run anyway');
+    await anyway.waitForDisplayed({ timeout: 10000 });
+    await anyway.click();
+    await eventually(async () => (await (await b.$('[data-testid="allow-unprotected"]')).isSelected()), { what: "the choice saved" });
+    await (await b.$(".sb-run-input")).addValue("echo RAN-$((40+2))");
+    await b.keys([Key.Enter]);
+    await eventually(async () => /RAN-42/.test(await (await b.$('[data-testid="run-output"]')).getText()), { what: "the command ran", timeout: 60000 });
+  });
+});
+
 describe("API keys", () => {
   let app;
   const d = makeSandboxDirs({ "a.txt": "x\n" });

@@ -21,6 +21,7 @@ export class SandboxPanel {
   private cpu = h("input", { type: "number", min: 0, class: "sb-num", title: "seconds per process; empty = no limit" });
   private autoStop = h("input", { type: "number", min: 0, class: "sb-num", title: "minutes" });
   private unsandboxed = h("input", { type: "checkbox" });
+  private unprotected = h("input", { type: "checkbox", "data-testid": "allow-unprotected" });
   private network = h("select", { class: "sb-network", "aria-label": "network", "data-testid": "sandbox-network" },
     h("option", { value: "isolated" }, "Internet: public addresses only — no LAN, no cloud metadata, nothing of this machine"),
     h("option", { value: "registries" }, "Registries only: package registries and hosts you allow; asks about the rest"),
@@ -63,6 +64,7 @@ export class SandboxPanel {
     const save = h("button", {}, "Save settings");
     save.addEventListener("click", () => void this.saveSettings());
     this.unsandboxed.addEventListener("change", () => void this.toggleUnsandboxed());
+    this.unprotected.addEventListener("change", () => void this.toggleUnprotected());
     this.network.addEventListener("change", () => void this.changeNetwork());
     const test = h("button", {}, "Test connection");
     test.addEventListener("click", () => void this.testConnection());
@@ -83,6 +85,7 @@ export class SandboxPanel {
       h("label", { class: "sb-field" }, "Network", this.network),
       this.allowField,
       h("label", { class: "sb-field sb-check" }, this.unsandboxed, "Allow running without isolation where bubblewrap is unavailable"),
+      h("label", { class: "sb-field sb-check" }, this.unprotected, "Run commands even where the sandbox cannot protect everything this machine runs by itself (the panel names what)"),
       save);
     // Marked before the fields' own handlers run (capture), so a save they start counts it.
     for (const kind of ["input", "change"]) settings.addEventListener(kind, () => this.edited(), { capture: true });
@@ -129,7 +132,7 @@ export class SandboxPanel {
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
       networkLine(s),
       this.projectHosts(s),
-      guardLine(s),
+      guardLine(s, () => void this.runUnprotected()),
     ].filter((x): x is HTMLDivElement => x !== null));
     const actions: [SandboxAction, string, boolean][] = [
       ["create", "Create", !s.sandbox],
@@ -186,6 +189,7 @@ export class SandboxPanel {
     this.cpu.value = st.limits.cpu_seconds ? String(st.limits.cpu_seconds) : "";
     this.autoStop.value = st.auto_stop_minutes ? String(st.auto_stop_minutes) : "";
     this.unsandboxed.checked = st.allow_unsandboxed;
+    this.unprotected.checked = st.allow_unprotected;
     this.network.value = st.network;
     this.allow.value = st.network_allow.join("\n");
     this.provider.value = st.provider;
@@ -261,6 +265,7 @@ export class SandboxPanel {
       limits: { ...this.status.settings.limits, memory_bytes: mem ? mem * MiB : null, max_pids: num(this.pids), cpu_seconds: num(this.cpu) || null },
       auto_stop_minutes: num(this.autoStop) || null,
       allow_unsandboxed: this.unsandboxed.checked,
+      allow_unprotected: this.unprotected.checked,
       network: this.network.value as ProjectSettings["network"],
       network_allow: this.allow.value.split("\n").map((l) => l.trim()).filter((l) => l !== ""),
       provider: this.provider.value as ProjectSettings["provider"],
@@ -310,8 +315,9 @@ export class SandboxPanel {
     try {
       await api.saveProjectSettings(s);
       if (this.edits === edits) this.formDirty = false;
-      const restarted = s.network !== this.status?.settings.network || s.allow_unsandboxed !== this.status?.settings.allow_unsandboxed;
-      toast(restarted ? "Sandbox settings saved; the local sandbox was ended and the next command starts one on the new network."
+      const restarted = s.network !== this.status?.settings.network || s.allow_unsandboxed !== this.status?.settings.allow_unsandboxed
+        || s.allow_unprotected !== this.status?.settings.allow_unprotected;
+      toast(restarted ? "Sandbox settings saved; the local sandbox was ended and the next command starts one with them."
         : "Sandbox settings saved; they apply to the next sandbox (Delete, then Create).");
       await this.refresh();
     } catch (e) {
@@ -389,6 +395,27 @@ export class SandboxPanel {
     }
   }
 
+  /** The panel's "Run without these protections": the same as ticking the setting. */
+  private async runUnprotected(): Promise<void> {
+    this.unprotected.checked = true;
+    await this.toggleUnprotected();
+  }
+
+  private async toggleUnprotected(): Promise<void> {
+    if (this.unprotected.checked) {
+      const named = this.status?.sandbox?.guard?.unprotected.join("; ") ?? "";
+      const ok = await confirmChoice("Run without these protections?",
+        "Code in the sandbox (a postinstall script, an agent, a cloned repository) could then change what is named here, " +
+        "and this machine could later run it by itself" + (named ? `: ${named}` : "") + ". Everything else stays protected.",
+        ["Cancel", "Run anyway"]);
+      if (ok !== "Run anyway") {
+        this.unprotected.checked = false;
+        return;
+      }
+    }
+    await this.saveSettings();
+  }
+
   private async toggleUnsandboxed(): Promise<void> {
     if (this.unsandboxed.checked) {
       const ok = await confirmChoice("Run without isolation?",
@@ -404,7 +431,7 @@ export class SandboxPanel {
 }
 
 /** What of the project is read-only inside because this machine runs it (after a command ran). */
-function guardLine(s: SandboxStatus): HTMLDivElement | null {
+function guardLine(s: SandboxStatus, runAnyway: () => void): HTMLDivElement | null {
   const g = s.sandbox?.guard;
   if (!g || s.isolation !== "bubblewrap") return null;
   let text = `read-only inside: ${g.protected} path${g.protected === 1 ? "" : "s"} this machine runs by itself (Git settings and hooks, editor and agent config)`;
@@ -417,6 +444,10 @@ function guardLine(s: SandboxStatus): HTMLDivElement | null {
   const line = h("div", { class: warn ? "sb-warning" : "hint", "data-testid": "sandbox-guard" }, text);
   // What the sandbox tried and was refused, newest first: something in it wanted this machine
   // to run its code.
+  if (g.gaps > 0 && !s.settings.allow_unprotected) {
+    line.append(h("div", {}, "Commands wait for your choice: ",
+      h("button", { "data-testid": "run-unprotected", onclick: runAnyway }, "Run without these protections")));
+  }
   const shown = g.blocked.slice(0, 8);
   for (const b of shown) line.append(h("div", { class: "sb-blocked" }, `blocked: ${b}`));
   if (g.blocked.length > shown.length) line.append(h("div", { class: "sb-blocked" }, `…and ${g.blocked.length - shown.length} more`));

@@ -372,3 +372,26 @@ fn walk(root: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+#[test]
+fn where_a_protection_cannot_be_set_up_commands_wait_for_the_users_choice() {
+    let f = repo();
+    // An editor folder that is a link cannot be made read-only (the mount would follow it).
+    std::fs::create_dir_all(f.project.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink("elsewhere", f.project.join(".vscode")).unwrap();
+    let req = ExecRequest { command: "echo RAN".into(), timeout_s: Some(60), ..Default::default() };
+    let err = rt().block_on(f.p.exec(&f.id, &req, &mut Collect::default())).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(".vscode") && msg.contains("Run without these protections"), "{msg}");
+    let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
+    assert!(g.unprotected.iter().any(|n| n.starts_with(".vscode")), "the panel names it: {g:?}");
+    // The user chose to run anyway: the next sandbox runs commands, still with the rest.
+    let spec = SandboxSpec { allow_unprotected: true, ..Default::default() };
+    let id = f.p.create_for(&ProjectRoot::open(&f.project).unwrap(), &spec).unwrap().id;
+    let mut c = Collect::default();
+    let req = ExecRequest { command: "echo RAN; git config core.fsmonitor x || echo REFUSED".into(), ..req };
+    let r = rt().block_on(f.p.exec(&id, &req, &mut c)).unwrap();
+    let out = String::from_utf8_lossy(&c.0);
+    assert_eq!(r.exit_code, Some(0), "{out}");
+    assert!(out.contains("RAN") && out.contains("REFUSED"), "{out}");
+}

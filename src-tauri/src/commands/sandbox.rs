@@ -142,15 +142,18 @@ pub async fn sandbox_processes(state: State<'_, AppState>) -> IpcResult<Vec<Proc
     Ok(state.sandboxes.processes(&p.record).await?)
 }
 
-/// Saves the settings; a running local sandbox whose network changed is ended, so the next
-/// command starts one on the new network.
+/// Saves the settings; a running local sandbox whose network or protections choice changed is
+/// ended, so the next command starts one made with the new choice.
 #[tauri::command]
 pub async fn save_project_settings(state: State<'_, AppState>, settings: ProjectSettings) -> IpcResult<()> {
     let p = state.project()?;
     let before = state.store.project_settings(p.record.id)?;
     state.sandboxes.use_network_list(p.record.id, &settings)?;
     state.store.save_project_settings(p.record.id, &settings)?;
-    if before.network != settings.network || before.allow_unsandboxed != settings.allow_unsandboxed {
+    if before.network != settings.network
+        || before.allow_unsandboxed != settings.allow_unsandboxed
+        || before.allow_unprotected != settings.allow_unprotected
+    {
         state.sandboxes.release().await;
     }
     Ok(())

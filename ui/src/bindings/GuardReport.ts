@@ -18,6 +18,11 @@ unprotected: Array<string>,
  */
 appeared: Array<string>, 
 /**
+ * How many of `unprotected` are gaps (something left writable): commands wait for the
+ * user's choice while there are any.
+ */
+gaps: number, 
+/**
  * What the sandbox was refused, newest first ("created sub/.git", "wrote .git/config").
  */
 blocked: Array<string>, };

@@ -16,6 +16,11 @@ stop_on_close: boolean,
  */
 allow_unsandboxed: boolean, 
 /**
+ * The user chose to run commands even where the sandbox cannot protect everything this
+ * machine runs by itself in the project (the Sandbox panel names what).
+ */
+allow_unprotected: boolean, 
+/**
  * How the sandbox reaches the network: the public internet by default; "offline" for
  * remote sandboxes too (set when one is created); "host" only locally, after the user
  * accepted the warning.

@@ -39,6 +39,8 @@ pub enum SandboxError {
     Io(String),
     #[error("the command was stopped")]
     Cancelled,
+    #[error("the sandbox cannot protect everything this machine runs by itself in this project: {0}. Commands wait until you choose \"Run without these protections\" in the Sandbox panel (or fix what it names)")]
+    Unprotected(String),
     #[error("the sandbox settings cannot be used: {0}")]
     InvalidSettings(String),
 }
@@ -48,7 +50,7 @@ impl UserFacing for SandboxError {
         match self {
             Self::NotFound(_) => crate::error::ErrorKind::NotFound,
             Self::WrongState { .. } => crate::error::ErrorKind::WrongState,
-            Self::IsolationUnavailable(_) => crate::error::ErrorKind::IsolationUnavailable,
+            Self::IsolationUnavailable(_) | Self::Unprotected(_) => crate::error::ErrorKind::IsolationUnavailable,
             Self::NetworkUnavailable(_) => crate::error::ErrorKind::NetworkUnavailable,
             Self::LimitExceeded(_) => crate::error::ErrorKind::LimitExceeded,
             Self::Timeout(_) => crate::error::ErrorKind::Timeout,

@@ -434,6 +434,7 @@ impl SandboxService {
             auto_stop_minutes: settings.auto_stop_minutes,
             egress: egress.clone(),
             cache_dir: if settings.provider == ProviderKind::Local { self.project_cache(root) } else { None },
+            allow_unprotected: settings.allow_unprotected,
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();

@@ -25,6 +25,9 @@ pub struct ProjectSettings {
     pub stop_on_close: bool,
     /// The user accepted running commands without isolation where bubblewrap cannot work.
     pub allow_unsandboxed: bool,
+    /// The user chose to run commands even where the sandbox cannot protect everything this
+    /// machine runs by itself in the project (the Sandbox panel names what).
+    pub allow_unprotected: bool,
     /// How the sandbox reaches the network: the public internet by default; "offline" for
     /// remote sandboxes too (set when one is created); "host" only locally, after the user
     /// accepted the warning.
@@ -51,6 +54,7 @@ impl Default for ProjectSettings {
             auto_stop_minutes: Some(30),
             stop_on_close: true,
             allow_unsandboxed: false,
+            allow_unprotected: false,
             network: NetworkMode::Isolated,
             network_allow: crate::netpolicy::REGISTRIES.iter().map(|s| s.to_string()).collect(),
             daytona_api_url: String::new(),

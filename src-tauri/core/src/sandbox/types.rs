@@ -99,6 +99,11 @@ pub struct SandboxSpec {
     #[serde(skip)]
     #[ts(skip)]
     pub cache_dir: Option<std::path::PathBuf>,
+    /// The user chose to run commands in a local sandbox even where some of what this machine
+    /// runs by itself cannot be protected (see `ProjectSettings::allow_unprotected`).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub allow_unprotected: bool,
 }
 
 /// Where a remote sandbox may connect to, as its provider is asked at create.
@@ -178,6 +183,9 @@ pub struct GuardReport {
     /// Repositories, tool folders and guarded files (project-relative) that appeared while the
     /// sandbox ran: it may have made them, and a new one in a subfolder cannot be refused yet.
     pub appeared: Vec<String>,
+    /// How many of `unprotected` are gaps (something left writable): commands wait for the
+    /// user's choice while there are any.
+    pub gaps: u32,
     /// What the sandbox was refused, newest first ("created sub/.git", "wrote .git/config").
     #[serde(default)]
     pub blocked: Vec<String>,

@@ -300,11 +300,16 @@ impl LocalProvider {
         let mut g = Guard::plan(&root, blanks);
         if let Err(why) = supervisor::available() {
             g.notes.push(format!("a new .git, .envrc or editor folder in the project cannot be refused ({why})"));
+            g.gaps += 1;
         }
-        self.with(id, |sb| {
+        // Never silently weaker: with a gap, commands wait until the user chose to run anyway.
+        let accepted = self.with(id, |sb| {
             sb.guard.record(id, &g);
-            Ok(())
+            Ok(sb.spec.allow_unprotected)
         })?;
+        if g.gaps > 0 && !accepted {
+            return Err(SandboxError::Unprotected(g.notes.join("; ")));
+        }
         Ok(Some(g))
     }
 

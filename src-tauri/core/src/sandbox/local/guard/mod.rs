@@ -88,8 +88,11 @@ pub struct Guard {
     fds: Vec<OwnedFd>,
     /// Placeholders this plan relies on (absolute paths; registered in [`host_run`]).
     pub placeholders: Vec<PathBuf>,
-    /// What could not be protected, in words for the Sandbox panel.
+    /// What could not be protected as planned, in words for the Sandbox panel.
     pub notes: Vec<String>,
+    /// How many of the notes are gaps (something left writable), not a stricter stand-in (a
+    /// whole `.git` read-only): commands wait for the user's choice while there are any.
+    pub gaps: usize,
     /// How many paths are protected (for the panel).
     pub protected: usize,
     /// The `.git` entries and guarded names found below the root (not the root's own, not
@@ -105,6 +108,7 @@ impl Guard {
             Ok(fd) => fd,
             Err(e) => {
                 g.notes.push(format!("the project folder cannot be opened ({e}); nothing in it is protected"));
+                g.gaps += 1;
                 return g;
             }
         };
@@ -117,6 +121,7 @@ impl Guard {
                 "{} protections are needed, more than the {MAX_BINDS} a sandbox can have; those past it are missing",
                 g.binds.len()
             ));
+            g.gaps += 1;
             g.binds.truncate(MAX_BINDS);
         }
         // Parents before what is inside them: the `.git` pin before its read-only parts.
@@ -203,6 +208,12 @@ impl Planner<'_> {
 
     fn note(&mut self, rel: &str, why: &str) {
         self.g.notes.push(format!("{rel} ({why})"));
+        self.g.gaps += 1;
+    }
+
+    /// A note about protection that is stricter than planned (not a gap).
+    fn stricter(&mut self, rel: &str, why: &str) {
+        self.g.notes.push(format!("{rel} ({why})"));
     }
 
     /// An empty read-only folder or file at `rel`, where nothing is.
@@ -265,7 +276,7 @@ impl Planner<'_> {
                 Found::Dir(f) | Found::File(f) => parts.push((f, sub)),
                 Found::Other(why) => {
                     // Git would follow it; the only safe answer is the whole folder read-only.
-                    self.note(
+                    self.stricter(
                         &sub,
                         &format!("{why}; the whole of {rel} is read-only instead, so Git cannot write there"),
                     );
@@ -391,6 +402,7 @@ impl Planner<'_> {
                 self.g.notes.push(format!(
                     "the project has more than {MAX_SCAN_ENTRIES} entries; what lies past them was not looked at"
                 ));
+                self.g.gaps += 1;
                 break;
             }
             let name = entry.file_name();

@@ -43,6 +43,7 @@ impl SandboxGuard {
         let report = GuardReport {
             protected: g.protected as u32,
             unprotected: g.notes.clone(),
+            gaps: g.gaps as u32,
             appeared: self.appeared.clone(),
             blocked: Vec::new(),
         };
