@@ -4,6 +4,8 @@
 //!   a real tree (`AURA_BENCH_TREE`, else a clone of this repository with an installed
 //!   `node_modules` beside its sources), median of 30;
 //! - the scan alone on that tree;
+//! - one creating `open` (on the sandbox's tmpfs, so the disk is out of it) and one
+//!   `mkdir`+`rmdir`, per call over 20,000 and 5,000, in one process;
 //! - making 10,000 files in 1,000 folders (every one a call the file-creation supervisor
 //!   carries out), median of 5;
 //! - `npm install` of a real project (express 4.21.2, warm cache, real registry), median of 3.
@@ -33,6 +35,21 @@ for i in range(1000):
         with open(f'gen/d{i}/f{j}', 'w') as f:
             f.write('x')
 shutil.rmtree('gen')
+\"";
+
+/// The cost of one call, measured by the sandboxed process itself.
+const PER_CALL: &str = "python3 -c \"
+import os, time
+t = time.perf_counter()
+for i in range(20000):
+    os.close(os.open('/tmp/f', os.O_CREAT | os.O_WRONLY))
+a = (time.perf_counter() - t) / 20000
+t = time.perf_counter()
+for i in range(5000):
+    os.mkdir('/tmp/d')
+    os.rmdir('/tmp/d')
+b = (time.perf_counter() - t) / 5000
+print(f'creating open {a * 1e6:.1f} us, mkdir+rmdir {b * 1e6:.1f} us')
 \"";
 
 fn req(c: &str) -> ExecRequest {
@@ -167,6 +184,12 @@ fn main() {
             guarded.create_for(&small, &SandboxSpec::default()).unwrap(),
             bare.create_for(&small, &SandboxSpec::default()).unwrap(),
         );
+        for (p, id, label) in [(&guarded, &sa.id, "guarded"), (&bare, &sb.id, "unguarded")] {
+            let mut out = Out(Vec::new());
+            let o = p.exec(id, &req(PER_CALL), &mut out).await.unwrap();
+            assert_eq!(o.exit_code, Some(0));
+            println!("guard: per call, {label}: {}", String::from_utf8_lossy(&out.0).trim());
+        }
         let make = req(MAKE_FILES);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..5 {
