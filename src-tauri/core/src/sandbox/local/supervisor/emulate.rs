@@ -313,7 +313,13 @@ fn mknod(c: &Caller, dirfd: i32, addr: u64, mode: u32, dev: u64) -> Result<Reply
     let place = place(c, (dirfd, addr))?;
     only_new(c, &place, "created")?;
     let name = place.name_c()?;
-    let mode = (mode & libc::S_IFMT) | c.masked(mode & 0o7777);
+    // Only what a process without privileges may make: were Aura run as root, its own right to
+    // make device nodes must not become the sandbox's (a node in the project is a host file).
+    let kind = mode & libc::S_IFMT;
+    if !matches!(kind, 0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK) {
+        return Err(libc::EPERM);
+    }
+    let mode = kind | c.masked(mode & 0o7777);
     // SAFETY: as above.
     let r = unsafe { libc::mknodat(place.dir.as_raw_fd(), name.as_ptr(), mode, dev as libc::dev_t) };
     done(c, &place, check(r as libc::c_long))
