@@ -342,10 +342,13 @@ class E2B(Handler):
     def rpc_SendSignal(self, sb, msg, local):
         pid = msg["process"]["pid"]
         sig = {"SIGNAL_SIGKILL": signal.SIGKILL, "SIGNAL_SIGTERM": signal.SIGTERM}.get(msg.get("signal"), signal.SIGTERM)
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            pass
+        # envd signals the process; a PTY's shell leads its own group, which goes with it.
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, sig)
+                break
+            except ProcessLookupError:
+                continue
         self.send_json(200, {})
 
     def rpc_List(self, sb, msg, local):

@@ -148,3 +148,23 @@ pub fn listener(port: u16) -> String {
 pub fn stop_listener(port: u16) {
     let _ = Command::new("pkill").args(["-f", &format!("\",{port}[)]")]).status();
 }
+
+/// Waits until process `pid` (started by a contract server on this machine) has ended
+/// (gone, or a zombie its server has not reaped yet); panics naming `what` after 20 s.
+pub fn ended(pid: i32, what: &str) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).unwrap_or("");
+        if stat.is_empty() || state == "Z" {
+            return;
+        }
+        assert!(std::time::Instant::now() < until, "{what}: the command's process {pid} still runs in the sandbox");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The command line that writes its process id to `file` and then waits a minute.
+pub fn waits_with_pid(file: &str) -> String {
+    format!("echo $$ > {file}; exec sleep 60")
+}

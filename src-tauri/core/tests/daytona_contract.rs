@@ -292,3 +292,35 @@ fn an_interactive_pty_over_the_toolbox_websocket() {
     contract_server::exercise_terminal(term.as_ref(), &rx);
     assert_eq!(srv.violations(), Vec::<String>::new());
 }
+
+#[test]
+fn a_command_timed_out_or_stopped_ends_in_the_sandbox_too() {
+    let srv = ContractServer::start("daytona_server.py", "daytona", KEY);
+    let dt = client(&srv, KEY);
+    let rt = rt();
+    let sb = rt.block_on(dt.create(&SandboxSpec::default())).unwrap();
+    let pid_of = |file: &str| -> Option<i32> {
+        let data = rt.block_on(dt.get_file(&sb.id, file)).ok()?;
+        String::from_utf8(data).ok()?.trim().parse().ok()
+    };
+    let req =
+        ExecRequest { command: contract_server::waits_with_pid("pid-a"), timeout_s: Some(1), ..Default::default() };
+    assert!(matches!(rt.block_on(dt.exec(&sb.id, &req, &mut Out::default())), Err(SandboxError::Timeout(1))));
+    contract_server::ended(pid_of("pid-a").expect("the command ran"), "timed out");
+    let req = ExecRequest { command: contract_server::waits_with_pid("pid-b"), ..Default::default() };
+    rt.block_on(async {
+        let mut sink = Out::default();
+        let run = dt.exec(&sb.id, &req, &mut sink);
+        let started = async {
+            while dt.get_file(&sb.id, "pid-b").await.map(|d| d.ends_with(b"\n")).ok() != Some(true) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::select! {
+            _ = run => panic!("the command ended by itself"),
+            _ = started => {}
+        }
+    });
+    contract_server::ended(pid_of("pid-b").expect("the command ran"), "stopped");
+    assert_eq!(srv.violations(), Vec::<String>::new());
+}

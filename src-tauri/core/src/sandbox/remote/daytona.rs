@@ -395,6 +395,33 @@ impl Lifecycle for DaytonaProvider {
     }
 }
 
+/// Deletes a toolbox session (ending what runs in it): at once with [`SessionEnd::now`], or in
+/// the background when dropped before.
+struct SessionEnd {
+    api: ApiClient,
+    url: Option<String>,
+}
+
+impl SessionEnd {
+    async fn now(mut self) {
+        if let Some(url) = self.url.take() {
+            let _ = self.api.send(true, || self.api.request(Method::DELETE, &url)).await;
+        }
+    }
+}
+
+impl Drop for SessionEnd {
+    fn drop(&mut self) {
+        let (Some(url), Ok(rt)) = (self.url.take(), tokio::runtime::Handle::try_current()) else { return };
+        let api = self.api.clone();
+        rt.spawn(async move {
+            if let Err(e) = api.send(true, || api.request(Method::DELETE, &url)).await {
+                tracing::warn!(error = %e, "a stopped command's session could not be deleted in the Daytona sandbox");
+            }
+        });
+    }
+}
+
 #[async_trait]
 impl Exec for DaytonaProvider {
     /// Runs the command asynchronously in a fresh toolbox session and streams its logs by
@@ -406,9 +433,11 @@ impl Exec for DaytonaProvider {
         let session = format!("aura-exec-{}", uuid::Uuid::new_v4());
         let url = format!("{base}/process/session");
         self.api.send(false, || self.api.request(Method::POST, &url).json(&json!({ "sessionId": session }))).await?;
+        // Deleting the session ends its command: done after the command, and also when it is
+        // stopped by the user or dropped (the guard's drop), so nothing keeps running there.
+        let guard = SessionEnd { api: self.api.clone(), url: Some(format!("{base}/process/session/{session}")) };
         let result = self.exec_in_session(&base, &session, req, sink, started).await;
-        let url = format!("{base}/process/session/{session}");
-        let _ = self.api.send(true, || self.api.request(Method::DELETE, &url)).await;
+        guard.now().await;
         result
     }
 

@@ -337,6 +337,9 @@ impl Exec for E2bProvider {
         });
         let deadline = Deadline::after(req.timeout_s);
         let mut stream = deadline.within(self.start_stream(&e, &msg)).await??;
+        // Timed out, stopped by the user or dropped, the command's process is ended in the
+        // sandbox too (a stream closed by Aura does not end it there).
+        let mut reaper = Reaper { client: self.envd.clone(), envd: e.clone(), pid: None };
         let mut bytes_out = 0u64;
         let mut exit = None;
         while let Some(event) = deadline.within(stream.next()).await?? {
@@ -349,8 +352,12 @@ impl Exec for E2bProvider {
                     bytes_out += d.len() as u64;
                     sink.stderr(&d);
                 }
-                Event::Ended { exit_code, .. } => exit = Some(exit_code),
-                Event::Started { .. } | Event::Pty(_) => {}
+                Event::Ended { exit_code, .. } => {
+                    exit = Some(exit_code);
+                    reaper.pid = None;
+                }
+                Event::Started { pid } => reaper.pid = Some(pid),
+                Event::Pty(_) => {}
             }
         }
         let exit_code = exit.ok_or_else(|| SandboxError::BadResponse {
@@ -533,6 +540,27 @@ enum Pid {
 }
 
 /// An envd PTY process: input, resize and kill as Connect-RPC calls naming its pid.
+/// Ends a command's process in the sandbox when dropped before its end event (`pid` is cleared
+/// when the process ends by itself).
+struct Reaper {
+    client: ApiClient,
+    envd: Envd,
+    pid: Option<u32>,
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let (Some(pid), Ok(rt)) = (self.pid, tokio::runtime::Handle::try_current()) else { return };
+        let (client, envd) = (self.client.clone(), self.envd.clone());
+        rt.spawn(async move {
+            let body = json!({ "process": { "pid": pid }, "signal": "SIGNAL_SIGKILL" });
+            if let Err(e) = envd_rpc::<IgnoredAny>(&client, &envd, "process.Process/SendSignal", &body, true).await {
+                tracing::warn!(pid, error = %e, "a stopped command's process could not be ended in the E2B sandbox");
+            }
+        });
+    }
+}
+
 struct E2bPty {
     client: ApiClient,
     envd: Envd,
