@@ -43,6 +43,47 @@ pub fn why(rel: &str) -> Option<&'static str> {
     })
 }
 
+/// The parts of a git folder that are settings or programs (the rest — objects, refs, the index,
+/// logs — is Git's data, which Git in a sandbox keeps writing).
+pub const GIT_DIR_GUARDED: &[&str] = &["config", "config.worktree", "commondir", "hooks", "info", "worktrees"];
+const GIT_DIR_FOLDERS: &[&str] = &["hooks", "info", "worktrees"];
+const GIT_DIR_FILES: &[&str] = &["config", "config.worktree", "commondir"];
+
+/// Why writing `rel` (project-relative; making it, writing it, renaming onto or away from it)
+/// from a sandbox must be refused, if it must: a guarded name or anything inside one, a `.git`
+/// itself, or a git folder's settings and hooks (its own and its submodules') — narrower than
+/// [`why`], which counts all of a `.git`: Git's data stays writable. Nothing inside
+/// `node_modules` (packages ship editor folders; nothing there runs on the host by itself).
+pub fn protected(rel: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for (i, part) in parts.iter().enumerate() {
+        match *part {
+            "node_modules" => return None,
+            ".git" => return git_part(&parts[i + 1..]).then_some(GIT_WHY),
+            _ => {}
+        }
+        if let Some((_, _, w)) = GUARDED_NAMES.iter().find(|(n, _, _)| n == part) {
+            return Some(w);
+        }
+    }
+    None
+}
+
+/// Whether `rest` (what follows `.git/`) is the folder itself or one of its guarded parts.
+fn git_part(rest: &[&str]) -> bool {
+    match rest {
+        [] => true,
+        [one] if GIT_DIR_FILES.contains(one) => true,
+        [first, ..] if GIT_DIR_FOLDERS.contains(first) => true,
+        // A submodule's git folder: modules/<name, maybe with slashes>/<part>.
+        ["modules", tail @ ..] => {
+            tail.iter().skip(1).any(|p| GIT_DIR_FOLDERS.contains(p))
+                || (tail.len() >= 2 && GIT_DIR_FILES.contains(&tail[tail.len() - 1]))
+        }
+        _ => false,
+    }
+}
+
 /// Like [`why`] for a path given as bytes (the mirror's paths need not be UTF-8).
 pub fn why_bytes(rel: &[u8]) -> Option<&'static str> {
     rel.split(|b| *b == b'/').find_map(|part| std::str::from_utf8(part).ok().and_then(why))
@@ -98,6 +139,48 @@ mod tests {
             assert!(why(p).is_none(), "{p}");
         }
         assert!(why_bytes(b"x/.git/hooks/post-commit").is_some());
+    }
+
+    #[test]
+    fn what_a_sandbox_may_not_write_leaves_gits_own_data_writable() {
+        for p in [
+            ".git",
+            "sub/.git",
+            ".git/config",
+            ".git/config.worktree",
+            ".git/commondir",
+            ".git/hooks",
+            ".git/hooks/pre-commit",
+            ".git/info/attributes",
+            ".git/worktrees/w/gitdir",
+            ".git/modules/lib/config",
+            ".git/modules/lib/hooks/post-checkout",
+            ".git/modules/a/b/info/exclude",
+            ".vscode",
+            ".vscode/tasks.json",
+            "web/.idea/x.xml",
+            ".envrc",
+            "pkg/.mcp.json",
+        ] {
+            assert!(protected(p).is_some(), "{p}");
+        }
+        for p in [
+            ".git/objects/ab/cdef",
+            ".git/index",
+            ".git/index.lock",
+            ".git/config.lock",
+            ".git/HEAD",
+            ".git/refs/heads/main",
+            ".git/COMMIT_EDITMSG",
+            ".git/modules/lib/objects/x",
+            ".git/modules/hooks/objects/x",
+            "node_modules/pkg/.vscode/settings.json",
+            "node_modules/pkg/.git",
+            "src/config",
+            "hooks/x",
+        ] {
+            assert!(protected(p).is_none(), "{p}");
+        }
         assert!(why_bytes(b"x/\xff/y").is_none());
     }
 

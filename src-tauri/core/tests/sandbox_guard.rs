@@ -110,7 +110,7 @@ fn git_settings_and_hooks_cannot_be_planted() {
     let f = repo();
     let payload = f.payload();
     let out = f.refused("git config core.fsmonitor", &format!("git config core.fsmonitor '{payload}'"));
-    assert!(out.contains("Read-only") || out.contains("busy"), "{out}");
+    assert!(out.contains("Read-only") || out.contains("busy") || out.contains("Permission denied"), "{out}");
     f.refused("git config --worktree", &format!("git config --worktree core.fsmonitor '{payload}'"));
     f.refused(
         "a hook",
@@ -136,7 +136,7 @@ fn git_settings_and_hooks_cannot_be_planted() {
     let g = rt().block_on(f.p.get(&f.id)).unwrap().guard.unwrap();
     // (The two this test wrote on the host meanwhile are named: who made one cannot be told.)
     assert_eq!(g.appeared, [".envrc", ".gitmodules"], "{g:?}");
-    for line in ["created .mcp.json", "wrote .git/config", "wrote .git/hooks/post-commit", "wrote .envrc"] {
+    for line in ["created .mcp.json", "wrote .git/config", "created .git/hooks/post-commit", "wrote .envrc"] {
         assert!(g.blocked.iter().any(|b| b == line), "{line} not in {:?}", g.blocked);
     }
     f.host_git_runs_nothing_planted("settings and hooks");
@@ -394,4 +394,39 @@ fn where_a_protection_cannot_be_set_up_commands_wait_for_the_users_choice() {
     let out = String::from_utf8_lossy(&c.0);
     assert_eq!(r.exit_code, Some(0), "{out}");
     assert!(out.contains("RAN") && out.contains("REFUSED"), "{out}");
+}
+
+#[test]
+fn a_protection_the_host_lifted_still_holds_for_commands_already_running() {
+    // The kernel detaches a mount whose file is replaced from another mount namespace: `git
+    // config` on the host renames a new .git/config over the protected one while a sandboxed
+    // command runs. The supervisor still refuses writing it, by path.
+    let f = repo();
+    let payload = f.payload();
+    let go = f.project.join("go");
+    let script = format!(
+        "echo SANDBOX-UP; while [ ! -e go ]; do sleep 0.05; done; \
+         python3 -c 'open(\".git/config\", \"r+\").write(\"[core]\\n\\tfsmonitor = {payload}\\n\")' 2>/dev/null; echo WRITE=$?; \
+         git config core.fsmonitor '{payload}' 2>/dev/null; echo CONFIG=$?; \
+         rm -rf .git/hooks 2>/dev/null; mkdir .git/hooks 2>/dev/null; echo HOOKS=$?"
+    );
+    let out = std::thread::scope(|s| {
+        let running = s.spawn(|| f.sandbox(&script));
+        // The command is running (its mounts are up) before the host replaces the file.
+        let rt = rt();
+        while !rt.block_on(f.p.processes(&f.id)).unwrap_or_default().iter().any(|p| p.command == "sh") {
+            assert!(!running.is_finished(), "the command ended before it waited: {:?}", running.join());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ok(git(&f.project, &["config", "user.name", "Someone"]));
+        std::fs::write(&go, "").unwrap();
+        running.join().unwrap().1
+    });
+    for line in ["WRITE=1", "CONFIG=", "HOOKS=1"] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert!(!out.contains("CONFIG=0"), "{out}");
+    let config = std::fs::read_to_string(f.project.join(".git/config")).unwrap();
+    assert!(!config.contains("fsmonitor") && config.contains("Someone"), "{config}");
+    f.host_git_runs_nothing_planted("after the host lifted a mount");
 }

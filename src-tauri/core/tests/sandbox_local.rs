@@ -262,15 +262,20 @@ fn a_terminal_runs_inside_the_sandbox_and_dies_with_it() {
     let spec = f.p.terminal_spec(&sb.id, 80, 24).unwrap();
     let id = mgr.open(spec, TermSink(tx)).unwrap();
     f.p.attach(&sb.id, mgr.pid(id).unwrap()).unwrap();
-    mgr.write(id, b"echo AT=$(pwd) PID1=$(cat /proc/1/comm)\n").unwrap();
+    // `/dev/tty` is the terminal's own (the supervisor opens it for the shell, never Aura's).
+    mgr.write(id, b"echo AT=$(pwd) PID1=$(cat /proc/1/comm); echo VIA-TTY-$((6*7)) > /dev/tty; echo TTY-RC=$?\n")
+        .unwrap();
     let mut all = String::new();
     let end = Instant::now() + Duration::from_secs(20);
-    while !all.contains("AT=/workspace PID1=bwrap") && Instant::now() < end {
+    // (The typed line is echoed too: wait for the printed code, a digit after the name.)
+    let done = |s: &str| s.match_indices("TTY-RC=").any(|(i, _)| s[i + 7..].starts_with(|c: char| c.is_ascii_digit()));
+    while !done(&all) && Instant::now() < end {
         if let Ok(d) = rx.recv_timeout(Duration::from_millis(200)) {
             all.push_str(&String::from_utf8_lossy(&d));
         }
     }
     assert!(all.contains("AT=/workspace PID1=bwrap"), "{all}");
+    assert!(all.contains("VIA-TTY-42") && all.contains("TTY-RC=0"), "{all}");
     let pid = mgr.pid(id).unwrap();
     rt.block_on(f.p.stop(&sb.id)).unwrap();
     let end = Instant::now() + Duration::from_secs(5);

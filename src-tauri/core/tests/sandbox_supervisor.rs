@@ -32,6 +32,10 @@ sleep 0.2; touch a/after && echo after-ok
 exec 5<>a/fifo; wait; exec 5>&-; echo drained
 echo to-stdout > /dev/stdout; echo stdout:$?
 echo x > /dev/null; echo devnull:$?
+echo x 2>/dev/null > /dev/tty; echo no-terminal:$?
+python3 -c 'import os; os.close(os.open("/dev/null", os.O_RDWR)); print("rdwr-null ok")'
+echo keep > a/rw; python3 -c 'import os; fd = os.open("a/rw", os.O_RDWR); os.write(fd, b"K"); print("rdwr", open("a/rw").read().strip())'
+python3 -c 'import os; os.close(os.open("a/rw", os.O_RDONLY | os.O_TRUNC)); print("trunc", os.path.getsize("a/rw"))'
 echo x > /proc/self/fd/1; echo proc-self:$?
 (cd a/b && echo rel > ../../rel.txt && cat ../../rel.txt)
 umask 077; touch u; stat -c '%a' u; umask 022

@@ -47,8 +47,8 @@ const MAX_SCAN_ENTRIES: usize = 400_000;
 const MAX_BINDS: usize = 2_000;
 /// What stands in for a missing `commondir`: what Git concludes with the file absent.
 const COMMONDIR_PLACEHOLDER: &[u8] = b".\n";
-/// Files and folders inside a git folder that make Git run something or read settings elsewhere.
-const GIT_DIR_GUARDED: &[&str] = &["config", "config.worktree", "commondir", "hooks", "info", "worktrees"];
+// Files and folders inside a git folder that make Git run something or read settings elsewhere.
+use crate::host_run::GIT_DIR_GUARDED;
 
 /// The sources of the placeholders: an empty folder and an empty file nobody else writes.
 pub struct Blanks {

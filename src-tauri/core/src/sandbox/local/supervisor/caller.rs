@@ -245,6 +245,12 @@ impl Caller {
     /// mean "this process" (`/proc/self`, `/dev/fd`, `/dev/stdout`...) spelled with its pid: the
     /// supervisor is not in the sandbox's process namespace, so they would not resolve for it.
     pub fn absolute(&self, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let abs = self.joined(dirfd, path)?;
+        self.own_names(abs)
+    }
+
+    /// `path` made absolute against `dirfd` (or the working directory), as written.
+    pub fn joined(&self, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
         if path.is_empty() {
             return Err(libc::ENOENT);
         }
@@ -274,7 +280,7 @@ impl Caller {
             base.extend_from_slice(path);
             base
         };
-        self.own_names(abs)
+        Ok(abs)
     }
 
     /// Rewrites the names of "this process" in an absolute path (see [`Caller::absolute`]).
@@ -369,6 +375,18 @@ impl Answer {
     pub fn reply(&self, val: i64, error: Errno) {
         let resp = libc::seccomp_notif_resp { id: self.id, val, error: -error, flags: 0 };
         // SAFETY: SEND reads the struct we pass.
+        unsafe { libc::ioctl(self.listener, libc::SECCOMP_IOCTL_NOTIF_SEND as _, &resp as *const _) };
+    }
+
+    /// Lets the kernel carry out the call as the caller made it.
+    pub fn proceed(&self) {
+        let resp = libc::seccomp_notif_resp {
+            id: self.id,
+            val: 0,
+            error: 0,
+            flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        };
+        // SAFETY: as above.
         unsafe { libc::ioctl(self.listener, libc::SECCOMP_IOCTL_NOTIF_SEND as _, &resp as *const _) };
     }
 

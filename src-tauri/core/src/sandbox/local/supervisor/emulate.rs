@@ -18,6 +18,8 @@ pub enum Reply {
     Errno(Errno),
     /// Already answered (a descriptor sent with the answer).
     Sent,
+    /// Carried out by the kernel as the caller made it (see [`open`]).
+    Proceed,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -190,7 +192,16 @@ const MAX_LINKS: usize = 40;
 
 fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Reply, Errno> {
     let path = c.string(addr)?;
-    let mut abs = c.absolute(dirfd, &path)?;
+    let joined = c.joined(dirfd, &path)?;
+    // Writing an existing file under /proc or /dev (a process's own maps and settings, a
+    // terminal, /dev/null) is left to the kernel: it checks the opener's credentials there
+    // (bubblewrap writing its uid_map, `/dev/tty` meaning the caller's terminal), which the
+    // supervisor does not have. Nothing is made by such an open; a name swapped in meanwhile
+    // could reach a file of the project only where its read-only mount holds it.
+    if flags & libc::O_CREAT == 0 && (joined.starts_with(b"/proc/") || joined.starts_with(b"/dev/")) {
+        return Ok(Reply::Proceed);
+    }
+    let mut abs = c.own_names(joined)?;
     let cloexec = flags & libc::O_CLOEXEC != 0;
     if flags & libc::O_PATH != 0 {
         // O_PATH ignores O_CREAT: nothing is made.
@@ -201,19 +212,35 @@ fn open(c: &Caller, dirfd: i32, addr: u64, flags: i32, mode: u32) -> Result<Repl
     }
     for _ in 0..MAX_LINKS {
         let place = c.place(&abs)?;
-        // A guarded name that exists is opened, never made: if it goes meanwhile, ENOENT.
-        let flags = if allowed(c, &place, "created")? {
-            if flags & libc::O_EXCL != 0 {
-                return Err(libc::EEXIST);
+        // What the host runs is never written; one that exists may be read (opened without
+        // O_CREAT: if it goes meanwhile, ENOENT, never made).
+        let flags = match policy::refused(&place)? {
+            None => flags,
+            Some((_, rel)) => {
+                let there = exists(&place);
+                let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+                if writes || !there {
+                    policy::record(c, format!("{} {rel}", if there { "wrote" } else { "created" }));
+                    return Err(libc::EACCES);
+                }
+                if flags & libc::O_EXCL != 0 {
+                    return Err(libc::EEXIST);
+                }
+                flags & !libc::O_CREAT
             }
-            flags & !libc::O_CREAT
-        } else {
-            flags
         };
         let dir = place.dir.as_raw_fd();
         if place.in_procfs() {
             // `/proc/<pid>/fd/N` and the like: links into the process's own files, followed as
-            // the kernel follows them; nothing can be made in /proc.
+            // the kernel follows them; nothing can be made in /proc. Written only below a
+            // process's folder: the supervisor's rights are not the sandbox's (system-wide
+            // files there are read-only mounts as well).
+            let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+            let in_process =
+                place.dir_path()?.strip_prefix(b"/proc/").is_some_and(|r| r.first().is_some_and(u8::is_ascii_digit));
+            if writes && !in_process {
+                return Err(libc::EACCES);
+            }
             return opened(c, &place, (flags & !libc::O_CREAT) | libc::O_CLOEXEC, 0, cloexec);
         }
         // A link at the end is never followed here, out of the caller's root: it is read and
@@ -255,11 +282,20 @@ fn opened(c: &Caller, place: &Place, flags: i32, mode: u32, cloexec: bool) -> Re
     let fd = match fd {
         // SAFETY: a new descriptor we own.
         Ok(fd) => Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
+        // `/dev/tty` where Aura has no terminal of its own.
+        Err(libc::ENXIO) if is_dev_tty(&stat_at(dir, &name)) => return callers_tty(c, flags, cloexec),
         // A FIFO opened for writing with no reader yet.
         Err(libc::ENXIO) if wants_block => None,
         Err(e) => return Err(e),
     };
-    if let Some(fd) = fd.filter(|fd| !(wants_block && is_fifo(fd))) {
+    let st = fd.as_ref().map(|fd| stat_fd(fd.as_raw_fd()));
+    if st.as_ref().is_some_and(is_dev_tty) {
+        // `/dev/tty` means the opener's terminal: Aura's own, were it opened here.
+        drop(fd);
+        return callers_tty(c, flags, cloexec);
+    }
+    let fifo = st.is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFIFO);
+    if let Some(fd) = fd.filter(|_| !(wants_block && fifo)) {
         if wants_block {
             // SAFETY: F_GETFL/F_SETFL on our descriptor.
             unsafe {
@@ -294,10 +330,56 @@ fn opened(c: &Caller, place: &Place, flags: i32, mode: u32, cloexec: bool) -> Re
     Ok(Reply::Sent)
 }
 
-fn is_fifo(fd: &OwnedFd) -> bool {
-    // SAFETY: fstat into a zeroed struct.
+fn stat_fd(fd: i32) -> libc::stat {
+    // SAFETY: fstat into a zeroed struct (left zeroed on failure).
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    unsafe { libc::fstat(fd.as_raw_fd(), &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO }
+    unsafe { libc::fstat(fd, &mut st) };
+    st
+}
+
+fn stat_at(dir: i32, name: &std::ffi::CStr) -> libc::stat {
+    // SAFETY: as above.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    st
+}
+
+/// Whether `st` is `/dev/tty` (character device 5:0), which stands for the opener's terminal.
+fn is_dev_tty(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFCHR && libc::major(st.st_rdev) == 5 && libc::minor(st.st_rdev) == 0
+}
+
+/// Opens the caller's controlling terminal (what its `/dev/tty` is), through the descriptor it
+/// has on it; `ENXIO` when it has none, as the kernel says.
+fn callers_tty(c: &Caller, flags: i32, cloexec: bool) -> Result<Reply, Errno> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", c.tid)).map_err(|_| libc::ESRCH)?;
+    let nr: u64 = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(4))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let (major, minor) = ((nr >> 8) & 0xfff, (nr & 0xff) | ((nr >> 12) & 0xfff00));
+    if nr == 0 {
+        return Err(libc::ENXIO);
+    }
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", c.tid)).map_err(|_| libc::ESRCH)?;
+    for e in fds.flatten() {
+        let Ok(meta) = std::fs::metadata(e.path()) else { continue };
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let rdev = meta.rdev();
+        if !meta.file_type().is_char_device() || (libc::major(rdev) as u64, libc::minor(rdev) as u64) != (major, minor)
+        {
+            continue;
+        }
+        let path = cstr(e.path().as_os_str().as_encoded_bytes())?;
+        let own = (flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_NOFOLLOW)) | libc::O_CLOEXEC;
+        // SAFETY: open with a valid C string; the result is checked.
+        let fd = check(unsafe { libc::open(path.as_ptr(), own) } as libc::c_long)?;
+        c.still_waiting()?;
+        // SAFETY: a new descriptor we own.
+        return c.answer().send_fd(unsafe { OwnedFd::from_raw_fd(fd as i32) }, cloexec).map(|_| Reply::Sent);
+    }
+    Err(libc::ENXIO)
 }
 
 fn mkdir(c: &Caller, dirfd: i32, addr: u64, mode: u32) -> Result<Reply, Errno> {
@@ -338,7 +420,7 @@ fn symlink(c: &Caller, target: u64, at: (i32, u64)) -> Result<Reply, Errno> {
 
 fn rename(c: &Caller, from: (i32, u64), to: (i32, u64), flags: u32) -> Result<Reply, Errno> {
     let (src, dst) = (place(c, from)?, place(c, to)?);
-    // Renaming over a guarded name replaces it: refused as making it would be.
+    // Renaming onto what the host runs replaces it: refused as making it would be...
     let refuse = |p: &Place| match policy::refused(p)? {
         Some((_, rel)) => {
             policy::record(c, format!("moved to {rel}"));
@@ -346,11 +428,10 @@ fn rename(c: &Caller, from: (i32, u64), to: (i32, u64), flags: u32) -> Result<Re
         }
         None => Ok(()),
     };
+    // ...and renaming one away is as good as removing its protection.
     refuse(&dst)?;
+    refuse(&src)?;
     let exchange = flags & libc::RENAME_EXCHANGE != 0;
-    if exchange {
-        refuse(&src)?;
-    }
     for (a, b) in [(&src, &dst)].into_iter().chain(exchange.then_some((&dst, &src))) {
         if let Some(found) = policy::carried_out(a, b)? {
             let rel = policy::project_rel(&b.path()?).unwrap_or_default();

@@ -1,5 +1,6 @@
 //! The seccomp filter of sandboxed processes: every system call that puts a new name into a
-//! directory is handed to the supervisor (user notification); everything else runs as usual.
+//! directory, and every open that creates or writes, is handed to the supervisor (user
+//! notification); everything else runs as usual.
 //! Built with libseccomp (all of this machine's ABIs: a 32-bit program gets the same treatment)
 //! and loaded by hand, for the flags libseccomp 2.5 does not know.
 
@@ -24,8 +25,10 @@ pub const NAMING: &[&str] = &[
     "creat",
 ];
 
-/// Opens that create: handed over only with `O_CREAT`, at this argument.
+/// Opens that create or write: handed over with any of `OPEN_FLAGS` in the flags at this
+/// argument (opens for reading only — most opens — run as usual).
 const OPENS: &[(&str, u32)] = &[("open", 1), ("openat", 2)];
+const OPEN_FLAGS: &[i32] = &[libc::O_CREAT, libc::O_WRONLY, libc::O_RDWR, libc::O_TRUNC];
 
 /// Refused with `ENOSYS`, which programs take as "use the older call": `openat2` keeps its flags
 /// in memory the filter cannot see, and io_uring does file operations no filter sees at all.
@@ -55,11 +58,13 @@ pub fn program() -> Result<Vec<libc::sock_filter>, String> {
             f.add_rule(ScmpAction::Notify, s).map_err(err)?;
         }
     }
-    let creat = libc::O_CREAT as u64;
     for (name, arg) in OPENS {
         if let Some(s) = sys(name) {
-            let cond = ScmpArgCompare::new(*arg, ScmpCompareOp::MaskedEqual(creat), creat);
-            f.add_rule_conditional(ScmpAction::Notify, s, &[cond]).map_err(err)?;
+            for flag in OPEN_FLAGS {
+                let bit = *flag as u64;
+                let cond = ScmpArgCompare::new(*arg, ScmpCompareOp::MaskedEqual(bit), bit);
+                f.add_rule_conditional(ScmpAction::Notify, s, &[cond]).map_err(err)?;
+            }
         }
     }
     for name in UNSEEN {

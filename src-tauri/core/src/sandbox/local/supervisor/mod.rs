@@ -121,6 +121,7 @@ fn serve(listener: &OwnedFd) {
         let answer = caller::Answer::new(fd, req.id);
         match reply {
             emulate::Reply::Sent => {}
+            emulate::Reply::Proceed => answer.proceed(),
             emulate::Reply::Value(v) => answer.reply(v, 0),
             emulate::Reply::Errno(e) => answer.error(e),
         }

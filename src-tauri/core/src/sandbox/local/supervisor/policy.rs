@@ -1,13 +1,15 @@
 //! What the supervisor refuses, and the list of what it refused per project.
 //!
-//! Refused: a new entry named like something this machine runs by itself (`.git` as a folder,
-//! file or link; `.vscode`, `.idea`, `.claude`, `.mcp.json`, `.envrc`, `.gitmodules` — see
-//! [`crate::host_run`]) anywhere in the project, however it would come to be: made, renamed or
-//! linked there, or created through a link. Not inside `node_modules` (packages ship editor
-//! folders; nothing there runs on the host by itself), but a folder leaving `node_modules` that
-//! holds such a name is refused as a whole. Outside the project (`/tmp`, home, caches) nothing
-//! is refused. Existing ones are read-only mounts ([`super::super::guard`]); writes they refuse
-//! are listed too.
+//! Refused: anything this machine runs by itself or reads as settings (`.git` as a folder, file
+//! or link, a git folder's settings and hooks, `.vscode`, `.idea`, `.claude`, `.mcp.json`,
+//! `.envrc`, `.gitmodules` and what is inside them — see [`crate::host_run::protected`])
+//! anywhere in the project, however it would come to be: made, renamed or linked there, created
+//! through a link, or opened for writing. Existing ones are read-only mounts as well
+//! ([`super::super::guard`]); this holds where a mount cannot stand (a new name) and where the
+//! host lifted one (the kernel detaches a mount whose file the host replaced). Not inside
+//! `node_modules` (packages ship editor folders; nothing there runs on the host by itself), but
+//! a folder leaving `node_modules` that holds such a name is refused as a whole. Outside the
+//! project (`/tmp`, home, caches) nothing is refused.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -38,15 +40,11 @@ fn in_zone(rel: &str) -> bool {
     rel.split('/').any(|c| c == ZONE)
 }
 
-/// Why making `place`'s name must be refused, if it must (the name decides first: only a
-/// guarded one needs the place's path).
+/// Why making, writing or renaming `place` must be refused, if it must (see
+/// [`host_run::protected`]), with its project-relative path.
 pub fn refused(place: &Place) -> Result<Option<(&'static str, String)>, Errno> {
-    let Some(why) = std::str::from_utf8(place.bare_name()).ok().and_then(host_run::why) else {
-        return Ok(None);
-    };
     let Some(rel) = project_rel(&place.path()?) else { return Ok(None) };
-    let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-    Ok((!in_zone(dir)).then_some((why, rel)))
+    Ok(host_run::protected(&rel).map(|why| (why, rel)))
 }
 
 /// Whether `place` is in the project outside `node_modules`, or is a `node_modules` itself.
@@ -161,5 +159,5 @@ pub fn refused_write(place: &Place, err: Errno) -> Option<String> {
         return None;
     }
     let rel = project_rel(&place.path().ok()?)?;
-    host_run::why(&rel).map(|_| rel)
+    host_run::protected(&rel).map(|_| rel)
 }
