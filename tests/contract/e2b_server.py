@@ -113,11 +113,11 @@ class E2B(Handler):
         out.pop("domain")
         return out
 
-    def reply(self, template, method, status, data):
+    def reply(self, template, method, status, data, headers=None):
         for p in API.validate_response(template, method, status, data):
             with self.fakes.lock:
                 self.fakes.violations.append(p)
-        self.send_json(status, data)
+        self.send_json(status, data, headers)
 
     def no_content(self):
         self.send_response(204)
@@ -149,12 +149,18 @@ class E2B(Handler):
             want = dict(parse_qsl(query.get("metadata", "")))
             states = [s for s in query.get("state", "").split(",") if s]
             with LOCK:
-                items = [self.sandbox_json(s) for s in SANDBOXES.values()
-                         if all(s["metadata"].get(k) == v for k, v in want.items())
-                         and (not states or s["state"] in states)]
+                found = sorted((s for s in SANDBOXES.values()
+                                if all(s["metadata"].get(k) == v for k, v in want.items())
+                                and (not states or s["state"] in states)),
+                               key=lambda s: (s["startedAt"], s["id"]), reverse=True)
+            # Pages of `limit` (100 at most); X-Next-Token says where the next one starts.
+            limit = min(int(query.get("limit", 100)), 100)
+            start = int(query.get("nextToken", 0))
+            items = [self.sandbox_json(s) for s in found[start:start + limit]]
             for s in items:
                 s.pop("metadata", None) if not s.get("metadata") else None
-            return self.reply("/v2/sandboxes", "GET", 200, items)
+            more = {"X-Next-Token": str(start + limit)} if start + limit < len(found) else {}
+            return self.reply("/v2/sandboxes", "GET", 200, items, more)
         if len(segs) >= 2 and segs[0] == "sandboxes":
             with LOCK:
                 sb = SANDBOXES.get(segs[1])

@@ -7,7 +7,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/aura.sqlite3");
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), 7);
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
@@ -37,7 +37,7 @@ fn migrates_a_new_file_in_wal_mode_and_reopens() {
     );
     drop(conn);
     // Reopening is a no-op migration.
-    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 6);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 7);
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn settings_sessions_executions_and_usage() {
     store.save_project_settings(p.id, &s).unwrap();
     assert_eq!(store.project_settings(p.id).unwrap(), s);
 
-    let sid = store.start_sandbox_session(p.id, "local", "abc", "started").unwrap();
+    let sid = store.start_sandbox_session(p.id, "local", "abc", "started", (None, None)).unwrap();
     store.record_execution(p.id, Some(sid), "npm test", Some(0), 1000, 250, 42).unwrap();
     store.record_execution(p.id, Some(sid), "false", Some(1), 2000, 5, 0).unwrap();
     store.update_sandbox_session(sid, "destroyed", true).unwrap();
@@ -145,7 +145,7 @@ fn crashed_remote_sessions_end_and_their_sandbox_stays_reattachable() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("aura.sqlite3")).unwrap();
     let p = store.touch_project("/w/p", "p").unwrap();
-    let a = store.start_sandbox_session(p.id, "e2b", "sbx-a", "started").unwrap();
+    let a = store.start_sandbox_session(p.id, "e2b", "sbx-a", "started", (Some(2.0), Some(0.5))).unwrap();
     store.update_sandbox_session(a, "started", false).unwrap();
     assert_eq!(store.close_crashed_remote_sessions().unwrap(), 1);
     assert_eq!(store.close_crashed_remote_sessions().unwrap(), 0, "only open ones");
@@ -154,7 +154,7 @@ fn crashed_remote_sessions_end_and_their_sandbox_stays_reattachable() {
     let hours = store.usage().unwrap().into_iter().find(|u| u.provider == "e2b").unwrap().sandbox_hours;
     assert!(hours < 0.01, "ended at its last update: {hours}");
 
-    let b = store.start_sandbox_session(p.id, "e2b", "sbx-b", "started").unwrap();
+    let b = store.start_sandbox_session(p.id, "e2b", "sbx-b", "started", (None, None)).unwrap();
     store.update_sandbox_session(b, "destroyed", true).unwrap();
     assert_eq!(store.last_remote_sandbox(p.id, "e2b").unwrap(), None, "the newest was deleted");
 }

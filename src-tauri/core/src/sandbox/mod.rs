@@ -4,7 +4,9 @@
 //! no account) and — against their official API contracts — Daytona and E2B. The service uses
 //! any of them the same way.
 
+pub mod cost;
 mod error;
+pub mod fleet;
 pub mod keepalive;
 pub mod ledger;
 pub mod local;

@@ -145,14 +145,17 @@ fn labels(root: &ProjectRoot, store: &Store, egress: &Egress) -> Vec<(String, St
 /// The labels that say whose sandbox it is and how it was made: this project (a hash of its
 /// path) on this installation, with this network choice.
 fn identity(root: &ProjectRoot, store: &Store, egress: &Egress) -> Vec<(String, String)> {
-    let path = root.path().display().to_string();
-    let key = blake3::hash(path.as_bytes()).to_hex()[..16].to_string();
-    let mut out = vec![("aura-project".to_string(), key)];
+    let mut out = vec![("aura-project".to_string(), project_key(&root.path().display().to_string()))];
     if let Ok(id) = store.install_id() {
         out.push(("aura-machine".to_string(), id));
     }
     out.push(("aura-network".to_string(), egress.key()));
     out
+}
+
+/// The `aura-project` label of the project at `path` (a hash: the path itself stays here).
+pub fn project_key(path: &str) -> String {
+    blake3::hash(path.as_bytes()).to_hex()[..16].to_string()
 }
 
 /// Where the network choice a remote sandbox was made with is kept.
@@ -491,8 +494,11 @@ impl SandboxService {
         }
         tracing::info!(id = %info.id, ms = began.elapsed().as_millis() as u64, "sandbox ready");
         let kind = settings.provider;
-        let row =
-            self.store.start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state)).unwrap_or(0);
+        let size = (info.cpu.map(f64::from), info.memory_bytes.map(|b| b as f64 / (1u64 << 30) as f64));
+        let row = self
+            .store
+            .start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state), size)
+            .unwrap_or(0);
         if kind != ProviderKind::Local {
             let idle = std::time::Duration::from_secs(u64::from(settings.auto_stop_minutes.unwrap_or(30)) * 60);
             self.keep.keep(provider.clone(), &info.id, idle);
@@ -636,6 +642,47 @@ impl SandboxService {
     /// Keep-alive calls made so far.
     pub fn keep_alive_calls(&self) -> u64 {
         self.keep.calls()
+    }
+
+    /// A client for every remote provider whose key is in the keychain (the project's
+    /// settings say where each one's API is), and each one left out with why.
+    pub fn remote_clients(&self, settings: &ProjectSettings) -> (Vec<Arc<dyn Provider>>, Vec<String>) {
+        let (mut clients, mut skipped) = (Vec::new(), Vec::new());
+        for kind in [ProviderKind::Daytona, ProviderKind::E2b] {
+            let settings = ProjectSettings { provider: kind, ..settings.clone() };
+            match self.remote(&settings) {
+                Ok(c) => clients.push(c),
+                Err(e) => skipped.push(e.to_string()),
+            }
+        }
+        (clients, skipped)
+    }
+
+    /// The open project's remote sandbox: (provider, id).
+    pub fn current_remote(&self) -> Option<(ProviderKind, String)> {
+        self.current.lock().as_ref().filter(|c| c.kind != ProviderKind::Local).map(|c| (c.kind, c.sandbox_id.clone()))
+    }
+
+    /// The sandbox `id` is being deleted elsewhere (the Sandboxes view): when it is the open
+    /// project's, the project lets go of it first (its copy stops following, its record ends),
+    /// so the next command makes a new one instead of using a deleted one.
+    pub fn let_go(&self, id: &str) {
+        let cur = self.current.lock().take_if(|c| c.sandbox_id == id);
+        let Some(cur) = cur else { return };
+        self.keep.forget();
+        if let Some(m) = cur.mirror() {
+            m.stop();
+        }
+        let _ = self.store.mirror_forget(&cur.sandbox_id);
+        let _ = self.store.update_sandbox_session(cur.session_row, "destroyed", true);
+    }
+
+    /// A state the Sandboxes view brought about for sandbox `id` is recorded in its session.
+    pub fn record_state(&self, id: &str, info: &SandboxInfo) {
+        let cur = self.current.lock().clone();
+        if let Some(cur) = cur.filter(|c| c.sandbox_id == id) {
+            let _ = self.store.update_sandbox_session(cur.session_row, &state_name(info.state), false);
+        }
     }
 
     /// Project files changed (a save, the watcher): a remote sandbox gets them too.

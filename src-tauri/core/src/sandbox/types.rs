@@ -170,6 +170,17 @@ pub struct SandboxInfo {
     /// a command has started; see `sandbox::local::guard`).
     #[serde(default)]
     pub guard: Option<GuardReport>,
+    /// The provider's labels (Daytona) or metadata (E2B): Aura's say whose sandbox it is.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// When it was created (Daytona) or last started or resumed (E2B), ms since the epoch.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub started_ms: Option<i64>,
+    /// Its last activity as the provider counts it (Daytona), ms since the epoch.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub active_ms: Option<i64>,
 }
 
 /// The protections of a local sandbox's newest command, for the Sandbox panel.

@@ -143,6 +143,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (sandbox, path)
     ) WITHOUT ROWID;
     "#,
+    // 7: the size of each sandbox session, so its hours can be priced.
+    r#"
+    ALTER TABLE sandbox_sessions ADD COLUMN cpu REAL;
+    ALTER TABLE sandbox_sessions ADD COLUMN memory_gib REAL;
+    "#,
 ];
 
 /// The schema version this build writes.

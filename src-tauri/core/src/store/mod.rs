@@ -20,7 +20,7 @@ pub use crate::sandbox::settings::ProjectSettings;
 pub use error::StoreError;
 pub use mirrors::Digest;
 pub use projects::{PaneLayout, ProjectRecord, ProjectSession, RecentProject};
-pub use sandboxes::{ExecutionRecord, UsageRow};
+pub use sandboxes::{ExecutionRecord, SandboxRecord, SessionSpan, UsageRow};
 
 /// The state database. Cheap to share behind an `Arc`; calls are serialized on one connection.
 pub struct Store {

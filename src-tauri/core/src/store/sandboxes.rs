@@ -31,6 +31,28 @@ pub struct UsageRow {
     pub executions: u32,
 }
 
+/// Part of a sandbox session (see [`Store::session_spans`]).
+#[derive(Debug, Clone)]
+pub struct SessionSpan {
+    pub provider: String,
+    pub ms: i64,
+    pub cpu: Option<f64>,
+    pub memory_gib: Option<f64>,
+}
+
+/// One remote sandbox's sessions on this machine (see [`Store::sandbox_record`]).
+#[derive(Debug, Clone)]
+pub struct SandboxRecord {
+    pub project_id: i64,
+    /// Their time, open ones until now.
+    pub ms: i64,
+    /// When the last one ended (now when one is open).
+    pub last_ms: i64,
+    pub open: bool,
+    pub cpu: Option<f64>,
+    pub memory_gib: Option<f64>,
+}
+
 impl Store {
     pub fn project_settings(&self, project_id: i64) -> Result<ProjectSettings, StoreError> {
         let json: Option<String> = self
@@ -47,22 +69,69 @@ impl Store {
         Ok(())
     }
 
-    /// Records a new sandbox session; returns its row id.
+    /// Records a new sandbox session of a sandbox of `size` (vCPUs, GiB of memory, where the
+    /// provider says); returns its row id.
     pub fn start_sandbox_session(
         &self,
         project_id: i64,
         provider: &str,
         remote_id: &str,
         state: &str,
+        size: (Option<f64>, Option<f64>),
     ) -> Result<i64, StoreError> {
         let now = now_ms();
         self.with(|c| {
             c.query_row(
-                "INSERT INTO sandbox_sessions (project_id, provider, remote_id, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
-                params![project_id, provider, remote_id, state, now],
+                "INSERT INTO sandbox_sessions (project_id, provider, remote_id, state, created_at, updated_at, cpu, memory_gib)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) RETURNING id",
+                params![project_id, provider, remote_id, state, now, size.0, size.1],
                 |r| r.get(0),
             )
+        })
+    }
+
+    /// What this machine recorded of remote sandbox `remote_id`'s sessions.
+    pub fn sandbox_record(&self, remote_id: &str) -> Result<Option<SandboxRecord>, StoreError> {
+        let now = now_ms();
+        self.with(|c| {
+            c.query_row(
+                "SELECT MAX(project_id), SUM(COALESCE(ended_at, ?1) - created_at), MAX(COALESCE(ended_at, ?1)),
+                        SUM(ended_at IS NULL), MAX(cpu), MAX(memory_gib)
+                 FROM sandbox_sessions WHERE remote_id = ?2 GROUP BY remote_id",
+                params![now, remote_id],
+                |r| {
+                    Ok(SandboxRecord {
+                        project_id: r.get(0)?,
+                        ms: r.get(1)?,
+                        last_ms: r.get(2)?,
+                        open: r.get::<_, i64>(3)? > 0,
+                        cpu: r.get(4)?,
+                        memory_gib: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// Each session's part of the time since `since_ms` (open ones count until now), with its
+    /// size.
+    pub fn session_spans(&self, since_ms: i64) -> Result<Vec<SessionSpan>, StoreError> {
+        let now = now_ms();
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT provider, MIN(COALESCE(ended_at, ?1), ?1) - MAX(created_at, ?2), cpu, memory_gib
+                 FROM sandbox_sessions WHERE COALESCE(ended_at, ?1) > ?2",
+            )?;
+            let rows = st.query_map(params![now, since_ms], |r| {
+                Ok(SessionSpan {
+                    provider: r.get(0)?,
+                    ms: r.get::<_, i64>(1)?.max(0),
+                    cpu: r.get(2)?,
+                    memory_gib: r.get(3)?,
+                })
+            })?;
+            rows.collect()
         })
     }
 

@@ -197,6 +197,9 @@ impl LocalProvider {
                 r.blocked = sb.root.as_ref().map(|p| supervisor::blocked(p.path())).unwrap_or_default();
                 r
             }),
+            labels: Default::default(),
+            started_ms: None,
+            active_ms: None,
         }
     }
 

@@ -57,6 +57,12 @@ struct DtSandbox {
     target: Option<String>,
     #[serde(default)]
     toolbox_proxy_url: Option<String>,
+    #[serde(default)]
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    last_activity_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +185,9 @@ impl DaytonaProvider {
             cpu: s.cpu,
             memory_bytes: s.memory.map(|g| (g * 1024.0 * 1024.0 * 1024.0) as u64),
             guard: None,
+            labels: s.labels.unwrap_or_default(),
+            started_ms: s.created_at.as_deref().and_then(super::epoch_ms),
+            active_ms: s.last_activity_at.as_deref().and_then(super::epoch_ms),
             id: s.id,
         }
     }

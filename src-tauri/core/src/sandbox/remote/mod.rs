@@ -49,6 +49,12 @@ pub struct ApiClient {
     pub retry: RetryPolicy,
 }
 
+/// An RFC 3339 time as the providers write it (`2024-10-01T12:00:00.123Z`, or with an offset),
+/// in ms since the epoch.
+pub(crate) fn epoch_ms(text: &str) -> Option<i64> {
+    Some(text.parse::<jiff::Timestamp>().ok()?.as_millisecond())
+}
+
 fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -133,6 +133,43 @@ impl E2bProvider {
         map.insert(s.sandbox_id.clone(), Envd { base, token, traffic });
     }
 
+    /// `GET /v2/sandboxes` of running and paused sandboxes (with a metadata query), every page
+    /// of it (the API answers at most 100 and says where the next page starts in
+    /// `X-Next-Token`).
+    async fn list_where(&self, metadata: Option<String>) -> Result<Vec<SandboxInfo>, SandboxError> {
+        let url = self.api_url("/v2/sandboxes");
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        for _ in 0..1000 {
+            let r = self
+                .api
+                .send(true, || {
+                    let mut b =
+                        self.api.request(Method::GET, &url).query(&[("state", "running,paused"), ("limit", "100")]);
+                    if let Some(m) = &metadata {
+                        b = b.query(&[("metadata", m.as_str())]);
+                    }
+                    match &next {
+                        Some(t) => b.query(&[("nextToken", t.as_str())]),
+                        None => b,
+                    }
+                })
+                .await?;
+            next = r
+                .headers()
+                .get("x-next-token")
+                .and_then(|v| v.to_str().ok())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            let page: Vec<wire::Sandbox> = self.api.json(r).await?;
+            out.extend(page.iter().map(|s| self.info(s)));
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     fn info(&self, s: &wire::Sandbox) -> SandboxInfo {
         SandboxInfo {
             id: s.sandbox_id.clone(),
@@ -143,6 +180,9 @@ impl E2bProvider {
             cpu: s.cpu_count,
             memory_bytes: s.memory_mb.map(|m| m * 1024 * 1024),
             guard: None,
+            labels: s.metadata.clone().unwrap_or_default(),
+            started_ms: s.started_at.as_deref().and_then(crate::sandbox::remote::epoch_ms),
+            active_ms: None,
         }
     }
 
@@ -258,10 +298,9 @@ impl Lifecycle for E2bProvider {
         Ok(self.info(&s))
     }
 
+    /// Running and paused sandboxes of the account, newest first.
     async fn list(&self) -> Result<Vec<SandboxInfo>, SandboxError> {
-        let r = self.api.send(true, || self.api.request(Method::GET, &self.api_url("/v2/sandboxes"))).await?;
-        let list: Vec<wire::Sandbox> = self.api.json(r).await?;
-        Ok(list.iter().map(|s| self.info(s)).collect())
+        self.list_where(None).await
     }
 
     /// Running and paused sandboxes whose metadata has all of `labels` (newest first).
@@ -271,17 +310,7 @@ impl Lifecycle for E2bProvider {
             .ok()
             .and_then(|u| u.query().map(str::to_string))
             .unwrap_or_default();
-        let url = self.api_url("/v2/sandboxes");
-        let r = self
-            .api
-            .send(true, || {
-                self.api
-                    .request(Method::GET, &url)
-                    .query(&[("metadata", metadata.as_str()), ("state", "running,paused")])
-            })
-            .await?;
-        let list: Vec<wire::Sandbox> = self.api.json(r).await?;
-        Ok(list.iter().map(|s| self.info(s)).collect())
+        self.list_where(Some(metadata)).await
     }
 
     /// The timeout set again from now: E2B pauses the sandbox `idle` after the last call.

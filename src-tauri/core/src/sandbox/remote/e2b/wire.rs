@@ -28,6 +28,10 @@ pub(super) struct Sandbox {
     pub memory_mb: Option<u64>,
     #[serde(default)]
     pub end_at: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
