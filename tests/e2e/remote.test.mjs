@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -112,4 +113,57 @@ describe("E2B provider", () => {
     const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
     assert.deepEqual(violations, [], "the app's requests follow the official contract");
   });
+
+  test("the Sandboxes view lists Aura's sandboxes from any machine, deletes one, and usage is priced", async () => {
+    const b = app.browser;
+    // Made on "another machine" (Aura's labels), and one of the account's that is not Aura's.
+    const theirs = await createAtE2b(server.port, { project: "blog", "aura-project": "0123456789abcdef", "aura-machine": "laptop-2" });
+    await createAtE2b(server.port, { team: "data" });
+    // (Opened with every section by the test before, when there was no key yet: refreshed.)
+    await b.execute(() => { document.querySelector('[data-testid="sandboxes-section"]').open = true; });
+    await (await b.$('[data-testid="sandboxes-refresh"]')).click();
+    const rows = async () => b.execute(() => [...document.querySelectorAll('[data-testid="sandboxes"] .sb-fleet-row')]
+      .map((r) => `${r.dataset.sandbox} | ${r.textContent}`));
+    const listed = await eventually(async () => {
+      const r = await rows();
+      return r.length === 2 ? r : null;
+    }, { what: "Aura's two sandboxes listed", timeout: 20000 }).catch(async (e) => {
+      const view = await b.execute(() => document.querySelector('[data-testid="sandboxes"]')?.textContent);
+      throw new Error(`${e.message}\nrows: ${JSON.stringify(await rows())}\nview: ${view}`);
+    });
+    const other = listed.find((r) => r.startsWith(theirs));
+    assert.match(other, /blog · another machine/);
+    assert.match(other, /E2B · started/);
+    assert.match(listed.find((r) => !r.startsWith(theirs)), /· this project/);
+
+    await b.execute((id) => [...document.querySelector(`.sb-fleet-row[data-sandbox="${id}"]`).querySelectorAll("button")]
+      .find((x) => x.textContent === "Delete").click(), theirs);
+    await (await (await b.$('[data-testid="confirm"]')).$('button=Delete')).click();
+    await eventually(async () => (await rows()).length === 1, { what: "the deleted sandbox gone from the view" });
+    const requests = await (await fetch(`http://127.0.0.1:${server.port}/__requests`)).json();
+    assert.ok(requests.some((r) => r.method === "DELETE" && r.path === `/sandboxes/${theirs}`), "deleted at the provider");
+
+    // This month's hours at E2B, priced at the public rates.
+    await b.execute(() => [...document.querySelectorAll("#view-sandbox details")].forEach((d) => { d.open = true; }));
+    await eventually(async () => /e2b: .* this month [0-9.]+ h ≈ \$/.test(
+      await b.execute(() => document.querySelector('.sb-usage[data-provider="e2b"]')?.textContent ?? "")), { what: "usage priced" });
+    const violations = await (await fetch(`http://127.0.0.1:${server.port}/__violations`)).json();
+    assert.deepEqual(violations, [], "the app's requests follow the official contract");
+  });
 });
+
+/** Creates a sandbox at the contract server as another client of the account would. */
+async function createAtE2b(port, metadata) {
+  const body = JSON.stringify({ templateID: "base", metadata });
+  const text = await new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/sandboxes",
+      headers: { Host: "api.e2b.test", "X-API-Key": KEY, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => {
+      let data = "";
+      res.on("data", (c) => { data += c; });
+      res.on("end", () => (res.statusCode === 201 ? resolve(data) : reject(new Error(`create: ${res.statusCode} ${data}`))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+  return JSON.parse(text).sandboxID;
+}

@@ -22,7 +22,7 @@ import type { ProcessInfo } from "./bindings/ProcessInfo";
 import type { ProjectSettings } from "./bindings/ProjectSettings";
 import type { SandboxAction } from "./bindings/SandboxAction";
 import type { SandboxStatus } from "./bindings/SandboxStatus";
-import type { UsageRow } from "./bindings/UsageRow";
+import type { Usage } from "./bindings/Usage";
 import type { SecretName } from "./bindings/SecretName";
 import type { SecretState } from "./bindings/SecretState";
 
@@ -59,7 +59,7 @@ import type { UpdateSettings } from "./bindings/UpdateSettings";
 
 export type { SecretName, SecretState };
 export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncExplanation, SyncEvent, SyncSettingsView, SyncStatus };
-export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, UsageRow };
+export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, Usage };
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };

@@ -73,7 +73,7 @@ function previewHint(text: string): void {
 }
 // Made as soon as their code is there (and then filled), so updates meanwhile reach them.
 const sandbox = new Lazy(async () => {
-  const panel = new (await import("./sandbox")).SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), previewHint);
+  const panel = new (await import("./sandbox")).SandboxPanel($("#view-sandbox"), (s) => status.setSandbox(s), previewHint, (root) => openProject(root));
   void panel.refresh();
   return panel;
 }, "the sandbox pane");
@@ -101,6 +101,11 @@ async function followSync(): Promise<void> {
   } catch (e) {
     console.warn("sync status unavailable", e);
   }
+}
+/** The Sandboxes view: every sandbox Aura made at the providers. */
+function showSandboxes(): void {
+  layout.show("sidebar", "sandbox");
+  void sandbox.get().then((p) => p.showFleet());
 }
 function showSync(): Promise<import("./sync").SyncPanel> {
   layout.show("sidebar", "sync");
@@ -351,4 +356,6 @@ window.addEventListener("beforeunload", (e) => {
   }
   reveal();
   void updates.checkAtStart();
+  // Sandboxes left running with no open project (kept at close, a crash, another machine).
+  void import("./fleet").then((f) => f.noticeForgotten(showSandboxes)).catch(() => {});
 })();

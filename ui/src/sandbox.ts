@@ -3,6 +3,8 @@
 import { ApiKeys } from "./apikeys";
 import { h } from "./dom";
 import { formatEnv, parseEnv } from "./envtext";
+import { FleetView, RatesForm } from "./fleet";
+import { usageLine } from "./fleettext";
 import { api, asIpcError, type ProjectSettings, type SandboxAction, type SandboxStatus } from "./ipc";
 import { confirmChoice, toast } from "./modal";
 
@@ -52,8 +54,18 @@ export class SandboxPanel {
   private runButton: HTMLButtonElement | null = null;
   private keysHost = h("div", { class: "sb-keys" });
   private keys = new ApiKeys(this.keysHost);
+  private fleet: FleetView;
+  private fleetSection: HTMLDetailsElement;
+  private historySection: HTMLDetailsElement;
+  private rates = new RatesForm(() => void this.loadHistory());
 
-  constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void, private onOutput: (text: string) => void = () => {}) {
+  constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void, private onOutput: (text: string) => void = () => {},
+    openProject: (path: string) => Promise<void> = async () => {}) {
+    this.fleet = new FleetView(openProject, () => void this.refresh());
+    this.fleetSection = h("details", { class: "sb-section", "data-testid": "sandboxes-section" }, h("summary", {}, "Sandboxes (all projects)"), this.fleet.host);
+    this.fleetSection.addEventListener("toggle", () => { if (this.fleetSection.open) void this.fleet.load(); });
+    this.historySection = h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history, this.rates.host);
+    this.historySection.addEventListener("toggle", () => { if (this.historySection.open) void this.rates.load(); });
     const run = h("button", { class: "primary sb-run-button" }, "Run");
     run.addEventListener("click", () => {
       if (this.running) void api.sandboxCancel();
@@ -96,8 +108,16 @@ export class SandboxPanel {
       this.connections,
       settings,
       h("details", { class: "sb-section" }, h("summary", {}, "API keys"), this.keysHost),
-      h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history),
+      this.fleetSection,
+      this.historySection,
     );
+  }
+
+  /** Opens the Sandboxes section and lists them. */
+  showFleet(): void {
+    if (this.fleetSection.open) void this.fleet.load();
+    else this.fleetSection.open = true;
+    this.fleetSection.scrollIntoView({ block: "nearest" });
   }
 
   async refresh(): Promise<void> {
@@ -244,7 +264,7 @@ export class SandboxPanel {
   private async loadHistory(): Promise<void> {
     const [hist, usage] = await Promise.all([api.executionHistory().catch(() => []), api.usageSummary().catch(() => [])]);
     this.history.replaceChildren(
-      ...usage.map((u) => h("div", { class: "sb-usage" }, `${u.provider}: ${u.sandboxes} sandboxes, ${u.sandbox_hours.toFixed(2)} h, ${u.executions} runs`)),
+      ...usage.map((u) => h("div", { class: "sb-usage", "data-provider": u.provider }, usageLine(u))),
       ...hist.slice(0, 20).map((x) => h("div", { class: "sb-hist" },
         `${new Date(x.started_at_ms).toLocaleTimeString()}  ${x.command}  → ${x.exit_code ?? "killed"} (${x.duration_ms ?? "?"} ms, ${x.bytes_out} B)`)),
     );

@@ -11,6 +11,7 @@
 mod agent;
 mod create;
 mod files;
+mod fleet;
 mod preview;
 mod project;
 mod run;
@@ -74,7 +75,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sandbox::sandbox_processes,
         sandbox::save_project_settings,
         sandbox::execution_history,
-        sandbox::usage_summary,
+        fleet::sandboxes_list,
+        fleet::sandboxes_act,
+        fleet::usage_summary,
+        fleet::usage_rates,
+        fleet::usage_save_rates,
         sandbox::sandbox_test_connection,
         sandbox::net_subscribe,
         sandbox::net_answer,

@@ -1,6 +1,6 @@
 use aura_core::netpolicy::{Connection, NetAnswer, NetAsk, NetEvent};
 use aura_core::sandbox::{ExecOutcome, ExecRequest, ExecSink, ProcessInfo, SandboxInfo};
-use aura_core::store::{ExecutionRecord, ProjectSettings, UsageRow};
+use aura_core::store::{ExecutionRecord, ProjectSettings};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -162,11 +162,6 @@ pub async fn save_project_settings(state: State<'_, AppState>, settings: Project
 #[tauri::command]
 pub async fn execution_history(app: tauri::AppHandle) -> IpcResult<Vec<ExecutionRecord>> {
     super::off_main(app, |s| Ok(s.store.recent_executions(s.project()?.record.id, 50)?)).await
-}
-
-#[tauri::command]
-pub async fn usage_summary(app: tauri::AppHandle) -> IpcResult<Vec<UsageRow>> {
-    super::off_main(app, |s| Ok(s.store.usage()?)).await
 }
 
 /// Checks that the chosen provider answers with the stored key (lists sandboxes), or for the

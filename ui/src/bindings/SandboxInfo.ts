@@ -16,4 +16,16 @@ detail: string | null, cpu: number | null, memory_bytes: number | null,
  * What of the project is read-only inside because the host runs it (local sandboxes, once
  * a command has started; see `sandbox::local::guard`).
  */
-guard: GuardReport | null, };
+guard: GuardReport | null, 
+/**
+ * The provider's labels (Daytona) or metadata (E2B): Aura's say whose sandbox it is.
+ */
+labels: { [key in string]: string }, 
+/**
+ * When it was created (Daytona) or last started or resumed (E2B), ms since the epoch.
+ */
+started_ms: number | null, 
+/**
+ * Its last activity as the provider counts it (Daytona), ms since the epoch.
+ */
+active_ms: number | null, };

@@ -13,6 +13,8 @@ import type { ExecutionRecord } from "./ExecutionRecord";
 import type { FileContent } from "./FileContent";
 import type { FileVersion } from "./FileVersion";
 import type { FileVersionInfo } from "./FileVersionInfo";
+import type { Fleet } from "./Fleet";
+import type { FleetAction } from "./FleetAction";
 import type { FsChange } from "./FsChange";
 import type { GitImport } from "./GitImport";
 import type { NetAnswer } from "./NetAnswer";
@@ -27,6 +29,8 @@ import type { ProcessInfo } from "./ProcessInfo";
 import type { ProjectInfo } from "./ProjectInfo";
 import type { ProjectSession } from "./ProjectSession";
 import type { ProjectSettings } from "./ProjectSettings";
+import type { ProviderKind } from "./ProviderKind";
+import type { Rates } from "./Rates";
 import type { RecentProject } from "./RecentProject";
 import type { RunConfig } from "./RunConfig";
 import type { RunPlan } from "./RunPlan";
@@ -46,7 +50,7 @@ import type { UndoReport } from "./UndoReport";
 import type { UpdateInfo } from "./UpdateInfo";
 import type { UpdateProgress } from "./UpdateProgress";
 import type { UpdateSettings } from "./UpdateSettings";
-import type { UsageRow } from "./UsageRow";
+import type { Usage } from "./Usage";
 import type { WindowRun } from "./WindowRun";
 
 /** Sends one command; rejects with the command's error. */
@@ -88,7 +92,11 @@ export const commands = (call: Call) => ({
   sandboxProcesses: () => call<ProcessInfo[]>("sandbox_processes"),
   saveProjectSettings: (settings: ProjectSettings) => call<void>("save_project_settings", { settings }),
   executionHistory: () => call<ExecutionRecord[]>("execution_history"),
-  usageSummary: () => call<UsageRow[]>("usage_summary"),
+  sandboxesList: () => call<Fleet>("sandboxes_list"),
+  sandboxesAct: (provider: ProviderKind, id: string, action: FleetAction) => call<void>("sandboxes_act", { provider, id, action }),
+  usageSummary: () => call<Usage[]>("usage_summary"),
+  usageRates: () => call<Rates>("usage_rates"),
+  usageSaveRates: (rates: Rates) => call<void>("usage_save_rates", { rates }),
   sandboxTestConnection: (settings: ProjectSettings) => call<string>("sandbox_test_connection", { settings }),
   netSubscribe: (onEvent: Channel<NetEvent>) => call<NetAsk[]>("net_subscribe", { onEvent }),
   netAnswer: (id: number, answer: NetAnswer) => call<boolean>("net_answer", { id, answer }),

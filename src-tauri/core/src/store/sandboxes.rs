@@ -22,8 +22,8 @@ pub struct ExecutionRecord {
     pub provider: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+/// Use per provider as recorded (see `sandbox::cost::usage` for what the panel shows).
+#[derive(Debug, Clone)]
 pub struct UsageRow {
     pub provider: String,
     pub sandboxes: u32,
