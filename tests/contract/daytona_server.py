@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from fakes import Fakes, Handler, listening_ports_under, serve
 from openapi_check import Spec
@@ -38,7 +38,7 @@ ROOT = tempfile.mkdtemp(prefix="daytona-fake-")
 
 
 def now():
-    return datetime.now(timezone.utc).isoformat()
+    return Daytona.fakes.now().isoformat()
 
 
 class Daytona(Handler):
@@ -77,9 +77,21 @@ class Daytona(Handler):
         self.send_json(status, data)
 
     # ---- control plane ----
+    def expire(self):
+        """Daytona's auto-stop: a started sandbox with no activity for its interval is stopped."""
+        at = self.fakes.now()
+        with LOCK:
+            for sb in SANDBOXES.values():
+                minutes = sb.get("autoStopInterval") or 0
+                last = datetime.fromisoformat(sb.get("lastActivityAt") or sb["createdAt"])
+                if sb["state"] == "started" and minutes > 0 and at - last >= timedelta(minutes=minutes):
+                    sb["state"] = "stopped"
+                    sb["updatedAt"] = at.isoformat()
+
     def control_plane(self, method, path, query, body):
         import json
 
+        self.expire()
         segs = [s for s in path.split("/") if s]
         if segs == ["sandbox"] and method == "POST":
             req = json.loads(body or b"{}")

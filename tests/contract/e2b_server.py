@@ -124,16 +124,29 @@ class E2B(Handler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def expire(self):
+        """What E2B does when a sandbox's timeout runs out: pause it (created with autoPause) or
+        kill it."""
+        now = self.fakes.now()
+        with LOCK:
+            for sid, sb in list(SANDBOXES.items()):
+                if sb["state"] == "running" and sb["endAt"] <= now:
+                    if sb.get("autoPause"):
+                        sb["state"] = "paused"
+                    else:
+                        SANDBOXES.pop(sid)
+
     def control_plane(self, method, path, query, body):
+        self.expire()
         segs = [s for s in path.split("/") if s]
         if segs == ["sandboxes"] and method == "POST":
             req = json.loads(body)
             sid = "i" + uuid.uuid4().hex[:19]
-            now = datetime.now(timezone.utc)
+            now = self.fakes.now()
             sb = {"id": sid, "templateID": req["templateID"], "state": "running", "metadata": req.get("metadata") or {},
                   "env": req.get("envVars") or {}, "token": "tok_" + uuid.uuid4().hex, "startedAt": now,
                   "endAt": now + timedelta(seconds=req.get("timeout", 15)), "network": req.get("network") or {},
-                  "internet": req.get("allow_internet_access", True)}
+                  "internet": req.get("allow_internet_access", True), "autoPause": bool(req.get("autoPause"))}
             if sb["network"].get("allowPublicTraffic") is False:
                 sb["traffic"] = "traffic_" + uuid.uuid4().hex
             os.makedirs(os.path.join(ROOT, sid))
@@ -183,7 +196,9 @@ class E2B(Handler):
                 req = json.loads(body or b"{}")
                 was_paused = sb["state"] == "paused"
                 sb["state"] = "running"
-                sb["endAt"] = datetime.now(timezone.utc) + timedelta(seconds=req.get("timeout", 15))
+                # "TTL is only extended": a running sandbox keeps a later end.
+                until = self.fakes.now() + timedelta(seconds=req.get("timeout", 15))
+                sb["endAt"] = until if was_paused else max(sb["endAt"], until)
                 out = self.sandbox_json(sb, detail=False)
                 out["envdAccessToken"] = sb["token"]
                 if sb.get("traffic"):
@@ -191,7 +206,7 @@ class E2B(Handler):
                 return self.reply("/sandboxes/{sandboxID}/connect", "POST", 201 if was_paused else 200, out)
             if rest == ["timeout"] and method == "POST":
                 req = json.loads(body)
-                sb["endAt"] = datetime.now(timezone.utc) + timedelta(seconds=req["timeout"])
+                sb["endAt"] = self.fakes.now() + timedelta(seconds=req["timeout"])
                 return self.no_content()
         return self.error(404, f"no route for {method} {path}")
 

@@ -6,11 +6,14 @@ control endpoints for tests:
                                 "retry_after": 1, "delay_ms": 0, "drop": false, "malformed": false}]}
   GET  /__violations   every request that did not match the spec
   GET  /__requests     [{method, path, headers, json}] seen so far (json: the body, when it is JSON)
+  POST /__clock    {"advance": seconds}: the server's clock moves on (idle timeouts, auto-stop and
+                   the times it reports follow it), so tests of hours take no time
 """
 import json
 import os
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -21,6 +24,11 @@ class Fakes:
         self.rules = []
         self.violations = []
         self.requests = []
+        self.offset = timedelta()
+
+    def now(self):
+        """The server's time: the real one, moved on by /__clock."""
+        return datetime.now(timezone.utc) + self.offset
 
     def take_rule(self, method, path):
         with self.lock:
@@ -84,6 +92,11 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if path == "/__requests":
             self.send_json(200, f.requests)
+            return True
+        if path == "/__clock" and method == "POST":
+            with f.lock:
+                f.offset += timedelta(seconds=json.loads(body or b"{}").get("advance", 0))
+            self.send_json(200, {"now": f.now().isoformat()})
             return True
         return False
 

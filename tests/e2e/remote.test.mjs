@@ -154,7 +154,7 @@ describe("E2B provider", () => {
 
 /** Creates a sandbox at the contract server as another client of the account would. */
 async function createAtE2b(port, metadata) {
-  const body = JSON.stringify({ templateID: "base", metadata });
+  const body = JSON.stringify({ templateID: "base", metadata, timeout: 3600 });
   const text = await new Promise((resolve, reject) => {
     const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/sandboxes",
       headers: { Host: "api.e2b.test", "X-API-Key": KEY, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => {

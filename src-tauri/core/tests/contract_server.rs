@@ -80,6 +80,11 @@ impl ContractServer {
         serde_json::from_str(&self.http("GET", "/__violations", "")).unwrap()
     }
 
+    /// Moves the server's clock on by `seconds` (idle timeouts and auto-stop follow it).
+    pub fn advance(&self, seconds: u64) {
+        self.http("POST", "/__clock", &serde_json::json!({ "advance": seconds }).to_string());
+    }
+
     pub fn requests(&self) -> Vec<serde_json::Value> {
         serde_json::from_str(&self.http("GET", "/__requests", "")).unwrap()
     }

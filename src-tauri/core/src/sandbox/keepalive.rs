@@ -27,9 +27,13 @@ struct Target {
     idle: Duration,
 }
 
+/// Where the keeper's time comes from: time since some start (the monotonic clock; a test's
+/// simulated one).
+pub type Clock = Arc<dyn Fn() -> Duration + Send + Sync>;
+
 pub struct KeepAlive {
-    epoch: Instant,
-    /// Milliseconds since `epoch` of the last use, and of the last use told to the provider.
+    clock: Clock,
+    /// Milliseconds on the clock of the last use, and of the last use told to the provider.
     used: AtomicU64,
     told: AtomicU64,
     target: Mutex<Option<Target>>,
@@ -39,17 +43,23 @@ pub struct KeepAlive {
 
 impl Default for KeepAlive {
     fn default() -> Self {
+        let epoch = Instant::now();
+        Self::with_clock(Arc::new(move || epoch.elapsed()))
+    }
+}
+
+impl KeepAlive {
+    /// A keeper on `clock` (tests run hours of use on a simulated one).
+    pub fn with_clock(clock: Clock) -> Self {
         Self {
-            epoch: Instant::now(),
+            clock,
             used: AtomicU64::new(0),
             told: AtomicU64::new(0),
             target: Mutex::new(None),
             calls: AtomicU64::new(0),
         }
     }
-}
 
-impl KeepAlive {
     /// The sandbox used from now on (none: nothing is kept).
     pub fn keep(&self, provider: Arc<dyn Provider>, id: &str, idle: Duration) {
         *self.target.lock() = Some(Target { provider, id: id.to_string(), idle });
@@ -61,7 +71,7 @@ impl KeepAlive {
     }
 
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64 + 1
+        (self.clock)().as_millis() as u64 + 1
     }
 
     /// The sandbox was used just now.
