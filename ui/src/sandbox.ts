@@ -148,7 +148,7 @@ export class SandboxPanel {
       // A local sandbox's detail repeats the isolation and network lines below.
       s.sandbox?.detail && s.settings.provider !== "local" ? h("div", { class: "hint" }, s.sandbox.detail) : null,
       s.files ? h("div", { class: "hint", "data-testid": "sandbox-files" }, `Project files in the sandbox: ${s.files}`) : null,
-      s.note && s.settings.provider !== "local" ? h("div", { class: "hint", "data-testid": "sandbox-note" }, s.note) : null,
+      s.note ? h("div", { class: "hint", "data-testid": "sandbox-note" }, s.note) : null,
       h("div", { class: s.isolation === "bubblewrap" || s.isolation === "remote" ? "hint" : "sb-warning" }, iso + (s.isolation_problem ? `: ${s.isolation_problem}` : "")),
       networkLine(s),
       this.projectHosts(s),

@@ -1,7 +1,9 @@
 //! Thirty-five minutes of a remote sandbox's life on a simulated clock (the contract servers'
 //! `/__clock` and the keeper's), for E2B and Daytona: one used every few minutes is never
 //! paused or stopped, with at most one keep-alive call a minute; one not used is paused (E2B) or
-//! stopped (Daytona) by the provider at its 30 idle minutes, not before, and costs no calls.
+//! stopped (Daytona) by the provider at its 30 idle minutes, not before, and costs no calls. The
+//! local sandbox, which has no idle stop of its own, is stopped by the keeper at its minutes —
+//! never while ▶ Run's terminal holds it.
 
 mod contract_server;
 
@@ -85,4 +87,58 @@ fn daytona_a_used_sandbox_is_never_stopped_and_an_unused_one_is_stopped_at_its_a
         srv.requests().iter().filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/last-activity"))).count();
     assert_eq!(told as u64, calls);
     assert_eq!(srv.violations(), Vec::<String>::new());
+}
+
+/// A terminal's output, dropped (the test watches its process).
+struct Quiet;
+impl aura_core::terminal::TerminalSink for Quiet {
+    fn output(&mut self, _: Vec<u8>) {}
+    fn exit(&mut self, _: Option<u32>) {}
+}
+
+#[test]
+fn local_the_keeper_stops_an_idle_sandbox_at_its_minutes_and_never_one_in_use() {
+    use aura_core::paths::ProjectRoot;
+    use aura_core::sandbox::local::LocalProvider;
+    use aura_core::sandbox::{Lifecycle, Terminals};
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = ProjectRoot::open(dir.path()).unwrap();
+    let local = Arc::new(LocalProvider::new(false).expect("bubblewrap must work on the test machine"));
+    let id = local.create_for(&root, &SandboxSpec::default()).unwrap().id;
+    let term = rt.block_on(local.open_terminal(&id, 80, 24, Box::new(Quiet))).unwrap();
+    let pid = term.pid().expect("the shell's pid") as i32;
+    let alive = || unsafe { libc::kill(pid, 0) } == 0;
+    let seconds = Arc::new(AtomicU64::new(0));
+    let clock = seconds.clone();
+    let keep = Arc::new(KeepAlive::with_clock(Arc::new(move || Duration::from_secs(clock.load(Ordering::SeqCst)))));
+    keep.keep_and_stop(local.clone(), &id, Duration::from_secs(u64::from(IDLE_MINUTES) * 60));
+    let minutes = |n: u64| {
+        for _ in 0..n {
+            seconds.fetch_add(60, Ordering::SeqCst);
+            rt.block_on(keep.tick()).unwrap();
+        }
+    };
+
+    // ▶ Run's terminal (a hold) keeps it in use for 40 minutes without a keystroke.
+    let run = keep.hold();
+    minutes(40);
+    assert_eq!(rt.block_on(local.get(&id)).unwrap().state, SandboxState::Started);
+    drop(run);
+    // Then idle: still there one minute before its time, stopped at it (its processes end).
+    minutes(u64::from(IDLE_MINUTES) - 1);
+    assert_eq!(rt.block_on(local.get(&id)).unwrap().state, SandboxState::Started);
+    assert!(alive());
+    minutes(1);
+    assert_eq!(rt.block_on(local.get(&id)).unwrap().state, SandboxState::Stopped);
+    for _ in 0..100 {
+        if !alive() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(), "the stopped sandbox's shell ended");
+    assert!(keep.take_note().unwrap().contains("stopped after 30 minutes without use"));
+    assert_eq!(keep.calls(), 0, "nothing to tell a local provider");
 }

@@ -53,6 +53,8 @@ struct Seen {
 struct Watching<S> {
     inner: S,
     state: Arc<Mutex<Seen>>,
+    /// The sandbox is in use while the run's terminal lives (it is not stopped when idle).
+    _in_use: crate::sandbox::keepalive::Hold,
 }
 
 impl<S: TerminalSink> TerminalSink for Watching<S> {
@@ -91,7 +93,8 @@ impl ProjectHost {
             installed: what.install.is_none(),
             exited: None,
         }));
-        let id = self.open_terminal(true, cols, rows, Watching { inner: sink, state: state.clone() }).await?;
+        let watching = Watching { inner: sink, state: state.clone(), _in_use: self.sandboxes.hold() };
+        let id = self.open_terminal(true, cols, rows, watching).await?;
         // Nothing of the run has started yet (its command is typed into the shell next): what
         // listens now is not the app.
         let p = self.project()?;

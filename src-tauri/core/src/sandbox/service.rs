@@ -397,7 +397,15 @@ impl SandboxService {
 
     /// The last thing the service had to tell about the project's sandbox.
     pub fn note(&self) -> Option<String> {
+        if let Some(n) = self.keep.take_note() {
+            self.say(n);
+        }
         self.note.lock().clone()
+    }
+
+    /// Use of the project's sandbox for as long as the returned hold lives (▶ Run's terminal).
+    pub fn hold(&self) -> super::keepalive::Hold {
+        self.keep.hold()
     }
 
     /// The running sandbox of the project, created on first use.
@@ -499,9 +507,21 @@ impl SandboxService {
             .store
             .start_sandbox_session(project.id, kind.as_str(), &info.id, &state_name(info.state), size)
             .unwrap_or(0);
-        if kind != ProviderKind::Local {
-            let idle = std::time::Duration::from_secs(u64::from(settings.auto_stop_minutes.unwrap_or(30)) * 60);
-            self.keep.keep(provider.clone(), &info.id, idle);
+        // A remote provider stops the sandbox itself when told of no use (30 minutes unless set);
+        // the local one is stopped by the keeper, when the project has auto-stop minutes.
+        let minutes = |m: u32| std::time::Duration::from_secs(u64::from(m) * 60);
+        let kept = match (kind, settings.auto_stop_minutes.filter(|&m| m > 0)) {
+            (ProviderKind::Local, Some(m)) => {
+                self.keep.keep_and_stop(provider.clone(), &info.id, minutes(m));
+                true
+            }
+            (ProviderKind::Local, None) => false,
+            (_, m) => {
+                self.keep.keep(provider.clone(), &info.id, minutes(m.unwrap_or(30)));
+                true
+            }
+        };
+        if kept {
             let mut keeper = self.keeper.lock();
             if keeper.is_none() {
                 *keeper = Some(tokio::spawn(self.keep.clone().run()));
@@ -556,7 +576,7 @@ impl SandboxService {
         sink: &mut dyn ExecSink,
     ) -> Result<ExecOutcome, SandboxError> {
         let cur = self.ensure(root, project).await?;
-        self.keep.touch();
+        let _in_use = self.keep.hold();
         let started = crate::store::now_ms();
         // Stopping drops the provider's future: a local run is killed with its process tree
         // (the sandbox dies with its parent), a remote stream is closed.
@@ -569,7 +589,6 @@ impl SandboxService {
             Err(_) => (None, crate::store::now_ms() - started, 0),
         };
         let _ = self.store.record_execution(project.id, Some(cur.session_row), &req.command, code, started, dur, bytes);
-        self.keep.touch();
         res
     }
 
