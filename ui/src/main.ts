@@ -102,6 +102,22 @@ async function followSync(): Promise<void> {
     console.warn("sync status unavailable", e);
   }
 }
+/** A remote sandbox kept from an earlier session is resumed now, before the first command
+ *  needs it; the status bar counts the seconds when it takes a while. */
+async function warmSandbox(): Promise<void> {
+  const s = await api.sandboxStatus().catch(() => null);
+  if (!s || s.settings.provider === "local" || s.sandbox) return;
+  const slow = setTimeout(() => status.resuming(s.settings.provider), 300);
+  try {
+    await api.sandboxWarm();
+  } catch (e) {
+    toast(`The project's sandbox could not be resumed: ${asIpcError(e).message}`, "error");
+  } finally {
+    clearTimeout(slow);
+    status.resuming(null);
+    void refreshSandbox();
+  }
+}
 /** The Sandboxes view: every sandbox Aura made at the providers. */
 function showSandboxes(): void {
   layout.show("sidebar", "sandbox");
@@ -217,6 +233,7 @@ async function openProject(path: string): Promise<void> {
     document.body.dataset.ready = "true";
     if (layout.get().bottom_visible) await terminals.create();
     await refreshSandbox();
+    void warmSandbox();
     if (layout.get().sidebar_view === "sync" && syncPanel.now) void syncPanel.now.refresh();
   } catch (e) {
     toast(asIpcError(e).message, "error");

@@ -68,7 +68,25 @@ export class StatusBar {
   }
 
   /** Where commands run, and whether they are isolated. */
+  private resumeTimer = 0;
+
+  /** A kept remote sandbox is being resumed in the background, with the seconds it takes;
+   *  `null` when that is over (the next status shows its state). */
+  resuming(provider: string | null): void {
+    window.clearInterval(this.resumeTimer);
+    this.resumeTimer = 0;
+    if (!provider) return;
+    const since = Date.now();
+    const show = () => {
+      this.provider.textContent = `${provider}: resuming… ${Math.floor((Date.now() - since) / 1000)} s`;
+      this.provider.dataset.state = "resuming";
+    };
+    show();
+    this.resumeTimer = window.setInterval(show, 1000);
+  }
+
   setSandbox(s: SandboxStatus): void {
+    if (this.resumeTimer) return;
     const state = s.sandbox?.state ?? "no sandbox";
     const iso = s.isolation === "remote" ? ""
       : s.isolation === "bubblewrap" ? (s.network_problem ? " · network unavailable"

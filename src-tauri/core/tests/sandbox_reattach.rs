@@ -133,6 +133,38 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
     assert_eq!(last["json"]["allow_internet_access"], serde_json::json!(false));
     // ...and that one is reattached while the setting stays.
     let (again, _, _) = session(&rt, &fresh, &secrets, &root, &project2, "true");
-    assert_eq!((again, creates(&srv)), (fourth, 3));
+    assert_eq!((again, creates(&srv)), (fourth.clone(), 3));
+
+    // Warm start: opening the project resumes its kept (paused) sandbox before any command;
+    // the first command then finds it running. A project that never had one gets none.
+    let svc = SandboxService::new(fresh.clone(), secrets.clone());
+    assert_eq!(
+        rt.block_on(srv.e2b_client(KEY, 3).get(&fourth)).unwrap().state,
+        aura_core::sandbox::SandboxState::Paused
+    );
+    assert!(rt.block_on(svc.warm(&root, &project2)).unwrap());
+    assert_eq!(rt.block_on(svc.info(&project2)).unwrap().unwrap().state, aura_core::sandbox::SandboxState::Started);
+    let resumes = |srv: &ContractServer| {
+        srv.requests().iter().filter(|r| r["path"] == format!("/sandboxes/{fourth}/connect")).count()
+    };
+    let before = resumes(&srv);
+    rt.block_on(svc.exec(
+        &root,
+        &project2,
+        &ExecRequest { command: "true".into(), ..Default::default() },
+        &mut exec::Collect::default(),
+    ))
+    .unwrap();
+    assert_eq!(resumes(&srv), before, "the first command waits for nothing");
+    assert!(!rt.block_on(svc.warm(&root, &project2)).unwrap(), "already running: nothing to do");
+    rt.block_on(svc.release());
+    let other = tempfile::tempdir().unwrap();
+    let other_root = ProjectRoot::open(other.path()).unwrap();
+    let never = fresh.touch_project(&other_root.path().display().to_string(), "q").unwrap();
+    fresh
+        .save_project_settings(never.id, &ProjectSettings { provider: ProviderKind::E2b, ..Default::default() })
+        .unwrap();
+    assert!(!rt.block_on(svc.warm(&other_root, &never)).unwrap());
+    assert_eq!(creates(&srv), 3, "opening a project makes no sandbox");
     assert_eq!(srv.violations(), Vec::<String>::new());
 }

@@ -69,6 +69,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         search::search_project,
         search::find_files,
         sandbox::sandbox_status,
+        sandbox::sandbox_warm,
         sandbox::sandbox_action,
         sandbox::sandbox_exec,
         sandbox::sandbox_cancel,

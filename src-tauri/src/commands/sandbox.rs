@@ -159,6 +159,13 @@ pub async fn save_project_settings(state: State<'_, AppState>, settings: Project
     Ok(())
 }
 
+/// Resumes the open project's kept remote sandbox ahead of its first use; true when it did.
+#[tauri::command]
+pub async fn sandbox_warm(state: State<'_, AppState>) -> IpcResult<bool> {
+    let p = state.project()?;
+    Ok(state.sandboxes.warm(&p.root, &p.record).await?)
+}
+
 #[tauri::command]
 pub async fn execution_history(app: tauri::AppHandle) -> IpcResult<Vec<ExecutionRecord>> {
     super::off_main(app, |s| Ok(s.store.recent_executions(s.project()?.record.id, 50)?)).await

@@ -86,6 +86,7 @@ export const commands = (call: Call) => ({
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),
   findFiles: (query: string, limit: number | null) => call<string[]>("find_files", { query, limit }),
   sandboxStatus: () => call<SandboxStatus>("sandbox_status"),
+  sandboxWarm: () => call<boolean>("sandbox_warm"),
   sandboxAction: (action: SandboxAction) => call<SandboxStatus>("sandbox_action", { action }),
   sandboxExec: (command: string, onOutput: Channel<ExecChunk>) => call<ExecOutcome>("sandbox_exec", { command, onOutput }),
   sandboxCancel: () => call<void>("sandbox_cancel"),

@@ -532,6 +532,22 @@ impl SandboxService {
         Ok(cur)
     }
 
+    /// Opening a project whose remote sandbox was kept from an earlier session: it is found and
+    /// started or resumed now, while the user looks around, so the first command does not wait
+    /// for it. Nothing is made for a project that had no sandbox (one is made on first use).
+    /// True when it did something.
+    pub async fn warm(&self, root: &ProjectRoot, project: &ProjectRecord) -> Result<bool, SandboxError> {
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
+        if settings.provider == ProviderKind::Local || self.current_for(project).is_some() {
+            return Ok(false);
+        }
+        if self.store.last_remote_sandbox(project.id, settings.provider.as_str()).ok().flatten().is_none() {
+            return Ok(false);
+        }
+        self.ensure(root, project).await?;
+        Ok(true)
+    }
+
     pub async fn action(
         &self,
         root: &ProjectRoot,
