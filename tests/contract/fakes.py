@@ -2,7 +2,7 @@
 fault injection (status codes, Retry-After, delays, dropped connections, malformed JSON), and
 control endpoints for tests:
 
-  POST /__faults   {"rules": [{"match": "POST /sandbox", "status": 500, "times": 2,
+  POST /__faults   {"rules": [{"match": "POST /sandbox" (or "re": "POST /sandbox/[^/]+"), "status": 500, "times": 2,
                                 "retry_after": 1, "delay_ms": 0, "drop": false, "malformed": false}]}
   GET  /__violations   every request that did not match the spec
   GET  /__requests     [{method, path, headers, json}] seen so far (json: the body, when it is JSON)
@@ -11,6 +11,7 @@ control endpoints for tests:
 """
 import json
 import os
+import re
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -31,10 +32,13 @@ class Fakes:
         return datetime.now(timezone.utc) + self.offset
 
     def take_rule(self, method, path):
+        """The first rule for this request: "match" is a prefix of "METHOD /path", "re" a
+        regular expression the whole of it matches."""
         with self.lock:
             for r in self.rules:
-                m = r.get("match", "")
-                if f"{method} {path}".startswith(m) and r.get("times", 1) > 0:
+                line = f"{method} {path}"
+                hit = re.fullmatch(r["re"], line) if "re" in r else line.startswith(r.get("match", ""))
+                if hit and r.get("times", 1) > 0:
                     r["times"] = r.get("times", 1) - 1
                     return dict(r)
         return None
