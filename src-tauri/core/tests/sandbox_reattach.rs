@@ -166,5 +166,24 @@ fn a_restart_reattaches_to_the_projects_sandbox_and_a_deleted_one_is_replaced() 
         .unwrap();
     assert!(!rt.block_on(svc.warm(&other_root, &never)).unwrap());
     assert_eq!(creates(&srv), 3, "opening a project makes no sandbox");
+
+    // A crash: the open session ends at Aura's last heartbeat (each minute), not where it
+    // began; the next start closes it and reattaches.
+    let svc = SandboxService::new(fresh.clone(), secrets.clone());
+    rt.block_on(svc.exec(
+        &root,
+        &project2,
+        &ExecRequest { command: "true".into(), ..Default::default() },
+        &mut exec::Collect::default(),
+    ))
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    rt.block_on(svc.keep_alive_tick()).unwrap();
+    std::mem::forget(svc); // killed: nothing is closed
+    assert!(fresh.sandbox_record(&fourth).unwrap().unwrap().open);
+    let (after, _, _) = session(&rt, &fresh, &secrets, &root, &project2, "true");
+    assert_eq!(after, fourth);
+    let spans = fresh.session_spans(0).unwrap();
+    assert!(spans.iter().any(|s| s.ms >= 1200), "the crashed session lasted until its heartbeat: {spans:?}");
     assert_eq!(srv.violations(), Vec::<String>::new());
 }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::cost::Rates;
-use super::service::{project_key, SandboxService};
+use super::reattach::project_key;
+use super::service::SandboxService;
 use super::{ProviderKind, SandboxError, SandboxInfo, SandboxState};
 use crate::store::{now_ms, ProjectSettings, Store};
 

@@ -169,11 +169,13 @@ impl KeepAlive {
     /// Ticks every [`PERIOD`] until the task is dropped, the first a period after it starts
     /// (making or resuming the sandbox has just set its timer; a tick at once also raced the
     /// use that started the task, sending a second call within the minute).
-    pub async fn run(self: Arc<Self>) {
+    /// `beat` runs after every tick (the service notes that the session is still open).
+    pub async fn run(self: Arc<Self>, beat: impl Fn() + Send + 'static) {
         let mut every = tokio::time::interval_at(tokio::time::Instant::now() + PERIOD, PERIOD);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
+            beat();
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "keeping the sandbox alive (or stopping it when idle) failed");
             }

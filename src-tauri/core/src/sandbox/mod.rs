@@ -11,6 +11,7 @@ pub mod keepalive;
 pub mod ledger;
 pub mod local;
 pub mod mirror;
+mod reattach;
 pub mod remote;
 pub mod service;
 pub mod settings;

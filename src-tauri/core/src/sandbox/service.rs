@@ -15,6 +15,7 @@ use super::ledger::Ledger;
 use super::local::bwrap::{self, Isolation, NetPlan};
 use super::local::network::{self as net, NetworkMode, Outbound};
 use super::local::LocalProvider;
+use super::reattach;
 use super::remote::daytona::DaytonaProvider;
 use super::remote::e2b::E2bProvider;
 use super::remote::RetryPolicy;
@@ -115,6 +116,8 @@ pub struct SandboxService {
     keep: Arc<KeepAlive>,
     /// The task that tells it, started with the first remote sandbox.
     keeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The open remote session's row (0: none), kept fresh every minute: a crash ends it there.
+    open_row: Arc<std::sync::atomic::AtomicI64>,
     /// The remote sandbox's listening ports as last asked (id, when, ports).
     remote_ports: Mutex<Option<(String, std::time::Instant, Vec<u16>)>>,
     /// Where local sandboxes keep each project's package caches (none: a fresh `~/.cache` for
@@ -125,42 +128,12 @@ pub struct SandboxService {
 /// How long a remote sandbox's port listing is reused.
 const REMOTE_PORTS_FRESH: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// What [`SandboxService::reattach`] found of a project's earlier sandbox.
-enum Found {
-    Nothing,
-    Kept(SandboxInfo),
-    Gone(String),
-    /// Made with another network choice than the project's now (left as it is).
-    OtherNetwork(String),
-}
-
-/// The labels (Daytona) / metadata (E2B) of a sandbox Aura creates: which project, on which
-/// installation, so its sandboxes can be found and told apart in the provider's list.
-fn labels(root: &ProjectRoot, store: &Store, egress: &Egress) -> Vec<(String, String)> {
-    let mut out = vec![("project".to_string(), root.name())];
-    out.extend(identity(root, store, egress));
-    out
-}
-
-/// The labels that say whose sandbox it is and how it was made: this project (a hash of its
-/// path) on this installation, with this network choice.
-fn identity(root: &ProjectRoot, store: &Store, egress: &Egress) -> Vec<(String, String)> {
-    let mut out = vec![("aura-project".to_string(), project_key(&root.path().display().to_string()))];
-    if let Ok(id) = store.install_id() {
-        out.push(("aura-machine".to_string(), id));
+/// The open remote session is still open (its end, should Aura crash, is now).
+fn heartbeat(store: &Store, row: &std::sync::atomic::AtomicI64) {
+    let row = row.load(std::sync::atomic::Ordering::Relaxed);
+    if row > 0 {
+        let _ = store.touch_sandbox_session(row);
     }
-    out.push(("aura-network".to_string(), egress.key()));
-    out
-}
-
-/// The `aura-project` label of the project at `path` (a hash: the path itself stays here).
-pub fn project_key(path: &str) -> String {
-    blake3::hash(path.as_bytes()).to_hex()[..16].to_string()
-}
-
-/// Where the network choice a remote sandbox was made with is kept.
-fn network_setting(id: &str) -> String {
-    format!("sandbox.network.{id}")
 }
 
 fn state_name(s: SandboxState) -> String {
@@ -199,6 +172,7 @@ impl SandboxService {
             note: Mutex::new(None),
             keep: Arc::default(),
             keeper: Mutex::new(None),
+            open_row: Arc::default(),
             remote_ports: Mutex::new(None),
             package_cache: Mutex::new(None),
         }
@@ -337,58 +311,6 @@ impl SandboxService {
         Ok(Some(cur.provider.get(&cur.sandbox_id).await?))
     }
 
-    /// The project's remote sandbox from an earlier session, started or resumed, if it is still
-    /// there: the id in SQLite, else the provider's list by the labels `mine` (a new state
-    /// database, another copy of it). One made with another network choice is not used (a
-    /// sandbox keeps its network: an Offline project must not get one with internet). Only
-    /// "not found" or a state it cannot come back from counts as gone: any other error is the
-    /// caller's (creating another sandbox then would leave this one orphaned).
-    async fn reattach(
-        &self,
-        provider: &dyn Provider,
-        project: i64,
-        kind: ProviderKind,
-        mine: &[(String, String)],
-    ) -> Result<Found, SandboxError> {
-        if kind == ProviderKind::Local {
-            return Ok(Found::Nothing);
-        }
-        let id = match self.store.last_remote_sandbox(project, kind.as_str()).ok().flatten() {
-            Some(id) => {
-                // Made with this network choice? (The labels below already say so.)
-                let network = mine.iter().find(|(k, _)| k == "aura-network").map(|(_, v)| v.as_str());
-                if self.store.setting(&network_setting(&id)).ok().flatten().as_deref() != network {
-                    return Ok(Found::OtherNetwork(id));
-                }
-                id
-            }
-            None => match provider.list_labelled(mine).await {
-                Ok(found) => match found.into_iter().find(|s| s.state != SandboxState::Destroyed) {
-                    Some(s) => {
-                        if let Some((_, key)) = mine.iter().find(|(k, _)| k == "aura-network") {
-                            let _ = self.store.set_setting(&network_setting(&s.id), Some(key));
-                        }
-                        s.id
-                    }
-                    None => return Ok(Found::Nothing),
-                },
-                Err(SandboxError::Unsupported(_)) => return Ok(Found::Nothing),
-                Err(e) => return Err(e),
-            },
-        };
-        let info = match provider.get(&id).await {
-            Ok(info) => info,
-            Err(SandboxError::NotFound(_)) => return Ok(Found::Gone(id)),
-            Err(e) => return Err(e),
-        };
-        Ok(match info.state {
-            SandboxState::Started => Found::Kept(info),
-            SandboxState::Stopped => Found::Kept(provider.start(&id).await?),
-            SandboxState::Paused => Found::Kept(provider.resume(&id).await?),
-            _ => Found::Gone(id),
-        })
-    }
-
     /// Something the panel should tell about the project's sandbox (reattached, replaced).
     fn say(&self, note: String) {
         tracing::info!(%note, "sandbox");
@@ -440,7 +362,7 @@ impl SandboxService {
             name: Some(root.name()),
             image: Some(settings.image.clone()).filter(|s| !s.is_empty()),
             env: settings.env.clone(),
-            labels: labels(root, &self.store, &egress),
+            labels: reattach::labels(root, &self.store, &egress),
             limits: settings.limits.clone(),
             auto_stop_minutes: settings.auto_stop_minutes,
             egress: egress.clone(),
@@ -449,10 +371,10 @@ impl SandboxService {
         };
         let provider = self.provider(&settings)?;
         let began = std::time::Instant::now();
-        let mine = identity(root, &self.store, &egress);
+        let mine = reattach::identity(root, &self.store, &egress);
         let mut kept = false;
-        let info = match self.reattach(provider.as_ref(), project.id, settings.provider, &mine).await? {
-            Found::Kept(info) => {
+        let info = match reattach::find(&self.store, provider.as_ref(), project.id, settings.provider, &mine).await? {
+            reattach::Found::Kept(info) => {
                 kept = true;
                 info
             }
@@ -460,17 +382,17 @@ impl SandboxService {
                 tracing::info!(provider = settings.provider.as_str(), "creating the project's sandbox");
                 let info = provider.create(&spec).await?;
                 if settings.provider != ProviderKind::Local {
-                    let _ = self.store.set_setting(&network_setting(&info.id), Some(&egress.key()));
+                    let _ = self.store.set_setting(&reattach::network_setting(&info.id), Some(&egress.key()));
                 }
                 match found {
-                    Found::Gone(old) => {
+                    reattach::Found::Gone(old) => {
                         let _ = self.store.mirror_forget(&old);
                         self.say(format!(
                             "This project's sandbox {old} is gone on the provider; a new one, {}, was created.",
                             info.id
                         ))
                     }
-                    Found::OtherNetwork(old) => self.say(format!(
+                    reattach::Found::OtherNetwork(old) => self.say(format!(
                         "The project's network setting changed since its sandbox {old} was made (a sandbox keeps \
                          the network it was created with): a new one, {}, was created. {old} was left as it was \
                          on the provider; delete it there if you no longer need it.",
@@ -524,9 +446,12 @@ impl SandboxService {
         if kept {
             let mut keeper = self.keeper.lock();
             if keeper.is_none() {
-                *keeper = Some(tokio::spawn(self.keep.clone().run()));
+                let (store, open_row) = (self.store.clone(), self.open_row.clone());
+                *keeper = Some(tokio::spawn(self.keep.clone().run(move || heartbeat(&store, &open_row))));
             }
         }
+        let beat = if kind == ProviderKind::Local { 0 } else { row };
+        self.open_row.store(beat, std::sync::atomic::Ordering::Relaxed);
         let cur = Current { project_id: project.id, kind, sandbox_id: info.id, session_row: row, provider, delivery };
         *self.current.lock() = Some(cur.clone());
         Ok(cur)
@@ -671,7 +596,9 @@ impl SandboxService {
     /// Tells the current remote sandbox's provider it is in use, when it was used since the
     /// last time (the keeper does this every minute); true when it did.
     pub async fn keep_alive_tick(&self) -> Result<bool, SandboxError> {
-        self.keep.tick().await
+        let told = self.keep.tick().await;
+        heartbeat(&self.store, &self.open_row);
+        told
     }
 
     /// Keep-alive calls made so far.

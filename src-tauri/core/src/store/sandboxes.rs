@@ -149,6 +149,17 @@ impl Store {
         Ok(())
     }
 
+    /// Aura still has session `id`'s sandbox open (a heartbeat): a crash ends the session here.
+    pub fn touch_sandbox_session(&self, id: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sandbox_sessions SET updated_at = ?1 WHERE id = ?2 AND ended_at IS NULL",
+                params![now_ms(), id],
+            )
+        })?;
+        Ok(())
+    }
+
     /// The id of the project's newest sandbox at `provider` that was not deleted, if any: the
     /// one to reattach to.
     pub fn last_remote_sandbox(&self, project_id: i64, provider: &str) -> Result<Option<String>, StoreError> {
