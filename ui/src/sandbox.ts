@@ -22,6 +22,8 @@ export class SandboxPanel {
   private pids = h("input", { type: "number", min: 16, class: "sb-num" });
   private cpu = h("input", { type: "number", min: 0, class: "sb-num", title: "seconds per process; empty = no limit" });
   private autoStop = h("input", { type: "number", min: 0, class: "sb-num", title: "minutes" });
+  private cpus = h("input", { type: "number", min: 1, class: "sb-num", "aria-label": "vCPUs" });
+  private disk = h("input", { type: "number", min: 1, class: "sb-num", "aria-label": "disk GiB" });
   private unsandboxed = h("input", { type: "checkbox" });
   private unprotected = h("input", { type: "checkbox", "data-testid": "allow-unprotected" });
   private network = h("select", { class: "sb-network", "aria-label": "network", "data-testid": "sandbox-network" },
@@ -93,6 +95,8 @@ export class SandboxPanel {
       h("label", { class: "sb-field" }, "Memory limit (MiB)", this.memory),
       h("label", { class: "sb-field" }, "Max processes + threads", this.pids),
       h("label", { class: "sb-field" }, "CPU seconds per process", this.cpu),
+      h("label", { class: "sb-field daytona-only" }, "vCPUs (empty: the provider's default)", this.cpus),
+      h("label", { class: "sb-field daytona-only" }, "Disk (GiB; empty: the provider's default)", this.disk),
       h("label", { class: "sb-field" }, "Auto-stop after idle minutes", this.autoStop),
       h("label", { class: "sb-field" }, "Network", this.network),
       this.allowField,
@@ -207,6 +211,8 @@ export class SandboxPanel {
     this.memory.value = st.limits.memory_bytes ? String(Math.round(st.limits.memory_bytes / MiB)) : "";
     this.pids.value = st.limits.max_pids ? String(st.limits.max_pids) : "";
     this.cpu.value = st.limits.cpu_seconds ? String(st.limits.cpu_seconds) : "";
+    this.cpus.value = st.limits.cpus ? String(st.limits.cpus) : "";
+    this.disk.value = st.limits.disk_gib ? String(st.limits.disk_gib) : "";
     this.autoStop.value = st.auto_stop_minutes ? String(st.auto_stop_minutes) : "";
     this.unsandboxed.checked = st.allow_unsandboxed;
     this.unprotected.checked = st.allow_unprotected;
@@ -282,7 +288,8 @@ export class SandboxPanel {
     return {
       ...this.status.settings,
       env: vars,
-      limits: { ...this.status.settings.limits, memory_bytes: mem ? mem * MiB : null, max_pids: num(this.pids), cpu_seconds: num(this.cpu) || null },
+      limits: { ...this.status.settings.limits, memory_bytes: mem ? mem * MiB : null, max_pids: num(this.pids), cpu_seconds: num(this.cpu) || null,
+        cpus: num(this.cpus) || null, disk_gib: num(this.disk) || null },
       auto_stop_minutes: num(this.autoStop) || null,
       allow_unsandboxed: this.unsandboxed.checked,
       allow_unprotected: this.unprotected.checked,
