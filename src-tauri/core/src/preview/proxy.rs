@@ -143,6 +143,23 @@ impl Upstream {
     }
 }
 
+/// Whether `up` answers `GET /` with a page (`text/html`, not an error) within two seconds:
+/// of several ports a run opened, the web app's rather than its API's or a debugger's.
+pub async fn serves_page(up: &Upstream) -> bool {
+    let probe = async {
+        let tls = system_tls();
+        let mut sender = connect_with::<http_body_util::Empty<Bytes>>(&tls, up).await.ok()?;
+        let mut req = Request::get("/").header(header::HOST, up.authority()).header(header::ACCEPT, "text/html,*/*");
+        for (k, v) in &up.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = sender.send_request(req.body(http_body_util::Empty::new()).ok()?).await.ok()?;
+        let html = resp.headers().get(header::CONTENT_TYPE)?.to_str().ok()?.starts_with("text/html");
+        Some(html && resp.status().as_u16() < 400)
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(2), probe).await.ok().flatten().unwrap_or(false)
+}
+
 /// TLS settings for HTTPS upstreams: the system's roots.
 pub fn system_tls() -> Arc<tokio_rustls::rustls::ClientConfig> {
     crate::install_tls_provider();
@@ -364,7 +381,24 @@ const HOP_BY_HOP: [&str; 7] = [
     "transfer-encoding",
 ];
 
-async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<Incoming>, String> {
+async fn connect<B>(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1::SendRequest<B>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    connect_with(&s.tls, up).await
+}
+
+async fn connect_with<B>(
+    tls_config: &Arc<tokio_rustls::rustls::ClientConfig>,
+    up: &Upstream,
+) -> Result<hyper::client::conn::http1::SendRequest<B>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = match (&up.via, up.connect_to) {
         (Some(via), _) => dial_via(via, up.port).await,
         (None, Some(addr)) => TcpStream::connect(addr).await,
@@ -374,7 +408,7 @@ async fn connect(s: &Shared, up: &Upstream) -> Result<hyper::client::conn::http1
     let _ = stream.set_nodelay(true);
     if up.tls {
         let name = tokio_rustls::rustls::pki_types::ServerName::try_from(up.host.clone()).map_err(|e| e.to_string())?;
-        let tls = tokio_rustls::TlsConnector::from(s.tls.clone())
+        let tls = tokio_rustls::TlsConnector::from(tls_config.clone())
             .connect(name, stream)
             .await
             .map_err(|e| format!("TLS: {e}"))?;

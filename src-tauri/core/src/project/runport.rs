@@ -7,9 +7,13 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::{AppStatus, ProjectError, ProjectHost};
-use crate::run::port::PortWatch;
+use crate::run::port::{Pick, PortWatch};
 use crate::sandbox::tail::OutputTail;
 use crate::terminal::TerminalSink;
+
+/// How long ports that opened without a printed address wait for one to serve a page before
+/// the first is taken anyway (an app that is only an API).
+const PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Output of the window's run kept for agents (the end of it).
 const LOG_KEEP: usize = 1024 * 1024;
@@ -112,8 +116,31 @@ impl ProjectHost {
         };
         let p = self.project()?;
         let listening = self.sandboxes.listening_ports(&p.record).await?;
-        let port = state.lock().watch.decide(&listening);
+        let pick = state.lock().watch.pick(&listening);
+        let port = match pick {
+            Pick::Known(port) => Some(port),
+            Pick::Nothing => None,
+            Pick::Among(ports) => match self.serving_page(&p.record, &ports).await {
+                Some(port) => Some(port),
+                None if state.lock().watch.waited(PAGE_WAIT) => ports.first().copied(),
+                None => None,
+            },
+        };
+        state.lock().watch.settle(port);
         Ok(port)
+    }
+
+    /// Of the ports a run opened, the first that answers with a page: an app with an API and a
+    /// web server is previewed on the web server, even when the API opens first.
+    async fn serving_page(&self, project: &crate::store::ProjectRecord, ports: &[u16]) -> Option<u16> {
+        let probes = ports.iter().map(|&port| async move {
+            match self.sandboxes.preview_upstream(project, port).await {
+                Ok(up) => crate::preview::proxy::serves_page(&up).await,
+                Err(_) => false,
+            }
+        });
+        let pages = futures::future::join_all(probes).await;
+        ports.iter().zip(pages).find(|(_, page)| *page).map(|(port, _)| *port)
     }
 
     /// The window's run while its terminal is open: its status and the end of its output.

@@ -77,6 +77,17 @@ pub(crate) fn strip_ansi(text: &str) -> String {
 }
 
 /// One run's search for its port.
+/// What [`PortWatch::pick`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    Known(u16),
+    /// Ports the run opened that no printed address names, in the order they opened (the
+    /// framework's usual port first among those seen together): the caller asks which serves
+    /// a page (an API often opens before the web server).
+    Among(Vec<u16>),
+    Nothing,
+}
+
 #[derive(Debug, Clone)]
 pub struct PortWatch {
     /// Saved in `.aura/run.json`: the only port awaited.
@@ -91,6 +102,8 @@ pub struct PortWatch {
     carry: String,
     /// What [`PortWatch::decide`] last found.
     decided: Option<u16>,
+    /// When ports opened without a printed address were first offered (see [`Pick::Among`]).
+    among_since: Option<std::time::Instant>,
 }
 
 impl PortWatch {
@@ -103,6 +116,7 @@ impl PortWatch {
             opened: Vec::new(),
             carry: String::new(),
             decided: None,
+            among_since: None,
         }
     }
 
@@ -136,13 +150,51 @@ impl PortWatch {
         self.carry = tail[start..].to_string();
     }
 
-    /// Given the ports the sandbox listens on now, the app's port once it is known.
+    /// Given the ports the sandbox listens on now, the app's port once it is known (of several
+    /// that opened, the first; [`PortWatch::pick`] says when there are several).
     pub fn decide(&mut self, listening: &[u16]) -> Option<u16> {
-        let port = self.find(listening);
+        let port = match self.pick(listening) {
+            Pick::Known(p) => Some(p),
+            Pick::Among(ports) => ports.first().copied(),
+            Pick::Nothing => None,
+        };
+        self.settle(port);
+        port
+    }
+
+    /// What the ports the sandbox listens on now say: the app's port (saved, or printed and
+    /// listening), or the ports the run opened with nothing printed to tell them apart (the
+    /// caller asks which serves a page, then [`PortWatch::settle`]s), or none yet. Once settled
+    /// on a port that still listens, that one.
+    pub fn pick(&mut self, listening: &[u16]) -> Pick {
+        if self.saved.is_none() {
+            if let Some(d) = self.decided.filter(|d| listening.contains(d)) {
+                if !self.printed.iter().any(|p| listening.contains(p) && *p != d) {
+                    return Pick::Known(d);
+                }
+            }
+        }
+        match self.find(listening) {
+            Some(p) if self.saved.is_some() || self.printed.contains(&p) => Pick::Known(p),
+            Some(_) => {
+                self.among_since.get_or_insert_with(std::time::Instant::now);
+                Pick::Among(self.opened.iter().copied().filter(|p| listening.contains(p)).collect())
+            }
+            None => Pick::Nothing,
+        }
+    }
+
+    /// The app's port, as the caller found it among those opened (or none).
+    pub fn settle(&mut self, port: Option<u16>) {
         if port.is_some() {
             self.decided = port;
         }
-        port
+    }
+
+    /// Ports opened without a printed address were first offered at least `wait` ago: time to
+    /// take the first even if none serves a page (an API-only app).
+    pub fn waited(&self, wait: std::time::Duration) -> bool {
+        self.among_since.is_some_and(|t| t.elapsed() >= wait)
     }
 
     /// The app's port as last found (else the saved one), without looking again.
@@ -233,6 +285,20 @@ mod tests {
         assert_eq!(w.decide(&[24678, 5173]), Some(5173), "at the same moment: the framework's port");
         let mut w = PortWatch::new(None, None, []);
         assert_eq!(w.decide(&[8001, 8000]), Some(8000), "else the lowest");
+    }
+
+    #[test]
+    fn ports_opened_without_a_printed_address_are_offered_in_order() {
+        let mut w = PortWatch::new(None, Some(3000), [5432]);
+        assert_eq!(w.pick(&[5432]), Pick::Nothing);
+        assert!(!w.waited(std::time::Duration::ZERO), "nothing offered yet");
+        assert_eq!(w.pick(&[5432, 8000]), Pick::Among(vec![8000]), "an API first: not known to be the app");
+        assert_eq!(w.pick(&[5432, 8000, 5173]), Pick::Among(vec![8000, 5173]));
+        assert!(w.waited(std::time::Duration::ZERO));
+        w.settle(Some(5173));
+        assert_eq!(w.pick(&[5432, 8000, 5173]), Pick::Known(5173), "settled");
+        w.feed(b"listening on http://localhost:8000\n");
+        assert_eq!(w.pick(&[5432, 8000, 5173]), Pick::Known(8000), "a printed address wins");
     }
 
     #[test]
