@@ -129,6 +129,18 @@ describe("sync to an S3 bucket", () => {
     await (await b.$('[data-testid="sync-status"]')).click();
     await eventually(() => b.execute(() => /main\.py/.test(document.querySelector('[data-testid="sync-events"]').textContent)), { what: "the upload listed in the panel" });
 
+    // What the bucket holds, measured from the usage section (this project is all of it).
+    await (await b.$('#sidebar-tabs button[data-view="sandbox"]')).click();
+    await (await b.$('[data-testid="bucket-measure"]')).waitForExist({ timeout: 20000 });
+    await b.execute(() => document.querySelectorAll("#view-sandbox details").forEach((x) => { x.open = true; }));
+    await b.execute(() => document.querySelector('[data-testid="bucket-measure"]').click());
+    const measured = await eventually(async () => {
+      const t = await b.execute(() => document.querySelector('[data-testid="bucket-usage"]').textContent);
+      return /objects/.test(t) ? t : null;
+    }, { what: "the bucket measured" });
+    assert.match(measured, /^Bucket: [0-9.]+ (B|KiB|MiB) in [0-9]+ objects \(this project: [0-9.]+ (B|KiB|MiB)\) ≈ (<\$0\.001|\$[0-9.]+) a month/);
+    await (await b.$('#sidebar-tabs button[data-view="sync"]')).click();
+
     // The secret is in the keychain, not in the state database, the log nor the page.
     const data = path.join(dirs.home, ".local/share/dev.aura.ide");
     for (const f of ["aura.sqlite3", "aura.sqlite3-wal"].filter((f) => fs.existsSync(path.join(data, f)))) {

@@ -1,9 +1,8 @@
 // The Sandboxes view: every sandbox Aura made at Daytona and E2B — this machine's and other
 // machines', found by the labels Aura sets — with its project, state, age and cost; stop it,
-// delete it, or open its project. Also the rates costs are estimated with.
+// delete it, or open its project.
 import type { FleetAction } from "./bindings/FleetAction";
 import type { FleetEntry } from "./bindings/FleetEntry";
-import type { Rates } from "./bindings/Rates";
 import { h } from "./dom";
 import { details, whose } from "./fleettext";
 import { api, asIpcError } from "./ipc";
@@ -97,50 +96,6 @@ export class FleetView {
     }
     if (e.current) this.changed();
     await this.load();
-  }
-}
-
-/** The rates costs are estimated with ($ per hour, per vCPU and per GiB), editable. */
-export class RatesForm {
-  readonly host = h("div", { class: "sb-rates", "data-testid": "usage-rates" });
-  private inputs: Record<string, HTMLInputElement> = {};
-
-  constructor(private saved: () => void) {
-    const field = (key: string, label: string) => {
-      const input = h("input", { type: "number", min: 0, step: "0.0001", class: "sb-num", "aria-label": label });
-      this.inputs[key] = input;
-      return h("label", { class: "sb-field" }, label, input);
-    };
-    const save = h("button", {}, "Save rates");
-    save.addEventListener("click", () => void this.save());
-    this.host.append(
-      h("div", { class: "hint" }, "Rates in US dollars per hour (the providers' public prices unless changed):"),
-      field("daytona.cpu", "Daytona, per vCPU"), field("daytona.gib", "Daytona, per GiB of memory"),
-      field("e2b.cpu", "E2B, per vCPU"), field("e2b.gib", "E2B, per GiB of memory"), save);
-  }
-
-  async load(): Promise<void> {
-    const r = await api.usageRates().catch(() => null);
-    if (!r) return;
-    this.inputs["daytona.cpu"].value = String(r.daytona.cpu_hour_usd);
-    this.inputs["daytona.gib"].value = String(r.daytona.gib_hour_usd);
-    this.inputs["e2b.cpu"].value = String(r.e2b.cpu_hour_usd);
-    this.inputs["e2b.gib"].value = String(r.e2b.gib_hour_usd);
-  }
-
-  private async save(): Promise<void> {
-    const n = (k: string) => Number(this.inputs[k].value);
-    const rates: Rates = {
-      daytona: { cpu_hour_usd: n("daytona.cpu"), gib_hour_usd: n("daytona.gib") },
-      e2b: { cpu_hour_usd: n("e2b.cpu"), gib_hour_usd: n("e2b.gib") },
-    };
-    try {
-      await api.usageSaveRates(rates);
-      toast("Rates saved.");
-      this.saved();
-    } catch (e) {
-      toast(asIpcError(e).message, "error");
-    }
   }
 }
 

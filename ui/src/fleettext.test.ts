@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ago, details, dollars, usageLine, whose } from "./fleettext";
+import { ago, details, dollars, storageLine, usageLine, whose } from "./fleettext";
 import type { FleetEntry } from "./bindings/FleetEntry";
 
 const now = 1_800_000_000_000;
@@ -19,6 +19,7 @@ describe("fleet text", () => {
   it("prices in dollars", () => {
     expect(dollars(0.4213)).toBe("$0.42");
     expect(dollars(0.0031)).toBe("$0.003");
+    expect(dollars(0.0002)).toBe("<$0.001");
     expect(dollars(null)).toBe("—");
   });
   it("says whose and what", () => {
@@ -32,5 +33,11 @@ describe("fleet text", () => {
       .toBe("e2b: 3 sandboxes, 2.50 h, 14 runs · this month 1.20 h ≈ $0.13");
     expect(usageLine({ provider: "local", sandboxes: 1, sandbox_hours: 1, executions: 2, month_hours: 1, month_usd: null }))
       .toBe("local: 1 sandboxes, 1.00 h, 2 runs · this month 1.00 h");
+  });
+  it("says what the bucket holds and costs", () => {
+    expect(storageLine({ bytes: 12.3 * 1024 * 1024, objects: 420, project_bytes: 2 * 1024 * 1024, project_objects: 40 }, 0.015))
+      .toBe("Bucket: 12.3 MiB in 420 objects (this project: 2.0 MiB) ≈ <$0.001 a month");
+    expect(storageLine({ bytes: 3 * 1024 ** 3, objects: 9000, project_bytes: null, project_objects: null }, 0.015))
+      .toBe("Bucket: 3.00 GiB in 9000 objects ≈ $0.05 a month");
   });
 });

@@ -1,5 +1,6 @@
 // Words for the Sandboxes view: how long ago, what it cost, what a row says.
 import type { FleetEntry } from "./bindings/FleetEntry";
+import type { StorageUse } from "./bindings/StorageUse";
 import type { Usage } from "./bindings/Usage";
 
 /** "just now", "12 min ago", "3 h ago", "4 days ago". */
@@ -13,9 +14,10 @@ export function ago(ms: number | null, now: number): string {
   return `${d} day${d === 1 ? "" : "s"} ago`;
 }
 
-/** "$0.42"; small amounts keep their cents' fraction ("$0.003"), none is "—". */
+/** "$0.42"; small amounts keep their cents' fraction ("$0.003", "<$0.001"), none is "—". */
 export function dollars(usd: number | null): string {
   if (usd === null) return "—";
+  if (usd > 0 && usd < 0.001) return "<$0.001";
   if (usd > 0 && usd < 0.01) return `$${usd.toFixed(3)}`;
   return `$${usd.toFixed(2)}`;
 }
@@ -44,4 +46,18 @@ export function usageLine(u: Usage): string {
   const all = `${u.provider}: ${u.sandboxes} sandboxes, ${u.sandbox_hours.toFixed(2)} h, ${u.executions} runs`;
   const month = `this month ${u.month_hours.toFixed(2)} h${u.month_usd === null ? "" : ` ≈ ${dollars(u.month_usd)}`}`;
   return `${all} · ${month}`;
+}
+
+/** "12.3 MiB", "1.50 GiB". */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** "Bucket: 12.3 MiB in 420 objects (this project: 2.0 MiB) ≈ $0.000 a month". */
+export function storageLine(u: StorageUse, gbMonthUsd: number): string {
+  const mine = u.project_bytes === null ? "" : ` (this project: ${bytes(u.project_bytes)})`;
+  return `Bucket: ${bytes(u.bytes)} in ${u.objects} objects${mine} ≈ ${dollars((u.bytes / 1e9) * gbMonthUsd)} a month`;
 }

@@ -3,7 +3,8 @@
 import { ApiKeys } from "./apikeys";
 import { h } from "./dom";
 import { formatEnv, parseEnv } from "./envtext";
-import { FleetView, RatesForm } from "./fleet";
+import { FleetView } from "./fleet";
+import { RatesForm, StorageLine } from "./usage";
 import { usageLine } from "./fleettext";
 import { api, asIpcError, type ProjectSettings, type SandboxAction, type SandboxStatus } from "./ipc";
 import { confirmChoice, toast } from "./modal";
@@ -60,13 +61,14 @@ export class SandboxPanel {
   private fleetSection: HTMLDetailsElement;
   private historySection: HTMLDetailsElement;
   private rates = new RatesForm(() => void this.loadHistory());
+  private storage = new StorageLine(async () => (await api.usageRates()).storage_gb_month_usd);
 
   constructor(host: HTMLElement, private onStatus: (s: SandboxStatus) => void, private onOutput: (text: string) => void = () => {},
     openProject: (path: string) => Promise<void> = async () => {}) {
     this.fleet = new FleetView(openProject, () => void this.refresh());
     this.fleetSection = h("details", { class: "sb-section", "data-testid": "sandboxes-section" }, h("summary", {}, "Sandboxes (all projects)"), this.fleet.host);
     this.fleetSection.addEventListener("toggle", () => { if (this.fleetSection.open) void this.fleet.load(); });
-    this.historySection = h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history, this.rates.host);
+    this.historySection = h("details", { class: "sb-section" }, h("summary", {}, "History and usage"), this.history, this.storage.host, this.rates.host);
     this.historySection.addEventListener("toggle", () => { if (this.historySection.open) void this.rates.load(); });
     const run = h("button", { class: "primary sb-run-button" }, "Run");
     run.addEventListener("click", () => {

@@ -99,6 +99,11 @@ fn saves_sync_in_the_background_offline_queues_and_drains() {
         assert!(states.contains(&st), "{st:?} in {states:?}");
     }
 
+    // What the bucket holds, as the usage panel measures it: one project here, so all of it.
+    let stored = rt.block_on(svc.storage()).unwrap();
+    assert!(stored.objects >= 3 && stored.bytes > 0, "{stored:?}");
+    assert_eq!((stored.project_bytes, stored.project_objects), (Some(stored.bytes), Some(stored.objects)));
+
     // Stopping for an update: it returns only between passes. Either a pass was under way (it
     // said so, and that pass committed) or none was (the change is still in the journal).
     let before = svc.status().snapshot;

@@ -101,6 +101,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::sync_file_history,
         sync::sync_restore_file,
         sync::sync_gc,
+        sync::sync_storage,
         sync::sync_cloud_projects,
         sync::sync_cloud_snapshots,
         sync::sync_restore_project,

@@ -2,7 +2,7 @@
 //! command hands its arguments to `aura_core::sync::service::SyncService`.
 
 use aura_core::sync::explain::SyncExplanation;
-use aura_core::sync::service::{FileVersionInfo, SnapshotInfo, SyncEvent, SyncStatus};
+use aura_core::sync::service::{FileVersionInfo, SnapshotInfo, StorageUse, SyncEvent, SyncStatus};
 use aura_core::sync::settings::BucketSettings;
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -139,4 +139,10 @@ pub async fn sync_restore_project(
     }
     let root = state.sync.restore_project(&key, snapshot.as_deref(), &dest).await?;
     Ok(root.path().display().to_string())
+}
+
+/// What Aura keeps in the bucket (all projects, and the open one's part); lists it all.
+#[tauri::command]
+pub async fn sync_storage(state: State<'_, AppState>) -> IpcResult<StorageUse> {
+    Ok(state.sync.storage().await?)
 }

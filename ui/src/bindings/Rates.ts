@@ -4,4 +4,8 @@ import type { Rate } from "./Rate";
 /**
  * The rates Aura estimates with.
  */
-export type Rates = { daytona: Rate, e2b: Rate, };
+export type Rates = { daytona: Rate, e2b: Rate, 
+/**
+ * The bucket's storage, US dollars per GB-month.
+ */
+storage_gb_month_usd: number, };

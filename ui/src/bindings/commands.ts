@@ -42,6 +42,7 @@ import type { SearchResults } from "./SearchResults";
 import type { SecretName } from "./SecretName";
 import type { SecretState } from "./SecretState";
 import type { SnapshotInfo } from "./SnapshotInfo";
+import type { StorageUse } from "./StorageUse";
 import type { SyncEvent } from "./SyncEvent";
 import type { SyncExplanation } from "./SyncExplanation";
 import type { SyncSettingsView } from "./SyncSettingsView";
@@ -118,6 +119,7 @@ export const commands = (call: Call) => ({
   syncFileHistory: (path: string) => call<FileVersionInfo[]>("sync_file_history", { path }),
   syncRestoreFile: (path: string, snapshot: string) => call<void>("sync_restore_file", { path, snapshot }),
   syncGc: () => call<string>("sync_gc"),
+  syncStorage: () => call<StorageUse>("sync_storage"),
   syncCloudProjects: () => call<string[]>("sync_cloud_projects"),
   syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),
   syncRestoreProject: (key: string, snapshot: string | null, dest: string) => call<string>("sync_restore_project", { key, snapshot, dest }),

@@ -24,13 +24,21 @@ pub struct Rate {
 pub struct Rates {
     pub daytona: Rate,
     pub e2b: Rate,
+    /// The bucket's storage, US dollars per GB-month.
+    #[serde(default = "r2_storage")]
+    pub storage_gb_month_usd: f64,
+}
+
+/// Cloudflare R2's published price of standard storage.
+fn r2_storage() -> f64 {
+    0.015
 }
 
 impl Default for Rates {
     /// Both providers publish $0.000014 per vCPU-second and $0.0000045 per GiB-second.
     fn default() -> Self {
         let public = Rate { cpu_hour_usd: 0.000014 * 3600.0, gib_hour_usd: 0.0000045 * 3600.0 };
-        Self { daytona: public, e2b: public }
+        Self { daytona: public, e2b: public, storage_gb_month_usd: r2_storage() }
     }
 }
 
@@ -54,7 +62,8 @@ impl Rates {
         let ok = |r: &Rate| {
             r.cpu_hour_usd.is_finite() && r.gib_hour_usd.is_finite() && r.cpu_hour_usd >= 0.0 && r.gib_hour_usd >= 0.0
         };
-        if !ok(&self.daytona) || !ok(&self.e2b) {
+        let storage = self.storage_gb_month_usd;
+        if !ok(&self.daytona) || !ok(&self.e2b) || !storage.is_finite() || storage < 0.0 {
             return Err(StoreError::Corrupt("a rate must be a number of dollars, zero or more".into()));
         }
         let json = serde_json::to_string(self).map_err(|e| StoreError::Corrupt(e.to_string()))?;

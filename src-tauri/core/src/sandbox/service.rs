@@ -344,6 +344,9 @@ impl SandboxService {
                 };
                 if let Some(info) = woke {
                     let _ = self.store.update_sandbox_session(cur.session_row, &state_name(info.state), false);
+                    // What was said of it (stopped when idle) is over.
+                    self.keep.take_note();
+                    *self.note.lock() = None;
                 }
                 return Ok(cur);
             }

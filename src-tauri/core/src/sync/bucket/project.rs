@@ -186,6 +186,21 @@ impl Bucket {
     }
 
     /// The project keys the bucket holds (for "Restore from cloud").
+    /// What Aura keeps in the bucket — every project's objects — and this project's part:
+    /// ((bytes, objects), (bytes, objects)), counted from a full listing.
+    pub async fn stored(&self) -> Result<((u64, u64), (u64, u64)), SyncError> {
+        let all = self.store.list(PROJECTS, None).await?;
+        let mine = format!("{}/", self.prefix.trim_end_matches('/'));
+        let (mut total, mut own) = ((0u64, 0u64), (0u64, 0u64));
+        for (key, size, _) in &all.objects {
+            total = (total.0 + size, total.1 + 1);
+            if key.starts_with(&mine) {
+                own = (own.0 + size, own.1 + 1);
+            }
+        }
+        Ok((total, own))
+    }
+
     pub async fn list_projects(&self) -> Result<Vec<String>, SyncError> {
         let mut out: Vec<String> = self
             .store

@@ -58,6 +58,21 @@ fn target_for(s: &BucketSettings, secrets: &Secrets, key: &str) -> Result<(Bucke
 }
 
 /// The project being synced.
+/// What Aura keeps in the bucket (see [`SyncService::storage`]).
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct StorageUse {
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub objects: u64,
+    /// The open project's part, when it syncs.
+    #[ts(type = "number | null")]
+    pub project_bytes: Option<u64>,
+    #[ts(type = "number | null")]
+    pub project_objects: Option<u64>,
+}
+
 struct Active {
     project_id: i64,
     root: ProjectRoot,
@@ -402,6 +417,22 @@ impl SyncService {
         );
         push_event(&a, SyncEventKind::Gc, None, msg.clone());
         Ok(msg)
+    }
+
+    /// What the bucket holds of Aura's (all projects) and of the open project when it syncs.
+    pub async fn storage(&self) -> Result<StorageUse, SyncError> {
+        let active = self.active().ok();
+        let made;
+        let target = match &active {
+            Some(a) => &a.target,
+            None => {
+                made = make_target(&self.store, &self.secrets, "_")?.0;
+                &made
+            }
+        };
+        let ((bytes, objects), (own_bytes, own_objects)) = target.stored().await?;
+        let project = active.map(|_| (own_bytes, own_objects));
+        Ok(StorageUse { bytes, objects, project_bytes: project.map(|p| p.0), project_objects: project.map(|p| p.1) })
     }
 
     /// The projects in the bucket (for "Restore from cloud").
