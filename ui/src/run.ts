@@ -1,27 +1,16 @@
 // ▶ Run: installs the dependencies when their manifests changed, starts the dev server in a Run
-// terminal inside the project's sandbox (local, Daytona or E2B alike), waits for the port the app
-// opens (the core follows the terminal and the sandbox's ports: `runPort`; a port saved in Run
-// settings is the one awaited) and opens the preview on it. The status bar follows every step; ■ Stop ends the Run terminal.
+// terminal inside the project's sandbox (local, Daytona or E2B alike) and opens the preview on
+// the port the app serves. Where the run is — installing, starting, running on its port, stuck,
+// exited and why — is decided by the core (`runStatus`: the terminal's output, its end and the
+// sandbox's ports), the same run agents see; this shows it and drives the window.
 import { h } from "./dom";
+import type { RunStatus } from "./bindings/RunStatus";
 import { api, asIpcError, type RunApp, type RunConfig, type RunPlan } from "./ipc";
 import { openDialog, toast } from "./modal";
 import type { TerminalPanel } from "./terminal";
-import { RestartWatch, RUN_MARK, runLine } from "./runtext";
+import { RestartWatch, runLine } from "./runtext";
 
-export type RunState =
-  | { phase: "idle" }
-  | { phase: "installing" }
-  | { phase: "starting"; port: number | null }
-  | { phase: "running"; port: number | null }
-  | { phase: "exited"; code: number | null; during: "install" | "run"; why?: string }
-  | { phase: "stuck"; port: number | null }
-  | { phase: "failed"; message: string };
-
-/** How much of the install's output is kept to tell why it failed. */
-const INSTALL_TAIL = 16 * 1024;
-
-/** How long a started dev server may take to open a port before the status says so. */
-const PORT_WAIT_MS = 120_000;
+export type RunState = { phase: "idle" } | RunStatus | { phase: "failed"; message: string };
 
 export class RunController {
   private termId: number | null = null;
@@ -76,8 +65,6 @@ export class RunController {
     }
     // The saved port is awaited; otherwise the framework's usual port is only a hint.
     const awaited = plan.port_saved ? plan.config.port : null;
-    let installed = !plan.install;
-    let tail = "";
     const restarts = new RestartWatch();
     this.set(plan.install ? { phase: "installing" } : { phase: "starting", port: awaited });
     this.ui.showBottom();
@@ -86,26 +73,18 @@ export class RunController {
       input: runLine(plan.install, plan.config.dev, awaited),
       run: { port: plan.config.port, port_saved: plan.port_saved, install: plan.install, dev: plan.config.dev },
       onOutput: (text) => {
-        if (installed) {
-          if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
-          return;
-        }
-        // The install's output (its end), for the mark and, when it fails, for why.
-        tail = (tail + text).slice(-INSTALL_TAIL);
-        if (tail.slice(-400).includes(RUN_MARK)) {
-          installed = true;
-          api.runInstalled().catch(() => {});
-          if (run === this.runs) this.set({ phase: "starting", port: awaited });
-        }
+        if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
       },
-      onExit: (code) => {
+      onExit: () => {
         if (run !== this.runs) return;
+        const ended = this.termId;
         this.termId = null;
-        if (installed) return this.set({ phase: "exited", code, during: "run" });
-        // The status bar says why in one line when the package manager's output tells.
-        api.runExplain(tail).catch(() => null).then((why) => {
-          if (run === this.runs) this.set({ phase: "exited", code, during: "install", why: why ?? undefined });
-        });
+        // How it ended (and why, when an install failed) is the core's to say.
+        if (ended !== null) {
+          api.runStatus(ended).catch(() => null).then((st) => {
+            if (run === this.runs) this.set(st?.phase === "exited" ? st : { phase: "exited", code: null, during: "run", why: null });
+          });
+        }
       },
     });
     this.ui.sandboxChanged();
@@ -114,30 +93,19 @@ export class RunController {
       return;
     }
     this.termId = id;
-    // A project with no usual port (a command-line program) counts as running once started; if
-    // it opens a port after all, the preview follows.
-    const expectsPort = plan.config.port !== null;
-    if (!expectsPort && installed) this.set({ phase: "running", port: null });
-    // Wait for the app's port while this run lives; the install may take minutes, the dev server not.
-    let startedAt = installed ? Date.now() : 0;
+    let previewed = false;
     for (;;) {
-      // After the wait, look less often (a remote sandbox's ports cost a call to its provider).
-      const late = startedAt && Date.now() - startedAt > PORT_WAIT_MS;
-      await new Promise((r) => setTimeout(r, late ? 5000 : 400));
+      // Stuck: look less often (a remote sandbox's ports cost a call to its provider).
+      await new Promise((r) => setTimeout(r, this.state.phase === "stuck" ? 5000 : 400));
       if (run !== this.runs || this.termId !== id) return;
-      if (!installed) continue;
-      if (!startedAt) {
-        startedAt = Date.now();
-        if (!expectsPort) this.set({ phase: "running", port: null });
-      }
-      const port = await api.runPort(id).catch(() => null);
-      if (run !== this.runs || this.termId !== id) return;
-      if (port !== null) {
-        this.set({ phase: "running", port });
-        await this.ui.openPreview(port);
+      const st = await api.runStatus(id).catch(() => null);
+      if (run !== this.runs || this.termId !== id || !st || st.phase === "exited") continue;
+      if (st.phase !== this.state.phase || ("port" in st && "port" in this.state && st.port !== this.state.port)) this.set(st);
+      if (st.phase === "running" && st.port !== null && !previewed) {
+        previewed = true;
+        await this.ui.openPreview(st.port);
         return;
       }
-      if (expectsPort && Date.now() - startedAt > PORT_WAIT_MS && this.state.phase !== "stuck") this.set({ phase: "stuck", port: awaited });
     }
   }
 

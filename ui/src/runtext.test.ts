@@ -41,8 +41,8 @@ describe("the Run line", () => {
     expect(runLabel({ phase: "installing" }, 12)).toBe("▶ installing… 12 s");
     expect(runLabel({ phase: "starting", port: 5173 })).toBe("▶ starting (waiting for :5173)…");
     expect(runLabel({ phase: "running", port: 5173 })).toBe("▶ running :5173");
-    expect(runLabel({ phase: "exited", code: 1, during: "install" })).toBe("▶ install failed (exit 1)");
-    expect(runLabel({ phase: "exited", code: 0, during: "run" })).toBe("▶ exited with code 0");
+    expect(runLabel({ phase: "exited", code: 1, during: "install", why: null })).toBe("▶ install failed (exit 1)");
+    expect(runLabel({ phase: "exited", code: 0, during: "run", why: null })).toBe("▶ exited with code 0");
     expect(runLabel({ phase: "exited", code: 1, during: "install", why: "the registry has no package x" })).toBe("▶ install failed (exit 1): the registry has no package x");
     expect(runLabel({ phase: "stuck", port: 8000 })).toBe("▶ running, but nothing listens on :8000 yet");
     expect(runLabel({ phase: "stuck", port: null })).toBe("▶ running, but it opened no port yet");

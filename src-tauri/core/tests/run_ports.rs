@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use aura_core::project::{ProjectHost, WindowRun};
+use aura_core::project::{ProjectHost, RunStatus, RunStep, WindowRun};
 use aura_core::secrets::Secrets;
 use aura_core::store::Store;
 
@@ -57,5 +57,72 @@ async fn the_port_serving_a_page_is_the_app_not_the_api_that_opened_first() {
     }
     assert_eq!(seen.last(), Some(&Some(8783)), "the web server, not the API on 8782 that opened first: {seen:?}");
     assert_eq!(host.run_port(id).await.unwrap(), Some(8783), "and it stays");
+    assert_eq!(host.run_status(id).await.unwrap(), Some(RunStatus::Running { port: Some(8783) }));
     host.terminals.close(id);
+}
+
+/// Where the run is comes from the core, for the window and agents alike: installing, then
+/// running on its port, the install recorded; an install that fails says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_run_status_follows_the_install_and_says_why_it_failed() {
+    aura_core::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(proj.path().join("index.html"), "<h1>app</h1>\n").unwrap();
+    let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
+    let host = Arc::new(ProjectHost::new(store, Secrets::in_memory(), tokio::runtime::Handle::current(), |_| {}));
+    host.open(proj.path(), |_| {}).unwrap();
+    let status = |id| {
+        let host = host.clone();
+        async move { host.run_status(id).await.unwrap() }
+    };
+    let until = |id: u32, want: fn(&RunStatus) -> bool| {
+        let status = status.clone();
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..200 {
+                let s = status(id).await.unwrap();
+                if want(&s) {
+                    return s;
+                }
+                if seen.last() != Some(&s) {
+                    seen.push(s);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("not reached; seen {seen:?}");
+        }
+    };
+
+    // An install (a slow one), the mark, then the server.
+    let dev = "python3 -m http.server 8784 --bind 127.0.0.1";
+    let install = "sleep 1";
+    let what = WindowRun { install: Some(install.into()), dev: dev.into(), port: Some(8784), port_saved: true };
+    let id = host.open_run_terminal(100, 30, what, Quiet).await.unwrap();
+    assert_eq!(status(id).await, Some(RunStatus::Installing));
+    let line = format!("exec sh -c '{install} && printf \"[aura] %s\\n\" \"dependencies installed\" && exec {dev}'\n");
+    host.terminals.write(id, line.as_bytes()).unwrap();
+    let s = until(id, |s| matches!(s, RunStatus::Running { .. })).await;
+    assert_eq!(s, RunStatus::Running { port: Some(8784) });
+    host.terminals.close(id);
+
+    // An install that fails: exited during the install, with the package manager's reason.
+    let what = WindowRun { install: Some("npm install".into()), dev: dev.into(), port: None, port_saved: false };
+    let id = host.open_run_terminal(100, 30, what, Quiet).await.unwrap();
+    // (From a script: the typed line is echoed by the shell, and should not carry the words.)
+    std::fs::write(
+        proj.path().join("install.sh"),
+        "echo 'npm error code ETARGET'\necho 'npm error notarget No matching version found for ms@99.0.0.'\nexit 1\n",
+    )
+    .unwrap();
+    host.terminals.write(id, b"exec sh install.sh\n").unwrap();
+    let s = until(id, |s| matches!(s, RunStatus::Exited { .. })).await;
+    assert_eq!(
+        s,
+        RunStatus::Exited {
+            code: Some(1),
+            during: RunStep::Install,
+            why: Some("the registry has no version ms@99.0.0".into())
+        }
+    );
 }

@@ -31,22 +31,3 @@ pub async fn run_plan(app: AppHandle) -> IpcResult<RunPlan> {
     })
     .await
 }
-
-/// The install just succeeded: remember the manifests as they are now (an install may have written
-/// the lockfile), so the next run skips it until one changes.
-#[tauri::command]
-pub async fn run_installed(app: AppHandle) -> IpcResult<()> {
-    off_main(app, |s| {
-        let p = s.project()?;
-        let Some(config) = run::load(&p.root)?.config else { return Ok(()) };
-        let fingerprint = run::plan(&p.root, config, None).fingerprint;
-        Ok(s.store.set_setting(&run::installed_key(p.record.id), Some(&fingerprint))?)
-    })
-    .await
-}
-
-/// Why an install failed, in one line, from the end of its output (none when it does not say).
-#[tauri::command]
-pub fn run_explain(output: String) -> Option<String> {
-    run::failure::explain(&output)
-}

@@ -52,8 +52,8 @@ pub async fn terminal_open(
 }
 
 /// Opens ▶ Run's terminal in the project's sandbox; the core follows its output and the
-/// sandbox's ports for the port the app opens, and shows the run to agents. [`run_port`] asks
-/// for the port.
+/// sandbox's ports for the port the app opens, and shows the run to agents. [`run_status`]
+/// says where the run is.
 #[tauri::command]
 pub async fn run_terminal_open(
     state: State<'_, AppState>,
@@ -67,10 +67,11 @@ pub async fn run_terminal_open(
     Ok(state.host.open_run_terminal(cols, rows, run, sink).await?)
 }
 
-/// The port the app of Run terminal `id` serves on, once it is known.
+/// Where the run in Run terminal `id` is: installing, starting, running on its port, stuck, or
+/// exited (with why) — decided by the core (none when `id` is not the run).
 #[tauri::command]
-pub async fn run_port(state: State<'_, AppState>, id: u32) -> IpcResult<Option<u16>> {
-    Ok(state.host.run_port(id).await?)
+pub async fn run_status(state: State<'_, AppState>, id: u32) -> IpcResult<Option<aura_core::project::RunStatus>> {
+    Ok(state.host.run_status(id).await?)
 }
 
 #[tauri::command]

@@ -35,6 +35,7 @@ import type { RecentProject } from "./RecentProject";
 import type { RunConfig } from "./RunConfig";
 import type { RunPlan } from "./RunPlan";
 import type { RunSetup } from "./RunSetup";
+import type { RunStatus } from "./RunStatus";
 import type { SandboxAction } from "./SandboxAction";
 import type { SandboxStatus } from "./SandboxStatus";
 import type { SearchQuery } from "./SearchQuery";
@@ -82,8 +83,6 @@ export const commands = (call: Call) => ({
   runSetup: () => call<RunSetup>("run_setup"),
   runSave: (config: RunConfig) => call<void>("run_save", { config }),
   runPlan: () => call<RunPlan>("run_plan"),
-  runInstalled: () => call<void>("run_installed"),
-  runExplain: (output: string) => call<string | null>("run_explain", { output }),
   searchProject: (query: SearchQuery) => call<SearchResults>("search_project", { query }),
   findFiles: (query: string, limit: number | null) => call<string[]>("find_files", { query, limit }),
   sandboxStatus: () => call<SandboxStatus>("sandbox_status"),
@@ -129,7 +128,7 @@ export const commands = (call: Call) => ({
   updateInstall: (onProgress: Channel<UpdateProgress>) => call<void>("update_install", { onProgress }),
   terminalOpen: (cols: number, rows: number, inSandbox: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("terminal_open", { cols, rows, inSandbox, onData, onExit }),
   runTerminalOpen: (cols: number, rows: number, run: WindowRun, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, run, onData, onExit }),
-  runPort: (id: number) => call<number | null>("run_port", { id }),
+  runStatus: (id: number) => call<RunStatus | null>("run_status", { id }),
   terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
   terminalResize: (id: number, cols: number, rows: number) => call<void>("terminal_resize", { id, cols, rows }),
   terminalAck: (id: number, bytes: number) => call<void>("terminal_ack", { id, bytes }),

@@ -3,8 +3,11 @@
 //! and drive the run the user started instead of starting a second one.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
+use serde::Serialize;
+use ts_rs::TS;
 
 use super::{AppStatus, ProjectError, ProjectHost};
 use crate::run::port::{Pick, PortWatch};
@@ -49,9 +52,54 @@ struct Seen {
     watch: PortWatch,
     log: OutputTail,
     installed: bool,
+    /// When the dev server started (the install, if any, done).
+    started: Option<Instant>,
+    /// The install's success was recorded (the next run skips it until a manifest changes).
+    recorded: bool,
     /// The terminal ended (with its exit code, when known).
     exited: Option<Option<u32>>,
 }
+
+/// Where the window's run is: what the status bar shows and agents read, decided here from the
+/// Run terminal's output, its end and the sandbox's ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "phase", rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunStatus {
+    Installing,
+    /// The dev server started; `port` is the one awaited (saved in Run settings), if any.
+    Starting {
+        port: Option<u16>,
+    },
+    /// Serving on `port` (none for a program that opens no port).
+    Running {
+        port: Option<u16>,
+    },
+    /// Started [`PORT_WAIT`] ago and still no port.
+    Stuck {
+        port: Option<u16>,
+    },
+    /// The terminal ended: during the install (with why, when the package manager said) or after.
+    Exited {
+        code: Option<u32>,
+        during: RunStep,
+        why: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunStep {
+    Install,
+    Run,
+}
+
+/// How long a started dev server may take to open a port before the run is said to be stuck.
+const PORT_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How much of the install's output is read to tell why it failed.
+const INSTALL_TAIL: usize = 16 * 1024;
 
 /// Passes a terminal's output on, reading it on the way.
 struct Watching<S> {
@@ -69,6 +117,7 @@ impl<S: TerminalSink> TerminalSink for Watching<S> {
             s.log.push(&data, LOG_KEEP);
             if !s.installed && s.log.text(4096).contains(INSTALLED_MARK) {
                 s.installed = true;
+                s.started = Some(Instant::now());
             }
         }
         self.inner.output(data)
@@ -95,6 +144,8 @@ impl ProjectHost {
             watch: PortWatch::new(saved, what.port, []),
             log: OutputTail::default(),
             installed: what.install.is_none(),
+            started: what.install.is_none().then(Instant::now),
+            recorded: what.install.is_none(),
             exited: None,
         }));
         let watching = Watching { inner: sink, state: state.clone(), _in_use: self.sandboxes.hold() };
@@ -128,6 +179,50 @@ impl ProjectHost {
         };
         state.lock().watch.settle(port);
         Ok(port)
+    }
+
+    /// Where the window's run in terminal `terminal` is (none when that is not the run).
+    pub async fn run_status(&self, terminal: u32) -> Result<Option<RunStatus>, ProjectError> {
+        let (state, awaited, expects_port) = match &*self.run_ports.current.lock() {
+            Some(f) if f.terminal == terminal => {
+                (f.state.clone(), f.what.port.filter(|_| f.what.port_saved), f.what.port.is_some())
+            }
+            _ => return Ok(None),
+        };
+        let (installed, started, exited, record) = {
+            let mut s = state.lock();
+            let record = s.installed && !s.recorded;
+            s.recorded |= record;
+            (s.installed, s.started, s.exited, record)
+        };
+        if record {
+            self.record_installed()?;
+        }
+        if let Some(code) = exited {
+            let why = if installed { None } else { crate::run::failure::explain(&state.lock().log.text(INSTALL_TAIL)) };
+            let during = if installed { RunStep::Run } else { RunStep::Install };
+            return Ok(Some(RunStatus::Exited { code, during, why }));
+        }
+        if !installed {
+            return Ok(Some(RunStatus::Installing));
+        }
+        let port = self.run_port(terminal).await?;
+        Ok(Some(match port {
+            Some(p) => RunStatus::Running { port: Some(p) },
+            None if !expects_port => RunStatus::Running { port: None },
+            None if started.is_some_and(|t| t.elapsed() > PORT_WAIT) => RunStatus::Stuck { port: awaited },
+            None => RunStatus::Starting { port: awaited },
+        }))
+    }
+
+    /// The install succeeded: the manifests are remembered as they are now (an install may have
+    /// written the lockfile), so the next run skips it until one changes.
+    pub fn record_installed(&self) -> Result<(), ProjectError> {
+        let p = self.project()?;
+        let Some(config) = crate::run::load(&p.root)?.config else { return Ok(()) };
+        let fingerprint = crate::run::plan(&p.root, config, None).fingerprint;
+        self.store.set_setting(&crate::run::installed_key(p.record.id), Some(&fingerprint))?;
+        Ok(())
     }
 
     /// Of the ports a run opened, the first that answers with a page: an app with an API and a
