@@ -151,6 +151,10 @@ fn inside_the_test_network() {
             let c = row(host, port).unwrap_or_else(|| panic!("{host}:{port} is not listed: {:?}", gate.connections()));
             assert_eq!(c.verdict, verdict, "{host}:{port}");
         }
+        // Only what the sandbox's code did: not the kernel's multicast listener reports (ff02::16)
+        // sent when the sandbox's interface came up.
+        let noise: Vec<_> = gate.connections().into_iter().filter(|c| c.host.starts_with("ff02:")).collect();
+        assert!(noise.is_empty(), "{noise:?}");
     });
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the host's own service");
     registries_only(&root);

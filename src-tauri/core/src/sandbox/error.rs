@@ -33,6 +33,8 @@ pub enum SandboxError {
     BadResponse { provider: &'static str, message: String },
     #[error("no API key for {0}: add one in Settings")]
     MissingKey(&'static str),
+    #[error("the {provider} API key cannot be read: {message}")]
+    KeyUnreadable { provider: &'static str, message: String },
     #[error("{0} is not supported by this provider")]
     Unsupported(&'static str),
     #[error("file operation failed: {0}")]
@@ -62,7 +64,7 @@ impl UserFacing for SandboxError {
             Self::Api { .. } => crate::error::ErrorKind::Api,
             Self::Network { .. } => crate::error::ErrorKind::Network,
             Self::BadResponse { .. } => crate::error::ErrorKind::BadResponse,
-            Self::MissingKey(_) => crate::error::ErrorKind::MissingKey,
+            Self::MissingKey(_) | Self::KeyUnreadable { .. } => crate::error::ErrorKind::MissingKey,
             Self::Unsupported(_) => crate::error::ErrorKind::Unsupported,
             Self::Io(_) => crate::error::ErrorKind::Io,
             Self::Cancelled => crate::error::ErrorKind::Cancelled,

@@ -284,7 +284,7 @@ impl SandboxService {
         let key = |name: SecretName, label: &'static str| {
             self.secrets
                 .get(name)
-                .map_err(|e| SandboxError::Api { provider: label, status: 0, message: e.to_string() })?
+                .map_err(|e| SandboxError::KeyUnreadable { provider: label, message: e.to_string() })?
                 .ok_or(SandboxError::MissingKey(label))
         };
         match settings.provider_config() {

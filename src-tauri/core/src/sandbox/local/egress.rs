@@ -101,6 +101,7 @@ pub fn ruleset(dns: Ipv4Addr, host: &[IpAddr]) -> String {
          \t\toifname \"lo\" accept\n\
          \t\tip daddr {dns} meta l4proto {{ tcp, udp }} th dport 53 accept\n\
          \t\ticmpv6 type {{ nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert }} accept\n\
+         \t\ticmpv6 type {{ mld-listener-report, mld2-listener-report }} drop\n\
          \t\tip daddr {{ {v4} }} counter log prefix \"{blocked}\" group {group} reject with icmpx admin-prohibited\n\
          \t\tip6 daddr {{ {v6} }} counter log prefix \"{blocked}\" group {group} reject with icmpx admin-prohibited\n\
          \t\ttcp flags & (syn | ack) == syn log prefix \"{allowed}\" group {group}\n\
@@ -287,6 +288,9 @@ mod tests {
         assert!(pos("oifname \"lo\" accept") < pos("ip daddr {"));
         assert!(pos("ip daddr 169.254.0.53") < pos("ip daddr {"));
         assert!(pos("nd-neighbor-solicit") < pos("ip6 daddr {"));
+        // The kernel's own multicast listener reports (sent when the interface comes up) are
+        // dropped before the logging rule: they are not the sandbox's code reaching anything.
+        assert!(pos("mld2-listener-report } drop") < pos("ip6 daddr {"));
         assert!(r.contains("169.254.0.0/16") && r.contains("fc00::/7"));
     }
 
