@@ -76,22 +76,19 @@ async fn the_run_status_follows_the_install_and_says_why_it_failed() {
         let host = host.clone();
         async move { host.run_status(id).await.unwrap() }
     };
-    let until = |id: u32, want: fn(&RunStatus) -> bool| {
-        let status = status.clone();
-        async move {
-            let mut seen = Vec::new();
-            for _ in 0..200 {
-                let s = status(id).await.unwrap();
-                if want(&s) {
-                    return s;
-                }
-                if seen.last() != Some(&s) {
-                    seen.push(s);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let until = |id: u32, want: fn(&RunStatus) -> bool| async move {
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            let s = status(id).await.unwrap();
+            if want(&s) {
+                return s;
             }
-            panic!("not reached; seen {seen:?}");
+            if seen.last() != Some(&s) {
+                seen.push(s);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        panic!("not reached; seen {seen:?}");
     };
 
     // An install (a slow one), the mark, then the server.
