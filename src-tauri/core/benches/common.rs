@@ -91,3 +91,28 @@ pub async fn npm_warm(p: &LocalProvider, root: &ProjectRoot) -> Duration {
     let us: u64 = String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds");
     Duration::from_micros(us)
 }
+
+/// A contract server of tests/contract (killed when dropped) and its port.
+pub struct Server(pub std::process::Child, pub u16);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+/// Starts `script` of tests/contract with the official spec folder `spec` and API key `key`.
+pub fn contract_server(script: &str, spec: &str, key: &str) -> Server {
+    use std::io::BufRead;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mut child = std::process::Command::new("python3")
+        .arg(format!("{root}/tests/contract/{script}"))
+        .args([format!("{root}/../shared/specs/{spec}"), key.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let port = line.trim().trim_start_matches("LISTENING ").parse().unwrap();
+    Server(child, port)
+}

@@ -9,8 +9,6 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,27 +25,6 @@ use common::*;
 
 const KEY: &str = "k";
 const RUNS: usize = 5;
-
-struct Server(std::process::Child, u16);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-fn start() -> Server {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut child = Command::new("python3")
-        .arg(format!("{root}/tests/contract/e2b_server.py"))
-        .args([format!("{root}/../shared/specs/e2b"), KEY.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().trim_start_matches("LISTENING ").parse().unwrap();
-    Server(child, port)
-}
 
 fn control(port: u16, path: &str, body: serde_json::Value) {
     use std::io::{Read, Write};
@@ -66,7 +43,7 @@ struct Opening {
 
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let srv = start();
+    let srv = contract_server("e2b_server.py", "e2b", KEY);
     // The documented latencies: every rule applies as often as needed.
     let n = 1_000_000;
     control(

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aura_core::sandbox::remote::daytona::{DaytonaConfig, DaytonaProvider};
@@ -18,27 +16,6 @@ use aura_core::secrets::Secret;
 use common::*;
 
 const N: usize = 300;
-
-struct Server(std::process::Child, u16);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-fn start(script: &str, spec: &str, key: &str) -> Server {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let mut child = Command::new("python3")
-        .arg(format!("{root}/tests/contract/{script}"))
-        .args([format!("{root}/../shared/specs/{spec}"), key.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let port = line.trim().trim_start_matches("LISTENING ").parse().unwrap();
-    Server(child, port)
-}
 
 async fn raw(url: &str, headers: &[(&str, &str)], resolve: Option<std::net::SocketAddr>) -> Vec<Duration> {
     let mut b = reqwest::Client::builder();
@@ -66,7 +43,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let retry = RetryPolicy::default();
     rt.block_on(async {
-        let srv = start("daytona_server.py", "daytona", "k");
+        let srv = contract_server("daytona_server.py", "daytona", "k");
         let cfg = DaytonaConfig { api_url: format!("http://127.0.0.1:{}/api", srv.1), target: None, organization_id: None };
         let dt = DaytonaProvider::new(cfg, Secret::new("k"), retry).unwrap();
         let sb = dt.create(&SandboxSpec::default()).await.unwrap();
@@ -85,7 +62,7 @@ fn main() {
             ms(median(&client)) - ms(median(&bare))
         );
 
-        let srv = start("e2b_server.py", "e2b", "k");
+        let srv = contract_server("e2b_server.py", "e2b", "k");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{}", srv.1).parse().unwrap();
         let cfg = E2bConfig { domain: "e2b.test".into(), scheme: "http".into(), resolve_all_to: Some(addr), template: "base".into() };
         let e2b = E2bProvider::new(cfg, Secret::new("k"), retry).unwrap();
