@@ -47,10 +47,12 @@ export class StatusBar {
 
   /** Synced / pending N / offline / conflict. */
   setSync(s: SyncStatus): void {
-    this.sync.textContent = `☁ ${syncLabel(s)}`;
+    const label = syncLabel(s);
+    this.sync.textContent = `☁ ${label}`;
     this.sync.dataset.state = s.state;
     this.sync.dataset.pending = String(s.pending);
-    this.sync.title = s.message ?? "Sync (click for the panel)";
+    // The box has a fixed width (see the style): the whole of it is in the tooltip.
+    this.sync.title = s.message ?? `Sync: ${label} (click for the panel)`;
     this.sync.classList.toggle("warn", s.state === "offline" || s.state === "conflict" || s.state === "error");
   }
 
