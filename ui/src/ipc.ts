@@ -50,7 +50,6 @@ import type { Offer } from "./bindings/Offer";
 import type { RunConfig } from "./bindings/RunConfig";
 import type { RunPlan } from "./bindings/RunPlan";
 import type { RunApp } from "./bindings/RunApp";
-import type { WindowRun } from "./bindings/WindowRun";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { RunSetup } from "./bindings/RunSetup";
 import type { UpdateInfo } from "./bindings/UpdateInfo";
@@ -63,7 +62,7 @@ export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSetti
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
-export type { AppStatus, RunApp, RunConfig, RunPlan, RunSetup, WindowRun };
+export type { AppStatus, RunApp, RunConfig, RunPlan, RunSetup };
 export type { GitImport, NewProject, NewProjectOptions };
 export type { AgentEvent, AgentPolicy, AgentStatus, Permission, UndoReport };
 export type { Connection, NetAnswer, NetAsk, NetEvent };
@@ -111,14 +110,13 @@ export const api = {
   ) => c.terminalOpen(cols, rows, inSandbox,
     // A few KiB of whole characters come as a string (handed over in one step), the rest as bytes.
     channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
-  /** ▶ Run's terminal in the sandbox: the core follows it for the port its app opens (`runPort`). */
+  /** ▶ Run's terminal in the sandbox, the run typed in by the core, which follows it (`runStatus`). */
   runTerminalOpen: (
     cols: number,
     rows: number,
-    run: WindowRun,
     onData: (output: Uint8Array | string) => void,
     onExit: (code: number | null) => void,
-  ) => c.runTerminalOpen(cols, rows, run,
+  ) => c.runTerminalOpen(cols, rows,
     channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
   agentSubscribe: (onEvent: (e: AgentEvent) => void) => c.agentSubscribe(channel(onEvent)),
   netSubscribe: (onEvent: (e: NetEvent) => void) => c.netSubscribe(channel(onEvent)),

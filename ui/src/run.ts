@@ -1,6 +1,6 @@
-// ▶ Run: installs the dependencies when their manifests changed, starts the dev server in a Run
-// terminal inside the project's sandbox (local, Daytona or E2B alike) and opens the preview on
-// the port the app serves. Where the run is — installing, starting, running on its port, stuck,
+// ▶ Run: opens the Run terminal inside the project's sandbox (local, Daytona or E2B alike), into
+// which the core types the install (when the manifests changed) and the dev server, and opens the
+// preview on the port the app serves. Where the run is — installing, starting, running on its port, stuck,
 // exited and why — is decided by the core (`runStatus`: the terminal's output, its end and the
 // sandbox's ports), the same run agents see; this shows it and drives the window.
 import { h } from "./dom";
@@ -8,7 +8,7 @@ import type { RunStatus } from "./bindings/RunStatus";
 import { api, asIpcError, type RunApp, type RunConfig, type RunPlan } from "./ipc";
 import { openDialog, toast } from "./modal";
 import type { TerminalPanel } from "./terminal";
-import { RestartWatch, runLine } from "./runtext";
+import { RestartWatch } from "./runtext";
 
 export type RunState = { phase: "idle" } | RunStatus | { phase: "failed"; message: string };
 
@@ -70,8 +70,7 @@ export class RunController {
     this.ui.showBottom();
     const id = await this.ui.terminals.create(true, {
       title: "Run",
-      input: runLine(plan.install, plan.config.dev, awaited),
-      run: { port: plan.config.port, port_saved: plan.port_saved, install: plan.install, dev: plan.config.dev },
+      run: true,
       onOutput: (text) => {
         if (restarts.feed(text) && run === this.runs && this.state.phase === "running") this.ui.reloadPreview();
       },

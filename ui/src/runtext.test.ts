@@ -1,41 +1,7 @@
-/// <reference types="node" />
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { RestartWatch, RUN_MARK, runLabel, runLine, shellQuote } from "./runtext";
+import { RestartWatch, runLabel } from "./runtext";
 
-const sh = (line: string) => {
-  try {
-    return { out: execFileSync("sh", ["-c", line], { encoding: "utf8" }), code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; status: number };
-    return { out: err.stdout, code: err.status };
-  }
-};
-
-describe("the Run line", () => {
-  it("quotes anything for sh", () => {
-    expect(sh(`printf %s ${shellQuote("it's a \"test\" $HOME `x`")}`).out).toBe("it's a \"test\" $HOME `x`");
-  });
-  it("installs, marks, then runs the dev command; the typed line never holds the mark", () => {
-    const line = runLine("echo installing", "echo 'dev server' && exit 3");
-    expect(line).not.toContain(RUN_MARK);
-    expect(line.endsWith("\n")).toBe(true);
-    const r = sh(line);
-    expect(r.out).toBe(`installing\n${RUN_MARK}\ndev server\n`);
-    expect(r.code).toBe(3);
-  });
-  it("a failed install stops before the mark, with its exit code", () => {
-    const r = sh(runLine("echo broken; exit 7", "echo never"));
-    expect(r.out).toBe("broken\n");
-    expect(r.code).toBe(7);
-  });
-  it("without an install only the dev command runs", () => {
-    expect(sh(runLine(null, "echo dev")).out).toBe("dev\n");
-  });
-  it("a saved port reaches the dev command as PORT; npm's update notice is off", () => {
-    expect(sh(runLine(null, "echo $PORT $npm_config_update_notifier", 4000)).out).toBe("4000 false\n");
-    expect(sh(runLine("echo i", "echo port=$PORT", null)).out).toBe(`i\n${RUN_MARK}\nport=\n`);
-  });
+describe("the Run line's words", () => {
   it("says each phase", () => {
     expect(runLabel({ phase: "installing" })).toBe("▶ installing…");
     expect(runLabel({ phase: "installing" }, 12)).toBe("▶ installing… 12 s");

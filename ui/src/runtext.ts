@@ -1,27 +1,6 @@
-// What ▶ Run types into its terminal, and what the status bar says about it.
+// What the status bar says about ▶ Run (the line it types is the core's: `run::line`), and when
+// a dev server without HMR has restarted.
 import type { RunState } from "./run";
-
-/** Printed between the install and the dev server; the typed line never contains it verbatim. */
-export const RUN_MARK = "[aura] dependencies installed";
-
-/** Single-quotes `s` for sh. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The line typed into the Run terminal's shell: the install (when due), the mark, then the dev
- * server, in one `exec` so the terminal ends with the exit code of whichever step failed.
- */
-export function runLine(install: string | null, dev: string, port: number | null = null): string {
-  // The port saved in Run settings goes to frameworks that take it (Next.js, Express, Nuxt…) as
-  // PORT, so the two agree; npm's update notice is not about the project.
-  const env = `npm_config_update_notifier=false${port ? ` PORT=${port}` : ""} `;
-  const devPart = `exec sh -c ${shellQuote(dev)}`;
-  if (!install) return `${env}${devPart}\n`;
-  const script = `${install} && printf '[aura] %s\\n' 'dependencies installed' && ${devPart}`;
-  return `${env}exec sh -c ${shellQuote(script)}\n`;
-}
 
 export function runLabel(s: RunState, seconds = 0): string {
   const t = seconds > 0 ? ` ${seconds} s` : "";

@@ -7,7 +7,7 @@ import type { FitAddon } from "@xterm/addon-fit";
 import type { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { h } from "./dom";
-import { api, asIpcError, type WindowRun } from "./ipc";
+import { api, asIpcError } from "./ipc";
 import { toast } from "./modal";
 
 interface Term {
@@ -28,14 +28,13 @@ const THEME = {
   magenta: "#c678dd", cyan: "#56b6c2", white: "#d7dae0",
 };
 
-/** A terminal opened for a job (▶ Run): its tab title, a line typed once it is up, and hooks. */
+/** A terminal opened for a job (▶ Run): its tab title and hooks. */
 export interface JobOptions {
   title?: string;
-  input?: string;
   onOutput?: (text: string) => void;
   onExit?: (code: number | null) => void;
-  /** ▶ Run's terminal (in the sandbox): the core follows it for its app's port. */
-  run?: WindowRun;
+  /** ▶ Run's terminal (in the sandbox): the core types the run into it and follows it. */
+  run?: boolean;
 }
 
 /** For benchmarks (`tests/bench/app_bench.mjs`): when the page defines it before a terminal
@@ -156,7 +155,7 @@ export class TerminalPanel {
         job.onExit?.(code);
       };
       const id = job.run
-        ? await api.runTerminalOpen(xterm.cols, xterm.rows, job.run, onData, onExit)
+        ? await api.runTerminalOpen(xterm.cols, xterm.rows, onData, onExit)
         : await api.terminalOpen(inSandbox, xterm.cols, xterm.rows, onData, onExit);
       term = { id, title, xterm, fit, host, tab, exited: exitedEarly, cols: xterm.cols, rows: xterm.rows };
       openId = id;
@@ -172,7 +171,6 @@ export class TerminalPanel {
     host.dataset.terminalId = String(t.id);
     host.dataset.sandbox = String(inSandbox);
     tab.dataset.terminalId = String(t.id);
-    if (job.input) early.unshift(job.input);
     if (early.length) api.terminalWrite(t.id, early.splice(0).join("")).catch((e) => toast(asIpcError(e).message, "error"));
     tab.addEventListener("mousedown", (e) => {
       if ((e.target as HTMLElement).classList.contains("tab-close")) return;

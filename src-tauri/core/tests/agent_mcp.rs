@@ -510,9 +510,10 @@ async fn the_agent_sees_and_stops_the_run_the_user_started() {
     w.agent.set_permission("stop_app", Permission::Allow).unwrap();
     let dev = "python3 -m http.server 8781 --bind 127.0.0.1";
     let screen = Screen::default();
-    let what = aura_core::project::WindowRun { install: None, dev: dev.into(), port: Some(3000), port_saved: false };
-    let id = w.host.open_run_terminal(100, 30, what, screen.clone()).await.unwrap();
-    w.host.terminals.write(id, format!("exec {dev}\n").as_bytes()).unwrap();
+    std::fs::create_dir_all(w.proj.path().join(".aura")).unwrap();
+    let settings = serde_json::json!({ "install": null, "dev": dev, "port": null });
+    std::fs::write(w.proj.path().join(".aura/run.json"), settings.to_string()).unwrap();
+    let id = w.host.open_run_terminal(100, 30, screen.clone()).await.unwrap();
     let mut port = None;
     for _ in 0..100 {
         port = w.host.run_port(id).await.unwrap();
@@ -521,7 +522,7 @@ async fn the_agent_sees_and_stops_the_run_the_user_started() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(port, Some(8781), "the port it opened, not the usual 3000");
+    assert_eq!(port, Some(8781), "the port it opened");
 
     let logs = ok(&call(&c, "app_logs", serde_json::json!({})).await);
     assert!(logs.starts_with("running (started in the window) (serves port 8781)"), "{logs}");

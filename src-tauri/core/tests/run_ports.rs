@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use aura_core::project::{ProjectHost, RunStatus, RunStep, WindowRun};
+use aura_core::project::{ProjectHost, RunStatus, RunStep};
 use aura_core::secrets::Secrets;
 use aura_core::store::Store;
 
@@ -12,6 +12,13 @@ struct Quiet;
 impl aura_core::terminal::TerminalSink for Quiet {
     fn output(&mut self, _: Vec<u8>) {}
     fn exit(&mut self, _: Option<u32>) {}
+}
+
+/// The project's Run settings, as the Run settings dialog saves them.
+fn run_settings(proj: &std::path::Path, install: Option<&str>, dev: &str, port: Option<u16>, manifests: &[&str]) {
+    std::fs::create_dir_all(proj.join(".aura")).unwrap();
+    let config = serde_json::json!({ "install": install, "dev": dev, "port": port, "manifests": manifests });
+    std::fs::write(proj.join(".aura/run.json"), config.to_string()).unwrap();
 }
 
 const TWO_SERVERS: &str = r#"
@@ -41,9 +48,9 @@ async fn the_port_serving_a_page_is_the_app_not_the_api_that_opened_first() {
     let store = Arc::new(Store::open(&data.path().join("aura.sqlite3")).unwrap());
     let host = Arc::new(ProjectHost::new(store, Secrets::in_memory(), tokio::runtime::Handle::current(), |_| {}));
     host.open(proj.path(), |_| {}).unwrap();
-    let what = WindowRun { install: None, dev: "python3 two.py".into(), port: Some(3000), port_saved: false };
-    let id = host.open_run_terminal(100, 30, what, Quiet).await.unwrap();
-    host.terminals.write(id, b"exec python3 two.py\n").unwrap();
+    // No port in the settings: the run follows the ports the app opens.
+    run_settings(proj.path(), None, "python3 two.py", None, &[]);
+    let id = host.open_run_terminal(100, 30, Quiet).await.unwrap();
     let mut seen = Vec::new();
     for _ in 0..150 {
         let port = host.run_port(id).await.unwrap();
@@ -61,8 +68,9 @@ async fn the_port_serving_a_page_is_the_app_not_the_api_that_opened_first() {
     host.terminals.close(id);
 }
 
-/// Where the run is comes from the core, for the window and agents alike: installing, then
-/// running on its port, the install recorded; an install that fails says why.
+/// ▶ Run is the core's: it types the install (when due) and the dev server into the Run
+/// terminal, and where the run is comes from it, for the window and agents alike: installing,
+/// then running on its port, the install recorded; an install that fails says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_run_status_follows_the_install_and_says_why_it_failed() {
     aura_core::install_tls_provider();
@@ -91,28 +99,25 @@ async fn the_run_status_follows_the_install_and_says_why_it_failed() {
         panic!("not reached; seen {seen:?}");
     };
 
-    // An install (a slow one), the mark, then the server.
+    // An install (a slow one), the mark, then the server on the saved port.
     let dev = "python3 -m http.server 8784 --bind 127.0.0.1";
-    let install = "sleep 1";
-    let what = WindowRun { install: Some(install.into()), dev: dev.into(), port: Some(8784), port_saved: true };
-    let id = host.open_run_terminal(100, 30, what, Quiet).await.unwrap();
+    run_settings(proj.path(), Some("sleep 1"), dev, Some(8784), &["install.sh"]);
+    let id = host.open_run_terminal(100, 30, Quiet).await.unwrap();
     assert_eq!(status(id).await, Some(RunStatus::Installing));
-    let line = format!("exec sh -c '{install} && printf \"[aura] %s\\n\" \"dependencies installed\" && exec {dev}'\n");
-    host.terminals.write(id, line.as_bytes()).unwrap();
     let s = until(id, |s| matches!(s, RunStatus::Running { .. })).await;
     assert_eq!(s, RunStatus::Running { port: Some(8784) });
     host.terminals.close(id);
+    assert_eq!(host.run_plan().unwrap().install, None, "the install was recorded: the next run skips it");
 
-    // An install that fails: exited during the install, with the package manager's reason.
-    let what = WindowRun { install: Some("npm install".into()), dev: dev.into(), port: None, port_saved: false };
-    let id = host.open_run_terminal(100, 30, what, Quiet).await.unwrap();
-    // (From a script: the typed line is echoed by the shell, and should not carry the words.)
+    // A manifest changed: the install is due again, and it fails — exited during the
+    // install, with the package manager's reason.
     std::fs::write(
         proj.path().join("install.sh"),
         "echo 'npm error code ETARGET'\necho 'npm error notarget No matching version found for ms@99.0.0.'\nexit 1\n",
     )
     .unwrap();
-    host.terminals.write(id, b"exec sh install.sh\n").unwrap();
+    run_settings(proj.path(), Some("sh install.sh"), dev, None, &["install.sh"]);
+    let id = host.open_run_terminal(100, 30, Quiet).await.unwrap();
     let s = until(id, |s| matches!(s, RunStatus::Exited { .. })).await;
     assert_eq!(
         s,

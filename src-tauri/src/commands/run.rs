@@ -4,7 +4,7 @@ use aura_core::run::{self, RunConfig, RunPlan, RunSetup};
 use tauri::AppHandle;
 
 use super::off_main;
-use crate::error::{IpcError, IpcResult};
+use crate::error::IpcResult;
 
 #[tauri::command]
 pub async fn run_setup(app: AppHandle) -> IpcResult<RunSetup> {
@@ -19,15 +19,5 @@ pub async fn run_save(app: AppHandle, config: RunConfig) -> IpcResult<()> {
 /// The configuration to run with, and the install command when one is due.
 #[tauri::command]
 pub async fn run_plan(app: AppHandle) -> IpcResult<RunPlan> {
-    off_main(app, |s| {
-        let p = s.project()?;
-        let last = s.store.setting(&run::installed_key(p.record.id))?;
-        run::plan_setup(&p.root, run::load(&p.root)?, last.as_deref()).ok_or_else(|| {
-            IpcError::new(
-                aura_core::error::ErrorKind::NoRunConfig,
-                "Aura could not tell how this project runs: enter its commands in Run settings",
-            )
-        })
-    })
-    .await
+    off_main(app, |s| Ok(s.run_plan()?)).await
 }

@@ -51,7 +51,8 @@ pub async fn terminal_open(
     Ok(state.host.open_terminal(in_sandbox, cols, rows, sink).await?)
 }
 
-/// Opens ▶ Run's terminal in the project's sandbox; the core follows its output and the
+/// ▶ Run: opens its terminal in the project's sandbox with the run typed in (the core plans
+/// it: the install when due, then the dev server); the core follows its output and the
 /// sandbox's ports for the port the app opens, and shows the run to agents. [`run_status`]
 /// says where the run is.
 #[tauri::command]
@@ -59,12 +60,11 @@ pub async fn run_terminal_open(
     state: State<'_, AppState>,
     cols: u16,
     rows: u16,
-    run: aura_core::project::WindowRun,
     on_data: Channel<InvokeResponseBody>,
     on_exit: Channel<Option<u32>>,
 ) -> IpcResult<u32> {
     let sink = ChannelSink { data: on_data, exit: on_exit };
-    Ok(state.host.open_run_terminal(cols, rows, run, sink).await?)
+    Ok(state.host.open_run_terminal(cols, rows, sink).await?)
 }
 
 /// Where the run in Run terminal `id` is: installing, starting, running on its port, stuck, or

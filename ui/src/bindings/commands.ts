@@ -53,7 +53,6 @@ import type { UpdateInfo } from "./UpdateInfo";
 import type { UpdateProgress } from "./UpdateProgress";
 import type { UpdateSettings } from "./UpdateSettings";
 import type { Usage } from "./Usage";
-import type { WindowRun } from "./WindowRun";
 
 /** Sends one command; rejects with the command's error. */
 export type Call = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
@@ -127,7 +126,7 @@ export const commands = (call: Call) => ({
   updateCheck: () => call<Offer>("update_check"),
   updateInstall: (onProgress: Channel<UpdateProgress>) => call<void>("update_install", { onProgress }),
   terminalOpen: (cols: number, rows: number, inSandbox: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("terminal_open", { cols, rows, inSandbox, onData, onExit }),
-  runTerminalOpen: (cols: number, rows: number, run: WindowRun, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, run, onData, onExit }),
+  runTerminalOpen: (cols: number, rows: number, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, onData, onExit }),
   runStatus: (id: number) => call<RunStatus | null>("run_status", { id }),
   terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
   terminalResize: (id: number, cols: number, rows: number) => call<void>("terminal_resize", { id, cols, rows }),

@@ -79,9 +79,7 @@ impl ProjectHost {
         if let Some(s) = self.running_app() {
             return Ok(s);
         }
-        let p = self.project()?;
-        let last = self.store.setting(&run::installed_key(p.record.id))?;
-        let plan = run::plan_setup(&p.root, run::load(&p.root)?, last.as_deref()).ok_or(ProjectError::NoRunConfig)?;
+        let plan = self.run_plan()?;
         let status = Arc::new(Mutex::new(AppStatus {
             phase: if plan.install.is_some() { "installing" } else { "running" }.into(),
             install: plan.install.clone(),

@@ -31,7 +31,7 @@ use crate::workspace::watcher::{FsChange, ProjectWatcher};
 pub use app::AppStatus;
 pub use error::ProjectError;
 pub use previews::PreviewInfo;
-pub use runport::{RunStatus, RunStep, WindowRun};
+pub use runport::{RunStatus, RunStep};
 
 /// The project a window has open.
 pub struct OpenProject {

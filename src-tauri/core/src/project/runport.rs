@@ -21,19 +21,8 @@ const PAGE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Output of the window's run kept for agents (the end of it).
 const LOG_KEEP: usize = 1024 * 1024;
 
-/// What ▶ Run's terminal prints between the install and the dev server (`ui/src/runtext.ts`).
-const INSTALLED_MARK: &str = "[aura] dependencies installed";
-
-/// What the window's run runs (for agents) and which port it serves on: `port` is the saved one
-/// when `port_saved`, else the framework's usual port, a hint.
-#[derive(Debug, Clone, serde::Deserialize, ts_rs::TS)]
-#[ts(export)]
-pub struct WindowRun {
-    pub install: Option<String>,
-    pub dev: String,
-    pub port: Option<u16>,
-    pub port_saved: bool,
-}
+use crate::run::line::INSTALLED_MARK;
+use crate::run::RunPlan;
 
 /// The window's Run terminal now open, and what is known of it.
 #[derive(Default)]
@@ -43,7 +32,9 @@ pub(super) struct RunPorts {
 
 struct Followed {
     terminal: u32,
-    what: WindowRun,
+    /// What it runs (for agents) and which port it serves on: `config.port` is the saved one
+    /// when `port_saved`, else the framework's usual port, a hint.
+    what: RunPlan,
     state: Arc<Mutex<Seen>>,
 }
 
@@ -129,19 +120,23 @@ impl<S: TerminalSink> TerminalSink for Watching<S> {
 }
 
 impl ProjectHost {
-    /// Opens the Run terminal in the project's sandbox, its output followed for the app's port:
-    /// a saved port is the only one awaited; else the framework's usual port decides between
-    /// ports that open at the same moment.
-    pub async fn open_run_terminal(
-        &self,
-        cols: u16,
-        rows: u16,
-        what: WindowRun,
-        sink: impl TerminalSink,
-    ) -> Result<u32, ProjectError> {
-        let saved = what.port.filter(|_| what.port_saved);
+    /// What ▶ Run does now: the project's run configuration (saved, else detected), with the
+    /// install when the manifests changed since the last one.
+    pub fn run_plan(&self) -> Result<RunPlan, ProjectError> {
+        let p = self.project()?;
+        let last = self.store.setting(&crate::run::installed_key(p.record.id))?;
+        crate::run::plan_setup(&p.root, crate::run::load(&p.root)?, last.as_deref()).ok_or(ProjectError::NoRunConfig)
+    }
+
+    /// ▶ Run: opens the Run terminal in the project's sandbox and types the run into it (the
+    /// install when due, then the dev server; see [`crate::run::line`]), its output followed for
+    /// the app's port: a saved port is the only one awaited; else the framework's usual port
+    /// decides between ports that open at the same moment.
+    pub async fn open_run_terminal(&self, cols: u16, rows: u16, sink: impl TerminalSink) -> Result<u32, ProjectError> {
+        let what = self.run_plan()?;
+        let saved = what.config.port.filter(|_| what.port_saved);
         let state = Arc::new(Mutex::new(Seen {
-            watch: PortWatch::new(saved, what.port, []),
+            watch: PortWatch::new(saved, what.config.port, []),
             log: OutputTail::default(),
             installed: what.install.is_none(),
             started: what.install.is_none().then(Instant::now),
@@ -155,7 +150,9 @@ impl ProjectHost {
         let p = self.project()?;
         let before = self.sandboxes.listening_ports(&p.record).await.unwrap_or_default();
         state.lock().watch.listened_before(before);
+        let line = crate::run::line::typed(what.install.as_deref(), &what.config.dev, saved);
         *self.run_ports.current.lock() = Some(Followed { terminal: id, what, state });
+        self.terminals.write(id, line.as_bytes())?;
         Ok(id)
     }
 
@@ -185,7 +182,7 @@ impl ProjectHost {
     pub async fn run_status(&self, terminal: u32) -> Result<Option<RunStatus>, ProjectError> {
         let (state, awaited, expects_port) = match &*self.run_ports.current.lock() {
             Some(f) if f.terminal == terminal => {
-                (f.state.clone(), f.what.port.filter(|_| f.what.port_saved), f.what.port.is_some())
+                (f.state.clone(), f.what.config.port.filter(|_| f.what.port_saved), f.what.config.port.is_some())
             }
             _ => return Ok(None),
         };
@@ -255,7 +252,7 @@ impl ProjectHost {
         let status = AppStatus {
             phase: format!("{phase} (started in the window)"),
             install: f.what.install.clone(),
-            dev: f.what.dev.clone(),
+            dev: f.what.config.dev.clone(),
             port: s.watch.known(),
             ended,
         };

@@ -3,6 +3,7 @@
 
 mod detect;
 pub mod failure;
+pub mod line;
 pub mod port;
 mod workspaces;
 
