@@ -131,7 +131,7 @@ describe("coding agents through MCP", () => {
     await eventually(() => b.execute(() => !document.querySelector('[data-testid="agent-undo"]')), { what: "nothing left to undo" });
   });
 
-  test("an app an agent starts shows in the status bar, opens in the preview, and stops from there", async () => {
+  test("an app an agent starts is the window's ▶ Run: its terminal, its preview, ■ stops it", async () => {
     fs.mkdirSync(path.join(dirs.project, ".aura"), { recursive: true });
     fs.writeFileSync(path.join(dirs.project, ".aura/run.json"), JSON.stringify({ install: null, dev: "python3 -m http.server 8791 --bind 127.0.0.1", port: null, manifests: [] }));
     fs.writeFileSync(path.join(dirs.project, "index.html"), "<h1 id=who>started by the agent</h1>\n");
@@ -144,10 +144,11 @@ describe("coding agents through MCP", () => {
     } finally {
       agent.kill();
     }
-    assert.ok(!agent.step("run_app").error, JSON.stringify(agent.steps));
-    const item = await b.$('[data-testid="agent-app-status"]');
-    await eventually(async () => (await item.getText()) === "agent ▶ running :8791", { what: "the agent's app in the status bar", timeout: 60000 });
-    await item.click();
+    assert.ok(!agent.step("run_app").error && agent.step("run_app").text.includes("(started in the window)"), JSON.stringify(agent.steps));
+    // One run: the window's Run terminal, its status, and the preview opened on the app's port.
+    await eventually(() => b.execute(() => !!document.querySelector('.term-tab[data-title="Run"]')), { what: "the Run terminal" });
+    const status = await b.$('[data-testid="run-status"]');
+    await eventually(async () => (await status.getText()) === "▶ running :8791", { what: "▶ Run's status", timeout: 60000 });
     await (await b.$(".preview-frame")).waitForDisplayed({ timeout: 20000 });
     await b.switchFrame(await b.$(".preview-frame"));
     try {
@@ -155,8 +156,9 @@ describe("coding agents through MCP", () => {
     } finally {
       await b.switchFrame(null);
     }
-    await (await b.$('[data-testid="agent-app-stop"]')).click();
-    await eventually(() => b.execute(() => document.querySelector('[data-testid="agent-app-status"]').hidden), { what: "the item gone once stopped" });
-    assert.equal((await invoke(b, "agent_app", {})).value, null, "no app left running");
+    assert.equal(await (await b.$("#run-app")).getText(), "■ Stop");
+    await (await b.$("#run-app")).click();
+    await eventually(() => b.execute(() => document.querySelector('[data-testid="run-status"]').hidden), { what: "the run stopped" });
+    assert.equal(await (await b.$("#run-app")).getText(), "▶ Run");
   });
 });

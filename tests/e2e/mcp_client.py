@@ -52,7 +52,7 @@ async def scenario(session, name):
         await call(session, "outside", "read_file", {"path": "../outside.txt"})
         await call(session, "unknown", "no_such_tool", {})
     if name == "app":
-        # Starts the project's app in the background (it outlives this client) and reads its state.
+        # Starts the project's app — with the window open, its ▶ Run (it outlives this client) — and reads its state.
         await call(session, "run_app", "run_app", {})
         await call(session, "logs", "app_logs", {})
     print(json.dumps({"step": "end", "error": False, "text": ""}), flush=True)

@@ -27,8 +27,7 @@ export class AgentPanel {
   private calls = new Map<number, AgentCall>();
   private pending = new Map<number, ApprovalRequest>();
 
-  /** `toolCalled` hears each tool call an agent made (the window follows an app it starts). */
-  constructor(host: HTMLElement, private show: () => void, private toolCalled: (tool: string) => void = () => {}) {
+  constructor(host: HTMLElement, private show: () => void) {
     host.append(h("div", { class: "agent-panel" },
       this.header, this.asks, this.changes,
       h("div", { class: "sb-section" }, h("div", { class: "sb-label" }, "Activity"), this.activity),
@@ -57,7 +56,6 @@ export class AgentPanel {
   private onEvent(e: AgentEvent): void {
     if (e.kind === "call") {
       this.calls.set(Number(e.data.id), e.data);
-      if (e.data.outcome !== "running") this.toolCalled(e.data.tool);
     }
     if (e.kind === "ask") {
       this.pending.set(Number(e.data.id), e.data);

@@ -118,6 +118,8 @@ export const api = {
     onExit: (code: number | null) => void,
   ) => c.runTerminalOpen(cols, rows,
     channel<ArrayBuffer | string>((data) => onData(typeof data === "string" ? data : new Uint8Array(data))), channel(onExit)),
+  /** An agent's `run_app` asks the window to start ▶ Run. */
+  runSubscribe: (onStart: () => void) => c.runSubscribe(channel(onStart)),
   agentSubscribe: (onEvent: (e: AgentEvent) => void) => c.agentSubscribe(channel(onEvent)),
   netSubscribe: (onEvent: (e: NetEvent) => void) => c.netSubscribe(channel(onEvent)),
 };

@@ -3,11 +3,10 @@ import "./style.css";
 import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { AgentPanel } from "./agent";
-import { AgentAppWatch, agentAppLabel } from "./agentapp";
 import { NetAsks } from "./netasks";
 import { $, h } from "./dom";
 import { Editors } from "./editors";
-import { api, asIpcError, type AppStatus, type FsChange, type ProjectInfo, type SyncStatus } from "./ipc";
+import { api, asIpcError, type FsChange, type ProjectInfo, type SyncStatus } from "./ipc";
 import { matches } from "./keys";
 import { Layout } from "./layout";
 import { Lazy } from "./lazy";
@@ -22,23 +21,7 @@ import { TerminalPanel } from "./terminal";
 import { FileTree } from "./tree";
 import { UpdatesDialog } from "./updates";
 
-const status = new StatusBar(() => showSync(), () => showRunTerminal(), {
-  open: () => void openAgentApp(),
-  stop: () => void agentApp.stop(),
-});
-// The app an agent started with run_app, in the status bar (the agent sees ▶ Run's; this is
-// the window seeing the agent's).
-let agentAppNow: AppStatus | null = null;
-const agentApp = new AgentAppWatch((s) => {
-  agentAppNow = s;
-  status.setAgentApp(agentAppLabel(s), s?.phase === "installing" || s?.phase === "running");
-});
-async function openAgentApp(): Promise<void> {
-  const port = agentAppNow?.phase === "running" ? agentAppNow.port : null;
-  if (port === null || port === undefined) return;
-  layout.show("preview");
-  await (await preview.get()).show(port);
-}
+const status = new StatusBar(() => showSync(), () => showRunTerminal());
 let project: ProjectInfo | null = null;
 let restoring = false;
 
@@ -61,7 +44,7 @@ const tree = new FileTree($("#tree"), {
 const terminals = new TerminalPanel($("#bottom-panel"), (text) => previewHint(text), () => void refreshSandbox());
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
-const agentPanel = new AgentPanel($("#view-agent"), () => layout.show("sidebar", "agent"), (tool) => agentApp.toolCalled(tool));
+const agentPanel = new AgentPanel($("#view-agent"), () => layout.show("sidebar", "agent"));
 
 // ---- the preview, sandbox and sync panes load when first shown ----
 const preview = new Lazy(async () => new (await import("./preview")).PreviewPane($("#preview-pane")), "the preview pane");
@@ -366,6 +349,10 @@ window.addEventListener("beforeunload", (e) => {
   void followSync();
   void agentPanel.start();
   void new NetAsks(() => void refreshSandbox()).start();
+  // An agent's run_app presses ▶ Run: one run, in the Run terminal and the preview.
+  void api.runSubscribe(() => {
+    if (!runner.busy()) void runner.start();
+  }).catch((e) => console.warn("run button for agents", e));
   try {
     await openProject(await api.startupProject());
   } catch (e) {

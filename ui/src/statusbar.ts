@@ -9,24 +9,19 @@ export class StatusBar {
   private cursor = h("span", { class: "status-cursor" });
   private language = h("span", { class: "status-language" });
   private run = h("button", { class: "status-run", "data-testid": "run-status", hidden: true, title: "The Run terminal" });
-  private agentApp = h("button", { class: "status-run", "data-testid": "agent-app-status", hidden: true, title: "The app an agent started (click for its preview)" });
-  private agentAppStop = h("button", { class: "status-run", "data-testid": "agent-app-stop", hidden: true, title: "Stop the app the agent started" }, "■");
   private provider = h("span", { class: "status-provider", title: "Where commands run" }, "local");
   private sync = h("button", { class: "status-sync", "data-testid": "sync-status", title: "Sync (click for the panel)" }, "sync off");
 
   constructor(
     onSyncClick: () => void = () => {},
     onRunClick: () => void = () => {},
-    agentApp: { open: () => void; stop: () => void } = { open: () => {}, stop: () => {} },
   ) {
     this.sync.addEventListener("click", onSyncClick);
     this.run.addEventListener("click", onRunClick);
-    this.agentApp.addEventListener("click", agentApp.open);
-    this.agentAppStop.addEventListener("click", agentApp.stop);
     // Where commands run sits on the left, beside the project (as VS Code's remote indicator):
     // its text changes once the sandbox state is known, and on the right that moved the sync and
     // run buttons from under a pointer about to click them.
-    $("#statusbar").append(this.left, this.provider, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.agentApp, this.agentAppStop, this.run, this.sync);
+    $("#statusbar").append(this.left, this.provider, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.run, this.sync);
   }
 
   /** ▶ Run's state ("running :5173", "install failed (exit 1)"); hidden when idle. */
@@ -35,14 +30,6 @@ export class StatusBar {
     this.run.hidden = !label;
     this.run.dataset.phase = phase;
     this.run.classList.toggle("warn", phase === "exited" || phase === "failed" || phase === "stuck");
-  }
-
-  /** The app an agent started ("agent ▶ running :5173"); hidden when there is none. */
-  setAgentApp(label: string, running: boolean): void {
-    this.agentApp.textContent = label;
-    this.agentApp.hidden = !label;
-    this.agentAppStop.hidden = !running;
-    this.agentApp.classList.toggle("warn", label.length > 0 && !running);
   }
 
   /** Synced / pending N / offline / conflict. */

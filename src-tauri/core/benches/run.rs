@@ -54,7 +54,7 @@ async fn aura(store: &Arc<Store>, caches: &Path, dir: &Path) -> Duration {
     host.sandboxes.set_package_cache(caches.to_path_buf());
     host.open(dir, |_| {}).unwrap();
     let t = Instant::now();
-    host.run_app().unwrap();
+    host.run_app().await.unwrap();
     let port = loop {
         let (s, log) = host.app_logs(4096);
         let s = s.unwrap();

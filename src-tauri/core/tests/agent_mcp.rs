@@ -510,9 +510,7 @@ async fn the_agent_sees_and_stops_the_run_the_user_started() {
     w.agent.set_permission("stop_app", Permission::Allow).unwrap();
     let dev = "python3 -m http.server 8781 --bind 127.0.0.1";
     let screen = Screen::default();
-    std::fs::create_dir_all(w.proj.path().join(".aura")).unwrap();
-    let settings = serde_json::json!({ "install": null, "dev": dev, "port": null });
-    std::fs::write(w.proj.path().join(".aura/run.json"), settings.to_string()).unwrap();
+    run_settings(w.proj.path(), dev);
     let id = w.host.open_run_terminal(100, 30, screen.clone()).await.unwrap();
     let mut port = None;
     for _ in 0..100 {
@@ -542,4 +540,66 @@ async fn the_agent_sees_and_stops_the_run_the_user_started() {
     assert!(screen.0.lock().is_some(), "the window's Run terminal ended");
     let logs = ok(&call(&c, "app_logs", serde_json::json!({})).await);
     assert!(logs.starts_with("exited (started in the window)"), "{logs}");
+}
+
+/// The project's Run settings, as the Run settings dialog saves them.
+fn run_settings(proj: &Path, dev: &str) {
+    std::fs::create_dir_all(proj.join(".aura")).unwrap();
+    let settings = serde_json::json!({ "install": null, "dev": dev, "port": null });
+    std::fs::write(proj.join(".aura/run.json"), settings.to_string()).unwrap();
+}
+
+/// One Run, the other way round: with a window open, an agent's run_app presses the window's
+/// ▶ Run — its Run terminal, which the user sees and stops — instead of a hidden second run;
+/// with no window, the app runs in the background.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agents_run_app_is_the_windows_run_when_a_window_is_open() {
+    let w = world().await;
+    let c = client(&w.server.url(), TOKEN).await.unwrap();
+    w.agent.set_permission("run_app", Permission::Allow).unwrap();
+    w.agent.set_permission("stop_app", Permission::Allow).unwrap();
+    run_settings(w.proj.path(), "python3 -m http.server 8785 --bind 127.0.0.1");
+    // The window: pressing ▶ Run opens the Run terminal (as the window's RunController does).
+    let screen = Screen::default();
+    let opened: Arc<Mutex<Option<u32>>> = Arc::default();
+    let (host, seen, run_terminal) = (Arc::downgrade(&w.host), screen.clone(), opened.clone());
+    let runtime = tokio::runtime::Handle::current();
+    w.host.set_run_button(Some(Box::new(move || {
+        let Some(host) = host.upgrade() else { return false };
+        let (seen, run_terminal) = (seen.clone(), run_terminal.clone());
+        runtime.spawn(async move { *run_terminal.lock() = host.open_run_terminal(100, 30, seen).await.ok() });
+        true
+    })));
+
+    let started = ok(&call(&c, "run_app", serde_json::json!({})).await);
+    assert!(started.contains("(started in the window)"), "the window's run: {started}");
+    let id = opened.lock().expect("the window opened its Run terminal");
+    assert_eq!(w.host.agent_app(), None, "no second run in the background");
+    let mut port = None;
+    for _ in 0..100 {
+        port = w.host.run_port(id).await.unwrap();
+        if port.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(port, Some(8785), "the window's run serves the app");
+    let again = ok(&call(&c, "run_app", serde_json::json!({})).await);
+    assert!(again.starts_with("running (started in the window)"), "still one run: {again}");
+    let stopped = ok(&call(&c, "stop_app", serde_json::json!({})).await);
+    assert!(stopped.starts_with("stopped"), "{stopped}");
+    for _ in 0..100 {
+        if screen.0.lock().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(screen.0.lock().is_some(), "the window's Run terminal ended");
+
+    // The window is gone: run_app runs the app in the background.
+    w.host.set_run_button(Some(Box::new(|| false)));
+    let started = ok(&call(&c, "run_app", serde_json::json!({})).await);
+    assert!(!started.contains("window"), "{started}");
+    assert!(w.host.agent_app().is_some(), "the background run");
+    ok(&call(&c, "stop_app", serde_json::json!({})).await);
 }

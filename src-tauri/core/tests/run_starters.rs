@@ -250,7 +250,7 @@ async fn drive(host: &Arc<ProjectHost>, dir: &Path) -> Outcome {
         };
         host.store.save_project_settings(p.record.id, &settings).unwrap();
     }
-    if let Err(e) = host.run_app() {
+    if let Err(e) = host.run_app().await {
         return Outcome::Failed(format!("▶ Run did not start: {e}"));
     }
     let began = Instant::now();

@@ -109,15 +109,3 @@ pub async fn agent_keep(state: State<'_, AppState>) -> IpcResult<()> {
     state.agents.service.keep().await;
     Ok(())
 }
-
-/// The app an agent started with `run_app` (phase, commands, port), for the status bar.
-#[tauri::command]
-pub fn agent_app(state: State<'_, AppState>) -> Option<aura_core::project::AppStatus> {
-    state.host.agent_app()
-}
-
-/// Stops the app an agent started.
-#[tauri::command]
-pub fn agent_app_stop(state: State<'_, AppState>) {
-    state.host.stop_agent_app();
-}

@@ -67,6 +67,13 @@ pub async fn run_terminal_open(
     Ok(state.host.open_run_terminal(cols, rows, sink).await?)
 }
 
+/// The window's ▶ Run button, for agents: an agent's `run_app` sends on `on_start` to have the
+/// window start its ▶ Run (one run for both; see `aura_core::project::windowrun`).
+#[tauri::command]
+pub fn run_subscribe(state: State<'_, AppState>, on_start: Channel<()>) {
+    state.host.set_run_button(Some(Box::new(move || on_start.send(()).is_ok())));
+}
+
 /// Where the run in Run terminal `id` is: installing, starting, running on its port, stuck, or
 /// exited (with why) — decided by the core (none when `id` is not the run).
 #[tauri::command]

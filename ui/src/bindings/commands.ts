@@ -4,7 +4,6 @@ import type { Channel } from "@tauri-apps/api/core";
 import type { AgentEvent } from "./AgentEvent";
 import type { AgentPolicy } from "./AgentPolicy";
 import type { AgentStatus } from "./AgentStatus";
-import type { AppStatus } from "./AppStatus";
 import type { BucketSettings } from "./BucketSettings";
 import type { DirEntry } from "./DirEntry";
 import type { ExecChunk } from "./ExecChunk";
@@ -128,14 +127,13 @@ export const commands = (call: Call) => ({
   terminalOpen: (cols: number, rows: number, inSandbox: boolean, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("terminal_open", { cols, rows, inSandbox, onData, onExit }),
   runTerminalOpen: (cols: number, rows: number, onData: Channel<ArrayBuffer>, onExit: Channel<number | null>) => call<number>("run_terminal_open", { cols, rows, onData, onExit }),
   runStatus: (id: number) => call<RunStatus | null>("run_status", { id }),
+  runSubscribe: (onStart: Channel<void>) => call<void>("run_subscribe", { onStart }),
   terminalWrite: (id: number, data: string) => call<void>("terminal_write", { id, data }),
   terminalResize: (id: number, cols: number, rows: number) => call<void>("terminal_resize", { id, cols, rows }),
   terminalAck: (id: number, bytes: number) => call<void>("terminal_ack", { id, bytes }),
   terminalClose: (id: number) => call<void>("terminal_close", { id }),
   agentSubscribe: (onEvent: Channel<AgentEvent>) => call<void>("agent_subscribe", { onEvent }),
   agentStatus: () => call<AgentStatus>("agent_status"),
-  agentApp: () => call<AppStatus | null>("agent_app"),
-  agentAppStop: () => call<void>("agent_app_stop"),
   agentNewToken: () => call<string>("agent_new_token"),
   agentSetPermission: (tool: string, permission: Permission) => call<AgentPolicy>("agent_set_permission", { tool, permission }),
   agentDecide: (id: number, allow: boolean) => call<boolean>("agent_decide", { id, allow }),

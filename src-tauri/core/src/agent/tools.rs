@@ -388,7 +388,7 @@ impl AuraTools {
     }
 
     #[tool(
-        description = "Start the project's app in its sandbox with its run configuration (.aura/run.json or detected), installing dependencies first when their manifests changed. Returns at once; follow it with app_logs and open it with preview_url."
+        description = "Start the project's app in its sandbox with its run configuration (.aura/run.json or detected), installing dependencies first when their manifests changed. With Aura's window open this is the window's Run (the user sees it in the Run terminal and the preview). Returns once it started; follow it with app_logs and open it with preview_url."
     )]
     async fn run_app(&self, Extension(call): Extension<CallCtx>) -> Result<String, String> {
         // Already running (started by the agent, or by the user's ▶ Run): that is the app.
@@ -396,14 +396,13 @@ impl AuraTools {
         if let Some(s) = running {
             return Ok(describe_app(&s));
         }
-        let p = self.agent.host.project().map_err(err)?;
-        let config = crate::run::load(&p.root).map_err(err)?.config.ok_or_else(|| err(ProjectError::NoRunConfig))?;
-        let what = match &config.install {
-            Some(i) => format!("{i} && {}", config.dev),
-            None => config.dev.clone(),
+        let plan = self.agent.host.run_plan().map_err(err)?;
+        let what = match &plan.install {
+            Some(i) => format!("{i} && {}", plan.config.dev),
+            None => plan.config.dev.clone(),
         };
         self.may_change(&call, "run_app", what, "the project's run configuration, in its sandbox".into(), None).await?;
-        let s = self.agent.host.run_app().map_err(err)?;
+        let s = self.agent.host.run_app().await.map_err(err)?;
         Ok(describe_app(&s))
     }
 

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use ts_rs::TS;
 
+use super::windowrun::Asked;
 use super::{ProjectError, ProjectHost};
 use crate::run::port::PortWatch;
 use crate::run::{self, RunPlan};
@@ -74,12 +75,27 @@ impl AppRuns {
 
 impl ProjectHost {
     /// Starts the project's app in its sandbox (installing first when due); a running one is
-    /// left as it is. Returns at once; [`ProjectHost::app_logs`] follows it.
-    pub fn run_app(self: &Arc<Self>) -> Result<AppStatus, ProjectError> {
+    /// left as it is. With a window open, that is the window's ▶ Run (one run, in the Run
+    /// terminal and the preview); else it runs in the background. Returns once it started;
+    /// [`ProjectHost::app_logs`] follows it.
+    pub async fn run_app(self: &Arc<Self>) -> Result<AppStatus, ProjectError> {
         if let Some(s) = self.running_app() {
             return Ok(s);
         }
         let plan = self.run_plan()?;
+        match self.run_in_window().await {
+            Asked::Started(s) => return Ok(s),
+            Asked::Failed(why) => {
+                return Ok(AppStatus {
+                    phase: "exited".into(),
+                    install: plan.install,
+                    dev: plan.config.dev,
+                    port: None,
+                    ended: Some(format!("the window could not start ▶ Run: {why}")),
+                })
+            }
+            Asked::NoWindow => {}
+        }
         let status = Arc::new(Mutex::new(AppStatus {
             phase: if plan.install.is_some() { "installing" } else { "running" }.into(),
             install: plan.install.clone(),

@@ -12,6 +12,7 @@ mod app;
 mod error;
 mod previews;
 mod runport;
+mod windowrun;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use app::AppStatus;
 pub use error::ProjectError;
 pub use previews::PreviewInfo;
 pub use runport::{RunStatus, RunStep};
+pub use windowrun::RunButton;
 
 /// The project a window has open.
 pub struct OpenProject {
@@ -58,6 +60,7 @@ pub struct ProjectHost {
     previews: previews::Previews,
     apps: app::AppRuns,
     run_ports: runport::RunPorts,
+    window_button: windowrun::WindowButton,
     project: RwLock<Option<Arc<OpenProject>>>,
 }
 
@@ -76,6 +79,7 @@ impl ProjectHost {
             previews: previews::Previews::default(),
             apps: app::AppRuns::default(),
             run_ports: runport::RunPorts::default(),
+            window_button: windowrun::WindowButton::default(),
             project: RwLock::new(None),
             secrets,
             store,

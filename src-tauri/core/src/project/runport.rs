@@ -133,6 +133,14 @@ impl ProjectHost {
     /// the app's port: a saved port is the only one awaited; else the framework's usual port
     /// decides between ports that open at the same moment.
     pub async fn open_run_terminal(&self, cols: u16, rows: u16, sink: impl TerminalSink) -> Result<u32, ProjectError> {
+        // An agent's run_app may be waiting for this (see `windowrun.rs`).
+        self.window_button.begun();
+        let opened = self.open_run_terminal_now(cols, rows, sink).await;
+        self.window_button.settled(opened.as_ref().err().map(|e| e.to_string()));
+        opened
+    }
+
+    async fn open_run_terminal_now(&self, cols: u16, rows: u16, sink: impl TerminalSink) -> Result<u32, ProjectError> {
         let what = self.run_plan()?;
         let saved = what.config.port.filter(|_| what.port_saved);
         let state = Arc::new(Mutex::new(Seen {
