@@ -8,6 +8,9 @@
 //! - `npm install` in a *new* sandbox of the same project: with the project's kept package
 //!   cache vs without one (every new sandbox started cold before), and by hand on the host with
 //!   a warm npm cache
+//! - `npm install` of a *second* project with the same lockfile, in a new sandbox with a new,
+//!   empty cache of its own: seeded from the tarballs the first project fetched (the store
+//!   shared between projects, each tarball checked) vs cold
 //!
 //!     cargo bench -p aura-core --bench sandbox
 
@@ -209,6 +212,38 @@ async fn install_in_new_sandbox(p: &LocalProvider, root: &ProjectRoot, spec: &Sa
     Duration::from_micros(String::from_utf8_lossy(&out.0).trim().parse().expect("elapsed microseconds"))
 }
 
+/// A second project with `first`'s lockfile, in a new sandbox with a new, empty cache of its own:
+/// its install seeded from the shared store that `first_cache` was harvested into (the seeding
+/// timed with the install) vs `cold`, the same install with nothing cached; median of 3.
+async fn second_project(p: &LocalProvider, first: &ProjectRoot, first_cache: &std::path::Path, cold: Duration) {
+    let base = tempfile::tempdir().unwrap();
+    let caches = aura_core::sandbox::pkgcache::PackageCaches::default();
+    caches.set_base(base.path().to_path_buf());
+    let shared = caches.harvest(first_cache).unwrap();
+    let lock = std::fs::read(first.path().join("package-lock.json")).unwrap();
+    let mut seeded = Vec::new();
+    for _ in 0..3 {
+        let (_dir, root) = express_project();
+        std::fs::write(root.path().join("package-lock.json"), &lock).unwrap();
+        let own = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        let copied = caches.seed(&root, own.path()).unwrap().copied;
+        assert_eq!(copied, shared.copied, "every tarball of the lockfile seeded");
+        let seeding = t.elapsed();
+        let spec = SandboxSpec { cache_dir: Some(own.path().to_path_buf()), ..Default::default() };
+        seeded.push(seeding + install_in_new_sandbox(p, &root, &spec).await);
+    }
+    seeded.sort();
+    let s = median(&seeded);
+    println!(
+        "shared packages: npm install (express 4.21.2, {} tarballs) of a second project with the same lockfile, new sandbox and new empty cache, median of 3: seeded from the shared store {:.0} ms (seeding included), cold {:.0} ms ({:.1}x faster)",
+        shared.copied,
+        ms(s),
+        ms(cold),
+        cold.as_secs_f64() / s.as_secs_f64()
+    );
+}
+
 /// `npm install` in a new sandbox of a project that installed before: with the project's kept
 /// package cache vs without (cold), vs by hand on the host with a warm cache; median of 3.
 async fn npm_install_new_sandbox() {
@@ -245,6 +280,7 @@ async fn npm_install_new_sandbox() {
         v.sort();
     }
     let (w, c, h) = (median(&warm), median(&cold), median(&host));
+    second_project(&p, &root, cache.path(), c).await;
     println!(
         "package cache: npm install (express 4.21.2, 72 packages) in a new sandbox, median of 3: kept cache {:.0} ms, no kept cache {:.0} ms ({:.1}x faster); by hand on the host with a warm cache {:.0} ms, ratio {:.2}x",
         ms(w),

@@ -127,6 +127,9 @@ impl ProjectHost {
             s.ended = Some(what);
         };
         if let Some(install) = &plan.install {
+            if let Ok(p) = self.project() {
+                self.sandboxes.packages_before_install(&p.root, &p.record).await;
+            }
             sink.push(format!("$ {install}\n").as_bytes());
             let env = vec![("npm_config_update_notifier".to_string(), "false".to_string())];
             let req = ExecRequest { command: install.clone(), env, ..Default::default() };
@@ -135,6 +138,7 @@ impl ProjectHost {
                     if let Ok(p) = self.project() {
                         let _ = self.store.set_setting(&run::installed_key(p.record.id), Some(&plan.fingerprint));
                     }
+                    self.share_installed_packages();
                 }
                 Ok(o) => {
                     let why = run::failure::explain(&sink.0.lock().text(64 * 1024));

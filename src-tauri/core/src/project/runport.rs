@@ -142,6 +142,10 @@ impl ProjectHost {
 
     async fn open_run_terminal_now(&self, cols: u16, rows: u16, sink: impl TerminalSink) -> Result<u32, ProjectError> {
         let what = self.run_plan()?;
+        if what.install.is_some() {
+            let p = self.project()?;
+            self.sandboxes.packages_before_install(&p.root, &p.record).await;
+        }
         let saved = what.config.port.filter(|_| what.port_saved);
         let state = Arc::new(Mutex::new(Seen {
             watch: PortWatch::new(saved, what.config.port, []),
@@ -202,6 +206,7 @@ impl ProjectHost {
         };
         if record {
             self.record_installed()?;
+            self.share_installed_packages();
         }
         if let Some(code) = exited {
             let why = if installed { None } else { crate::run::failure::explain(&state.lock().log.text(INSTALL_TAIL)) };
@@ -228,6 +233,14 @@ impl ProjectHost {
         let fingerprint = crate::run::plan(&p.root, config, None).fingerprint;
         self.store.set_setting(&crate::run::installed_key(p.record.id), Some(&fingerprint))?;
         Ok(())
+    }
+
+    /// An install succeeded: what it fetched is offered to other projects (checked, in the
+    /// background).
+    pub(super) fn share_installed_packages(&self) {
+        let Ok(p) = self.project() else { return };
+        let sandboxes = self.sandboxes.clone();
+        tokio::spawn(async move { sandboxes.packages_after_install(&p.root, &p.record).await });
     }
 
     /// Of the ports a run opened, the first that answers with a page: an app with an API and a

@@ -11,6 +11,7 @@ pub mod keepalive;
 pub mod ledger;
 pub mod local;
 pub mod mirror;
+pub mod pkgcache;
 mod reattach;
 pub mod remote;
 pub mod service;

@@ -121,8 +121,8 @@ pub struct SandboxService {
     /// The remote sandbox's listening ports as last asked (id, when, ports).
     remote_ports: Mutex<Option<(String, std::time::Instant, Vec<u16>)>>,
     /// Where local sandboxes keep each project's package caches (none: a fresh `~/.cache` for
-    /// every command).
-    package_cache: Mutex<Option<PathBuf>>,
+    /// every command), and npm's tarballs shared between projects.
+    packages: super::pkgcache::PackageCaches,
 }
 
 /// How long a remote sandbox's port listing is reused.
@@ -174,28 +174,60 @@ impl SandboxService {
             keeper: Mutex::new(None),
             open_row: Arc::default(),
             remote_ports: Mutex::new(None),
-            package_cache: Mutex::new(None),
+            packages: Default::default(),
         }
     }
 
     /// Keeps each project's package-manager caches under `dir` (one folder per project), so an
-    /// install in a local sandbox after the first is served from them.
+    /// install in a local sandbox after the first is served from them; npm's tarballs are
+    /// shared between projects through a store beside them (see [`super::pkgcache`]).
     pub fn set_package_cache(&self, dir: PathBuf) {
-        *self.package_cache.lock() = Some(dir);
+        self.packages.set_base(dir);
     }
 
     /// `root`'s cache folder (made if missing); none when there is no cache or it cannot be made.
     fn project_cache(&self, root: &ProjectRoot) -> Option<PathBuf> {
-        let base = self.package_cache.lock().clone()?;
-        let install = self.store.install_id().unwrap_or_default();
-        let key = blake3::hash(format!("{install}\n{}", root.path().display()).as_bytes()).to_hex()[..16].to_string();
-        let dir = base.join(key);
-        match std::fs::create_dir_all(&dir) {
-            Ok(()) => Some(dir),
-            Err(e) => {
-                tracing::warn!(error = %e, dir = %dir.display(), "no package cache for this project");
-                None
+        self.packages.project_dir(&self.store.install_id().unwrap_or_default(), root)
+    }
+
+    /// Before an install in `project`'s sandbox: a local sandbox's cache gets the tarballs the
+    /// lockfile names from the store shared between projects (remote sandboxes have their own).
+    pub async fn packages_before_install(&self, root: &ProjectRoot, project: &ProjectRecord) {
+        self.share_packages(root, project, true).await
+    }
+
+    /// After a successful install: what a local sandbox's cache fetched goes to the shared
+    /// store, each tarball checked against its name.
+    pub async fn packages_after_install(&self, root: &ProjectRoot, project: &ProjectRecord) {
+        self.share_packages(root, project, false).await
+    }
+
+    async fn share_packages(&self, root: &ProjectRoot, project: &ProjectRecord, before: bool) {
+        let settings = self.store.project_settings(project.id).unwrap_or_default();
+        if settings.provider != ProviderKind::Local {
+            return;
+        }
+        let Some(cache) = self.project_cache(root) else { return };
+        let (packages, root) = (self.packages.clone(), root.clone());
+        let done =
+            tokio::task::spawn_blocking(
+                move || {
+                    if before {
+                        packages.seed(&root, &cache)
+                    } else {
+                        packages.harvest(&cache)
+                    }
+                },
+            )
+            .await;
+        match done {
+            Ok(Ok(s)) if s.copied + s.refused > 0 => {
+                let what = if before { "seeded from the shared store" } else { "shared" };
+                tracing::info!(copied = s.copied, refused = s.refused, "npm tarballs {what}");
             }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "npm tarballs not shared"),
+            Err(e) => tracing::warn!(error = %e, "npm tarballs not shared"),
         }
     }
 
