@@ -156,8 +156,8 @@ describe("sync to an S3 bucket", () => {
     await (await b.$('[data-testid="sync-status"]')).click();
     await eventually(() => b.execute(() => {
       const el = document.querySelector('[data-testid="sync-skipped"]');
-      return !!el && !el.hidden && /escape.*outside the project/.test(el.textContent);
-    }), { what: "the link out of the project listed as not synced" });
+      return !!el && !el.hidden && /escape.*outside the project/.test(el.textContent) && /node_modules.*dependency or build-output folder/.test(el.textContent);
+    }), { what: "the link out of the project and node_modules listed as not synced" });
     await (await b.$('#sidebar-tabs button[data-view="files"]')).click();
     const why = async (rel) => {
       await eventually(async () => { await (await b.$(`.tree-row[data-path="${rel}"]`)).click({ button: "right" }); return true; }, { what: `menu on ${rel}` });

@@ -228,7 +228,8 @@ fn scan_dir(
     let mut batch = Batch::default();
     let tracked = crate::workspace::tracked::tracked(root.path());
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
-    let walked = ignore_rules::sync_walker(root.path(), &start).build();
+    let (walker, left_out) = ignore_rules::sync_walker_noting(root.path(), &start);
+    let walked = walker.build();
     for entry in walked.take_while(|_| walk) {
         let entry = match entry {
             Ok(e) => e,
@@ -277,6 +278,15 @@ fn scan_dir(
             check_link(&mut batch, &dir, rel.clone(), &meta, before, report);
         } else if let Some(b) = before {
             known.insert(rel.clone(), b); // no longer a file: gone, below
+        }
+    }
+    // The whole project's walk says which build-output folders it left out (never silently).
+    if dir_rel.is_empty() {
+        for folder in std::mem::take(&mut *left_out.lock()) {
+            let why = std::str::from_utf8(&folder)
+                .map(|f| ignore_rules::sync_reason(root.path(), f, true).to_string())
+                .unwrap_or_else(|_| "Not synced: a dependency or build-output folder.".into());
+            report.skipped.push((folder, why));
         }
     }
     // Whatever the manifest still holds is gone from disk.

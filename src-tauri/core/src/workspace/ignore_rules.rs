@@ -110,13 +110,11 @@ fn verdict(root: &Path, rel: &str, is_dir: bool) -> Verdict {
     Verdict::Unsaid
 }
 
-/// Folders sync leaves out by default, whatever the ignore files say: dependencies and build
-/// outputs are installed or produced inside the sandbox, not uploaded.
+/// Folders sync leaves out by default wherever they are, whatever the ignore files say: only
+/// tools make folders with these names (dependencies and caches installed or produced inside
+/// the sandbox, not uploaded).
 pub const SYNC_SKIPPED_DIRS: &[&str] = &[
     "node_modules",
-    "target",
-    "dist",
-    "build",
     ".next",
     ".nuxt",
     ".svelte-kit",
@@ -130,20 +128,63 @@ pub const SYNC_SKIPPED_DIRS: &[&str] = &[
     ".gradle",
 ];
 
-/// Whether the folder at project-relative `rel` is left out as a build output: it has a name
-/// from [`SYNC_SKIPPED_DIRS`] and the project's own rules do not keep it. The project decides
-/// first: `!**/fixtures/node_modules` in its `.gitignore` brings that folder back.
+/// Build outputs with common names — a source folder may be called so (SvelteKit's
+/// `src/exports/vite/build/`) — left out only beside a manifest of a tool that writes them.
+pub const BUILT_BESIDE: &[(&str, &[&str])] = &[
+    ("dist", &["package.json", "pyproject.toml", "setup.py"]),
+    (
+        "build",
+        &[
+            "package.json",
+            "pyproject.toml",
+            "setup.py",
+            "build.gradle",
+            "build.gradle.kts",
+            "CMakeLists.txt",
+            "meson.build",
+        ],
+    ),
+    ("target", &["Cargo.toml", "pom.xml", "build.sbt"]),
+];
+
+/// Why the folder at project-relative `rel` is a build output by its name and place: the
+/// manifest beside it that builds it, or "" for a name only tools use; none when it is not one.
+fn build_output(root: &Path, rel: &[u8]) -> Option<&'static str> {
+    let (parent, name) = match rel.iter().rposition(|b| *b == b'/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => (&rel[..0], rel),
+    };
+    if SYNC_SKIPPED_DIRS.iter().any(|d| d.as_bytes() == name) {
+        return Some("");
+    }
+    let (_, manifests) = BUILT_BESIDE.iter().find(|(d, _)| d.as_bytes() == name)?;
+    let folder = root.join(crate::paths::rel_bytes(parent));
+    // Not followed: a link planted as a manifest only decides this, and reads nothing.
+    manifests.iter().copied().find(|m| folder.join(m).symlink_metadata().is_ok())
+}
+
+/// Whether the folder at project-relative `rel` is left out as a build output (see
+/// [`build_output`]) the project's own rules do not keep. The project decides first:
+/// `!**/fixtures/node_modules` in its `.gitignore` brings that folder back.
 fn skipped_build_dir(root: &Path, rel: &[u8]) -> bool {
-    let name = rel.rsplit(|b| *b == b'/').next().unwrap_or(rel);
-    SYNC_SKIPPED_DIRS.iter().any(|d| d.as_bytes() == name)
+    build_output(root, rel).is_some()
         && std::str::from_utf8(rel).map_or(true, |r| verdict(root, r, true) != Verdict::Kept)
 }
 
 /// The walker sync uses, over `dir` inside the project at `root`: the project's ignore rules,
-/// then [`SYNC_SKIPPED_DIRS`] where those rules say nothing.
+/// then the build outputs ([`SYNC_SKIPPED_DIRS`], [`BUILT_BESIDE`]) where those rules say
+/// nothing.
 pub fn sync_walker(root: &Path, dir: &Path) -> WalkBuilder {
+    sync_walker_noting(root, dir).0
+}
+
+/// [`sync_walker`], noting the build-output folders it leaves out (project-relative), so
+/// they can be said.
+pub fn sync_walker_noting(root: &Path, dir: &Path) -> (WalkBuilder, std::sync::Arc<parking_lot::Mutex<Vec<Vec<u8>>>>) {
+    let noted: std::sync::Arc<parking_lot::Mutex<Vec<Vec<u8>>>> = Default::default();
     let mut b = walker(dir);
     let root = root.to_path_buf();
+    let note = noted.clone();
     b.filter_entry(move |e| {
         use std::os::unix::ffi::OsStrExt;
         if e.file_name() == ".git" || crate::host_run::is_placeholder(e.path()) {
@@ -153,9 +194,13 @@ pub fn sync_walker(root: &Path, dir: &Path) -> WalkBuilder {
             return true;
         }
         let rel = e.path().strip_prefix(&root).map(|r| r.as_os_str().as_bytes()).unwrap_or_default();
-        !skipped_build_dir(&root, rel)
+        let skipped = skipped_build_dir(&root, rel);
+        if skipped {
+            note.lock().push(rel.to_vec());
+        }
+        !skipped
     });
-    b
+    (b, noted)
 }
 
 /// Whether sync leaves `rel` out (ignore files, a skipped folder above it, `.git`). A file Git
@@ -191,9 +236,9 @@ pub enum SyncReason {
     Tracked(Rule),
     /// Inside `.git`: the repository's own data is not project content.
     GitInternals,
-    /// In a folder with a build-output name (`node_modules`, `dist`, …) the project's rules
-    /// say nothing about.
-    BuildOutput { folder: String },
+    /// In a dependency or build-output folder (`node_modules` anywhere; `dist` beside a
+    /// `package.json`, …) the project's rules say nothing about; `beside`: that manifest.
+    BuildOutput { folder: String, beside: Option<String> },
     /// Left out by an ignore rule.
     Ignored(Rule),
 }
@@ -215,10 +260,11 @@ impl std::fmt::Display for SyncReason {
             Self::Synced => write!(f, "Synced: no ignore rule leaves it out."),
             Self::Tracked(r) => write!(f, "Synced because Git tracks it, although {}.", rule(r)),
             Self::GitInternals => write!(f, "Not synced: it is inside .git, the repository's own data."),
-            Self::BuildOutput { folder } => write!(
+            Self::BuildOutput { folder, beside } => write!(
                 f,
-                "Not synced: '{folder}' is a dependency or build-output folder, made again inside the sandbox. \
-                 To sync it, add '!{folder}/' to .auraignore."
+                "Not synced: '{folder}' is a dependency or build-output folder{}, made again inside the sandbox. \
+                 To sync it, add '!{folder}/' to .auraignore.",
+                beside.as_ref().map(|m| format!(" (beside {m}, which builds it)")).unwrap_or_default()
             ),
             Self::Ignored(r) => write!(
                 f,
@@ -249,7 +295,15 @@ pub fn sync_reason(root: &Path, rel: &str, is_dir: bool) -> SyncReason {
     for i in 0..parts.len() {
         let folder = parts[..=i].join("/");
         if (i + 1 < parts.len() || is_dir) && skipped_build_dir(root, folder.as_bytes()) {
-            return SyncReason::BuildOutput { folder };
+            let beside = build_output(root, folder.as_bytes()).filter(|m| !m.is_empty()).map(|m| {
+                let at = &parts[..i];
+                if at.is_empty() {
+                    m.to_string()
+                } else {
+                    format!("{}/{m}", at.join("/"))
+                }
+            });
+            return SyncReason::BuildOutput { folder, beside };
         }
     }
     SyncReason::Synced
@@ -282,7 +336,7 @@ mod tests {
         assert!(why("src/gen/a.rs", false).to_string().contains("'src/gen' matches 'gen/' in src/.auraignore"));
         assert_eq!(
             why("web/node_modules/x/i.js", false),
-            SyncReason::BuildOutput { folder: "web/node_modules".into() }
+            SyncReason::BuildOutput { folder: "web/node_modules".into(), beside: None }
         );
         assert!(why("node_modules", true).to_string().contains("add '!node_modules/' to .auraignore"));
         assert_eq!(why(".git/config", false), SyncReason::GitInternals);
@@ -291,5 +345,48 @@ mod tests {
         {
             assert_eq!(why(rel, dir).synced(), !sync_ignored(p, rel.as_bytes(), dir), "{rel}: one decision");
         }
+    }
+
+    /// `dist`, `build` and `target` are build outputs only beside a manifest that builds them:
+    /// a source folder with such a name (SvelteKit's `src/exports/vite/build/`) is synced.
+    #[test]
+    fn common_build_names_are_left_out_only_beside_their_manifest() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        for dir in ["dist", "packages/kit/dist", "packages/kit/src/exports/vite/build", "crate/target", "lib/target"] {
+            std::fs::create_dir_all(p.join(dir)).unwrap();
+        }
+        for f in ["package.json", "packages/kit/package.json", "crate/Cargo.toml"] {
+            std::fs::write(p.join(f), "{}").unwrap();
+        }
+        let why = |rel: &str| sync_reason(p, rel, false);
+        assert_eq!(
+            why("dist/a.js"),
+            SyncReason::BuildOutput { folder: "dist".into(), beside: Some("package.json".into()) }
+        );
+        assert_eq!(
+            why("packages/kit/dist/a.js"),
+            SyncReason::BuildOutput {
+                folder: "packages/kit/dist".into(),
+                beside: Some("packages/kit/package.json".into())
+            }
+        );
+        assert!(why("packages/kit/dist/a.js")
+            .to_string()
+            .contains("(beside packages/kit/package.json, which builds it)"));
+        assert_eq!(why("packages/kit/src/exports/vite/build/index.js"), SyncReason::Synced);
+        assert!(!sync_ignored(p, b"packages/kit/src/exports/vite/build/index.js", false));
+        assert!(matches!(why("crate/target/debug/x"), SyncReason::BuildOutput { .. }));
+        assert_eq!(why("lib/target/x.txt"), SyncReason::Synced, "no Cargo.toml, pom.xml or build.sbt beside it");
+        let walked: Vec<String> = sync_walker(p, p)
+            .build()
+            .filter_map(Result::ok)
+            .filter_map(|e| Some(e.path().strip_prefix(p).ok()?.to_str()?.to_string()))
+            .collect();
+        assert!(walked.iter().any(|w| w == "packages/kit/src/exports/vite/build"), "{walked:?}");
+        assert!(
+            !walked.iter().any(|w| w.starts_with("packages/kit/dist") || w.starts_with("crate/target")),
+            "{walked:?}"
+        );
     }
 }
