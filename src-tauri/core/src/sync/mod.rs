@@ -13,9 +13,11 @@
 //! - `folders`: folders as snapshot entries (empty ones and modes survive a restore).
 //! - `explain`: why a path is synced or not (the rule, the folder, the link, the size).
 //! - `carried`: the paths sync carries (shared with the remote sandbox's copy and agent undo).
+//! - `crypto`: end-to-end encryption — the project key, sealing, keyed addresses, the phrase.
 
 pub mod bucket;
 pub(crate) mod carried;
+pub mod crypto;
 pub mod engine;
 pub mod error;
 pub mod explain;

@@ -73,6 +73,13 @@ mod b64list {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Head {
     pub snapshot: String,
+    /// Counts up with every move (encrypted projects), so an older HEAD put back is known.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 mod b64 {

@@ -28,7 +28,7 @@ impl Bucket {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let key = self.pack_key(&id);
         let upload = self.store().start_upload(&key).await?;
-        let result = self.send_parts(&key, &upload, file.clone(), shown, expect.0, part_size, concurrency).await;
+        let result = self.send_parts(&key, &id, &upload, file.clone(), shown, expect.0, part_size, concurrency).await;
         let unchanged = || {
             use std::os::unix::fs::MetadataExt;
             file.metadata()
@@ -42,7 +42,8 @@ impl Bucket {
         match result {
             Ok((hash, parts)) => {
                 self.store().finish_upload(&key, &upload, parts).await?;
-                Ok((hash, PackRef { id, at: 0, len: expect.0 }))
+                let len = if self.cipher().is_some() { super::sealing::sealed_len(expect.0) } else { expect.0 };
+                Ok((hash, PackRef { id, at: 0, len }))
             }
             Err(e) => {
                 self.store().abort_upload(&key, &upload).await;
@@ -53,11 +54,13 @@ impl Bucket {
 
     /// Reads the file's parts in order (hashing each as it is read) and uploads them as they
     /// come, at most `concurrency` at once, the uploads going on while the next part is read.
-    /// Returns the hash of everything read and the parts (number, ETag) in order.
+    /// Returns the hash of everything read and the parts (number, ETag) in order. An encrypted
+    /// project's parts are whole chunks, sealed as they go (`id`: the pack they are bound to).
     #[allow(clippy::too_many_arguments)]
     async fn send_parts(
         &self,
         key: &str,
+        id: &str,
         upload: &str,
         file: std::sync::Arc<std::fs::File>,
         shown: &str,
@@ -66,7 +69,10 @@ impl Bucket {
         concurrency: usize,
     ) -> Result<([u8; 32], Vec<(u32, String)>), SyncError> {
         use futures::stream::{FuturesUnordered, StreamExt};
-        let part_size = part_size.max(5 * 1024 * 1024);
+        let mut part_size = part_size.max(5 * 1024 * 1024);
+        if self.cipher().is_some() {
+            part_size = part_size.next_multiple_of(super::sealing::CHUNK);
+        }
         let mut hasher = blake3::Hasher::new();
         let mut uploads = FuturesUnordered::new();
         let mut parts = Vec::new();
@@ -81,6 +87,10 @@ impl Bucket {
                 }
             };
             hasher.update(&data);
+            let data = match self.cipher() {
+                Some(c) => seal_part(c, id, off, size, &data),
+                None => data,
+            };
             uploads.push(self.put_part_held(key, upload, number, data, held));
             while uploads.len() >= concurrency.max(1) {
                 parts.push(uploads.next().await.expect("not empty")?);
@@ -136,6 +146,13 @@ impl Bucket {
             return write_whole(file, self.get_blob_at(hash, Some(p)).await?, shown).await;
         }
         let key = place.map_or_else(|| self.blob_key(hash), |p| self.pack_key(&p.id));
+        if let Some(c) = self.cipher() {
+            let p =
+                place.ok_or_else(|| SyncError::Corrupt { key: format!("{key} (unsealed in an encrypted project)") })?;
+            let s = self.store().get_stream(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
+            let opener = super::sealing::EntryOpener::new(c.clone(), &p.id, p.at, p.len);
+            return stream_sealed_into(s, opener, p.len, hash, key, file, shown).await;
+        }
         let s = self.store().get_stream(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
         if place.is_none() && s.len.is_some_and(|n| n <= WHOLE) {
             let bytes = collect(s).await?;
@@ -191,6 +208,58 @@ async fn stream_into(
         return Err(SyncError::Corrupt { key });
     }
     Ok(n)
+}
+
+/// Part `data` of a large file (plaintext from offset `off` of `size` bytes, whole chunks but
+/// perhaps the last), sealed chunk by chunk for pack `id`.
+fn seal_part(c: &crate::sync::crypto::Cipher, id: &str, off: u64, size: u64, data: &[u8]) -> Bytes {
+    use super::sealing::{seal_chunk, CHUNK};
+    let mut out = Vec::with_capacity(super::sealing::sealed_len(data.len() as u64) as usize);
+    for (j, chunk) in data.chunks(CHUNK as usize).enumerate() {
+        out.extend(seal_chunk(c, id, 0, off / CHUNK + j as u64, size, chunk));
+    }
+    Bytes::from(out)
+}
+
+/// Writes a sealed entry of `len` bytes into `file` as it streams in, opened chunk by chunk,
+/// checking the hash of what was written.
+#[allow(clippy::too_many_arguments)]
+async fn stream_sealed_into(
+    mut s: ObjectStream,
+    mut opener: super::sealing::EntryOpener,
+    len: u64,
+    hash: &str,
+    key: String,
+    file: std::fs::File,
+    shown: &str,
+) -> Result<u64, SyncError> {
+    use futures::TryStreamExt;
+    use tokio::io::AsyncWriteExt;
+    let local = |e: std::io::Error| SyncError::Local { path: shown.to_string(), message: e.to_string() };
+    let corrupt = || SyncError::Corrupt { key: key.clone() };
+    let mut f = tokio::fs::File::from_std(file);
+    let mut h = blake3::Hasher::new();
+    let (mut read, mut written) = (0u64, 0u64);
+    while let Some(mut chunk) = s.body.try_next().await? {
+        chunk.truncate((len - read).min(chunk.len() as u64) as usize);
+        read += chunk.len() as u64;
+        let plain = opener.feed(&chunk).map_err(|_| corrupt())?;
+        h.update(&plain);
+        written += plain.len() as u64;
+        f.write_all(&plain).await.map_err(local)?;
+        if read == len {
+            break;
+        }
+    }
+    let last = opener.finish().map_err(|_| corrupt())?;
+    h.update(&last);
+    written += last.len() as u64;
+    f.write_all(&last).await.map_err(local)?;
+    f.flush().await.map_err(local)?;
+    if read != len || h.finalize().to_hex().as_str() != hash {
+        return Err(corrupt());
+    }
+    Ok(written)
 }
 
 /// Reads `len` bytes at `off` off the async threads; a file that shrank or vanished is

@@ -14,6 +14,7 @@ mod memory;
 mod packs;
 mod project;
 mod s3;
+mod sealing;
 
 pub use memory::MemoryStore;
 pub use packs::{PackBuilder, PACK_MAX_BLOB, PACK_TARGET};

@@ -62,6 +62,19 @@ impl Bucket {
 
     /// Stores a pack; returns where each of its blobs now is.
     pub async fn put_pack(&self, pack: PackBuilder) -> Result<Vec<([u8; 32], PackRef)>, SyncError> {
+        if let Some(c) = self.cipher() {
+            // Each blob sealed as an entry of its own (still read alone, by range).
+            let id = Self::keyed_pack_id(c, &pack.body);
+            let mut body = Vec::with_capacity(pack.body.len() + pack.blobs.len() * 64);
+            let mut placed = Vec::with_capacity(pack.blobs.len());
+            for (h, at, len) in pack.blobs {
+                let entry_at = body.len() as u64;
+                body.extend(super::sealing::seal_entry(c, &id, entry_at, &pack.body[at as usize..(at + len) as usize]));
+                placed.push((h, PackRef { id: id.clone(), at: entry_at, len: body.len() as u64 - entry_at }));
+            }
+            self.store().put(&self.pack_key(&id), Bytes::from(body)).await?;
+            return Ok(placed);
+        }
         let id = blake3::hash(&pack.body).to_hex()[..32].to_string();
         self.store().put(&self.pack_key(&id), Bytes::from(pack.body)).await?;
         Ok(pack.blobs.into_iter().map(|(h, at, len)| (h, PackRef { id: id.clone(), at, len })).collect())
@@ -89,7 +102,12 @@ impl Bucket {
         let corrupt = || SyncError::Corrupt { key: format!("{} (blob {hash})", self.pack_key(&place.id)) };
         let start = place.at.checked_sub(from).ok_or_else(corrupt)? as usize;
         let end = start.checked_add(place.len as usize).filter(|e| *e <= span.len()).ok_or_else(corrupt)?;
-        let blob = span.slice(start..end);
+        let blob = match self.cipher() {
+            Some(c) => Bytes::from(
+                super::sealing::open_entry(c, &place.id, place.at, &span[start..end]).map_err(|_| corrupt())?,
+            ),
+            None => span.slice(start..end),
+        };
         if blake3::hash(&blob).to_hex().as_str() != hash {
             return Err(corrupt());
         }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::sealing;
 use super::{ObjectStore, Written, PROJECTS};
+use crate::sync::crypto::Cipher;
 use crate::sync::error::SyncError;
-use crate::sync::snapshot::{BlobInfo, Head, Snapshot, SnapshotFile};
+use crate::sync::snapshot::{BlobInfo, Head, PackRef, Snapshot, SnapshotFile};
 
 pub struct Bucket {
     store: Arc<dyn ObjectStore>,
@@ -18,6 +20,10 @@ pub struct Bucket {
     /// Bytes of file content held in memory for uploads, in MiB permits: however many files and
     /// parts are in flight, a pass never holds more than this.
     memory: tokio::sync::Semaphore,
+    /// Set for an encrypted project: every object is sealed, content addresses are keyed.
+    cipher: Option<Cipher>,
+    /// The highest HEAD sequence seen (encrypted projects): an older HEAD put back is refused.
+    head_floor: std::sync::atomic::AtomicU64,
 }
 
 /// The upload memory budget (MiB).
@@ -31,7 +37,37 @@ impl Bucket {
             prefix: prefix.into(),
             bases: Default::default(),
             memory: tokio::sync::Semaphore::new(UPLOAD_MEMORY_MIB as usize),
+            cipher: None,
+            head_floor: Default::default(),
         }
+    }
+
+    /// The project encrypted with `cipher` (see [`crate::sync::crypto`]).
+    pub fn sealed_with(mut self, cipher: Cipher) -> Self {
+        self.cipher = Some(cipher);
+        self
+    }
+
+    /// The cipher of an encrypted project.
+    pub fn cipher(&self) -> Option<&Cipher> {
+        self.cipher.as_ref()
+    }
+
+    /// A HEAD older than this sequence is refused as put back (a replay); this machine's
+    /// highest seen, kept between runs by the caller.
+    pub fn set_head_floor(&self, seq: u64) {
+        self.head_floor.fetch_max(seq, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The highest HEAD sequence seen.
+    pub fn head_floor(&self) -> u64 {
+        self.head_floor.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// An encrypted project's pack id for `plain` content: keyed, so equal content is stored
+    /// once but a known file cannot be confirmed from the name.
+    pub(super) fn keyed_pack_id(c: &Cipher, plain: &[u8]) -> String {
+        c.keyed_id(plain)[..32].to_string()
     }
 
     /// The store this project is in.
@@ -73,14 +109,27 @@ impl Bucket {
     /// `If-None-Match` PUT costs the server a lookup per object without saving the upload (the
     /// body is sent either way). Callers skip blobs they know are there (`sent_blobs`, HEAD for
     /// large files).
-    pub async fn put_blob(&self, hash: &str, data: Vec<u8>) -> Result<(), SyncError> {
+    /// An encrypted project stores it sealed as a pack of its own, and says where.
+    pub async fn put_blob(&self, hash: &str, data: Vec<u8>) -> Result<Option<PackRef>, SyncError> {
+        if let Some(c) = &self.cipher {
+            let id = Self::keyed_pack_id(c, &data);
+            let body = sealing::seal_entry(c, &id, 0, &data);
+            let len = body.len() as u64;
+            self.store.put(&self.pack_key(&id), Bytes::from(body)).await?;
+            return Ok(Some(PackRef { id, at: 0, len }));
+        }
         self.store.put(&self.blob_key(hash), Bytes::from(data)).await?;
-        Ok(())
+        Ok(None)
     }
 
     /// Reads a blob and checks it against its hash.
     pub async fn get_blob(&self, hash: &str) -> Result<Vec<u8>, SyncError> {
         let key = self.blob_key(hash);
+        if self.cipher.is_some() {
+            return Err(SyncError::Corrupt {
+                key: format!("{key} (an unsealed object named in an encrypted project)"),
+            });
+        }
         let o = self.store.get(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
         if blake3::hash(&o.body).to_hex().as_str() != hash {
             return Err(SyncError::Corrupt { key });
@@ -95,10 +144,33 @@ impl Bucket {
 
     /// The snapshot the project is at in the bucket, with the HEAD object's ETag.
     pub async fn head(&self) -> Result<Option<(String, String)>, SyncError> {
+        Ok(self.read_head().await?.map(|(h, etag)| (h.snapshot, etag)))
+    }
+
+    /// What sealed HEAD is bound to: this project's HEAD, nothing else.
+    fn head_aad(&self) -> Vec<u8> {
+        format!("aura HEAD {}", self.prefix).into_bytes()
+    }
+
+    async fn read_head(&self) -> Result<Option<(Head, String)>, SyncError> {
         let Some(o) = self.store.get(&self.key("HEAD")).await? else { return Ok(None) };
-        let head: Head =
-            serde_json::from_slice(&o.body).map_err(|e| SyncError::Corrupt { key: format!("HEAD ({e})") })?;
-        Ok(Some((head.snapshot, o.etag)))
+        let corrupt = |why: String| SyncError::Corrupt { key: format!("{} ({why})", self.key("HEAD")) };
+        let body = match &self.cipher {
+            Some(c) => c.open(&self.head_aad(), &o.body).map_err(|e| corrupt(e.to_string()))?,
+            None => o.body.to_vec(),
+        };
+        let head: Head = serde_json::from_slice(&body).map_err(|e| corrupt(e.to_string()))?;
+        if self.cipher.is_some() {
+            let floor = self.head_floor();
+            if head.seq < floor {
+                return Err(corrupt(format!(
+                    "an older HEAD was put back: it is number {}, this machine has seen {floor}",
+                    head.seq
+                )));
+            }
+            self.set_head_floor(head.seq);
+        }
+        Ok(Some((head, o.etag)))
     }
 
     /// Writes a snapshot manifest and moves HEAD to it, only if HEAD is still where this
@@ -112,15 +184,39 @@ impl Bucket {
     /// never replaces another pass's snapshot.
     pub async fn put_snapshot(&self, snap: &Snapshot) -> Result<(), SyncError> {
         let body = serde_json::to_vec(snap).map_err(|e| SyncError::Refused(e.to_string()))?;
+        let body = match &self.cipher {
+            Some(c) => c.seal(&self.snapshot_aad(&snap.id), &body),
+            None => body,
+        };
         self.store.put(&self.snapshot_key(&snap.id), Bytes::from(body)).await?;
         Ok(())
     }
 
     /// Moves HEAD to snapshot `id` if it is still at `expected`; returns HEAD's new ETag.
     pub async fn move_head(&self, id: &str, expected: Option<&str>) -> Result<String, SyncError> {
-        let head = serde_json::to_vec(&Head { snapshot: id.to_string() }).expect("a string serializes");
+        // An encrypted HEAD counts up, so an older one put back is known (see `read_head`).
+        let seq = match &self.cipher {
+            Some(_) => {
+                let now = match self.read_head().await {
+                    Ok(h) => h.map(|(h, _)| h.seq).unwrap_or(0),
+                    // Whatever is there now, the conditional write below decides.
+                    Err(SyncError::Corrupt { .. }) => 0,
+                    Err(e) => return Err(e),
+                };
+                now.max(self.head_floor()) + 1
+            }
+            None => 0,
+        };
+        let head = serde_json::to_vec(&Head { snapshot: id.to_string(), seq }).expect("a string serializes");
+        let head = match &self.cipher {
+            Some(c) => c.seal(&self.head_aad(), &head),
+            None => head,
+        };
         match self.store.put_if(&self.key("HEAD"), Bytes::from(head), expected).await? {
-            Written::Done(etag) => Ok(etag),
+            Written::Done(etag) => {
+                self.set_head_floor(seq);
+                Ok(etag)
+            }
             Written::PreconditionFailed => {
                 let remote = self.head().await?.map(|h| h.0).unwrap_or_default();
                 Err(SyncError::Conflict { remote })
@@ -132,7 +228,20 @@ impl Bucket {
     pub async fn snapshot_stored(&self, id: &str) -> Result<Snapshot, SyncError> {
         let key = self.snapshot_key(id);
         let o = self.store.get(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
-        serde_json::from_slice(&o.body).map_err(|_| SyncError::Corrupt { key })
+        let body = match &self.cipher {
+            Some(c) => c.open(&self.snapshot_aad(id), &o.body).map_err(|_| SyncError::Corrupt { key: key.clone() })?,
+            None => o.body.to_vec(),
+        };
+        let snap: Snapshot = serde_json::from_slice(&body).map_err(|_| SyncError::Corrupt { key: key.clone() })?;
+        if snap.id != id {
+            return Err(SyncError::Corrupt { key });
+        }
+        Ok(snap)
+    }
+
+    /// What a sealed snapshot is bound to: its id in this project.
+    fn snapshot_aad(&self, id: &str) -> Vec<u8> {
+        format!("aura snapshot {} {id}", self.prefix).into_bytes()
     }
 
     /// Snapshot `id` with every file it holds (a differential snapshot is applied to its base).

@@ -230,7 +230,10 @@ async fn send_file(
     if bytes <= crate::sync::bucket::PACK_MAX_BLOB {
         sent.store_small(hash, &data).await?;
     } else {
-        target.put_blob(&hex(&hash), data).await?;
+        // (An encrypted project's is a sealed pack of its own: its place is recorded first.)
+        if let Some(place) = target.put_blob(&hex(&hash), data).await? {
+            sent.placed(&[(hash, place)])?;
+        }
         sent.add(hash);
     }
     Ok(Sent::Stored { state: FileState { blake3: hash, ..before }, uploaded: true, bytes })
