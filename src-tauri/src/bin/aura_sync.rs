@@ -4,6 +4,7 @@
 //! ```text
 //! AURA_S3_ENDPOINT  AURA_S3_BUCKET  AURA_S3_REGION (auto)  AURA_S3_PATH_STYLE (1)
 //! AURA_S3_ACCESS_KEY_ID  AURA_S3_SECRET_ACCESS_KEY  AURA_SYNC_CONCURRENCY (16)
+//! AURA_SYNC_PROJECT_KEY (an encrypted project's key: 32 bytes in base64; every object sealed)
 //!
 //! aura-sync push DIR [--db FILE] [--key KEY]   scan DIR and push what changed
 //! aura-sync restore KEY DEST [--snapshot ID] [--db FILE]
@@ -41,7 +42,15 @@ fn target(key: &str) -> Result<(Bucket, PushOptions), String> {
     if let Ok(n) = std::env::var("AURA_SYNC_CONCURRENCY") {
         opts.concurrency = n.parse().map_err(|_| "AURA_SYNC_CONCURRENCY must be a number".to_string())?;
     }
-    Ok((Bucket::new(std::sync::Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key)), opts))
+    let bucket = Bucket::new(std::sync::Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key));
+    match std::env::var("AURA_SYNC_PROJECT_KEY") {
+        Ok(text) => {
+            let k = aura_core::sync::crypto::ProjectKey::from_text(&text)
+                .ok_or("AURA_SYNC_PROJECT_KEY must be 32 bytes in base64")?;
+            Ok((bucket.sealed_with(k.cipher()), opts))
+        }
+        Err(_) => Ok((bucket, opts)),
+    }
 }
 
 fn flag(args: &mut Vec<String>, name: &str) -> Option<String> {
