@@ -493,6 +493,30 @@ async fn wait_for<T>(mut f: impl FnMut() -> Option<T>) -> T {
 /// Records whether a terminal ended.
 #[derive(Clone, Default)]
 struct Screen(Arc<parking_lot::Mutex<Option<Option<u32>>>>);
+
+impl Screen {
+    /// Whether the terminal ends within ten seconds.
+    async fn ended(&self) -> bool {
+        for _ in 0..100 {
+            if self.0.lock().is_some() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+}
+
+/// The port Run terminal `id`'s app serves on, within ten seconds.
+async fn run_port(host: &ProjectHost, id: u32) -> Option<u16> {
+    for _ in 0..100 {
+        if let Some(p) = host.run_port(id).await.unwrap() {
+            return Some(p);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
 impl aura_core::terminal::TerminalSink for Screen {
     fn output(&mut self, _: Vec<u8>) {}
     fn exit(&mut self, code: Option<u32>) {
@@ -512,14 +536,7 @@ async fn the_agent_sees_and_stops_the_run_the_user_started() {
     let screen = Screen::default();
     run_settings(w.proj.path(), dev);
     let id = w.host.open_run_terminal(100, 30, screen.clone()).await.unwrap();
-    let mut port = None;
-    for _ in 0..100 {
-        port = w.host.run_port(id).await.unwrap();
-        if port.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let port = run_port(&w.host, id).await;
     assert_eq!(port, Some(8781), "the port it opened");
 
     let logs = ok(&call(&c, "app_logs", serde_json::json!({})).await);
@@ -531,13 +548,7 @@ async fn the_agent_sees_and_stops_the_run_the_user_started() {
 
     let stopped = ok(&call(&c, "stop_app", serde_json::json!({})).await);
     assert!(stopped.starts_with("stopped"), "{stopped}");
-    for _ in 0..100 {
-        if screen.0.lock().is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(screen.0.lock().is_some(), "the window's Run terminal ended");
+    assert!(screen.ended().await, "the window's Run terminal ended");
     let logs = ok(&call(&c, "app_logs", serde_json::json!({})).await);
     assert!(logs.starts_with("exited (started in the window)"), "{logs}");
 }
@@ -575,26 +586,13 @@ async fn an_agents_run_app_is_the_windows_run_when_a_window_is_open() {
     assert!(started.contains("(started in the window)"), "the window's run: {started}");
     let id = opened.lock().expect("the window opened its Run terminal");
     assert_eq!(w.host.agent_app(), None, "no second run in the background");
-    let mut port = None;
-    for _ in 0..100 {
-        port = w.host.run_port(id).await.unwrap();
-        if port.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let port = run_port(&w.host, id).await;
     assert_eq!(port, Some(8785), "the window's run serves the app");
     let again = ok(&call(&c, "run_app", serde_json::json!({})).await);
     assert!(again.starts_with("running (started in the window)"), "still one run: {again}");
     let stopped = ok(&call(&c, "stop_app", serde_json::json!({})).await);
     assert!(stopped.starts_with("stopped"), "{stopped}");
-    for _ in 0..100 {
-        if screen.0.lock().is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(screen.0.lock().is_some(), "the window's Run terminal ended");
+    assert!(screen.ended().await, "the window's Run terminal ended");
 
     // The window is gone: run_app runs the app in the background.
     w.host.set_run_button(Some(Box::new(|| false)));

@@ -7,49 +7,22 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use aura_core::paths::ProjectRoot;
-use aura_core::store::Store;
 use aura_core::sync::bucket::{Bucket, MemoryStore, ObjectStore};
 use aura_core::sync::crypto::ProjectKey;
-use aura_core::sync::engine::{restore, ProjectSync, PushOptions};
+use aura_core::sync::engine::restore;
 use aura_core::sync::scan::scan;
 use aura_core::sync::SyncError;
 
-struct Machine {
-    _data: tempfile::TempDir,
-    folder: tempfile::TempDir,
-    root: ProjectRoot,
-    store: Store,
-    id: i64,
-    opts: PushOptions,
-}
+#[path = "support/machine.rs"]
+mod machine;
+use machine::Machine;
 
-impl Machine {
-    fn new() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let folder = tempfile::tempdir().unwrap();
-        let root = ProjectRoot::open(folder.path()).unwrap();
-        let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
-        let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
-        let opts = PushOptions {
-            concurrency: 4,
-            machine: "test".into(),
-            multipart_threshold: 2 * 1024 * 1024,
-            part_size: 1,
-            ..PushOptions::default()
-        };
-        Self { _data: data, folder, root, store, id, opts }
-    }
-
-    fn sync<'a>(&'a self, bucket: &'a Bucket) -> ProjectSync<'a> {
-        ProjectSync { root: &self.root, store: &self.store, project_id: self.id, bucket, opts: &self.opts }
-    }
-
-    fn write(&self, path: &str, content: &[u8]) {
-        let p = self.folder.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
-    }
+/// A machine whose large files go up in parts from 2 MiB.
+fn machine() -> Machine {
+    let mut m = Machine::new(&[]);
+    m.opts.multipart_threshold = 2 * 1024 * 1024;
+    m.opts.part_size = 1;
+    m
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -97,7 +70,7 @@ fn the_bucket_holds_only_ciphertext_and_the_key_restores_every_byte() {
     let store: Arc<dyn ObjectStore> = mem.clone();
     let key = ProjectKey::generate();
     let b = Bucket::new(store.clone(), "projects/p").sealed_with(key.cipher());
-    let m = Machine::new();
+    let m = machine();
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("src/secret_algorithm.rs", content("fn secret_algorithm", 3000)),
         ("src/copy_of_it.rs", content("fn secret_algorithm", 3000)),
@@ -165,7 +138,7 @@ fn a_flipped_byte_a_swapped_object_and_an_older_head_are_refused() {
     let mem = Arc::new(MemoryStore::new());
     let store: Arc<dyn ObjectStore> = mem.clone();
     let b = Bucket::new(store.clone(), "projects/p").sealed_with(ProjectKey::generate().cipher());
-    let m = Machine::new();
+    let m = machine();
     m.write("a.txt", &content("first file", 2000));
     m.write("big.bin", &content("a large one", 3 * 1024 * 1024));
     scan(&m.root, &m.store, m.id).unwrap();

@@ -5,56 +5,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use aura_core::paths::ProjectRoot;
-use aura_core::store::Store;
 use aura_core::sync::bucket::{Bucket, MemoryStore, ObjectStore};
-use aura_core::sync::engine::{gc, restore, Afterwards, CommitTo, ProjectSync, PushOptions};
+use aura_core::sync::engine::{gc, restore, Afterwards, CommitTo};
 use aura_core::sync::scan::scan;
 use aura_core::sync::SyncError;
 
-/// One machine: a project folder and its own database.
-struct Machine {
-    _data: tempfile::TempDir,
-    folder: tempfile::TempDir,
-    root: ProjectRoot,
-    store: Store,
-    id: i64,
-    opts: PushOptions,
-}
-
-impl Machine {
-    fn new(files: &[(&str, &str)]) -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let folder = tempfile::tempdir().unwrap();
-        for (p, c) in files {
-            write(folder.path(), p, c);
-        }
-        let root = ProjectRoot::open(folder.path()).unwrap();
-        let store = Store::open(&data.path().join("aura.sqlite3")).unwrap();
-        let id = store.touch_project(&root.path().display().to_string(), "p").unwrap().id;
-        let opts = PushOptions { concurrency: 4, machine: "test".into(), ..PushOptions::default() };
-        Self { _data: data, folder, root, store, id, opts }
-    }
-
-    fn sync<'a>(&'a self, bucket: &'a Bucket) -> ProjectSync<'a> {
-        ProjectSync { root: &self.root, store: &self.store, project_id: self.id, bucket, opts: &self.opts }
-    }
-
-    fn edit(&self, path: &str, content: &str) {
-        write(self.folder.path(), path, content);
-        scan(&self.root, &self.store, self.id).unwrap();
-    }
-
-    fn read(&self, path: &str) -> String {
-        std::fs::read_to_string(self.folder.path().join(path)).unwrap()
-    }
-}
-
-fn write(dir: &Path, path: &str, content: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, content).unwrap();
-}
+#[path = "support/machine.rs"]
+mod machine;
+use machine::Machine;
 
 fn bucket() -> (Arc<MemoryStore>, Bucket) {
     let mem = Arc::new(MemoryStore::new());
@@ -266,7 +224,7 @@ fn small_files_travel_in_packs_and_a_second_machine_names_their_places() {
         let second = Machine::new(&[]);
         second.sync(&b).adopt(None, Afterwards::FollowHead).await.unwrap();
         for i in 0..560 {
-            write(second.folder.path(), &format!("src/m{}/f{i}.rs", i % 7), &format!("// changed {i}\n"));
+            second.write(&format!("src/m{}/f{i}.rs", i % 7), format!("// changed {i}\n").as_bytes());
         }
         scan(&second.root, &second.store, second.id).unwrap();
         let pushed = second.sync(&b).push().await.unwrap();

@@ -82,7 +82,8 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-mod b64 {
+/// Bytes as base64 in JSON (`#[serde(with = ...)]`).
+pub(crate) mod b64 {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {

@@ -151,7 +151,7 @@ impl Bucket {
                 place.ok_or_else(|| SyncError::Corrupt { key: format!("{key} (unsealed in an encrypted project)") })?;
             let s = self.store().get_stream(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
             let opener = super::sealing::EntryOpener::new(c.clone(), &p.id, p.at, p.len);
-            return stream_sealed_into(s, opener, p.len, hash, key, file, shown).await;
+            return stream_into(s, Some(p.len), Some(opener), hash, key, file, shown).await;
         }
         let s = self.store().get_stream(&key).await?.ok_or_else(|| SyncError::Missing { key: key.clone() })?;
         if place.is_none() && s.len.is_some_and(|n| n <= WHOLE) {
@@ -161,7 +161,7 @@ impl Bucket {
             }
             return write_whole(file, bytes, shown).await;
         }
-        stream_into(s, place.map(|p| p.len), hash, key, file, shown).await
+        stream_into(s, place.map(|p| p.len), None, hash, key, file, shown).await
     }
 }
 
@@ -177,57 +177,12 @@ async fn write_whole(file: std::fs::File, bytes: Bytes, shown: &str) -> Result<u
 }
 
 /// Writes a stream into `file` as it arrives (at most `limit` bytes, which must all come),
-/// checking the hash of what was written.
+/// opened chunk by chunk when it is a sealed entry, checking the hash of what was written.
+#[allow(clippy::too_many_arguments)]
 async fn stream_into(
     mut s: ObjectStream,
     limit: Option<u64>,
-    hash: &str,
-    key: String,
-    file: std::fs::File,
-    shown: &str,
-) -> Result<u64, SyncError> {
-    use futures::TryStreamExt;
-    use tokio::io::AsyncWriteExt;
-    let local = |e: std::io::Error| SyncError::Local { path: shown.to_string(), message: e.to_string() };
-    let mut f = tokio::fs::File::from_std(file);
-    let mut h = blake3::Hasher::new();
-    let mut n = 0u64;
-    while let Some(mut chunk) = s.body.try_next().await? {
-        if let Some(l) = limit {
-            chunk.truncate((l - n).min(chunk.len() as u64) as usize);
-        }
-        h.update(&chunk);
-        n += chunk.len() as u64;
-        f.write_all(&chunk).await.map_err(local)?;
-        if limit == Some(n) {
-            break;
-        }
-    }
-    f.flush().await.map_err(local)?;
-    if limit.is_some_and(|l| l != n) || h.finalize().to_hex().as_str() != hash {
-        return Err(SyncError::Corrupt { key });
-    }
-    Ok(n)
-}
-
-/// Part `data` of a large file (plaintext from offset `off` of `size` bytes, whole chunks but
-/// perhaps the last), sealed chunk by chunk for pack `id`.
-fn seal_part(c: &crate::sync::crypto::Cipher, id: &str, off: u64, size: u64, data: &[u8]) -> Bytes {
-    use super::sealing::{seal_chunk, CHUNK};
-    let mut out = Vec::with_capacity(super::sealing::sealed_len(data.len() as u64) as usize);
-    for (j, chunk) in data.chunks(CHUNK as usize).enumerate() {
-        out.extend(seal_chunk(c, id, 0, off / CHUNK + j as u64, size, chunk));
-    }
-    Bytes::from(out)
-}
-
-/// Writes a sealed entry of `len` bytes into `file` as it streams in, opened chunk by chunk,
-/// checking the hash of what was written.
-#[allow(clippy::too_many_arguments)]
-async fn stream_sealed_into(
-    mut s: ObjectStream,
-    mut opener: super::sealing::EntryOpener,
-    len: u64,
+    mut opener: Option<super::sealing::EntryOpener>,
     hash: &str,
     key: String,
     file: std::fs::File,
@@ -241,25 +196,43 @@ async fn stream_sealed_into(
     let mut h = blake3::Hasher::new();
     let (mut read, mut written) = (0u64, 0u64);
     while let Some(mut chunk) = s.body.try_next().await? {
-        chunk.truncate((len - read).min(chunk.len() as u64) as usize);
+        if let Some(l) = limit {
+            chunk.truncate((l - read).min(chunk.len() as u64) as usize);
+        }
         read += chunk.len() as u64;
-        let plain = opener.feed(&chunk).map_err(|_| corrupt())?;
+        let plain = match opener.as_mut() {
+            Some(o) => Bytes::from(o.feed(&chunk).map_err(|_| corrupt())?),
+            None => chunk,
+        };
         h.update(&plain);
         written += plain.len() as u64;
         f.write_all(&plain).await.map_err(local)?;
-        if read == len {
+        if limit == Some(read) {
             break;
         }
     }
-    let last = opener.finish().map_err(|_| corrupt())?;
-    h.update(&last);
-    written += last.len() as u64;
-    f.write_all(&last).await.map_err(local)?;
+    if let Some(o) = opener.as_mut() {
+        let last = o.finish().map_err(|_| corrupt())?;
+        h.update(&last);
+        written += last.len() as u64;
+        f.write_all(&last).await.map_err(local)?;
+    }
     f.flush().await.map_err(local)?;
-    if read != len || h.finalize().to_hex().as_str() != hash {
+    if limit.is_some_and(|l| l != read) || h.finalize().to_hex().as_str() != hash {
         return Err(corrupt());
     }
     Ok(written)
+}
+
+/// Part `data` of a large file (plaintext from offset `off` of `size` bytes, whole chunks but
+/// perhaps the last), sealed chunk by chunk for pack `id`.
+fn seal_part(c: &crate::sync::crypto::Cipher, id: &str, off: u64, size: u64, data: &[u8]) -> Bytes {
+    use super::sealing::{seal_chunk, CHUNK};
+    let mut out = Vec::with_capacity(super::sealing::sealed_len(data.len() as u64) as usize);
+    for (j, chunk) in data.chunks(CHUNK as usize).enumerate() {
+        out.extend(seal_chunk(c, id, 0, off / CHUNK + j as u64, size, chunk));
+    }
+    Bytes::from(out)
 }
 
 /// Reads `len` bytes at `off` off the async threads; a file that shrank or vanished is

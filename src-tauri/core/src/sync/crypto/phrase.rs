@@ -76,9 +76,9 @@ pub struct WrappedKey {
     /// "argon2id".
     pub kdf: String,
     pub params: KdfParams,
-    #[serde(with = "b64")]
+    #[serde(with = "crate::sync::snapshot::b64")]
     pub salt: Vec<u8>,
-    #[serde(with = "b64")]
+    #[serde(with = "crate::sync::snapshot::b64")]
     pub sealed: Vec<u8>,
 }
 
@@ -121,18 +121,6 @@ fn stretch(secret: &str, salt: &[u8], p: KdfParams) -> Result<ProjectKey, Crypto
         .hash_password_into(normal.as_bytes(), salt, &mut out)
         .map_err(|e| CryptoError::BadWrappedKey(format!("Argon2: {e}")))?;
     Ok(ProjectKey::from_bytes(out))
-}
-
-mod b64 {
-    use base64::Engine;
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD.decode(s).map_err(serde::de::Error::custom)
-    }
 }
 
 #[cfg(test)]
