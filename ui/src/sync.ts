@@ -297,7 +297,7 @@ export class SyncPanel {
     const dest = await openDialog({ directory: true, multiple: false, title: "Restore into an empty folder" }).catch(() => null);
     if (typeof dest !== "string") return;
     try {
-      const root = await api.syncRestoreProject(key, snapshot, dest);
+      const root = await api.syncRestoreProject(key, snapshot, dest, null);
       toast(`Restored ${key} into ${root}.`);
       await this.openProject(root);
     } catch (e) {

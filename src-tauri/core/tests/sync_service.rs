@@ -86,7 +86,7 @@ fn saves_sync_in_the_background_offline_queues_and_drains() {
     let out = tempfile::tempdir().unwrap();
     let restored = out.path().join("copy");
     let key = svc.status().key.unwrap();
-    let root2 = rt.block_on(svc.restore_project(&key, None, &restored)).unwrap();
+    let root2 = rt.block_on(svc.restore_project(&key, None, &restored, None)).unwrap();
     for f in ["main.py", "offline0.txt", "offline3.txt"] {
         assert_eq!(std::fs::read(root2.path().join(f)).unwrap(), std::fs::read(proj.path().join(f)).unwrap());
     }

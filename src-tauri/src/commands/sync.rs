@@ -126,18 +126,21 @@ pub async fn sync_cloud_snapshots(state: State<'_, AppState>, key: String) -> Ip
 }
 
 /// Restores a project from the bucket into an empty or new folder; returns the folder to open.
+/// An end-to-end encrypted project needs its recovery `phrase` (refused before anything is read
+/// when it is missing or wrong).
 #[tauri::command]
 pub async fn sync_restore_project(
     state: State<'_, AppState>,
     key: String,
     snapshot: Option<String>,
     dest: String,
+    phrase: Option<String>,
 ) -> IpcResult<String> {
     let dest = std::path::PathBuf::from(dest);
     if !dest.is_absolute() {
         return Err(IpcError::new(aura_core::error::ErrorKind::Invalid, "choose a folder (an absolute path)"));
     }
-    let root = state.sync.restore_project(&key, snapshot.as_deref(), &dest).await?;
+    let root = state.sync.restore_project(&key, snapshot.as_deref(), &dest, phrase.as_deref()).await?;
     Ok(root.path().display().to_string())
 }
 

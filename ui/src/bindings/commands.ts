@@ -119,7 +119,7 @@ export const commands = (call: Call) => ({
   syncStorage: () => call<StorageUse>("sync_storage"),
   syncCloudProjects: () => call<string[]>("sync_cloud_projects"),
   syncCloudSnapshots: (key: string) => call<SnapshotInfo[]>("sync_cloud_snapshots", { key }),
-  syncRestoreProject: (key: string, snapshot: string | null, dest: string) => call<string>("sync_restore_project", { key, snapshot, dest }),
+  syncRestoreProject: (key: string, snapshot: string | null, dest: string, phrase: string | null) => call<string>("sync_restore_project", { key, snapshot, dest, phrase }),
   updateInfo: () => call<UpdateInfo>("update_info"),
   updateSaveSettings: (settings: UpdateSettings) => call<void>("update_save_settings", { settings }),
   updateCheck: () => call<Offer>("update_check"),

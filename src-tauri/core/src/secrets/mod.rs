@@ -94,8 +94,11 @@ fn map(e: keyring::Error) -> SecretsError {
 /// Where secrets are kept: the OS keychain, or (headless tools, tests) process memory.
 #[derive(Debug, Clone)]
 enum Backend {
-    Keychain { service: String },
-    Memory(std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<SecretName, String>>>),
+    Keychain {
+        service: String,
+    },
+    /// Keyed by keychain account.
+    Memory(std::sync::Arc<parking_lot::Mutex<std::collections::HashMap<String, String>>>),
 }
 
 /// The keychain, scoped to Aura's service name.
@@ -121,34 +124,16 @@ impl Secrets {
         Self { backend: Backend::Memory(Default::default()) }
     }
 
-    fn entry(service: &str, name: SecretName) -> Result<keyring::Entry, SecretsError> {
-        keyring::Entry::new(service, name.account()).map_err(map)
+    fn entry(service: &str, account: &str) -> Result<keyring::Entry, SecretsError> {
+        keyring::Entry::new(service, account).map_err(map)
     }
 
     pub fn set(&self, name: SecretName, value: &str) -> Result<(), SecretsError> {
-        if value.is_empty() || value.trim() != value || value.contains(['\n', '\r']) {
-            return Err(SecretsError::Invalid);
-        }
-        match &self.backend {
-            Backend::Keychain { service } => Self::entry(service, name)?.set_password(value).map_err(map)?,
-            Backend::Memory(m) => {
-                m.lock().insert(name, value.to_string());
-            }
-        }
-        tracing::info!(secret = name.account(), "stored a secret");
-        Ok(())
+        self.set_account(name.account(), value)
     }
 
     pub fn get(&self, name: SecretName) -> Result<Option<Secret>, SecretsError> {
-        let service = match &self.backend {
-            Backend::Keychain { service } => service,
-            Backend::Memory(m) => return Ok(m.lock().get(&name).cloned().map(Secret)),
-        };
-        match Self::entry(service, name)?.get_password() {
-            Ok(v) => Ok(Some(Secret(v))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(map(e)),
-        }
+        self.get_account(name.account())
     }
 
     pub fn is_set(&self, name: SecretName) -> Result<bool, SecretsError> {
@@ -156,14 +141,58 @@ impl Secrets {
     }
 
     pub fn delete(&self, name: SecretName) -> Result<(), SecretsError> {
+        self.delete_account(name.account())
+    }
+
+    /// The keychain account of an encrypted project's key (one per project in the bucket).
+    fn project_key_account(sync_key: &str) -> String {
+        format!("AURA_SYNC_PROJECT_KEY {sync_key}")
+    }
+
+    /// The key of the encrypted project `sync_key`, when this machine has it.
+    pub fn project_key(&self, sync_key: &str) -> Result<Option<Secret>, SecretsError> {
+        self.get_account(&Self::project_key_account(sync_key))
+    }
+
+    pub fn set_project_key(&self, sync_key: &str, value: &str) -> Result<(), SecretsError> {
+        self.set_account(&Self::project_key_account(sync_key), value)
+    }
+
+    fn set_account(&self, account: &str, value: &str) -> Result<(), SecretsError> {
+        if value.is_empty() || value.trim() != value || value.contains(['\n', '\r']) {
+            return Err(SecretsError::Invalid);
+        }
+        match &self.backend {
+            Backend::Keychain { service } => Self::entry(service, account)?.set_password(value).map_err(map)?,
+            Backend::Memory(m) => {
+                m.lock().insert(account.to_string(), value.to_string());
+            }
+        }
+        tracing::info!(secret = account, "stored a secret");
+        Ok(())
+    }
+
+    fn get_account(&self, account: &str) -> Result<Option<Secret>, SecretsError> {
+        let service = match &self.backend {
+            Backend::Keychain { service } => service,
+            Backend::Memory(m) => return Ok(m.lock().get(account).cloned().map(Secret)),
+        };
+        match Self::entry(service, account)?.get_password() {
+            Ok(v) => Ok(Some(Secret(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map(e)),
+        }
+    }
+
+    fn delete_account(&self, account: &str) -> Result<(), SecretsError> {
         let service = match &self.backend {
             Backend::Keychain { service } => service,
             Backend::Memory(m) => {
-                m.lock().remove(&name);
+                m.lock().remove(account);
                 return Ok(());
             }
         };
-        match Self::entry(service, name)?.delete_credential() {
+        match Self::entry(service, account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map(e)),
         }

@@ -28,6 +28,12 @@ pub enum SyncError {
     Off(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("this project is end-to-end encrypted and this machine does not have its key: restore it with its recovery phrase (Restore from cloud)")]
+    Locked,
+    #[error("this project is end-to-end encrypted: enter its recovery phrase")]
+    PhraseNeeded,
+    #[error("{0}")]
+    Phrase(String),
 }
 
 impl UserFacing for SyncError {
@@ -42,7 +48,8 @@ impl UserFacing for SyncError {
             Self::Local { .. } | Self::Restore { .. } => ErrorKind::Io,
             Self::Store(_) => ErrorKind::Store,
             Self::Off(_) => ErrorKind::SyncOff,
-            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::Invalid(_) | Self::Phrase(_) => ErrorKind::Invalid,
+            Self::Locked | Self::PhraseNeeded => ErrorKind::Refused,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct Bucket {
     cipher: Option<Cipher>,
     /// The highest HEAD sequence seen (encrypted projects): an older HEAD put back is refused.
     head_floor: std::sync::atomic::AtomicU64,
+    /// Whether the prefix holds an encrypted project (asked once, for a Bucket without a key).
+    locked: tokio::sync::OnceCell<bool>,
 }
 
 /// The upload memory budget (MiB).
@@ -39,6 +41,7 @@ impl Bucket {
             memory: tokio::sync::Semaphore::new(UPLOAD_MEMORY_MIB as usize),
             cipher: None,
             head_floor: Default::default(),
+            locked: Default::default(),
         }
     }
 
@@ -96,6 +99,34 @@ impl Bucket {
 
     fn snapshot_key(&self, id: &str) -> String {
         self.key(&format!("snapshots/{id}.json"))
+    }
+
+    /// The project key wrapped by its recovery phrase (`key.json`): an encrypted project has
+    /// one; it holds no secret without the phrase.
+    pub async fn wrapped_key(&self) -> Result<Option<crate::sync::crypto::WrappedKey>, SyncError> {
+        let key = self.key("key.json");
+        let Some(o) = self.store.get(&key).await? else { return Ok(None) };
+        serde_json::from_slice(&o.body).map(Some).map_err(|_| SyncError::Corrupt { key })
+    }
+
+    pub async fn put_wrapped_key(&self, w: &crate::sync::crypto::WrappedKey) -> Result<(), SyncError> {
+        let body = serde_json::to_vec_pretty(w).expect("a wrapped key serializes");
+        self.store.put(&self.key("key.json"), Bytes::from(body)).await?;
+        Ok(())
+    }
+
+    /// Refuses to write plaintext into an encrypted project (one with `key.json`) from a
+    /// machine that has not its key; asked once per `Bucket`.
+    pub async fn check_unlocked(&self) -> Result<(), SyncError> {
+        if self.cipher.is_some() {
+            return Ok(());
+        }
+        let locked =
+            self.locked.get_or_try_init(|| async { Ok::<_, SyncError>(self.wrapped_key().await?.is_some()) }).await?;
+        if *locked {
+            return Err(SyncError::Locked);
+        }
+        Ok(())
     }
 
     /// Creates the bucket when it does not exist (local S3 servers; R2 buckets are made in the

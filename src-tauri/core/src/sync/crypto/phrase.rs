@@ -107,11 +107,16 @@ impl WrappedKey {
     }
 }
 
+/// Twelve words or more are a recovery phrase (checked: a mistyped word is said); anything
+/// shorter is a password, used as typed.
+const PHRASE_WORDS: usize = 12;
+
 /// Argon2id over the secret as typed, spacing and case of a phrase's words set aside.
 fn stretch(secret: &str, salt: &[u8], p: KdfParams) -> Result<ProjectKey, CryptoError> {
-    let normal = match RecoveryPhrase::parse(secret) {
-        Ok(phrase) => phrase.0,
-        Err(_) => secret.to_string(),
+    let normal = if secret.split_whitespace().count() >= PHRASE_WORDS {
+        RecoveryPhrase::parse(secret)?.0
+    } else {
+        secret.to_string()
     };
     let params = argon2::Params::new(p.m_kib, p.t, p.p, Some(32))
         .map_err(|e| CryptoError::BadWrappedKey(format!("Argon2 parameters: {e}")))?;

@@ -325,6 +325,7 @@ impl ProjectSync<'_> {
         progress: Option<&Progress<'_>>,
     ) -> Result<PushReport, SyncError> {
         let (store, project_id) = (self.store, self.project_id);
+        self.bucket.check_unlocked().await?;
         let mut report = PushReport::default();
         let pending = store.journal_pending(project_id, 1_000_000)?;
         if pending.is_empty() && commit == CommitTo::Head {

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::bucket::{project_prefix, Bucket, S3Config, S3Store};
+use super::crypto::{KdfParams, ProjectKey, RecoveryPhrase, WrappedKey};
 use super::engine::{self, Afterwards, CommitTo, ProjectSync, PushOptions};
 use super::error::SyncError;
 use super::settings::BucketSettings;
@@ -26,10 +27,20 @@ mod worker;
 pub use status::*;
 use worker::{note_kept, push_event, Worker};
 
-/// Builds the bucket client for a project from the settings and the keychain.
+/// Builds the bucket client for a project from the settings and the keychain; an encrypted
+/// project whose key this machine has is sealed with it.
 pub fn make_target(store: &Store, secrets: &Secrets, key: &str) -> Result<(Bucket, PushOptions), SyncError> {
     let s = store.bucket_settings()?;
-    target_for(&s, secrets, key)
+    let (bucket, opts) = target_for(&s, secrets, key)?;
+    let sealed = secrets.project_key(key).map_err(|e| SyncError::Invalid(e.to_string()))?;
+    match sealed {
+        Some(k) => {
+            let k = ProjectKey::from_text(k.expose())
+                .ok_or_else(|| SyncError::Invalid(format!("the keychain's key for project {key} is not a key")))?;
+            Ok((bucket.sealed_with(k.cipher()), opts))
+        }
+        None => Ok((bucket, opts)),
+    }
 }
 
 fn target_for(s: &BucketSettings, secrets: &Secrets, key: &str) -> Result<(Bucket, PushOptions), SyncError> {
@@ -443,18 +454,69 @@ impl SyncService {
 
     pub async fn cloud_snapshots(&self, key: &str, limit: usize) -> Result<Vec<SnapshotInfo>, SyncError> {
         let (t, _) = make_target(&self.store, &self.secrets, &valid_key(key)?)?;
+        if t.cipher().is_none() && t.wrapped_key().await?.is_some() {
+            return Err(SyncError::PhraseNeeded);
+        }
         snapshot_list(&t, limit).await
     }
 
+    /// Makes project `project_id` end-to-end encrypted before anything of it is in the bucket:
+    /// a new project key, kept in the keychain and, wrapped by a new recovery phrase, in the
+    /// bucket. Returns the phrase, to be shown once. (A project with snapshots in the bucket
+    /// would have to be converted, which is not done yet.)
+    pub async fn encrypt_project(&self, project_id: i64) -> Result<String, SyncError> {
+        let key = self.store.sync_key(project_id)?;
+        let (t, _) = make_target(&self.store, &self.secrets, &key)?;
+        if t.cipher().is_some() || t.wrapped_key().await?.is_some() {
+            return Err(SyncError::Invalid("this project is end-to-end encrypted already".into()));
+        }
+        if t.head().await?.is_some() {
+            return Err(SyncError::Invalid(
+                "this project already has plaintext snapshots in the bucket; converting them is not available yet"
+                    .into(),
+            ));
+        }
+        let (project_key, phrase) = (ProjectKey::generate(), RecoveryPhrase::generate());
+        let wrapped = WrappedKey::wrap(&project_key, phrase.as_str(), KdfParams::DEFAULT)
+            .map_err(|e| SyncError::Phrase(e.to_string()))?;
+        self.secrets.set_project_key(&key, &project_key.to_text()).map_err(|e| SyncError::Invalid(e.to_string()))?;
+        t.put_wrapped_key(&wrapped).await?;
+        self.restart();
+        Ok(phrase.as_str().to_string())
+    }
+
+    /// An encrypted project's key from its recovery phrase, kept in this machine's keychain;
+    /// nothing for a plaintext project. A missing or wrong phrase is refused before anything
+    /// of the project is read.
+    async fn unlock(&self, key: &str, phrase: Option<&str>) -> Result<(), SyncError> {
+        let (t, _) = make_target(&self.store, &self.secrets, key)?;
+        if t.cipher().is_some() {
+            return Ok(());
+        }
+        let Some(wrapped) = t.wrapped_key().await? else { return Ok(()) };
+        let phrase = phrase.filter(|p| !p.trim().is_empty()).ok_or(SyncError::PhraseNeeded)?;
+        let unwrapped = tokio::task::spawn_blocking({
+            let phrase = phrase.to_string();
+            move || wrapped.unwrap(&phrase)
+        })
+        .await
+        .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        let project_key = unwrapped.map_err(|e| SyncError::Phrase(e.to_string()))?;
+        self.secrets.set_project_key(key, &project_key.to_text()).map_err(|e| SyncError::Invalid(e.to_string()))
+    }
+
     /// Restores project `key` (snapshot `id`, HEAD by default) into `dest`, which must be an
-    /// empty or new folder, and registers it as a project that syncs to the same key.
+    /// empty or new folder, and registers it as a project that syncs to the same key. An
+    /// encrypted project needs its recovery `phrase`.
     pub async fn restore_project(
         &self,
         key: &str,
         id: Option<&str>,
         dest: &std::path::Path,
+        phrase: Option<&str>,
     ) -> Result<ProjectRoot, SyncError> {
         let key = valid_key(key)?;
+        self.unlock(&key, phrase).await?;
         if dest.exists() {
             let empty = std::fs::read_dir(dest).map(|mut d| d.next().is_none()).unwrap_or(false);
             if !empty {
