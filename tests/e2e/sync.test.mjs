@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { APP, Key, chord, eventually, invoke, makeSandboxDirs, startReady } from "./harness.mjs";
+import { configureBucket, syncState } from "./syncpanel.mjs";
 import { ACCESS, SECRET, Weed } from "./weed.mjs";
 
 const BUCKET = "aura-e2e";
@@ -45,13 +46,6 @@ function otherMachineWrites(weed, key, content) {
   return pushed;
 }
 
-async function syncState(b) {
-  return b.execute(() => {
-    const el = document.querySelector('[data-testid="sync-status"]');
-    return el ? { state: el.dataset.state, pending: Number(el.dataset.pending), text: el.textContent } : null;
-  });
-}
-
 /** Types into the open editor (plain words: no brackets for the editor to auto-close) and saves. */
 async function typeAndSave(b, text) {
   await (await b.$(".cm-content")).addValue(text);
@@ -83,34 +77,9 @@ describe("sync to an S3 bucket", () => {
 
   test("settings and keys in the panel, then a save reaches the bucket by itself", async () => {
     const b = app.browser;
-    await (await b.$('[data-testid="sync-status"]')).click();
-    // The pane loads with its first showing; if it never fills, say what is there.
-    await eventually(() => b.execute(() => document.querySelector("#view-sync").dataset.loaded === "true"), { what: "sync panel" })
-      .catch(async (e) => {
-        const seen = await b.execute(() => ({
-          hidden: document.querySelector("#view-sync").hidden,
-          loaded: document.querySelector("#view-sync").dataset.loaded,
-          children: document.querySelector("#view-sync").children.length,
-          toasts: document.querySelector("#toasts")?.textContent,
-        }));
-        throw new Error(`${e.message}; the pane: ${JSON.stringify(seen)}`);
-      });
-    await b.execute(() => document.querySelectorAll("#view-sync details").forEach((x) => { x.open = true; }));
-    for (const [secret, value] of [["r2_access_key_id", ACCESS], ["r2_secret_access_key", SECRET]]) {
-      // Saving a key re-renders the list: wait for it to settle before the next one.
-      await new Promise((r) => setTimeout(r, 300));
-      const row = await b.$(`#view-sync .key-row[data-secret="${secret}"]`);
-      await row.waitForExist({ timeout: 20000 });
-      await (await row.$("input")).addValue(value);
-      await (await row.$("button=Save")).click();
-      await eventually(async () => (await b.$(`#view-sync .key-row[data-secret="${secret}"] .key-set`)).isExisting(), { what: `${secret} set` });
-    }
-    await (await b.$('#view-sync input[aria-label="endpoint"]')).addValue(weed.endpoint);
-    await (await b.$('#view-sync input[aria-label="bucket"]')).addValue(BUCKET);
-    await (await b.$('[data-testid="sync-test"]')).click();
-    await eventually(async () => /connected to aura-e2e/.test(await (await b.$('[data-testid="sync-test-result"]')).getText()), { what: "connection test", timeout: 40000 });
-    await (await b.$('[data-testid="sync-save-settings"]')).click();
-    await eventually(async () => (await (await b.$('[data-testid="sync-test-result"]')).getText()) === "Saved.", { what: "settings saved" });
+    await configureBucket(b, weed, BUCKET);
+    // This suite reads the bucket's plaintext with the CLI; encryption has its own test.
+    await (await b.$('[data-testid="sync-encrypt"]')).click();
     await (await b.$('[data-testid="sync-enabled"]')).click();
     await eventually(async () => (await syncState(b))?.state === "synced", { what: "first sync", timeout: 60000 });
     key = await b.execute(() => [...document.querySelectorAll('[data-testid="sync-state"] .hint')].map((e) => e.textContent).find((t) => t.startsWith("Project key: "))?.slice(13));

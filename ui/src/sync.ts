@@ -6,6 +6,7 @@ import { ApiKeys } from "./apikeys";
 import { h } from "./dom";
 import { api, asIpcError, type BucketSettings, type SnapshotInfo, type SyncStatus } from "./ipc";
 import { confirmChoice, toast } from "./modal";
+import { askPhrase, showPhrase } from "./phrase";
 import { syncLabel } from "./synclabel";
 
 function when(ms: number): string {
@@ -21,6 +22,10 @@ function size(bytes: number): string {
 export class SyncPanel {
   private header = h("div", { class: "sb-header", "data-testid": "sync-state" });
   private enabled = h("input", { type: "checkbox", "data-testid": "sync-enabled" });
+  /** End-to-end encryption, chosen before the first pass (on by default). */
+  private encrypt = h("input", { type: "checkbox", "data-testid": "sync-encrypt", checked: true });
+  private encryptLabel = h("span", {}, " Encrypt end to end (the bucket holds only ciphertext)");
+  private encrypted = false;
   private conflict = h("div", { class: "sync-conflict", "data-testid": "sync-conflict", hidden: true });
   private events = h("div", { class: "sync-events", "data-testid": "sync-events" });
   private skipped = h("div", { class: "sb-section", "data-testid": "sync-skipped", hidden: true });
@@ -58,6 +63,7 @@ export class SyncPanel {
     // (an offline message, a retry), and must not move what is about to be clicked.
     host.append(
       h("label", { class: "sb-check" }, this.enabled, " Sync this project to the bucket"),
+      h("label", { class: "sb-check", "data-testid": "sync-encrypt-row" }, this.encrypt, this.encryptLabel),
       h("div", { class: "sb-buttons" }, now, hist, fileHist),
       this.header,
       this.conflict,
@@ -120,6 +126,7 @@ export class SyncPanel {
     try {
       const v = await api.syncSettings();
       this.enabled.checked = v.enabled;
+      this.showEncryption(v.enabled, v.encrypted);
       this.fill(v.bucket);
       this.testResult.textContent = v.problem ?? (v.keys_set ? "" : "Add the access keys below.");
     } catch (e) {
@@ -168,8 +175,41 @@ export class SyncPanel {
     }
   }
 
+  /** Encrypted: said, and fixed. Syncing in plaintext: converting is not offered yet. */
+  private showEncryption(enabled: boolean, encrypted: boolean): void {
+    this.encrypted = encrypted;
+    this.encrypt.disabled = encrypted || enabled;
+    if (encrypted) this.encrypt.checked = true;
+    else if (enabled) this.encrypt.checked = false;
+    this.encryptLabel.textContent = encrypted
+      ? " Encrypted end to end: the bucket holds only ciphertext"
+      : enabled
+        ? " Not encrypted (converting a synced project is not available yet)"
+        : " Encrypt end to end (the bucket holds only ciphertext)";
+  }
+
+  /** Before the first pass: the project key is made and its recovery phrase shown once. */
+  private async setUpEncryption(): Promise<boolean> {
+    try {
+      const phrase = await api.syncEncrypt();
+      await showPhrase(phrase);
+      this.showEncryption(false, true);
+      return true;
+    } catch (e) {
+      const plain = "Sync without encryption";
+      const choice = await confirmChoice("End-to-end encryption", asIpcError(e).message, [plain, "Cancel"]);
+      if (choice !== plain) return false;
+      this.encrypt.checked = false;
+      return true;
+    }
+  }
+
   private async toggle(): Promise<void> {
     const on = this.enabled.checked;
+    if (on && this.encrypt.checked && !this.encrypted && !(await this.setUpEncryption())) {
+      this.enabled.checked = false;
+      return;
+    }
     if (!on) {
       const ok = await confirmChoice("Turn sync off?", "This machine stops syncing this project. Nothing in the bucket is deleted.", ["Turn off", "Cancel"]);
       if (ok !== "Turn off") {
@@ -288,20 +328,34 @@ export class SyncPanel {
     }
     const key = keys.length === 1 ? keys[0] : await confirmChoice("Restore from cloud", "Which project?", [...keys.slice(0, 8), "Cancel"]);
     if (!key || key === "Cancel") return;
-    const snaps = await api.syncCloudSnapshots(key).catch(() => [] as SnapshotInfo[]);
+    let locked = false;
+    const snaps = await api.syncCloudSnapshots(key).catch((e) => {
+      locked = asIpcError(e).kind === "phrase_needed";
+      return [] as SnapshotInfo[];
+    });
     const latest = snaps.find((s) => s.head) ?? snaps[0];
     const labels = snaps.filter((s) => !s.side).slice(0, 6).map((s) => `${s.id}${s.head ? " (latest)" : ""}`);
     const pick = labels.length > 1 ? await confirmChoice("Restore from cloud", `Which snapshot of ${key}?`, [...labels, "Cancel"]) : labels[0];
-    if (!pick || pick === "Cancel") return;
-    const snapshot = pick.split(" ")[0] || latest?.id || null;
+    if (!locked && (!pick || pick === "Cancel")) return;
+    const snapshot = pick?.split(" ")[0] || latest?.id || null;
     const dest = await openDialog({ directory: true, multiple: false, title: "Restore into an empty folder" }).catch(() => null);
     if (typeof dest !== "string") return;
-    try {
-      const root = await api.syncRestoreProject(key, snapshot, dest, null);
-      toast(`Restored ${key} into ${root}.`);
-      await this.openProject(root);
-    } catch (e) {
-      toast(asIpcError(e).message, "error");
+    // An encrypted project: its latest snapshot, once its phrase opens its key.
+    let why: string | undefined;
+    for (let attempt = 0; attempt < (locked ? 5 : 1); attempt++) {
+      const phrase = locked ? await askPhrase(key, why) : null;
+      if (locked && phrase === null) return;
+      try {
+        const root = await api.syncRestoreProject(key, locked ? null : snapshot, dest, phrase);
+        toast(`Restored ${key} into ${root}.`);
+        await this.openProject(root);
+        return;
+      } catch (e) {
+        const err = asIpcError(e);
+        if (!locked || err.kind === "offline") return void toast(err.message, "error");
+        why = err.message;
+      }
     }
+    toast(why ?? "The recovery phrase was not accepted.", "error");
   }
 }

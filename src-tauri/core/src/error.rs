@@ -41,6 +41,8 @@ pub enum ErrorKind {
     OpenFailed,
     PathOutsideProject,
     PermissionDenied,
+    /// An end-to-end encrypted project: its recovery phrase is needed.
+    PhraseNeeded,
     Preview,
     RateLimited,
     Refused,

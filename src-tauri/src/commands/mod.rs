@@ -91,6 +91,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::sync_test,
         sync::sync_enable,
         sync::sync_now,
+        sync::sync_encrypt,
         sync::sync_events,
         sync::sync_resolve,
         sync::sync_snapshots,

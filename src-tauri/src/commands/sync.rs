@@ -20,6 +20,8 @@ pub struct SyncSettingsView {
     pub keys_set: bool,
     /// Sync is on for the open project.
     pub enabled: bool,
+    /// The open project syncs end-to-end encrypted (this machine holds its key).
+    pub encrypted: bool,
     pub problem: Option<String>,
 }
 
@@ -37,11 +39,11 @@ pub async fn sync_settings(app: tauri::AppHandle) -> IpcResult<SyncSettingsView>
         let bucket = state.store.bucket_settings()?;
         let keys_set =
             state.secrets.is_set(SecretName::R2AccessKeyId)? && state.secrets.is_set(SecretName::R2SecretAccessKey)?;
-        let enabled = match state.project() {
-            Ok(p) => state.store.sync_enabled(p.record.id)?,
-            Err(_) => false,
+        let (enabled, encrypted) = match state.project() {
+            Ok(p) => (state.store.sync_enabled(p.record.id)?, state.sync.encrypted(p.record.id)?),
+            Err(_) => (false, false),
         };
-        Ok(SyncSettingsView { problem: bucket.problem(), bucket, keys_set, enabled })
+        Ok(SyncSettingsView { problem: bucket.problem(), bucket, keys_set, enabled, encrypted })
     })
     .await
 }
@@ -68,6 +70,14 @@ pub async fn sync_test(state: State<'_, AppState>, bucket: BucketSettings) -> Ip
 #[tauri::command]
 pub async fn sync_enable(app: tauri::AppHandle, on: bool) -> IpcResult<()> {
     super::off_main(app, move |s| Ok(s.sync.set_enabled(on)?)).await
+}
+
+/// Makes the open project end-to-end encrypted before its first pass; returns its recovery
+/// phrase, to be shown once (it is kept nowhere else).
+#[tauri::command]
+pub async fn sync_encrypt(state: State<'_, AppState>) -> IpcResult<String> {
+    let id = state.project()?.record.id;
+    Ok(state.sync.encrypt_project(id).await?)
 }
 
 #[tauri::command]

@@ -9,4 +9,8 @@ keys_set: boolean,
 /**
  * Sync is on for the open project.
  */
-enabled: boolean, problem: string | null, };
+enabled: boolean, 
+/**
+ * The open project syncs end-to-end encrypted (this machine holds its key).
+ */
+encrypted: boolean, problem: string | null, };

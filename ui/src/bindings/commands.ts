@@ -108,6 +108,7 @@ export const commands = (call: Call) => ({
   syncTest: (bucket: BucketSettings) => call<string>("sync_test", { bucket }),
   syncEnable: (on: boolean) => call<void>("sync_enable", { on }),
   syncNow: () => call<void>("sync_now"),
+  syncEncrypt: () => call<string>("sync_encrypt"),
   syncEvents: () => call<SyncEvent[]>("sync_events"),
   syncResolve: (keepMine: boolean) => call<void>("sync_resolve", { keepMine }),
   syncSnapshots: () => call<SnapshotInfo[]>("sync_snapshots"),

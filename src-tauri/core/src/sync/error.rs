@@ -49,7 +49,8 @@ impl UserFacing for SyncError {
             Self::Store(_) => ErrorKind::Store,
             Self::Off(_) => ErrorKind::SyncOff,
             Self::Invalid(_) | Self::Phrase(_) => ErrorKind::Invalid,
-            Self::Locked | Self::PhraseNeeded => ErrorKind::Refused,
+            Self::Locked => ErrorKind::Refused,
+            Self::PhraseNeeded => ErrorKind::PhraseNeeded,
         }
     }
 }

@@ -284,6 +284,8 @@ pub(super) async fn resolve_id(target: &Bucket, id: Option<&str>) -> Result<Stri
 
 /// Writes snapshot `id` (or the bucket's HEAD) into `dest`, every file checked against its hash.
 pub async fn restore(target: &Bucket, id: Option<&str>, dest: &Path) -> Result<Snapshot, SyncError> {
+    // An encrypted project without its key: said as such, not as damaged objects.
+    target.check_unlocked().await?;
     let id = resolve_id(target, id).await?;
     let snap = target.snapshot(&id).await?;
     let dir = open_dest(dest)?;

@@ -460,6 +460,12 @@ impl SyncService {
         snapshot_list(&t, limit).await
     }
 
+    /// Whether project `project_id` syncs end-to-end encrypted (this machine holds its key).
+    pub fn encrypted(&self, project_id: i64) -> Result<bool, SyncError> {
+        let key = self.store.sync_key(project_id)?;
+        Ok(self.secrets.project_key(&key).map_err(|e| SyncError::Invalid(e.to_string()))?.is_some())
+    }
+
     /// Makes project `project_id` end-to-end encrypted before anything of it is in the bucket:
     /// a new project key, kept in the keychain and, wrapped by a new recovery phrase, in the
     /// bucket. Returns the phrase, to be shown once. (A project with snapshots in the bucket
