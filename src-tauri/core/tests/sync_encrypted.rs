@@ -193,6 +193,12 @@ fn a_flipped_byte_a_swapped_object_and_an_older_head_are_refused() {
         mem.overwrite("projects/p/HEAD", &old_head);
         let e = b.head().await.unwrap_err();
         assert!(matches!(&e, SyncError::Corrupt { key } if key.contains("older HEAD")), "{e:?}");
+        // After a restart (a new Bucket) this machine still knows: its next pass is refused.
+        let restarted = Bucket::new(store.clone(), "projects/p").sealed_with(b.cipher().unwrap().clone());
+        m.write("c.txt", &content("third file", 100));
+        scan(&m.root, &m.store, m.id).unwrap();
+        let e = m.sync(&restarted).push().await.unwrap_err();
+        assert!(matches!(&e, SyncError::Corrupt { key } if key.contains("older HEAD")), "after a restart: {e:?}");
         // A machine that never saw the later one reads it (it cannot know), and it is the first
         // snapshot indeed: the rollback is only of what was sealed.
         let fresh = Bucket::new(store.clone(), "projects/p").sealed_with(b.cipher().unwrap().clone());

@@ -38,6 +38,13 @@ impl ProjectSync<'_> {
     /// snapshot. Files already identical are not downloaded; files the snapshot does not have
     /// are removed (ignored ones are left alone).
     pub async fn adopt(&self, id: Option<&str>, then: Afterwards) -> Result<AdoptReport, SyncError> {
+        self.load_head_floor();
+        let adopted = self.adopt_now(id, then).await;
+        self.keep_head_floor();
+        adopted
+    }
+
+    async fn adopt_now(&self, id: Option<&str>, then: Afterwards) -> Result<AdoptReport, SyncError> {
         let (root, store, project_id, target) = (self.root, self.store, self.project_id, self.bucket);
         let mut report = AdoptReport::default();
         // Keep what is only here first.

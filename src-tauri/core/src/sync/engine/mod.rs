@@ -122,6 +122,36 @@ pub enum CommitTo {
     Side,
 }
 
+impl ProjectSync<'_> {
+    /// The settings key of an encrypted project's highest HEAD sequence seen here.
+    fn head_floor_key(&self) -> String {
+        format!("sync.head_floor.{}", self.bucket.location())
+    }
+
+    /// An encrypted project's highest HEAD sequence this machine has seen, from SQLite: an
+    /// older HEAD put back is refused after a restart too (see `Bucket::read_head`).
+    pub(super) fn load_head_floor(&self) {
+        if self.bucket.cipher().is_none() {
+            return;
+        }
+        if let Ok(Some(n)) = self.store.setting(&self.head_floor_key()) {
+            if let Ok(n) = n.parse() {
+                self.bucket.set_head_floor(n);
+            }
+        }
+    }
+
+    /// Keeps the highest HEAD sequence seen for the next run.
+    pub(super) fn keep_head_floor(&self) {
+        let n = self.bucket.head_floor();
+        if self.bucket.cipher().is_some() && n > 0 {
+            if let Err(e) = self.store.set_setting(&self.head_floor_key(), Some(&n.to_string())) {
+                tracing::warn!(error = %e, "the HEAD sequence seen was not kept");
+            }
+        }
+    }
+}
+
 pub(crate) fn hex(h: &[u8; 32]) -> String {
     blake3::Hash::from_bytes(*h).to_hex().to_string()
 }

@@ -324,6 +324,13 @@ impl ProjectSync<'_> {
         commit: CommitTo,
         progress: Option<&Progress<'_>>,
     ) -> Result<PushReport, SyncError> {
+        self.load_head_floor();
+        let pushed = self.push_pass(commit, progress).await;
+        self.keep_head_floor();
+        pushed
+    }
+
+    async fn push_pass(&self, commit: CommitTo, progress: Option<&Progress<'_>>) -> Result<PushReport, SyncError> {
         let (store, project_id) = (self.store, self.project_id);
         self.bucket.check_unlocked().await?;
         let mut report = PushReport::default();
