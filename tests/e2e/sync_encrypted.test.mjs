@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { APP, Key, eventually, invoke, makeSandboxDirs, startReady } from "./harness.mjs";
-import { configureBucket, syncState } from "./syncpanel.mjs";
+import { acceptPhrase, configureBucket, shownKey, syncState } from "./syncpanel.mjs";
 import { ACCESS, SECRET, Weed } from "./weed.mjs";
 
 const BUCKET = "aura-e2e-encrypted";
@@ -50,7 +50,7 @@ describe("end-to-end encrypted sync", () => {
 
     await eventually(async () => (await syncState(b))?.state === "synced", { what: "first sync", timeout: 60000 });
     await eventually(() => b.execute(() => /Encrypted end to end/.test(document.querySelector('[data-testid="sync-encrypt-row"]').textContent)), { what: "the panel says encrypted" });
-    const key = await b.execute(() => [...document.querySelectorAll('[data-testid="sync-state"] .hint')].map((e) => e.textContent).find((t) => t.startsWith("Project key: "))?.slice(13));
+    const key = await shownKey(b);
     assert.ok(key);
 
     // Another machine (the aura-sync binary, no key): refused as encrypted, nothing written.
@@ -75,5 +75,57 @@ describe("end-to-end encrypted sync", () => {
     for (const f of ["aura.sqlite3", "aura.sqlite3-wal", "logs/aura.log"].filter((f) => fs.existsSync(path.join(data, f)))) {
       assert.ok(!fs.readFileSync(path.join(data, f)).includes(needle), `the phrase is not in ${f}`);
     }
+  });
+});
+
+describe("converting a project synced in plaintext", () => {
+  let app;
+  const weed = new Weed();
+  const dirs = makeSandboxDirs({ "algorithm.py": SECRET_CODE });
+  before(async () => {
+    await weed.start();
+    app = await startReady(dirs);
+  });
+  after(async () => {
+    await app?.stop();
+    weed.stop();
+  });
+
+  test("ticked while syncing: history converted, a new phrase on offer, the old place refused", async () => {
+    const b = app.browser;
+    await configureBucket(b, weed, `${BUCKET}-convert`);
+    await (await b.$('[data-testid="sync-encrypt"]')).click();
+    await (await b.$('[data-testid="sync-enabled"]')).click();
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "plaintext sync", timeout: 60000 });
+    await eventually(() => b.execute(() => /Not encrypted: tick/.test(document.querySelector('[data-testid="sync-encrypt-row"]').textContent)), { what: "conversion offered" });
+    const plainKey = await shownKey(b);
+    assert.ok(plainKey && !plainKey.startsWith("e-"), plainKey);
+
+    // Ticked: asked first, then the history is stored again sealed and the phrase shown once.
+    await (await b.$('[data-testid="sync-encrypt"]')).click();
+    await (await (await b.$('[data-testid="confirm"]')).$("button=Encrypt")).click();
+    const words = await acceptPhrase(b);
+    assert.equal(words.length, 24);
+    await eventually(() => b.execute(() => /Encrypted end to end/.test(document.querySelector('[data-testid="sync-encrypt-row"]').textContent)), { what: "the panel says encrypted" });
+    await eventually(async () => (await shownKey(b))?.startsWith("e-"), { what: "the new place" });
+
+    // The old place answers that the project moved and is encrypted; nothing restored from it
+    // without the phrase.
+    const elsewhere = path.join(dirs.base, "elsewhere");
+    const cli = spawnSync(path.join(path.dirname(APP), "aura-sync"), ["restore", plainKey, elsewhere], {
+      env: { ...process.env, AURA_S3_ENDPOINT: weed.endpoint, AURA_S3_BUCKET: `${BUCKET}-convert`, AURA_S3_ACCESS_KEY_ID: ACCESS, AURA_S3_SECRET_ACCESS_KEY: SECRET },
+      encoding: "utf8",
+    });
+    assert.notEqual(cli.status, 0);
+    assert.match(cli.stderr, /end-to-end encrypted/, cli.stderr);
+    assert.ok(!fs.existsSync(path.join(elsewhere, "algorithm.py")));
+
+    // A new phrase: different words, shown once.
+    await (await b.$('[data-testid="sync-new-phrase"]')).click();
+    await (await (await b.$('[data-testid="confirm"]')).$("button=New phrase")).click();
+    const again = await acceptPhrase(b);
+    assert.equal(again.length, 24);
+    assert.notDeepEqual(again, words);
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "still synced", timeout: 60000 });
   });
 });

@@ -42,3 +42,20 @@ export async function configureBucket(b, weed, bucket) {
   await (await b.$('[data-testid="sync-save-settings"]')).click();
   await eventually(async () => (await (await b.$('[data-testid="sync-test-result"]')).getText()) === "Saved.", { what: "settings saved" });
 }
+
+/** Reads the recovery phrase the window shows, ticks "written down" and continues; returns
+ * the 24 words. */
+export async function acceptPhrase(b) {
+  const box = await b.$('[data-testid="recovery-phrase"]');
+  await box.waitForDisplayed({ timeout: 60000 });
+  const words = await b.execute(() => [...document.querySelectorAll('[data-testid="recovery-words"] li')].map((li) => li.textContent));
+  await (await b.$('[data-testid="recovery-written"]')).click();
+  await (await b.$('[data-testid="recovery-continue"]')).click();
+  await box.waitForExist({ reverse: true, timeout: 10000 });
+  return words;
+}
+
+/** The project key the sync panel shows. */
+export async function shownKey(b) {
+  return b.execute(() => [...document.querySelectorAll('[data-testid="sync-state"] .hint')].map((e) => e.textContent).find((t) => t.startsWith("Project key: "))?.slice(13));
+}

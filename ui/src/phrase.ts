@@ -1,11 +1,13 @@
 // The recovery phrase of an end-to-end encrypted project: shown once when encryption is set up
-// (numbered words, and Continue only once the user says it is written down), and asked for when
-// such a project is restored. The phrase is never kept in the page after its dialog closes.
+// (numbered words, and Continue only once the user says it is written down) or changed, and
+// asked for when such a project is restored or was made encrypted on another machine. The phrase is never kept in the page after its dialog closes.
 import { h } from "./dom";
 import { openDialog } from "./modal";
 
-/** Shows `phrase` until the user confirms it is written down. */
-export function showPhrase(phrase: string): Promise<void> {
+const NEW_PROJECT = "This project is now encrypted end to end: the bucket holds only ciphertext. These 24 words are the only way to restore it on another machine or after losing this one. Write them down and keep them safe — Aura keeps them nowhere, and no one can recover them for you.";
+
+/** Shows `phrase` until the user confirms it is written down; `intro` says what it is for. */
+export function showPhrase(phrase: string, intro = NEW_PROJECT): Promise<void> {
   return new Promise((resolve) => {
     const words = phrase.split(" ");
     const list = h("ol", { class: "phrase-words", "data-testid": "recovery-words" }, ...words.map((w) => h("li", {}, w)));
@@ -14,7 +16,7 @@ export function showPhrase(phrase: string): Promise<void> {
     tick.addEventListener("change", () => { go.disabled = !tick.checked; });
     const box = h("div", { class: "modal phrase-box", role: "dialog", "data-testid": "recovery-phrase" },
       h("h3", {}, "Your recovery phrase"),
-      h("p", {}, "This project is now encrypted end to end: the bucket holds only ciphertext. These 24 words are the only way to restore it on another machine or after losing this one. Write them down and keep them safe — Aura keeps them nowhere, and no one can recover them for you."),
+      h("p", {}, intro),
       list,
       h("label", { class: "sb-check" }, tick, " I have written the 24 words down"),
       h("div", { class: "modal-buttons" }, go));
@@ -31,11 +33,12 @@ export function showPhrase(phrase: string): Promise<void> {
   });
 }
 
-/** Asks for an encrypted project's recovery phrase; `why` says what went wrong last time. */
-export function askPhrase(project: string, why?: string): Promise<string | null> {
+/** Asks for an encrypted project's recovery phrase; `why` says what went wrong last time,
+ * `action` names the button. */
+export function askPhrase(project: string, why?: string, action = "Restore"): Promise<string | null> {
   return new Promise((resolve) => {
     const input = h("textarea", { class: "modal-input phrase-input", rows: 3, spellcheck: "false", "aria-label": "recovery phrase", "data-testid": "recovery-input" });
-    const ok = h("button", { class: "primary", type: "submit" }, "Restore");
+    const ok = h("button", { class: "primary", type: "submit", "data-testid": "recovery-submit" }, action);
     const cancel = h("button", { type: "button" }, "Cancel");
     const form = h("form", { class: "modal", "data-testid": "recovery-ask" },
       h("h3", {}, `Recovery phrase of ${project}`),

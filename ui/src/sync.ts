@@ -26,6 +26,10 @@ export class SyncPanel {
   private encrypt = h("input", { type: "checkbox", "data-testid": "sync-encrypt", checked: true });
   private encryptLabel = h("span", {}, " Encrypt end to end (the bucket holds only ciphertext)");
   private encrypted = false;
+  private syncing = false;
+  private newPhrase = h("button", { "data-testid": "sync-new-phrase", hidden: true, title: "Wrap this project's key with a new recovery phrase; the old phrase stops opening it" }, "New recovery phrase…");
+  /** The project key in the bucket, for the phrase dialog's title. */
+  private key = "";
   private conflict = h("div", { class: "sync-conflict", "data-testid": "sync-conflict", hidden: true });
   private events = h("div", { class: "sync-events", "data-testid": "sync-events" });
   private skipped = h("div", { class: "sb-section", "data-testid": "sync-skipped", hidden: true });
@@ -45,6 +49,8 @@ export class SyncPanel {
   constructor(private host: HTMLElement, private onStatus: (s: SyncStatus) => void, private activeFile: () => string | null,
     private openProject: (root: string) => Promise<void>) {
     this.enabled.addEventListener("change", () => void this.toggle());
+    this.encrypt.addEventListener("change", () => void this.convert());
+    this.newPhrase.addEventListener("click", () => void this.changePhrase());
     const now = h("button", { "data-testid": "sync-now" }, "Sync now");
     now.addEventListener("click", () => api.syncNow().catch((e) => toast(asIpcError(e).message, "error")));
     const hist = h("button", {}, "Show history");
@@ -63,7 +69,7 @@ export class SyncPanel {
     // (an offline message, a retry), and must not move what is about to be clicked.
     host.append(
       h("label", { class: "sb-check" }, this.enabled, " Sync this project to the bucket"),
-      h("label", { class: "sb-check", "data-testid": "sync-encrypt-row" }, this.encrypt, this.encryptLabel),
+      h("div", { class: "sb-row" }, h("label", { class: "sb-check", "data-testid": "sync-encrypt-row" }, this.encrypt, this.encryptLabel), this.newPhrase),
       h("div", { class: "sb-buttons" }, now, hist, fileHist),
       this.header,
       this.conflict,
@@ -87,10 +93,17 @@ export class SyncPanel {
   /** A status from the core (pushed, or asked for). */
   setStatus(s: SyncStatus): void {
     this.onStatus(s);
+    this.key = s.key ?? "";
+    let unlock: HTMLElement | null = null;
+    if (s.phrase_needed) {
+      unlock = h("button", { class: "primary", "data-testid": "sync-enter-phrase" }, "Enter recovery phrase…");
+      unlock.addEventListener("click", () => void this.enterPhrase());
+    }
     this.header.replaceChildren(
       h("div", { class: `sync-word sync-${s.state}`, "data-state": s.state }, syncLabel(s)),
       ...[s.message, s.key ? `Project key: ${s.key}` : null, s.snapshot ? `At snapshot ${s.snapshot}` : null]
         .filter((t): t is string => !!t).map((t) => h("div", { class: "hint" }, t)),
+      ...(unlock ? [unlock] : []),
     );
     this.header.dataset.state = s.state;
     this.header.dataset.pending = String(s.pending);
@@ -175,16 +188,18 @@ export class SyncPanel {
     }
   }
 
-  /** Encrypted: said, and fixed. Syncing in plaintext: converting is not offered yet. */
+  /** Encrypted: said, with a new phrase on offer. Syncing in plaintext: ticking converts. */
   private showEncryption(enabled: boolean, encrypted: boolean): void {
     this.encrypted = encrypted;
-    this.encrypt.disabled = encrypted || enabled;
+    this.syncing = enabled;
+    this.encrypt.disabled = encrypted;
+    this.newPhrase.hidden = !encrypted;
     if (encrypted) this.encrypt.checked = true;
     else if (enabled) this.encrypt.checked = false;
     this.encryptLabel.textContent = encrypted
       ? " Encrypted end to end: the bucket holds only ciphertext"
       : enabled
-        ? " Not encrypted (converting a synced project is not available yet)"
+        ? " Not encrypted: tick to encrypt it, history included"
         : " Encrypt end to end (the bucket holds only ciphertext)";
   }
 
@@ -204,6 +219,64 @@ export class SyncPanel {
     }
   }
 
+  /** Ticked while syncing in plaintext: the project and its history are converted. */
+  private async convert(): Promise<void> {
+    if (!this.syncing || this.encrypted || !this.encrypt.checked) return;
+    const go = "Encrypt";
+    const choice = await confirmChoice("Encrypt this project end to end?",
+      "Its whole history is stored again, encrypted, under a new name in the bucket, and the plaintext copy is deleted. Other machines syncing it will ask for the recovery phrase shown next.",
+      [go, "Cancel"]);
+    if (choice !== go) {
+      this.encrypt.checked = false;
+      return;
+    }
+    this.encrypt.disabled = true;
+    this.encryptLabel.textContent = " Encrypting the history…";
+    try {
+      const phrase = await api.syncEncrypt();
+      await showPhrase(phrase);
+      this.showEncryption(true, true);
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+      this.showEncryption(true, false);
+    }
+  }
+
+  /** A new recovery phrase for an encrypted project (the old one stops opening it). */
+  private async changePhrase(): Promise<void> {
+    const go = "New phrase";
+    const choice = await confirmChoice("A new recovery phrase?",
+      "The current phrase will no longer open this project. Machines that already have its key keep syncing.",
+      [go, "Cancel"]);
+    if (choice !== go) return;
+    try {
+      const phrase = await api.syncChangePhrase();
+      await showPhrase(phrase, "Your new recovery phrase: the old one no longer opens this project. Write these 24 words down and keep them safe — Aura keeps them nowhere.");
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
+  }
+
+  /** The project was made encrypted on another machine: its phrase unlocks it here. */
+  private async enterPhrase(): Promise<void> {
+    let why: string | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const phrase = await askPhrase(this.key || "this project", why, "Unlock");
+      if (phrase === null) return;
+      try {
+        await api.syncEnterPhrase(phrase);
+        toast("Unlocked: this project syncs encrypted from here too.");
+        await this.refresh();
+        return;
+      } catch (e) {
+        const err = asIpcError(e);
+        if (err.kind === "offline") return void toast(err.message, "error");
+        why = err.message;
+      }
+    }
+    toast(why ?? "The recovery phrase was not accepted.", "error");
+  }
+
   private async toggle(): Promise<void> {
     const on = this.enabled.checked;
     if (on && this.encrypt.checked && !this.encrypted && !(await this.setUpEncryption())) {
@@ -219,6 +292,7 @@ export class SyncPanel {
     }
     try {
       await api.syncEnable(on);
+      this.showEncryption(on, this.encrypted);
     } catch (e) {
       this.enabled.checked = !on;
       toast(asIpcError(e).message, "error");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { syncLabel } from "./synclabel";
 import type { SyncStatus } from "./ipc";
 
-const base: SyncStatus = { state: "synced", pending: 0, failing: 0, message: null, snapshot: null, conflict: null, key: null, progress: null };
+const base: SyncStatus = { state: "synced", pending: 0, failing: 0, message: null, snapshot: null, conflict: null, key: null, progress: null, phrase_needed: false };
 
 describe("syncLabel", () => {
   it("says synced, pending N, offline with the queue, conflict", () => {

@@ -150,3 +150,116 @@ fn an_encrypted_project_syncs_ciphertext_and_restores_with_its_phrase_only() {
     svc.close();
     svc_b.close();
 }
+
+/// The bucket's objects under `prefix` (a real S3 listing).
+fn objects(rt: &tokio::runtime::Runtime, endpoint: &str, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let cfg = S3Config {
+        endpoint: endpoint.into(),
+        bucket: BUCKET.into(),
+        region: "auto".into(),
+        path_style: true,
+        max_attempts: 3,
+    };
+    let s3 = S3Store::new(cfg, &Secret::new(ACCESS_KEY), &Secret::new(SECRET_KEY));
+    rt.block_on(async {
+        let mut out = Vec::new();
+        for (k, _, _) in s3.list(prefix, None).await.unwrap().objects {
+            out.push((k.clone(), s3.get(&k).await.unwrap().unwrap().body.to_vec()));
+        }
+        out
+    })
+}
+
+#[test]
+fn a_synced_plaintext_project_is_converted_with_its_history_and_other_machines_follow_with_the_phrase() {
+    let Some(w) = weed() else { return };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let proj = tempfile::tempdir().unwrap();
+    std::fs::write(proj.path().join("plan.md"), "the confidential plan, version one\n").unwrap();
+    std::fs::write(proj.path().join("big.bin"), "a file of its own;".repeat(60_000)).unwrap();
+
+    // Machine A syncs in plaintext: two passes of history.
+    let (_a, store, secrets, svc) = machine(&rt, &w.endpoint());
+    let root = ProjectRoot::open(proj.path()).unwrap();
+    let id = store.touch_project(&root.path().display().to_string(), "convert-me").unwrap().id;
+    svc.open_project(id, root.clone());
+    svc.set_enabled(true).unwrap();
+    let synced = |svc: &SyncService| {
+        let s = svc.status();
+        s.state == SyncState::Synced && s.pending == 0 && s.snapshot.is_some()
+    };
+    wait_for("the first pass", 30, || synced(&svc));
+    std::fs::write(proj.path().join("plan.md"), "the confidential plan, version two\n").unwrap();
+    svc.hint(&["plan.md".as_bytes().to_vec()]);
+    wait_for("the second pass", 30, || synced(&svc) && rt.block_on(svc.snapshots(10)).unwrap().len() == 2);
+    let plain_key = store.sync_key(id).unwrap();
+    assert!(plain_key.starts_with("convert-me-"));
+
+    // Machine B restored it in plaintext and syncs it too.
+    let (_b, store_b, secrets_b, svc_b) = machine(&rt, &w.endpoint());
+    let out = tempfile::tempdir().unwrap();
+    let root_b = rt.block_on(svc_b.restore_project(&plain_key, None, &out.path().join("b"), None)).unwrap();
+    let id_b = store_b.touch_project(&root_b.path().display().to_string(), "b").unwrap().id;
+    svc_b.open_project(id_b, root_b.clone());
+
+    // A converts: a new place with a name that says nothing, the whole history, sealed.
+    let phrase = rt.block_on(svc.encrypt_project(id)).unwrap();
+    let key = store.sync_key(id).unwrap();
+    assert!(key.starts_with("e-") && !key.contains("convert"), "{key}");
+    assert!(svc.encrypted(id).unwrap());
+    let history = rt.block_on(svc.snapshots(10)).unwrap();
+    assert_eq!(history.len(), 2, "the history came along");
+    let old = history.iter().find(|s| !s.head).unwrap().id.clone();
+    rt.block_on(svc.restore_file("plan.md", &old)).unwrap();
+    assert_eq!(std::fs::read_to_string(proj.path().join("plan.md")).unwrap(), "the confidential plan, version one\n");
+    svc.hint(&["plan.md".as_bytes().to_vec()]);
+    wait_for("a pass after the conversion", 30, || synced(&svc) && rt.block_on(svc.snapshots(10)).unwrap().len() >= 3);
+    let resent: Vec<_> = svc.events().into_iter().filter(|e| e.path.as_deref() == Some("big.bin")).collect();
+    assert!(resent.is_empty(), "nothing unchanged is sent again: {resent:?}");
+
+    // The old place: only the pointer; the new: no name or content.
+    let left = objects(&rt, &w.endpoint(), &format!("projects/{plain_key}/"));
+    assert_eq!(left.len(), 1, "{:?}", left.iter().map(|o| &o.0).collect::<Vec<_>>());
+    assert!(String::from_utf8_lossy(&left[0].1).contains(&key));
+    for (k, body) in objects(&rt, &w.endpoint(), &format!("projects/{key}/")) {
+        for needle in ["confidential", "plan.md", "a file of its own", "convert-me"] {
+            assert!(
+                !k.contains(needle) && !body.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{k}: {needle}"
+            );
+        }
+    }
+
+    // B's next change: it is told, nothing of it stays at the old place, and it follows with
+    // the phrase.
+    std::fs::write(root_b.path().join("from-b.txt"), "B syncs sealed now\n").unwrap();
+    svc_b.hint(&["from-b.txt".as_bytes().to_vec()]);
+    wait_for("B told", 30, || svc_b.status().phrase_needed);
+    wait_for("the old place emptied", 30, || objects(&rt, &w.endpoint(), &format!("projects/{plain_key}/")).len() == 1);
+    assert!(svc_b.status().message.unwrap_or_default().contains("converted on another machine"));
+    let wrong = aura_core::sync::crypto::RecoveryPhrase::generate();
+    assert!(matches!(rt.block_on(svc_b.enter_phrase(wrong.as_str())), Err(SyncError::Phrase(_))));
+    rt.block_on(svc_b.enter_phrase(&phrase)).unwrap();
+    assert_eq!(store_b.sync_key(id_b).unwrap(), key);
+    assert!(secrets_b.project_key(&key).unwrap().is_some());
+    // A moved on meanwhile: B keeps its version, sealed, over A's.
+    wait_for("B's pass", 30, || svc_b.status().conflict.is_some());
+    rt.block_on(svc_b.resolve(true)).unwrap();
+    wait_for("B synced", 30, || synced(&svc_b));
+
+    // A new phrase: the old one no longer opens the project, the new one does — from the old
+    // key too (Restore from cloud follows the pointer).
+    let phrase2 = rt.block_on(svc.change_phrase(id)).unwrap();
+    assert_ne!(phrase2, phrase);
+    let (_c, _, _, svc_c) = machine(&rt, &w.endpoint());
+    let e = rt.block_on(svc_c.restore_project(&plain_key, None, &out.path().join("c"), Some(&phrase))).unwrap_err();
+    assert!(matches!(&e, SyncError::Phrase(m) if m.contains("does not open")), "{e:?}");
+    let root_c = rt.block_on(svc_c.restore_project(&plain_key, None, &out.path().join("c"), Some(&phrase2))).unwrap();
+    let read = |p: &str| std::fs::read_to_string(root_c.path().join(p)).unwrap();
+    assert_eq!(read("from-b.txt"), "B syncs sealed now\n");
+    assert_eq!(read("big.bin"), "a file of its own;".repeat(60_000));
+    assert_eq!(read("plan.md"), "the confidential plan, version two\n");
+    assert!(secrets.project_key(&key).unwrap().is_some());
+    svc.close();
+    svc_b.close();
+}

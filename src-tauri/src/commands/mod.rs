@@ -92,6 +92,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::sync_enable,
         sync::sync_now,
         sync::sync_encrypt,
+        sync::sync_change_phrase,
+        sync::sync_enter_phrase,
         sync::sync_events,
         sync::sync_resolve,
         sync::sync_snapshots,

@@ -72,12 +72,27 @@ pub async fn sync_enable(app: tauri::AppHandle, on: bool) -> IpcResult<()> {
     super::off_main(app, move |s| Ok(s.sync.set_enabled(on)?)).await
 }
 
-/// Makes the open project end-to-end encrypted before its first pass; returns its recovery
-/// phrase, to be shown once (it is kept nowhere else).
+/// Makes the open project end-to-end encrypted (converting what it synced in plaintext,
+/// history included); returns its recovery phrase, to be shown once (it is kept nowhere else).
 #[tauri::command]
 pub async fn sync_encrypt(state: State<'_, AppState>) -> IpcResult<String> {
     let id = state.project()?.record.id;
     Ok(state.sync.encrypt_project(id).await?)
+}
+
+/// A new recovery phrase for the open, encrypted project (the old one stops opening it);
+/// returns it, to be shown once.
+#[tauri::command]
+pub async fn sync_change_phrase(state: State<'_, AppState>) -> IpcResult<String> {
+    let id = state.project()?.record.id;
+    Ok(state.sync.change_phrase(id).await?)
+}
+
+/// The recovery phrase of the open project, typed on a machine without its key (it was made
+/// encrypted, or converted, elsewhere).
+#[tauri::command]
+pub async fn sync_enter_phrase(state: State<'_, AppState>, phrase: String) -> IpcResult<()> {
+    Ok(state.sync.enter_phrase(&phrase).await?)
 }
 
 #[tauri::command]

@@ -18,4 +18,9 @@ key: string | null,
 /**
  * While a pass sends files: (files done, files in this pass).
  */
-progress: [number, number] | null, };
+progress: [number, number] | null, 
+/**
+ * The project is end-to-end encrypted and this machine needs its recovery phrase (it was
+ * made encrypted, or converted, on another machine).
+ */
+phrase_needed: boolean, };

@@ -109,6 +109,8 @@ export const commands = (call: Call) => ({
   syncEnable: (on: boolean) => call<void>("sync_enable", { on }),
   syncNow: () => call<void>("sync_now"),
   syncEncrypt: () => call<string>("sync_encrypt"),
+  syncChangePhrase: () => call<string>("sync_change_phrase"),
+  syncEnterPhrase: (phrase: string) => call<void>("sync_enter_phrase", { phrase }),
   syncEvents: () => call<SyncEvent[]>("sync_events"),
   syncResolve: (keepMine: boolean) => call<void>("sync_resolve", { keepMine }),
   syncSnapshots: () => call<SnapshotInfo[]>("sync_snapshots"),

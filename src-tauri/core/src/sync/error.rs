@@ -28,12 +28,15 @@ pub enum SyncError {
     Off(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("this project is end-to-end encrypted and this machine does not have its key: restore it with its recovery phrase (Restore from cloud)")]
+    #[error("this project is end-to-end encrypted and this machine does not have its key: enter its recovery phrase")]
     Locked,
     #[error("this project is end-to-end encrypted: enter its recovery phrase")]
     PhraseNeeded,
     #[error("{0}")]
     Phrase(String),
+    /// The project was made end-to-end encrypted on another machine and now lives at `to`.
+    #[error("this project is now end-to-end encrypted (it was converted on another machine): enter its recovery phrase to go on syncing")]
+    Moved { to: String },
 }
 
 impl UserFacing for SyncError {
@@ -50,7 +53,7 @@ impl UserFacing for SyncError {
             Self::Off(_) => ErrorKind::SyncOff,
             Self::Invalid(_) | Self::Phrase(_) => ErrorKind::Invalid,
             Self::Locked => ErrorKind::Refused,
-            Self::PhraseNeeded => ErrorKind::PhraseNeeded,
+            Self::PhraseNeeded | Self::Moved { .. } => ErrorKind::PhraseNeeded,
         }
     }
 }

@@ -72,10 +72,15 @@ mod b64list {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Head {
+    #[serde(default)]
     pub snapshot: String,
     /// Counts up with every move (encrypted projects), so an older HEAD put back is known.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub seq: u64,
+    /// Left in a project's old place when it moved (made end-to-end encrypted): the key of
+    /// where it is now. Such a HEAD names no snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -11,6 +11,7 @@
 
 mod large;
 mod memory;
+mod moving;
 mod packs;
 mod project;
 mod s3;

@@ -191,6 +191,9 @@ impl Bucket {
             None => o.body.to_vec(),
         };
         let head: Head = serde_json::from_slice(&body).map_err(|e| corrupt(e.to_string()))?;
+        if let Some(to) = head.moved {
+            return Err(SyncError::Moved { to });
+        }
         if self.cipher.is_some() {
             let floor = self.head_floor();
             if head.seq < floor {
@@ -238,7 +241,8 @@ impl Bucket {
             }
             None => 0,
         };
-        let head = serde_json::to_vec(&Head { snapshot: id.to_string(), seq }).expect("a string serializes");
+        let head =
+            serde_json::to_vec(&Head { snapshot: id.to_string(), seq, moved: None }).expect("a string serializes");
         let head = match &self.cipher {
             Some(c) => c.seal(&self.head_aad(), &head),
             None => head,

@@ -17,6 +17,7 @@
 //! is in `sync::state`. [`ProjectSync`] names the project an operation works on.
 
 mod adopt;
+mod convert;
 mod history;
 mod packer;
 pub(crate) mod plan;
@@ -24,6 +25,7 @@ mod push;
 mod restore;
 
 pub use adopt::*;
+pub use convert::*;
 pub use history::*;
 pub use push::*;
 pub use restore::*;

@@ -21,6 +21,8 @@ use super::settings::BucketSettings;
 use crate::paths::ProjectRoot;
 use crate::secrets::{SecretName, Secrets};
 use crate::store::{now_ms, Store};
+use encryption::delete_left;
+mod encryption;
 mod status;
 mod worker;
 
@@ -208,12 +210,18 @@ impl SyncService {
                 conflict: None,
                 key: Some(key),
                 progress: None,
+                phrase_needed: false,
             }),
             events: Mutex::new(VecDeque::new()),
             stopped: AtomicBool::new(false),
             now: AtomicBool::new(false),
         });
-        let worker = Worker { a: a.clone(), store: self.store.clone(), on_status: self.on_status.clone() };
+        let worker = Worker {
+            a: a.clone(),
+            store: self.store.clone(),
+            on_status: self.on_status.clone(),
+            left: self.plaintext_left(project_id),
+        };
         self.runtime.spawn(worker.run());
         Ok(a)
     }
@@ -453,62 +461,12 @@ impl SyncService {
     }
 
     pub async fn cloud_snapshots(&self, key: &str, limit: usize) -> Result<Vec<SnapshotInfo>, SyncError> {
-        let (t, _) = make_target(&self.store, &self.secrets, &valid_key(key)?)?;
+        let key = self.follow_moves(key).await?;
+        let (t, _) = make_target(&self.store, &self.secrets, &key)?;
         if t.cipher().is_none() && t.wrapped_key().await?.is_some() {
             return Err(SyncError::PhraseNeeded);
         }
         snapshot_list(&t, limit).await
-    }
-
-    /// Whether project `project_id` syncs end-to-end encrypted (this machine holds its key).
-    pub fn encrypted(&self, project_id: i64) -> Result<bool, SyncError> {
-        let key = self.store.sync_key(project_id)?;
-        Ok(self.secrets.project_key(&key).map_err(|e| SyncError::Invalid(e.to_string()))?.is_some())
-    }
-
-    /// Makes project `project_id` end-to-end encrypted before anything of it is in the bucket:
-    /// a new project key, kept in the keychain and, wrapped by a new recovery phrase, in the
-    /// bucket. Returns the phrase, to be shown once. (A project with snapshots in the bucket
-    /// would have to be converted, which is not done yet.)
-    pub async fn encrypt_project(&self, project_id: i64) -> Result<String, SyncError> {
-        let key = self.store.sync_key(project_id)?;
-        let (t, _) = make_target(&self.store, &self.secrets, &key)?;
-        if t.cipher().is_some() || t.wrapped_key().await?.is_some() {
-            return Err(SyncError::Invalid("this project is end-to-end encrypted already".into()));
-        }
-        if t.head().await?.is_some() {
-            return Err(SyncError::Invalid(
-                "this project already has plaintext snapshots in the bucket; converting them is not available yet"
-                    .into(),
-            ));
-        }
-        let (project_key, phrase) = (ProjectKey::generate(), RecoveryPhrase::generate());
-        let wrapped = WrappedKey::wrap(&project_key, phrase.as_str(), KdfParams::DEFAULT)
-            .map_err(|e| SyncError::Phrase(e.to_string()))?;
-        self.secrets.set_project_key(&key, &project_key.to_text()).map_err(|e| SyncError::Invalid(e.to_string()))?;
-        t.put_wrapped_key(&wrapped).await?;
-        self.restart();
-        Ok(phrase.as_str().to_string())
-    }
-
-    /// An encrypted project's key from its recovery phrase, kept in this machine's keychain;
-    /// nothing for a plaintext project. A missing or wrong phrase is refused before anything
-    /// of the project is read.
-    async fn unlock(&self, key: &str, phrase: Option<&str>) -> Result<(), SyncError> {
-        let (t, _) = make_target(&self.store, &self.secrets, key)?;
-        if t.cipher().is_some() {
-            return Ok(());
-        }
-        let Some(wrapped) = t.wrapped_key().await? else { return Ok(()) };
-        let phrase = phrase.filter(|p| !p.trim().is_empty()).ok_or(SyncError::PhraseNeeded)?;
-        let unwrapped = tokio::task::spawn_blocking({
-            let phrase = phrase.to_string();
-            move || wrapped.unwrap(&phrase)
-        })
-        .await
-        .map_err(|e| SyncError::Invalid(e.to_string()))?;
-        let project_key = unwrapped.map_err(|e| SyncError::Phrase(e.to_string()))?;
-        self.secrets.set_project_key(key, &project_key.to_text()).map_err(|e| SyncError::Invalid(e.to_string()))
     }
 
     /// Restores project `key` (snapshot `id`, HEAD by default) into `dest`, which must be an
@@ -521,7 +479,7 @@ impl SyncService {
         dest: &std::path::Path,
         phrase: Option<&str>,
     ) -> Result<ProjectRoot, SyncError> {
-        let key = valid_key(key)?;
+        let key = self.follow_moves(key).await?;
         self.unlock(&key, phrase).await?;
         if dest.exists() {
             let empty = std::fs::read_dir(dest).map(|mut d| d.next().is_none()).unwrap_or(false);

@@ -48,6 +48,9 @@ pub struct SyncStatus {
     /// While a pass sends files: (files done, files in this pass).
     #[ts(type = "[number, number] | null")]
     pub progress: Option<(u64, u64)>,
+    /// The project is end-to-end encrypted and this machine needs its recovery phrase (it was
+    /// made encrypted, or converted, on another machine).
+    pub phrase_needed: bool,
 }
 
 impl SyncStatus {
@@ -61,6 +64,7 @@ impl SyncStatus {
             conflict: None,
             key: None,
             progress: None,
+            phrase_needed: false,
         }
     }
 }

@@ -49,6 +49,8 @@ pub(super) struct Worker {
     pub(super) a: Arc<Active>,
     pub(super) store: Arc<Store>,
     pub(super) on_status: StatusFn,
+    /// The plaintext place the project moved from, still to be emptied.
+    pub(super) left: Option<crate::sync::bucket::Bucket>,
 }
 
 impl Worker {
@@ -92,6 +94,10 @@ impl Worker {
 
     pub(super) async fn run(self) {
         let a = self.a.clone();
+        if let Some(old) = &self.left {
+            super::delete_left(&self.store, old, a.project_id).await;
+        }
+        self.check_place().await;
         self.full_scan().await;
         let mut backoff = Duration::ZERO;
         loop {
@@ -135,6 +141,10 @@ impl Worker {
     async fn pass(&self, backoff: Duration) -> Duration {
         let a = &self.a;
         let _g = a.pass.lock().await;
+        // Stopped while waiting (a conversion moved the project): nothing goes to the old place.
+        if a.stopped.load(Ordering::SeqCst) {
+            return Duration::ZERO;
+        }
         if self.store.journal_count(a.project_id).unwrap_or(0) == 0 {
             self.publish(|s| {
                 if s.state != SyncState::Offline || backoff.is_zero() {
@@ -163,7 +173,33 @@ impl Worker {
                 self.conflict(remote).await;
                 Duration::ZERO
             }
+            Err(e @ SyncError::Moved { .. }) => {
+                // The project was converted elsewhere: what this pass stored at its old,
+                // plaintext place is deleted at once (the changes stay queued for the new one).
+                if let Err(d) = a.target.delete_all_but_head().await {
+                    tracing::warn!(error = %d, "a pass's plaintext objects at a moved project's place are left");
+                }
+                self.failed(&e, backoff)
+            }
             Err(e) => self.failed(&e, backoff),
+        }
+    }
+
+    /// Says at once, not at the next save, when the project cannot be synced from here
+    /// without its recovery phrase (encrypted, or converted and moved, on another machine).
+    async fn check_place(&self) {
+        let t = &self.a.target;
+        let r = match t.check_unlocked().await {
+            Ok(()) if t.cipher().is_none() => t.moved_to().await.map(|_| ()),
+            other => other,
+        };
+        if let Err(e @ (SyncError::Locked | SyncError::Moved { .. })) = r {
+            push_event(&self.a, SyncEventKind::Error, None, e.to_string());
+            self.publish(|s| {
+                s.state = SyncState::Error;
+                s.message = Some(e.to_string());
+                s.phrase_needed = true;
+            });
         }
     }
 
@@ -173,6 +209,7 @@ impl Worker {
         let more = self.store.journal_count(self.a.project_id).unwrap_or(0) > 0;
         self.publish(|s| {
             s.state = if more { SyncState::Pending } else { SyncState::Synced };
+            s.phrase_needed = false;
             s.message = report.errors.first().map(|(p, e)| format!("{}: {e}", lossy(p)));
             if report.snapshot.is_some() {
                 s.snapshot = report.snapshot.clone();
@@ -223,6 +260,7 @@ impl Worker {
         self.publish(|s| {
             s.state = if offline { SyncState::Offline } else { SyncState::Error };
             s.message = Some(msg);
+            s.phrase_needed = matches!(e, SyncError::Locked | SyncError::Moved { .. });
         });
         next
     }
