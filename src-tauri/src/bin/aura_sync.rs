@@ -12,6 +12,10 @@
 //!                                              --db, DEST becomes a project that pushes on
 //!                                              top of it (another machine)
 //! aura-sync projects | snapshots KEY | gc KEY
+//! aura-sync encrypt KEY NEWKEY                 convert plaintext project KEY, history included,
+//!                                              into NEWKEY sealed with AURA_SYNC_PROJECT_KEY;
+//!                                              KEY is left as a pointer (run it again after an
+//!                                              interruption: it goes on where it stopped)
 //! ```
 //! Each command prints one JSON line; errors go to stderr with exit status 1.
 
@@ -29,6 +33,11 @@ fn env(name: &str) -> Result<String, String> {
 }
 
 fn target(key: &str) -> Result<(Bucket, PushOptions), String> {
+    target_sealed(key, true)
+}
+
+/// The project at `key`; sealed with AURA_SYNC_PROJECT_KEY when it is set and `sealed`.
+fn target_sealed(key: &str, sealed: bool) -> Result<(Bucket, PushOptions), String> {
     let cfg = S3Config {
         endpoint: env("AURA_S3_ENDPOINT")?,
         bucket: env("AURA_S3_BUCKET")?,
@@ -44,12 +53,12 @@ fn target(key: &str) -> Result<(Bucket, PushOptions), String> {
     }
     let bucket = Bucket::new(std::sync::Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key));
     match std::env::var("AURA_SYNC_PROJECT_KEY") {
-        Ok(text) => {
+        Ok(text) if sealed => {
             let k = aura_core::sync::crypto::ProjectKey::from_text(&text)
                 .ok_or("AURA_SYNC_PROJECT_KEY must be 32 bytes in base64")?;
             Ok((bucket.sealed_with(k.cipher()), opts))
         }
-        Err(_) => Ok((bucket, opts)),
+        _ => Ok((bucket, opts)),
     }
 }
 
@@ -96,7 +105,8 @@ async fn run(mut args: Vec<String>) -> Result<serde_json::Value, String> {
                 "bytes_freed": r.bytes_freed,
             }))
         }
-        _ => Err("usage: aura-sync push DIR [--db FILE] [--key KEY] | restore KEY DEST [--snapshot ID] | projects | snapshots KEY | gc KEY".into()),
+        ["encrypt", key, new_key] => encrypt(key, new_key).await,
+        _ => Err("usage: aura-sync push DIR [--db FILE] [--key KEY] | restore KEY DEST [--snapshot ID] | projects | snapshots KEY | gc KEY | encrypt KEY NEWKEY".into()),
     }
 }
 
@@ -150,6 +160,22 @@ async fn push(dir: &str, db: &std::path::Path, key: Option<&str>) -> Result<serd
         "scan_ms": scanned_ms,
         "total_ms": started.elapsed().as_millis(),
     }))
+}
+
+/// `encrypt KEY NEWKEY`: converts a plaintext project (see `engine::convert_history`), then
+/// empties its old place but for the pointer. Progress goes to stderr, one line per snapshot.
+async fn encrypt(key: &str, new_key: &str) -> Result<serde_json::Value, String> {
+    if std::env::var("AURA_SYNC_PROJECT_KEY").is_err() {
+        return Err("set AURA_SYNC_PROJECT_KEY to the new project key".into());
+    }
+    let (from, opts) = target_sealed(key, false)?;
+    let (to, _) = target(new_key)?;
+    let progress = |done: usize, total: usize| eprintln!("carried {done}/{total}");
+    let (head, _) = engine::convert_history(&from, &to, new_key, &opts, &progress).await.map_err(|e| s(&e))?;
+    let deleted = from.delete_all_but_head().await.map_err(|e| s(&e))?;
+    Ok(
+        json!({"head": head, "snapshots": to.list_snapshots().await.map_err(|e| s(&e))?.len(), "plaintext_deleted": deleted}),
+    )
 }
 
 /// `restore KEY DEST`: writes a snapshot into an empty folder; with `--db`, the folder becomes

@@ -35,7 +35,15 @@ pub async fn convert_history(
 ) -> Result<(String, String), SyncError> {
     let mut placed = Placed::new();
     loop {
-        let (head, etag) = from.head().await?.ok_or(SyncError::Refused("the project has no HEAD to convert".into()))?;
+        let (head, etag) = match from.head().await {
+            Ok(Some(h)) => h,
+            Ok(None) => return Err(SyncError::Refused("the project has no HEAD to convert".into())),
+            // Done already (cut short after the swap): the new place is the project.
+            Err(SyncError::Moved { to: there }) if there == to_key => {
+                return to.head().await?.ok_or_else(|| SyncError::Missing { key: format!("{to_key}/HEAD") });
+            }
+            Err(e) => return Err(e),
+        };
         let carried: HashSet<String> = to.list_snapshots().await?.into_iter().collect();
         if placed.is_empty() {
             if let Some(last) = carried.iter().max() {
@@ -89,21 +97,44 @@ async fn carry(from: &Bucket, to: &Bucket, id: &str, opts: &PushOptions, placed:
         }
     }
     let (few, large): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|w| w.2 < opts.multipart_threshold);
-    let mut read = futures::stream::iter(few.into_iter().map(|(hash, place, _)| async move {
-        let data = from.get_blob_at(&hash, place.as_ref()).await?;
-        Ok::<_, SyncError>((hash, data))
-    }))
-    .buffer_unordered(opts.concurrency.clamp(1, 16));
-    while let Some((hash, data)) = read.try_next().await? {
-        if data.len() as u64 <= PACK_MAX_BLOB {
-            let h =
-                unhex(&hash).ok_or_else(|| SyncError::Corrupt { key: format!("snapshots/{id}.json (hash {hash})") })?;
-            small.add(h, &data);
-            if small.full() {
-                place_pack(to, std::mem::take(&mut small), placed).await?;
+    // Packed contents are read a pack's span at a time (one request for all a snapshot needs of
+    // it), contents of their own one by one.
+    let mut by_pack: HashMap<String, Vec<(String, PackRef)>> = HashMap::new();
+    let mut own = Vec::new();
+    for (hash, place, _) in few {
+        match place {
+            Some(p) => by_pack.entry(p.id.clone()).or_default().push((hash, p)),
+            None => own.push(hash),
+        }
+    }
+    let packs = by_pack.into_values().map(|group| async move {
+        let lo = group.iter().map(|(_, p)| p.at).min().unwrap_or(0);
+        let hi = group.iter().map(|(_, p)| p.at + p.len).max().unwrap_or(0);
+        let span = from.read_pack(&group[0].1.id, lo, hi - lo).await?;
+        group
+            .iter()
+            .map(|(hash, p)| Ok((hash.clone(), from.unpack(&span, lo, p, hash)?)))
+            .collect::<Result<Vec<_>, SyncError>>()
+    });
+    let owns = own.into_iter().map(|hash| async move {
+        let data = from.get_blob_at(&hash, None).await?;
+        Ok::<_, SyncError>(vec![(hash, data)])
+    });
+    let reads: Vec<futures::future::BoxFuture<'_, Result<Vec<(String, bytes::Bytes)>, SyncError>>> =
+        packs.map(|f| Box::pin(f) as _).chain(owns.map(|f| Box::pin(f) as _)).collect();
+    let mut read = futures::stream::iter(reads).buffer_unordered(opts.concurrency.clamp(1, 16));
+    while let Some(got) = read.try_next().await? {
+        for (hash, data) in got {
+            if data.len() as u64 <= PACK_MAX_BLOB {
+                let h = unhex(&hash)
+                    .ok_or_else(|| SyncError::Corrupt { key: format!("snapshots/{id}.json (hash {hash})") })?;
+                small.add(h, &data);
+                if small.full() {
+                    place_pack(to, std::mem::take(&mut small), placed).await?;
+                }
+            } else if let Some(p) = to.put_blob(&hash, data.to_vec()).await? {
+                placed.insert(hash, p);
             }
-        } else if let Some(p) = to.put_blob(&hash, data.to_vec()).await? {
-            placed.insert(hash, p);
         }
     }
     drop(read);
