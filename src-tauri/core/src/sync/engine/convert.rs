@@ -20,6 +20,9 @@ use crate::sync::snapshot::PackRef;
 /// Where each content (by its hash) is stored in the new place.
 type Placed = HashMap<String, PackRef>;
 
+/// Contents read from the old place: (hash, bytes), a pack's span or one content of its own.
+type Read<'a> = futures::future::BoxFuture<'a, Result<Vec<(String, bytes::Bytes)>, SyncError>>;
+
 /// Snapshots carried so far, and how many there are.
 pub type ConvertProgress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
 
@@ -120,8 +123,7 @@ async fn carry(from: &Bucket, to: &Bucket, id: &str, opts: &PushOptions, placed:
         let data = from.get_blob_at(&hash, None).await?;
         Ok::<_, SyncError>(vec![(hash, data)])
     });
-    let reads: Vec<futures::future::BoxFuture<'_, Result<Vec<(String, bytes::Bytes)>, SyncError>>> =
-        packs.map(|f| Box::pin(f) as _).chain(owns.map(|f| Box::pin(f) as _)).collect();
+    let reads: Vec<Read<'_>> = packs.map(|f| Box::pin(f) as _).chain(owns.map(|f| Box::pin(f) as _)).collect();
     let mut read = futures::stream::iter(reads).buffer_unordered(opts.concurrency.clamp(1, 16));
     while let Some(got) = read.try_next().await? {
         for (hash, data) in got {
