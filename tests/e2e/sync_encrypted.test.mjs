@@ -129,3 +129,58 @@ describe("converting a project synced in plaintext", () => {
     await eventually(async () => (await syncState(b))?.state === "synced", { what: "still synced", timeout: 60000 });
   });
 });
+
+describe("a project converted on another machine", () => {
+  let app;
+  const weed = new Weed();
+  const dirs = makeSandboxDirs({ "algorithm.py": SECRET_CODE });
+  const bucket = `${BUCKET}-elsewhere`;
+  const cli = (args, extra = {}) => spawnSync(path.join(path.dirname(APP), "aura-sync"), args, {
+    env: { ...process.env, AURA_S3_ENDPOINT: weed.endpoint, AURA_S3_BUCKET: bucket, AURA_S3_ACCESS_KEY_ID: ACCESS, AURA_S3_SECRET_ACCESS_KEY: SECRET, ...extra },
+    encoding: "utf8",
+  });
+  before(async () => {
+    await weed.start();
+    app = await startReady(dirs);
+  });
+  after(async () => {
+    await app?.stop();
+    weed.stop();
+  });
+
+  test("the window stops at the next save, asks for the phrase and follows", async () => {
+    const b = app.browser;
+    await configureBucket(b, weed, bucket);
+    await (await b.$('[data-testid="sync-encrypt"]')).click();
+    await (await b.$('[data-testid="sync-enabled"]')).click();
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "plaintext sync", timeout: 60000 });
+    const plainKey = await shownKey(b);
+
+    // Another machine converts it (the aura-sync binary; it prints the new phrase).
+    const projectKey = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString("base64");
+    const conv = cli(["encrypt", plainKey, "e-elsewhere"], { AURA_SYNC_PROJECT_KEY: projectKey });
+    assert.equal(conv.status, 0, conv.stderr);
+    const phrase = JSON.parse(conv.stdout).recovery_phrase;
+    assert.equal(phrase.split(" ").length, 24);
+
+    // A save here: nothing goes to the old place, the panel asks for the phrase.
+    fs.writeFileSync(path.join(dirs.project, "later.py"), "print('after the conversion')\n");
+    const ask = await b.$('[data-testid="sync-enter-phrase"]');
+    await ask.waitForDisplayed({ timeout: 60000 });
+    assert.match(await (await b.$('[data-testid="sync-state"]')).getText(), /converted on another machine/);
+    await ask.click();
+    await (await b.$('[data-testid="recovery-input"]')).setValue("wrong words ".repeat(12).trim());
+    await (await b.$('[data-testid="recovery-submit"]')).click();
+    await eventually(() => b.execute(() => /not|word/i.test(document.querySelector('[data-testid="recovery-ask"] [role="alert"]')?.textContent ?? "")), { what: "a wrong phrase said" });
+    await (await b.$('[data-testid="recovery-input"]')).setValue(phrase);
+    await (await b.$('[data-testid="recovery-submit"]')).click();
+    await eventually(async () => (await shownKey(b)) === "e-elsewhere", { what: "the window follows to the new place", timeout: 30000 });
+    await eventually(async () => (await syncState(b))?.state === "synced", { what: "synced sealed", timeout: 60000 });
+
+    // The save reached the sealed project.
+    const dest = path.join(dirs.base, "restored");
+    const r = cli(["restore", "e-elsewhere", dest], { AURA_SYNC_PROJECT_KEY: projectKey });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(path.join(dest, "later.py"), "utf8"), "print('after the conversion')\n");
+  });
+});

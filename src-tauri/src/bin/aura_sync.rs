@@ -15,7 +15,8 @@
 //! aura-sync encrypt KEY NEWKEY                 convert plaintext project KEY, history included,
 //!                                              into NEWKEY sealed with AURA_SYNC_PROJECT_KEY;
 //!                                              KEY is left as a pointer (run it again after an
-//!                                              interruption: it goes on where it stopped)
+//!                                              interruption: it goes on where it stopped);
+//!                                              prints a new recovery phrase for the key
 //! ```
 //! Each command prints one JSON line; errors go to stderr with exit status 1.
 
@@ -25,6 +26,7 @@ use aura_core::paths::ProjectRoot;
 use aura_core::secrets::Secret;
 use aura_core::store::Store;
 use aura_core::sync::bucket::{project_prefix, Bucket, S3Config, S3Store};
+use aura_core::sync::crypto::{KdfParams, ProjectKey, RecoveryPhrase, WrappedKey};
 use aura_core::sync::engine::{self, Afterwards, ProjectSync, PushOptions};
 use serde_json::json;
 
@@ -54,7 +56,7 @@ fn target_sealed(key: &str, sealed: bool) -> Result<(Bucket, PushOptions), Strin
     let bucket = Bucket::new(std::sync::Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key));
     match std::env::var("AURA_SYNC_PROJECT_KEY") {
         Ok(text) if sealed => {
-            let k = aura_core::sync::crypto::ProjectKey::from_text(&text)
+            let k = ProjectKey::from_text(&text)
                 .ok_or("AURA_SYNC_PROJECT_KEY must be 32 bytes in base64")?;
             Ok((bucket.sealed_with(k.cipher()), opts))
         }
@@ -170,12 +172,21 @@ async fn encrypt(key: &str, new_key: &str) -> Result<serde_json::Value, String> 
     }
     let (from, opts) = target_sealed(key, false)?;
     let (to, _) = target(new_key)?;
+    // The key wrapped by a new recovery phrase, printed once (the app asks for it).
+    let text = std::env::var("AURA_SYNC_PROJECT_KEY").unwrap_or_default();
+    let pk = ProjectKey::from_text(&text).ok_or("AURA_SYNC_PROJECT_KEY must be 32 bytes in base64")?;
+    let phrase = RecoveryPhrase::generate();
+    let wrapped = WrappedKey::wrap(&pk, phrase.as_str(), KdfParams::DEFAULT).map_err(|e| s(&e))?;
+    to.put_wrapped_key(&wrapped).await.map_err(|e| s(&e))?;
     let progress = |done: usize, total: usize| eprintln!("carried {done}/{total}");
     let (head, _) = engine::convert_history(&from, &to, new_key, &opts, &progress).await.map_err(|e| s(&e))?;
     let deleted = from.delete_all_but_head().await.map_err(|e| s(&e))?;
-    Ok(
-        json!({"head": head, "snapshots": to.list_snapshots().await.map_err(|e| s(&e))?.len(), "plaintext_deleted": deleted}),
-    )
+    Ok(json!({
+        "head": head,
+        "snapshots": to.list_snapshots().await.map_err(|e| s(&e))?.len(),
+        "plaintext_deleted": deleted,
+        "recovery_phrase": phrase.as_str(),
+    }))
 }
 
 /// `restore KEY DEST`: writes a snapshot into an empty folder; with `--db`, the folder becomes
