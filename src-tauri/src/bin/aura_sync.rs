@@ -56,8 +56,7 @@ fn target_sealed(key: &str, sealed: bool) -> Result<(Bucket, PushOptions), Strin
     let bucket = Bucket::new(std::sync::Arc::new(S3Store::new(cfg, &id, &secret)), project_prefix(key));
     match std::env::var("AURA_SYNC_PROJECT_KEY") {
         Ok(text) if sealed => {
-            let k = ProjectKey::from_text(&text)
-                .ok_or("AURA_SYNC_PROJECT_KEY must be 32 bytes in base64")?;
+            let k = ProjectKey::from_text(&text).ok_or("AURA_SYNC_PROJECT_KEY must be 32 bytes in base64")?;
             Ok((bucket.sealed_with(k.cipher()), opts))
         }
         _ => Ok((bucket, opts)),
