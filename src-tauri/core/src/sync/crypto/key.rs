@@ -99,6 +99,24 @@ impl Cipher {
         self.aead.decrypt(nonce, Payload { msg: &sealed[1 + NONCE..], aad }).map_err(|_| CryptoError::Tampered)
     }
 
+    /// Opens `sealed` where it is: on success its plaintext is `sealed[PLAIN_AT..len - TAG]`
+    /// (returned as that range), with no copy and no allocation — large files stream through
+    /// this a chunk at a time.
+    pub fn open_in_place(&self, aad: &[u8], sealed: &mut [u8]) -> Result<std::ops::Range<usize>, CryptoError> {
+        use chacha20poly1305::aead::AeadInPlace;
+        if sealed.len() < SEAL_OVERHEAD || sealed[0] != VERSION {
+            return Err(CryptoError::Tampered);
+        }
+        let end = sealed.len() - TAG;
+        let (head, rest) = sealed.split_at_mut(1 + NONCE);
+        let (body, tag) = rest.split_at_mut(end - 1 - NONCE);
+        let nonce = XNonce::from_slice(&head[1..]);
+        self.aead
+            .decrypt_in_place_detached(nonce, aad, body, chacha20poly1305::Tag::from_slice(tag))
+            .map_err(|_| CryptoError::Tampered)?;
+        Ok(1 + NONCE..end)
+    }
+
     /// A content address that only holders of the key can compute (keyed BLAKE3, hex).
     pub fn keyed_id(&self, data: &[u8]) -> String {
         blake3::keyed_hash(&self.ids, data).to_hex().to_string()
