@@ -14,6 +14,9 @@ import type { ProjectSession } from "./bindings/ProjectSession";
 import type { RecentProject } from "./bindings/RecentProject";
 import type { SearchQuery } from "./bindings/SearchQuery";
 import type { SearchResults } from "./bindings/SearchResults";
+import type { ChangeKind } from "./bindings/ChangeKind";
+import type { FileChange } from "./bindings/FileChange";
+import type { GitStatus } from "./bindings/GitStatus";
 
 import type { ExecChunk } from "./bindings/ExecChunk";
 import type { ExecOutcome } from "./bindings/ExecOutcome";
@@ -61,6 +64,7 @@ export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncExplanation, Sy
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, Usage };
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
+export type { ChangeKind, FileChange, GitStatus };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { AppStatus, RunApp, RunConfig, RunPlan, RunSetup };
 export type { GitImport, NewProject, NewProjectOptions };

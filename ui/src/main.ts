@@ -15,13 +15,14 @@ import { Palette, type Command } from "./palette";
 import { portsInText } from "./ports";
 import { RunController } from "./run";
 import { runLabel } from "./runtext";
+import { SourceControl } from "./scm";
 import { SearchPanel } from "./search";
 import { StatusBar } from "./statusbar";
 import { TerminalPanel } from "./terminal";
 import { FileTree } from "./tree";
 import { UpdatesDialog } from "./updates";
 
-const status = new StatusBar(() => showSync(), () => showRunTerminal());
+const status = new StatusBar(() => showSync(), () => showRunTerminal(), () => showScm());
 let project: ProjectInfo | null = null;
 let restoring = false;
 
@@ -42,6 +43,14 @@ const tree = new FileTree($("#tree"), {
   changed: () => scheduleSave(),
 });
 const terminals = new TerminalPanel($("#bottom-panel"), (text) => previewHint(text), () => void refreshSandbox());
+const scm = new SourceControl($("#view-scm"), {
+  marks: (m) => tree.setMarks(m),
+  summary: (branch, changes) => status.setGit(branch, changes),
+});
+function showScm(): void {
+  layout.show("sidebar", "scm");
+  void scm.refresh();
+}
 const search = new SearchPanel($("#view-search"), (p, l, c) => void editor.open(p, l, c));
 const palette = new Palette((p) => void editor.open(p));
 const agentPanel = new AgentPanel($("#view-agent"), () => layout.show("sidebar", "agent"));
@@ -174,6 +183,7 @@ const updates = new UpdatesDialog({
 
 // ---- projects ----
 async function onFsChange(change: FsChange): Promise<void> {
+  scm.changed();
   await tree.refresh(change.dirs);
   await editor.diskChanged(change.paths);
 }
@@ -209,6 +219,7 @@ async function openProject(path: string): Promise<void> {
     await tree.load(info.session.expanded_dirs, info.listings);
     await editor.restore(info.session.open_tabs, info.session.active_tab);
     reveal();
+    void scm.refresh();
     if (info.watch_error) toast(info.watch_error, "error");
     // Ready (tree listed, tabs restored) before the terminal: its shell and xterm.js (a third of
     // the window's code) come after the project is on screen.
@@ -283,6 +294,7 @@ const commands: Command[] = [
     layout.show("sidebar", "sandbox");
     void sandbox.get().then(() => document.querySelector<HTMLInputElement>(".sb-run-input")?.focus());
   } },
+  { id: "scm.show", title: "Git: Show Changes", shortcut: "Ctrl+Shift+G", run: () => showScm() },
   { id: "sync.show", title: "Sync: Show Panel", run: () => showSync() },
   { id: "agent.show", title: "Agent: Show Panel", run: () => { layout.show("sidebar", "agent"); void agentPanel.refresh(); } },
   { id: "agent.undo", title: "Agent: Undo Agent Changes…", run: () => { layout.show("sidebar", "agent"); void agentPanel.refresh(); } },
@@ -334,6 +346,7 @@ for (const b of document.querySelectorAll<HTMLElement>("#sidebar-tabs button")) 
   b.addEventListener("click", () => {
     layout.show("sidebar", b.dataset.view);
     if (b.dataset.view === "search") search.focus();
+    if (b.dataset.view === "scm") void scm.refresh();
     if (b.dataset.view === "sandbox") void refreshSandbox();
     if (b.dataset.view === "sync" && syncPanel.now) void syncPanel.now.refresh();
     if (b.dataset.view === "agent") void agentPanel.refresh();

@@ -10,18 +10,21 @@ export class StatusBar {
   private language = h("span", { class: "status-language" });
   private run = h("button", { class: "status-run", "data-testid": "run-status", hidden: true, title: "The Run terminal" });
   private provider = h("span", { class: "status-provider", title: "Where commands run" }, "local");
+  private git = h("button", { class: "status-git", "data-testid": "git-status", hidden: true, title: "Source control (click for the Git view)" });
   private sync = h("button", { class: "status-sync", "data-testid": "sync-status", title: "Sync (click for the panel)" }, "sync off");
 
   constructor(
     onSyncClick: () => void = () => {},
     onRunClick: () => void = () => {},
+    onGitClick: () => void = () => {},
   ) {
+    this.git.addEventListener("click", onGitClick);
     this.sync.addEventListener("click", onSyncClick);
     this.run.addEventListener("click", onRunClick);
     // Where commands run sits on the left, beside the project (as VS Code's remote indicator):
     // its text changes once the sandbox state is known, and on the right that moved the sync and
     // run buttons from under a pointer about to click them.
-    $("#statusbar").append(this.left, this.provider, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.run, this.sync);
+    $("#statusbar").append(this.left, this.git, this.provider, this.message, h("span", { class: "spacer" }), this.cursor, this.language, this.run, this.sync);
   }
 
   /** ▶ Run's state ("running :5173", "install failed (exit 1)"); hidden when idle. */
@@ -41,6 +44,13 @@ export class StatusBar {
     // The box has a fixed width (see the style): the whole of it is in the tooltip.
     this.sync.title = s.message ?? `Sync: ${label} (click for the panel)`;
     this.sync.classList.toggle("warn", s.state === "offline" || s.state === "conflict" || s.state === "error");
+  }
+
+  /** The branch and how many files changed; hidden when the project is not a repository. */
+  setGit(branch: string | null, changes: number | null): void {
+    this.git.hidden = branch === null;
+    this.git.textContent = branch === null ? "" : `⎇ ${branch}${changes ? ` · ${changes}` : ""}`;
+    this.git.dataset.changes = String(changes ?? 0);
   }
 
   setProject(name: string, root: string): void {

@@ -17,6 +17,9 @@ export class FileTree {
   private loading = new Map<string, number>(); // newest listing asked for, per folder
   private selected: string | null = null;
   private menu: HTMLElement | null = null;
+  /** Source control's letter per changed file, and the folders holding one. */
+  private marks = new Map<string, string>();
+  private markedDirs = new Set<string>();
 
   constructor(private root: HTMLElement, private events: TreeEvents) {
     root.addEventListener("keydown", (e) => this.onKey(e));
@@ -96,6 +99,26 @@ export class FileTree {
     }
   }
 
+  /** Source control's marks (path → letter); folders holding a changed file are marked too. */
+  setMarks(marks: Map<string, string>): void {
+    this.marks = marks;
+    this.markedDirs = new Set();
+    for (const p of marks.keys()) {
+      for (let d = dirname(p); d; d = dirname(d)) this.markedDirs.add(d);
+    }
+    for (const row of this.root.querySelectorAll<HTMLElement>(".tree-row")) this.mark(row, row.dataset.path ?? "");
+  }
+
+  private mark(el: HTMLElement, path: string): void {
+    const letter = this.marks.get(path) ?? (this.markedDirs.has(path) ? "•" : "");
+    if (letter) el.dataset.git = letter;
+    else delete el.dataset.git;
+    let badge = el.querySelector<HTMLElement>(".git-mark");
+    if (!letter) return void badge?.remove();
+    if (!badge) el.append((badge = h("span", { class: "git-mark" })));
+    badge.textContent = letter;
+  }
+
   private render(): void {
     const rows: HTMLElement[] = [];
     const walk = (dir: string, depth: number) => {
@@ -126,6 +149,7 @@ export class FileTree {
       h("span", { class: "twisty" }, icon),
       h("span", { class: `name ${entry.is_dir ? "dir" : "file"}` }, entry.name),
     );
+    this.mark(el, entry.path);
     el.addEventListener("click", () => this.activate(entry));
     el.addEventListener("contextmenu", (e) => {
       e.preventDefault();

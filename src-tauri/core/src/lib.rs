@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod create;
 pub mod error;
+pub mod git;
 pub mod host_run;
 pub mod netpolicy;
 pub mod paths;

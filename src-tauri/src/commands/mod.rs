@@ -12,6 +12,7 @@ mod agent;
 mod create;
 mod files;
 mod fleet;
+mod git;
 mod preview;
 mod project;
 mod run;
@@ -85,6 +86,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         secrets::secrets_status,
         secrets::secret_set,
         secrets::secret_delete,
+        git::git_status,
+        git::git_head_text,
         sync::sync_subscribe,
         sync::sync_settings,
         sync::sync_save_settings,

@@ -16,6 +16,7 @@ import type { Fleet } from "./Fleet";
 import type { FleetAction } from "./FleetAction";
 import type { FsChange } from "./FsChange";
 import type { GitImport } from "./GitImport";
+import type { GitStatus } from "./GitStatus";
 import type { NetAnswer } from "./NetAnswer";
 import type { NetAsk } from "./NetAsk";
 import type { NetEvent } from "./NetEvent";
@@ -102,6 +103,8 @@ export const commands = (call: Call) => ({
   secretsStatus: () => call<SecretState[]>("secrets_status"),
   secretSet: (name: SecretName, value: string) => call<void>("secret_set", { name, value }),
   secretDelete: (name: SecretName) => call<void>("secret_delete", { name }),
+  gitStatus: () => call<GitStatus>("git_status"),
+  gitHeadText: (path: string) => call<string | null>("git_head_text", { path }),
   syncSubscribe: (onStatus: Channel<SyncStatus>) => call<SyncStatus>("sync_subscribe", { onStatus }),
   syncSettings: () => call<SyncSettingsView>("sync_settings"),
   syncSaveSettings: (bucket: BucketSettings) => call<void>("sync_save_settings", { bucket }),

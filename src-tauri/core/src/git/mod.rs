@@ -1,0 +1,12 @@
+//! Source control of the open project, read in-process with `gix`: what changed against the
+//! index and HEAD, and HEAD's version of a file for a diff. Nothing of the repository runs on
+//! the host: a repository the sandbox can write may carry `core.fsmonitor`, hooks, filter
+//! drivers or a `core.worktree` pointing elsewhere, so the repository's own configuration is
+//! not read at all (see [`repo::open`]), and only a `.git` folder inside the project is used.
+
+mod error;
+mod repo;
+mod status;
+
+pub use error::GitError;
+pub use status::{head_text, status, ChangeKind, FileChange, GitStatus};

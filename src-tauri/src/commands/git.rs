@@ -1,0 +1,26 @@
+//! Source control of the open project (read in the core with gix; nothing of the repository
+//! runs on the host).
+
+use aura_core::git::{self, GitStatus};
+use tauri::State;
+
+use crate::error::{IpcError, IpcResult};
+use crate::state::AppState;
+
+fn joined<T>(r: Result<T, tokio::task::JoinError>) -> IpcResult<T> {
+    r.map_err(|e| IpcError::new(aura_core::error::ErrorKind::Internal, format!("git stopped unexpectedly: {e}")))
+}
+
+/// The repository's changes and branch; `not_found` when the project is not a repository.
+#[tauri::command]
+pub async fn git_status(state: State<'_, AppState>) -> IpcResult<GitStatus> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::status(&root)).await)??)
+}
+
+/// HEAD's text of a project file (`null` when HEAD has none), for a diff.
+#[tauri::command]
+pub async fn git_head_text(state: State<'_, AppState>, path: String) -> IpcResult<Option<String>> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::head_text(&root, &path)).await)??)
+}

@@ -1,0 +1,102 @@
+// Source control (the "Git" sidebar view): the branch, staged changes and changes, each file
+// with its letter as VS Code shows them; a click opens its diff against HEAD. The status is
+// read in the core (gix; nothing of the repository runs) and refreshed as files change. The
+// tree and the status bar show the same marks.
+import { h } from "./dom";
+import { api, asIpcError, type ChangeKind, type FileChange, type GitStatus } from "./ipc";
+
+const LETTER: Record<ChangeKind, string> = {
+  modified: "M", added: "A", deleted: "D", renamed: "R", copied: "C", type_changed: "T", untracked: "U", conflicted: "!",
+};
+
+/** The letter a file shows in the tree and the list: the work tree's change first. */
+export function letterOf(f: FileChange): string {
+  const k = f.unstaged ?? f.staged;
+  return k ? LETTER[k] : "";
+}
+
+export interface ScmEvents {
+  /** The marks changed: path → letter (files only). */
+  marks(marks: Map<string, string>): void;
+  /** Branch and number of changed files, or null when the project is not a repository. */
+  summary(branch: string | null, changes: number | null): void;
+}
+
+export class SourceControl {
+  private status: GitStatus | null = null;
+  private timer: number | undefined;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private host: HTMLElement, private events: ScmEvents) {}
+
+  /** Asks for the status a moment after the last change (a burst of saves is one read). */
+  changed(): void {
+    clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => void this.refresh(), 300);
+  }
+
+  /** Reads the status now (one read at a time; a change meanwhile reads once more after). */
+  async refresh(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          this.status = await api.gitStatus();
+          this.render(null);
+        } catch (e) {
+          this.status = null;
+          const err = asIpcError(e);
+          this.render(err.kind === "not_found" ? null : err.message);
+        }
+      } while (this.again);
+    })().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  private render(problem: string | null): void {
+    const s = this.status;
+    this.host.dataset.loaded = "true";
+    if (!s) {
+      this.events.marks(new Map());
+      this.events.summary(null, null);
+      this.host.replaceChildren(h("div", { class: "hint", "data-testid": "scm-none" },
+        problem ?? "This project is not a Git repository."));
+      return;
+    }
+    const marks = new Map(s.files.map((f) => [f.path, letterOf(f)]));
+    this.events.marks(marks);
+    this.events.summary(s.branch ?? (s.head ? `(${s.head})` : "(no commit)"), s.files.length);
+    const staged = s.files.filter((f) => f.staged);
+    const unstaged = s.files.filter((f) => f.unstaged);
+    const list = (title: string, files: FileChange[], which: "staged" | "unstaged") =>
+      h("div", { class: "sb-section", "data-testid": `scm-${which}` },
+        h("div", { class: "sb-label" }, `${title} (${files.length})`),
+        ...files.map((f) => this.row(f, which)));
+    this.host.replaceChildren(
+      h("div", { class: "sb-header", "data-testid": "scm-branch" },
+        h("div", { class: "sync-word" }, `⎇ ${s.branch ?? "detached"}`),
+        h("div", { class: "hint" }, s.head ? `at ${s.head}` : "no commit yet")),
+      ...(staged.length ? [list("Staged changes", staged, "staged")] : []),
+      list("Changes", unstaged, "unstaged"),
+      ...(s.truncated ? [h("div", { class: "hint" }, `Only the first ${s.files.length} changed files are listed.`)] : []),
+    );
+  }
+
+  private row(f: FileChange, which: "staged" | "unstaged"): HTMLElement {
+    const kind = (which === "staged" ? f.staged : f.unstaged)!;
+    const letter = LETTER[kind];
+    const name = f.path.split("/").pop() ?? f.path;
+    const dir = f.path.slice(0, f.path.length - name.length).replace(/\/$/, "");
+    const el = h("div", { class: "scm-row", "data-path": f.path, "data-kind": kind, title: f.from ? `${f.from} → ${f.path}` : f.path },
+      h("span", { class: "scm-name" }, name),
+      h("span", { class: "hint scm-dir" }, dir),
+      h("span", { class: `scm-letter git-${letter}` }, letter));
+    el.addEventListener("click", () => void import("./diff").then((d) => d.showDiff(f.path, kind === "deleted")));
+    return el;
+  }
+}
