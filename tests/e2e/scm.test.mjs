@@ -1,7 +1,7 @@
 // End to end: source control in the window on a real repository (made with git here). The
 // status bar shows the branch and the count, the tree marks a changed and a new file and the
-// folder holding them, the Git view lists them, a click opens the side-by-side diff against
-// HEAD; a planted core.fsmonitor, hook and filter driver never run while Aura reads it.
+// folder holding them, the editor's gutter marks the changed line, the Git view lists them, a
+// click opens the side-by-side diff against HEAD; a planted core.fsmonitor, hook and filter driver never run while Aura reads it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -50,6 +50,10 @@ describe("source control", () => {
     await eventually(async () => (await mark("notes.md")) === "U" && (await mark("src")) === "•", { what: "new file and folder marked" });
     await (await b.$('.tree-row[data-path="src"]')).click();
     await eventually(async () => (await mark("src/util.py")) === "M", { what: "the changed file marked" });
+
+    // Opened in the editor: the changed line is marked in the gutter.
+    await (await b.$('.tree-row[data-path="src/util.py"]')).click();
+    await eventually(() => b.execute(() => document.querySelectorAll(".cm-editor .cm-git-gutter .cm-git-modified").length === 1), { what: "the changed line in the gutter" });
 
     // The Git view lists them; a click shows the diff.
     await (await b.$('#sidebar-tabs button[data-view="scm"]')).click();

@@ -5,7 +5,7 @@ import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } 
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
 import { bracketMatching, foldGutter, foldKeymap, indentOnInput, syntaxHighlighting, defaultHighlightStyle } from "@codemirror/language";
 import { highlightSelectionMatches, openSearchPanel, replaceNext, searchKeymap } from "@codemirror/search";
-import { Compartment, EditorSelection, EditorState, type Text } from "@codemirror/state";
+import { Compartment, EditorSelection, EditorState, Text } from "@codemirror/state";
 import { oneDark } from "@codemirror/theme-one-dark";
 import {
   crosshairCursor, drawSelection, dropCursor, EditorView, highlightActiveLine, highlightActiveLineGutter,
@@ -36,10 +36,13 @@ export interface EditorEvents {
   language(lang: string): void;
   tabsChanged(): void;
   status(msg: string): void;
+  /** A file was loaded into a new tab. */
+  opened?(path: string): void;
 }
 
 const language = new Compartment();
 const readOnly = new Compartment();
+const gitGutter = new Compartment();
 
 export class EditorArea {
   private tabs = new Map<string, Tab>();
@@ -76,6 +79,7 @@ export class EditorArea {
       keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap,
         ...foldKeymap, ...completionKeymap, indentWithTab]),
       language.of([]),
+      gitGutter.of([]),
       readOnly.of(EditorState.readOnly.of(ro)),
       EditorView.contentAttributes.of({ "data-language": lang }),
     ];
@@ -133,10 +137,23 @@ export class EditorArea {
       tab.version = file.version;
       tab.readonly = file.readonly;
       this.loadLanguage(tab);
+      queueMicrotask(() => this.events.opened?.(path));
     } catch (e) {
       tab.error = asIpcError(e).message;
     }
     return tab;
+  }
+
+  /** Marks the lines of `path` changed against `base` (its HEAD text; `null`: no marks — not
+   *  in HEAD, or not a repository). */
+  async setBaseline(path: string, base: string | null): Promise<void> {
+    const tab = this.tabs.get(path);
+    if (!tab?.state) return;
+    const ext = base === null ? [] : (await import("./gitgutter")).changeGutter(Text.of(base.split("\n")));
+    if (!tab.state) return;
+    const effects = gitGutter.reconfigure(ext);
+    if (tab.path === this.active) this.view.dispatch({ effects });
+    else tab.state = tab.state.update({ effects }).state;
   }
 
   private async loadLanguage(tab: Tab): Promise<void> {

@@ -74,6 +74,11 @@ export class Editors {
     this.area.now?.deleted(path);
   }
 
+  /** Marks the lines changed against HEAD (`base`: HEAD's text, `null` for none). */
+  async setBaseline(path: string, base: string | null): Promise<void> {
+    await this.area.now?.setBaseline(path, base);
+  }
+
   cycle(delta: number): void {
     this.area.now?.cycle(delta);
   }

@@ -35,7 +35,16 @@ const editor = new Editors($("#editor-area"), {
   language: (lang) => status.setLanguage(lang),
   tabsChanged: () => scheduleSave(),
   status: (m) => status.flash(m),
+  opened: (p) => void baseline([p]),
 });
+/** HEAD's text of open files, for the editor's gutter of changed lines. */
+async function baseline(paths: string[]): Promise<void> {
+  for (const p of paths) {
+    const base = await api.gitHeadText(p).catch(() => null);
+    await editor.setBaseline(p, base);
+  }
+}
+let scmHead: string | null = null;
 const tree = new FileTree($("#tree"), {
   openFile: (p) => void editor.open(p),
   renamed: (from, to) => editor.renamed(from, to),
@@ -45,7 +54,14 @@ const tree = new FileTree($("#tree"), {
 const terminals = new TerminalPanel($("#bottom-panel"), (text) => previewHint(text), () => void refreshSandbox());
 const scm = new SourceControl($("#view-scm"), {
   marks: (m) => tree.setMarks(m),
-  summary: (branch, changes) => status.setGit(branch, changes),
+  summary: (branch, changes, head) => {
+    status.setGit(branch, changes);
+    // A commit, a checkout or a new repository: every open file's gutter is measured again.
+    if (head !== scmHead) {
+      scmHead = head;
+      void baseline(editor.openPaths());
+    }
+  },
 });
 function showScm(): void {
   layout.show("sidebar", "scm");

@@ -18,8 +18,9 @@ export function letterOf(f: FileChange): string {
 export interface ScmEvents {
   /** The marks changed: path → letter (files only). */
   marks(marks: Map<string, string>): void;
-  /** Branch and number of changed files, or null when the project is not a repository. */
-  summary(branch: string | null, changes: number | null): void;
+  /** Branch, number of changed files and HEAD's commit; nulls when the project is not a
+   *  repository. */
+  summary(branch: string | null, changes: number | null, head: string | null): void;
 }
 
 export class SourceControl {
@@ -63,14 +64,14 @@ export class SourceControl {
     this.host.dataset.loaded = "true";
     if (!s) {
       this.events.marks(new Map());
-      this.events.summary(null, null);
+      this.events.summary(null, null, null);
       this.host.replaceChildren(h("div", { class: "hint", "data-testid": "scm-none" },
         problem ?? "This project is not a Git repository."));
       return;
     }
     const marks = new Map(s.files.map((f) => [f.path, letterOf(f)]));
     this.events.marks(marks);
-    this.events.summary(s.branch ?? (s.head ? `(${s.head})` : "(no commit)"), s.files.length);
+    this.events.summary(s.branch ?? (s.head ? `(${s.head})` : "(no commit)"), s.files.length, s.head ?? "");
     const staged = s.files.filter((f) => f.staged);
     const unstaged = s.files.filter((f) => f.unstaged);
     const list = (title: string, files: FileChange[], which: "staged" | "unstaged") =>
