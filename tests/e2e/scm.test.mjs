@@ -1,7 +1,7 @@
 // End to end: source control in the window on a real repository (made with git here). The
 // status bar shows the branch and the count, the tree marks a changed and a new file and the
 // folder holding them, the editor's gutter marks the changed line, the Git view lists them, a
-// click opens the side-by-side diff against HEAD; a planted core.fsmonitor, hook and filter driver never run while Aura reads it.
+// click opens the side-by-side diff against HEAD, a file is staged and committed from the view; a planted core.fsmonitor, hook and filter driver never run while Aura reads it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -28,6 +28,8 @@ describe("source control", () => {
       `[core]\n\tfsmonitor = touch ${marker}\n[filter "x"]\n\tclean = touch ${marker}\n\tprocess = touch ${marker}\n`);
     fs.writeFileSync(path.join(dirs.project, ".gitattributes"), "* filter=x\n");
     fs.writeFileSync(path.join(dirs.project, ".git/hooks/post-index-change"), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    // The user's identity for commits, as in their ~/.gitconfig.
+    fs.writeFileSync(path.join(dirs.home, ".gitconfig"), "[user]\n\tname = Ada\n\temail = ada@example.com\n");
     app = await startReady(dirs);
   });
   after(async () => {
@@ -69,6 +71,17 @@ describe("source control", () => {
     assert.ok(await b.execute(() => document.querySelectorAll('[data-testid="diff-view"] .cm-changedLine').length > 0), "the changed line marked");
     await (await view.$("button=Close")).click();
     await view.waitForExist({ reverse: true, timeout: 10000 });
+
+    // Stage one file, commit it with Ctrl+Enter; the log has it and the rest stays changed.
+    await (await b.$('[data-testid="scm-unstaged"] .scm-row[data-path="src/util.py"] [data-testid="scm-stage"]')).click();
+    await (await b.$('[data-testid="scm-staged"] .scm-row[data-path="src/util.py"]')).waitForDisplayed({ timeout: 20000 });
+    await (await b.$('[data-testid="scm-message"]')).setValue("Return two");
+    await b.execute(() => document.querySelector('[data-testid="scm-message"]').dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", ctrlKey: true, bubbles: true })));
+    await eventually(async () => /⎇ main · 2/.test((await gitStatus()) ?? ""), { what: "two changes left after the commit" });
+    const log = execFileSync("git", ["-c", "core.fsmonitor=false", "log", "--format=%s", "-2"], { cwd: dirs.project, encoding: "utf8" });
+    assert.equal(log, "Return two\nfirst\n");
+    assert.equal(execFileSync("git", ["-c", "core.fsmonitor=false", "show", "HEAD:src/util.py"], { cwd: dirs.project, encoding: "utf8" }), "def f():\n    return 2\n");
+    await eventually(async () => (await mark("src/util.py")) === null, { what: "the committed file no longer marked" });
 
     assert.ok(!fs.existsSync(marker), "nothing of the repository ran on the host");
   });

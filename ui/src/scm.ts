@@ -1,9 +1,11 @@
-// Source control (the "Git" sidebar view): the branch, staged changes and changes, each file
-// with its letter as VS Code shows them; a click opens its diff against HEAD. The status is
+// Source control (the "Git" sidebar view): the branch, a commit message box (Ctrl+Enter), staged
+// changes and changes, each file with its letter as VS Code shows them and a button to stage or
+// unstage it; a click opens its diff against HEAD. The status is
 // read in the core (gix; nothing of the repository runs) and refreshed as files change. The
 // tree and the status bar show the same marks.
 import { h } from "./dom";
 import { api, asIpcError, type ChangeKind, type FileChange, type GitStatus } from "./ipc";
+import { toast } from "./modal";
 
 const LETTER: Record<ChangeKind, string> = {
   modified: "M", added: "A", deleted: "D", renamed: "R", copied: "C", type_changed: "T", untracked: "U", conflicted: "!",
@@ -28,8 +30,50 @@ export class SourceControl {
   private timer: number | undefined;
   private running: Promise<void> | null = null;
   private again = false;
+  private message = h("textarea", { class: "modal-input scm-message", rows: 3, placeholder: "Message (Ctrl+Enter to commit)", "aria-label": "commit message", "data-testid": "scm-message" }) as HTMLTextAreaElement;
+  private amend = h("input", { type: "checkbox", "data-testid": "scm-amend" }) as HTMLInputElement;
+  private commitButton = h("button", { class: "primary", "data-testid": "scm-commit" }, "Commit");
 
-  constructor(private host: HTMLElement, private events: ScmEvents) {}
+  constructor(private host: HTMLElement, private events: ScmEvents) {
+    this.commitButton.addEventListener("click", () => void this.commit());
+    this.message.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && e.ctrlKey) {
+        e.preventDefault();
+        void this.commit();
+      }
+    });
+  }
+
+  /** Commits what is staged (or, with nothing staged, every change, as VS Code offers). */
+  async commit(): Promise<void> {
+    const s = this.status;
+    if (!s) return;
+    const message = this.message.value;
+    if (!message.trim()) return void toast("Write a commit message first.", "error");
+    try {
+      if (!s.files.some((f) => f.staged) && !this.amend.checked) {
+        const all = s.files.filter((f) => f.unstaged).map((f) => f.path);
+        if (!all.length) return void toast("Nothing to commit.", "error");
+        await api.gitStage(all);
+      }
+      const id = await api.gitCommit(message, this.amend.checked);
+      this.message.value = "";
+      this.amend.checked = false;
+      toast(`Committed ${id}.`);
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
+    await this.refresh();
+  }
+
+  private async act(what: "stage" | "unstage", paths: string[]): Promise<void> {
+    try {
+      await (what === "stage" ? api.gitStage(paths) : api.gitUnstage(paths));
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
+    await this.refresh();
+  }
 
   /** Asks for the status a moment after the last change (a burst of saves is one read). */
   changed(): void {
@@ -74,14 +118,20 @@ export class SourceControl {
     this.events.summary(s.branch ?? (s.head ? `(${s.head})` : "(no commit)"), s.files.length, s.head ?? "");
     const staged = s.files.filter((f) => f.staged);
     const unstaged = s.files.filter((f) => f.unstaged);
-    const list = (title: string, files: FileChange[], which: "staged" | "unstaged") =>
-      h("div", { class: "sb-section", "data-testid": `scm-${which}` },
-        h("div", { class: "sb-label" }, `${title} (${files.length})`),
+    const list = (title: string, files: FileChange[], which: "staged" | "unstaged") => {
+      const all = h("button", { class: "scm-act", title: which === "staged" ? "Unstage all" : "Stage all", "data-testid": `scm-${which}-all` }, which === "staged" ? "−" : "+");
+      all.addEventListener("click", () => void this.act(which === "staged" ? "unstage" : "stage", files.map((f) => f.path)));
+      return h("div", { class: "sb-section", "data-testid": `scm-${which}` },
+        h("div", { class: "sb-label scm-label" }, `${title} (${files.length})`, files.length ? all : null),
         ...files.map((f) => this.row(f, which)));
+    };
+    // The message box is kept across refreshes (what is typed stays).
     this.host.replaceChildren(
       h("div", { class: "sb-header", "data-testid": "scm-branch" },
         h("div", { class: "sync-word" }, `⎇ ${s.branch ?? "detached"}`),
         h("div", { class: "hint" }, s.head ? `at ${s.head}` : "no commit yet")),
+      h("div", { class: "sb-section scm-commit" }, this.message,
+        h("div", { class: "sb-row" }, this.commitButton, h("label", { class: "sb-check" }, this.amend, " Amend the last commit"))),
       ...(staged.length ? [list("Staged changes", staged, "staged")] : []),
       list("Changes", unstaged, "unstaged"),
       ...(s.truncated ? [h("div", { class: "hint" }, `Only the first ${s.files.length} changed files are listed.`)] : []),
@@ -97,6 +147,12 @@ export class SourceControl {
       h("span", { class: "scm-name" }, name),
       h("span", { class: "hint scm-dir" }, dir),
       h("span", { class: `scm-letter git-${letter}` }, letter));
+    const act = h("button", { class: "scm-act", title: which === "staged" ? "Unstage" : "Stage", "data-testid": `scm-${which === "staged" ? "unstage" : "stage"}` }, which === "staged" ? "−" : "+");
+    act.addEventListener("click", (e) => {
+      e.stopPropagation();
+      void this.act(which === "staged" ? "unstage" : "stage", [f.path]);
+    });
+    el.insertBefore(act, el.lastChild);
     el.addEventListener("click", () => void import("./diff").then((d) => d.showDiff(f.path, kind === "deleted")));
     return el;
   }

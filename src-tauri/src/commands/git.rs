@@ -24,3 +24,24 @@ pub async fn git_head_text(state: State<'_, AppState>, path: String) -> IpcResul
     let root = state.project_root()?;
     Ok(joined(tokio::task::spawn_blocking(move || git::head_text(&root, &path)).await)??)
 }
+
+/// Stages files as they are on disk (new, changed, deleted).
+#[tauri::command]
+pub async fn git_stage(state: State<'_, AppState>, paths: Vec<String>) -> IpcResult<()> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::stage(&root, &paths)).await)??)
+}
+
+/// Takes files out of the index (back to HEAD's version); the files on disk stay as they are.
+#[tauri::command]
+pub async fn git_unstage(state: State<'_, AppState>, paths: Vec<String>) -> IpcResult<()> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::unstage(&root, &paths)).await)??)
+}
+
+/// Commits what is staged; returns the new commit's id (abbreviated).
+#[tauri::command]
+pub async fn git_commit(state: State<'_, AppState>, message: String, amend: bool) -> IpcResult<String> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::commit(&root, &message, amend)).await)??)
+}

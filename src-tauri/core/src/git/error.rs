@@ -13,6 +13,9 @@ pub enum GitError {
     Read(String),
     #[error("'{0}' is not in HEAD")]
     NotInHead(String),
+    /// What git said when a change to the repository failed.
+    #[error("git: {0}")]
+    Failed(String),
 }
 
 impl UserFacing for GitError {
@@ -22,6 +25,7 @@ impl UserFacing for GitError {
             Self::Refused(_) => ErrorKind::Refused,
             Self::Read(_) => ErrorKind::Git,
             Self::NotInHead(_) => ErrorKind::NotFound,
+            Self::Failed(_) => ErrorKind::Git,
         }
     }
 }
