@@ -1,7 +1,7 @@
 // End to end: source control in the window on a real repository (made with git here). The
 // status bar shows the branch and the count, the tree marks a changed and a new file and the
 // folder holding them, the editor's gutter marks the changed line, the Git view lists them, a
-// click opens the side-by-side diff against HEAD, a file is staged and committed from the view; a planted core.fsmonitor, hook and filter driver never run while Aura reads it.
+// click opens the side-by-side diff against HEAD, a file is staged and committed from the view, the history shows it and a new branch is made; a planted core.fsmonitor, hook and filter driver never run while Aura reads it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -82,6 +82,17 @@ describe("source control", () => {
     assert.equal(log, "Return two\nfirst\n");
     assert.equal(execFileSync("git", ["-c", "core.fsmonitor=false", "show", "HEAD:src/util.py"], { cwd: dirs.project, encoding: "utf8" }), "def f():\n    return 2\n");
     await eventually(async () => (await mark("src/util.py")) === null, { what: "the committed file no longer marked" });
+
+    // The history shows the commit; a new branch made from the view is the current one.
+    await eventually(() => b.execute(() => document.querySelector('[data-testid="scm-log"] .scm-name')?.textContent === "Return two"), { what: "the commit in the history" });
+    await (await b.$('[data-testid="scm-switch"]')).click();
+    await (await (await b.$('[data-testid="confirm"]')).$("button=New branch…")).click();
+    const input = await b.$("#overlay input");
+    await input.waitForDisplayed({ timeout: 10000 });
+    await input.setValue("topic");
+    await b.keys("Enter");
+    await eventually(async () => /⎇ topic · 2/.test((await gitStatus()) ?? ""), { what: "on the new branch" });
+    assert.equal(execFileSync("git", ["-c", "core.fsmonitor=false", "branch", "--show-current"], { cwd: dirs.project, encoding: "utf8" }), "topic\n");
 
     assert.ok(!fs.existsSync(marker), "nothing of the repository ran on the host");
   });

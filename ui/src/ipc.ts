@@ -17,6 +17,8 @@ import type { SearchResults } from "./bindings/SearchResults";
 import type { ChangeKind } from "./bindings/ChangeKind";
 import type { FileChange } from "./bindings/FileChange";
 import type { GitStatus } from "./bindings/GitStatus";
+import type { Branches } from "./bindings/Branches";
+import type { CommitInfo } from "./bindings/CommitInfo";
 
 import type { ExecChunk } from "./bindings/ExecChunk";
 import type { ExecOutcome } from "./bindings/ExecOutcome";
@@ -64,7 +66,7 @@ export type { BucketSettings, FileVersionInfo, SnapshotInfo, SyncExplanation, Sy
 export type { ExecChunk, ExecOutcome, ExecutionRecord, ProcessInfo, ProjectSettings, SandboxAction, SandboxStatus, Usage };
 export type { DirEntry, FileContent, Listing, FileVersion, FsChange, IpcError, ProjectInfo, ProjectSession };
 export type { RecentProject, SearchQuery, SearchResults };
-export type { ChangeKind, FileChange, GitStatus };
+export type { Branches, ChangeKind, CommitInfo, FileChange, GitStatus };
 export type { Offer, UpdateInfo, UpdateProgress, UpdateSettings };
 export type { AppStatus, RunApp, RunConfig, RunPlan, RunSetup };
 export type { GitImport, NewProject, NewProjectOptions };

@@ -5,7 +5,7 @@
 // tree and the status bar show the same marks.
 import { h } from "./dom";
 import { api, asIpcError, type ChangeKind, type FileChange, type GitStatus } from "./ipc";
-import { toast } from "./modal";
+import { confirmChoice, promptText, toast } from "./modal";
 
 const LETTER: Record<ChangeKind, string> = {
   modified: "M", added: "A", deleted: "D", renamed: "R", copied: "C", type_changed: "T", untracked: "U", conflicted: "!",
@@ -33,6 +33,8 @@ export class SourceControl {
   private message = h("textarea", { class: "modal-input scm-message", rows: 3, placeholder: "Message (Ctrl+Enter to commit)", "aria-label": "commit message", "data-testid": "scm-message" }) as HTMLTextAreaElement;
   private amend = h("input", { type: "checkbox", "data-testid": "scm-amend" }) as HTMLInputElement;
   private commitButton = h("button", { class: "primary", "data-testid": "scm-commit" }, "Commit");
+  private history = h("div", { class: "scm-history", "data-testid": "scm-log" });
+  private logHead: string | null | undefined = undefined;
 
   constructor(private host: HTMLElement, private events: ScmEvents) {
     this.commitButton.addEventListener("click", () => void this.commit());
@@ -64,6 +66,41 @@ export class SourceControl {
       toast(asIpcError(e).message, "error");
     }
     await this.refresh();
+  }
+
+  /** Offers the other branches and a new one; git refuses a switch that would lose changes. */
+  async pickBranch(): Promise<void> {
+    let b;
+    try {
+      b = await api.gitBranches();
+    } catch (e) {
+      return void toast(asIpcError(e).message, "error");
+    }
+    const others = b.local.filter((n) => n !== b.current);
+    const made = "New branch…";
+    const choice = await confirmChoice("Switch branch", `On ${b.current ?? "a detached HEAD"}.`, [...others.slice(0, 12), made, "Cancel"]);
+    if (!choice || choice === "Cancel") return;
+    const create = choice === made;
+    const name = create ? await promptText("New branch from HEAD") : choice;
+    if (!name) return;
+    try {
+      await api.gitSwitch(name.trim(), create);
+      toast(`On ${name.trim()}.`);
+    } catch (e) {
+      toast(asIpcError(e).message, "error");
+    }
+    await this.refresh();
+  }
+
+  /** The last commits of the current branch, read again when HEAD moves. */
+  private async loadLog(head: string | null): Promise<void> {
+    if (head === this.logHead) return;
+    this.logHead = head;
+    const commits = head ? await api.gitLog(50).catch(() => []) : [];
+    this.history.replaceChildren(...commits.map((c) =>
+      h("div", { class: "scm-commit-row", title: `${c.id} · ${c.author} · ${new Date(Number(c.time) * 1000).toLocaleString()}` },
+        h("span", { class: "hint" }, c.id), h("span", { class: "scm-name" }, c.summary), h("span", { class: "hint scm-dir" }, c.author))));
+    if (!commits.length) this.history.replaceChildren(h("div", { class: "hint" }, "No commits yet."));
   }
 
   private async act(what: "stage" | "unstage", paths: string[]): Promise<void> {
@@ -126,15 +163,19 @@ export class SourceControl {
         ...files.map((f) => this.row(f, which)));
     };
     // The message box is kept across refreshes (what is typed stays).
+    const branch = h("button", { class: "scm-branch", "data-testid": "scm-switch", title: "Switch branch or make one" }, `⎇ ${s.branch ?? "detached"} ▾`);
+    branch.addEventListener("click", () => void this.pickBranch());
+    void this.loadLog(s.head ?? null);
     this.host.replaceChildren(
       h("div", { class: "sb-header", "data-testid": "scm-branch" },
-        h("div", { class: "sync-word" }, `⎇ ${s.branch ?? "detached"}`),
+        branch,
         h("div", { class: "hint" }, s.head ? `at ${s.head}` : "no commit yet")),
       h("div", { class: "sb-section scm-commit" }, this.message,
         h("div", { class: "sb-row" }, this.commitButton, h("label", { class: "sb-check" }, this.amend, " Amend the last commit"))),
       ...(staged.length ? [list("Staged changes", staged, "staged")] : []),
       list("Changes", unstaged, "unstaged"),
       ...(s.truncated ? [h("div", { class: "hint" }, `Only the first ${s.files.length} changed files are listed.`)] : []),
+      h("details", { class: "sb-section", open: true }, h("summary", { class: "sb-label" }, "History"), this.history),
     );
   }
 

@@ -51,7 +51,9 @@ fn stage_unstage_and_commit_run_nothing_of_the_repository() {
     std::fs::write(p.join(".git/config"), config).unwrap();
     write(p, ".gitattributes", "*.txt filter=evil\n");
     for dir in [".git/hooks", ".githooks"] {
-        for hook in ["pre-commit", "commit-msg", "post-commit", "post-index-change", "prepare-commit-msg"] {
+        for hook in
+            ["pre-commit", "commit-msg", "post-commit", "post-index-change", "prepare-commit-msg", "post-checkout"]
+        {
             write(p, &format!("{dir}/{hook}"), &format!("#!/bin/sh\n{cmd}\n"));
             std::fs::set_permissions(
                 p.join(format!("{dir}/{hook}")),
@@ -103,6 +105,28 @@ fn stage_unstage_and_commit_run_nothing_of_the_repository() {
     assert!(matches!(stage(&root, &["../outside".to_string()]), Err(GitError::Refused(_))));
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!marker.exists(), "no filter, hook, signing program or fsmonitor of the repository ran");
+
+    // The log and branches; switching, and a switch that would lose changes refused.
+    let log = aura_core::git::log(&root, 10).unwrap();
+    assert_eq!(log.iter().map(|c| c.summary.as_str()).collect::<Vec<_>>(), ["Change a and drop b", "first"]);
+    assert_eq!(log[0].author, "Ada");
+    assert!(log[0].time > 1_700_000_000);
+    aura_core::git::switch(&root, "feature", true).unwrap();
+    assert_eq!(aura_core::git::branches(&root).unwrap().current.as_deref(), Some("feature"));
+    write(p, "a.txt", "on feature\n");
+    stage(&root, &["a.txt".to_string()]).unwrap();
+    commit(&root, "Feature work", false).unwrap();
+    write(p, "a.txt", "not committed\n");
+    let e = aura_core::git::switch(&root, "main", false).unwrap_err();
+    assert!(matches!(&e, GitError::Failed(m) if m.contains("would be overwritten")), "{e:?}");
+    assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "not committed\n", "nothing lost");
+    write(p, "a.txt", "on feature\n");
+    aura_core::git::switch(&root, "main", false).unwrap();
+    let b = aura_core::git::branches(&root).unwrap();
+    assert_eq!((b.current.as_deref(), b.local), (Some("main"), vec!["feature".to_string(), "main".to_string()]));
+    assert_eq!(std::fs::read_to_string(p.join("a.txt")).unwrap(), "a changed\n");
+    assert!(matches!(aura_core::git::switch(&root, "-f", true), Err(GitError::Refused(_))));
+    assert!(!marker.exists(), "no post-checkout hook ran");
 
     // A branch folder swapped for a link to a folder elsewhere: git's write would land there.
     let elsewhere = tempfile::tempdir().unwrap();

@@ -45,3 +45,24 @@ pub async fn git_commit(state: State<'_, AppState>, message: String, amend: bool
     let root = state.project_root()?;
     Ok(joined(tokio::task::spawn_blocking(move || git::commit(&root, &message, amend)).await)??)
 }
+
+/// The local branches and the current one.
+#[tauri::command]
+pub async fn git_branches(state: State<'_, AppState>) -> IpcResult<git::Branches> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::branches(&root)).await)??)
+}
+
+/// The current branch's last commits, newest first.
+#[tauri::command]
+pub async fn git_log(state: State<'_, AppState>, limit: u32) -> IpcResult<Vec<git::CommitInfo>> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::log(&root, limit.min(1000) as usize)).await)??)
+}
+
+/// Switches to a branch (made from HEAD when `create`); refused when changes would be lost.
+#[tauri::command]
+pub async fn git_switch(state: State<'_, AppState>, name: String, create: bool) -> IpcResult<()> {
+    let root = state.project_root()?;
+    Ok(joined(tokio::task::spawn_blocking(move || git::switch(&root, &name, create)).await)??)
+}

@@ -4,7 +4,9 @@ import type { Channel } from "@tauri-apps/api/core";
 import type { AgentEvent } from "./AgentEvent";
 import type { AgentPolicy } from "./AgentPolicy";
 import type { AgentStatus } from "./AgentStatus";
+import type { Branches } from "./Branches";
 import type { BucketSettings } from "./BucketSettings";
+import type { CommitInfo } from "./CommitInfo";
 import type { DirEntry } from "./DirEntry";
 import type { ExecChunk } from "./ExecChunk";
 import type { ExecOutcome } from "./ExecOutcome";
@@ -108,6 +110,9 @@ export const commands = (call: Call) => ({
   gitStage: (paths: string[]) => call<void>("git_stage", { paths }),
   gitUnstage: (paths: string[]) => call<void>("git_unstage", { paths }),
   gitCommit: (message: string, amend: boolean) => call<string>("git_commit", { message, amend }),
+  gitBranches: () => call<Branches>("git_branches"),
+  gitLog: (limit: number) => call<CommitInfo[]>("git_log", { limit }),
+  gitSwitch: (name: string, create: boolean) => call<void>("git_switch", { name, create }),
   syncSubscribe: (onStatus: Channel<SyncStatus>) => call<SyncStatus>("sync_subscribe", { onStatus }),
   syncSettings: () => call<SyncSettingsView>("sync_settings"),
   syncSaveSettings: (bucket: BucketSettings) => call<void>("sync_save_settings", { bucket }),

@@ -6,10 +6,12 @@
 //! not read at all (see [`repo::open`]), and only a `.git` folder inside the project is used.
 
 mod error;
+mod history;
 mod repo;
 mod status;
 mod write;
 
 pub use error::GitError;
+pub use history::{branches, log, switch, Branches, CommitInfo};
 pub use status::{head_text, status, ChangeKind, FileChange, GitStatus};
 pub use write::{commit, stage, unstage};

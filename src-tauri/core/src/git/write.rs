@@ -164,6 +164,11 @@ fn with_specs<'a>(args: &[&'a str], specs: &'a [String]) -> Vec<&'a str> {
     all
 }
 
+/// Runs git with `args` on a shadow git directory of the project's repository.
+pub(super) fn run(root: &ProjectRoot, args: &[&str]) -> Result<String, GitError> {
+    Shadow::new(root)?.git(root, args)
+}
+
 /// Stages the files as they are on disk (new, changed and deleted ones).
 pub fn stage(root: &ProjectRoot, paths: &[String]) -> Result<(), GitError> {
     let specs = specs(root, paths)?;
