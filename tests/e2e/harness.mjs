@@ -55,9 +55,27 @@ async function waitForPort(port, ms) {
   throw new Error(`nothing listened on ${port} within ${ms} ms`);
 }
 
+/** Scratch folders of this test process, removed when it exits (set AURA_E2E_KEEP=1 to keep
+ *  them for a look after a failure): a run of the suite leaves nothing behind in /tmp (its
+ *  npm installs and restored copies were gigabytes per run). */
+const scratches = [];
+process.on("exit", () => {
+  if (process.env.AURA_E2E_KEEP) return;
+  for (const d of scratches) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
+
+/** A new folder under the temp dir, removed when this test process exits. */
+export function scratch(prefix = "aura-e2e-") {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratches.push(d);
+  return d;
+}
+
 /** A fresh temp "machine": home, XDG dirs, and a project folder with a few files. */
 export function makeSandboxDirs(files = {}) {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-"));
+  const base = scratch();
   const dirs = {
     base,
     home: path.join(base, "home"),

@@ -7,10 +7,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { APP, Key, chord, eventually, invoke, makeSandboxDirs, startReady } from "./harness.mjs";
+import { APP, Key, chord, eventually, invoke, makeSandboxDirs, scratch, startReady } from "./harness.mjs";
 import { configureBucket, syncState } from "./syncpanel.mjs";
 import { ACCESS, SECRET, Weed } from "./weed.mjs";
 
@@ -27,7 +26,7 @@ function cli(weed, args) {
 
 /** What the bucket's latest snapshot holds for `rel` (restored by the CLI into a new folder). */
 function bucketFile(weed, key, rel) {
-  const dest = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-restore-"));
+  const dest = scratch("aura-e2e-restore-");
   fs.rmSync(dest, { recursive: true });
   cli(weed, ["restore", key, dest]);
   const p = path.join(dest, rel);
@@ -36,7 +35,7 @@ function bucketFile(weed, key, rel) {
 
 /** Machine B (the aura-sync binary with its own state): restore the project, write main.py, push. */
 function otherMachineWrites(weed, key, content) {
-  const other = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-b-"));
+  const other = scratch("aura-e2e-b-");
   const dest = path.join(other, "proj");
   const db = path.join(other, "state.sqlite3");
   cli(weed, ["restore", key, dest, "--db", db]);
@@ -179,7 +178,7 @@ describe("sync to an S3 bucket", () => {
     // B's version is still in the file's history.
     const history = await invoke(b, "sync_file_history", { path: "main.py" });
     assert.ok(history.ok, JSON.stringify(history));
-    const restoredB = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-hist-"));
+    const restoredB = scratch("aura-e2e-hist-");
     fs.rmSync(restoredB, { recursive: true });
     const bSnap = history.value.find((v) => v.snapshot === pushed.snapshot);
     assert.ok(bSnap, `B's snapshot is in the history: ${JSON.stringify(history.value)}`);
@@ -204,7 +203,7 @@ describe("sync to an S3 bucket", () => {
     assert.ok(snaps.ok, JSON.stringify(snaps));
     const side = snaps.value.find((s) => s.side);
     assert.ok(side, `a side snapshot: ${JSON.stringify(snaps.value)}`);
-    const kept = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-side-"));
+    const kept = scratch("aura-e2e-side-");
     fs.rmSync(kept, { recursive: true });
     cli(weed, ["restore", key, kept, "--snapshot", side.id]);
     assert.match(fs.readFileSync(path.join(kept, "main.py"), "utf8"), /mine, unsynced/);

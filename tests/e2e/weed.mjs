@@ -3,9 +3,8 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
-import { eventually } from "./harness.mjs";
+import { eventually, scratch } from "./harness.mjs";
 
 export const ACCESS = "aura-e2e-access";
 export const SECRET = "aura-e2e-secret-never-in-sqlite";
@@ -34,7 +33,7 @@ async function portOpen(port) {
 export class Weed {
   async start() {
     if (!this.dir) {
-      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "aura-e2e-weed-"));
+      this.dir = scratch("aura-e2e-weed-");
       fs.mkdirSync(path.join(this.dir, "data"));
       fs.writeFileSync(path.join(this.dir, "creds.json"), JSON.stringify({
         identities: [{ name: "aura", credentials: [{ accessKey: ACCESS, secretKey: SECRET }], actions: ["Admin", "Read", "Write", "List", "Tagging"] }],

@@ -36,6 +36,18 @@ fn copy_tree(from: &Path, to: &Path) {
     assert!(st.success());
 }
 
+/// `RUNS` timings of each, taken in turn (so both see the same machine), each sorted.
+fn alternating(mut aura: impl FnMut(), mut peer: impl FnMut()) -> (Vec<std::time::Duration>, Vec<std::time::Duration>) {
+    let (mut a, mut g) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        a.extend(sample(1, &mut aura));
+        g.extend(sample(1, &mut peer));
+    }
+    a.sort();
+    g.sort();
+    (a, g)
+}
+
 fn main() {
     let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sources = [repo_root.join("ui/node_modules"), repo_root.join("tests/e2e/node_modules")];
@@ -75,13 +87,7 @@ fn main() {
         let (a, g) = (median(a), median(g));
         println!("| {name} (median of {RUNS}) | {:.1} ms | {:.1} ms | **{:.2}×** |", ms(a), ms(g), ms(g) / ms(a));
     };
-    let (mut a, mut g) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        a.extend(sample(1, aura_status));
-        g.extend(sample(1, git_status));
-    }
-    a.sort();
-    g.sort();
+    let (a, g) = alternating(aura_status, git_status);
     row("status, clean", &a, &g);
 
     for (i, f) in files.iter().step_by(files.len() / 10).take(10).enumerate() {
@@ -99,26 +105,17 @@ fn main() {
         "{:?}",
         s.files.iter().map(|f| (&f.path, f.staged, f.unstaged)).collect::<Vec<_>>()
     );
-    let (mut a, mut g) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        a.extend(sample(1, aura_status));
-        g.extend(sample(1, git_status));
-    }
-    a.sort();
-    g.sort();
+    let (a, g) = alternating(aura_status, git_status);
     row(&format!("status, {} files changed or new", s.files.len()), &a, &g);
 
     let file = &files[files.len() / 2];
-    let (mut a, mut g) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        a.extend(sample(1, || {
+    let (a, g) = alternating(
+        || {
             git::head_text(&root, file).unwrap();
-        }));
-        g.extend(sample(1, || {
+        },
+        || {
             sh(p, &["show", &format!("HEAD:{file}")]);
-        }));
-    }
-    a.sort();
-    g.sort();
+        },
+    );
     row("a diff's HEAD text", &a, &g);
 }

@@ -5,7 +5,6 @@
 //! a pointer to the new place; a pass another machine commits while the history is carried is
 //! carried too, and a conversion cut short resumes.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -20,47 +19,7 @@ use aura_core::sync::SyncError;
 
 #[path = "support/machine.rs"]
 mod machine;
-use machine::Machine;
-
-fn machine() -> Machine {
-    let mut m = Machine::new(&[]);
-    m.opts.multipart_threshold = 2 * 1024 * 1024;
-    m.opts.part_size = 1;
-    m
-}
-
-fn content(seed: &str, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut i = 0u64;
-    while out.len() < len {
-        out.extend_from_slice(format!("{seed}:{i};").as_bytes());
-        i += 1;
-    }
-    out.truncate(len);
-    out
-}
-
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
-            let t = e.file_type();
-            let body = if t.is_symlink() {
-                std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes()
-            } else if t.is_dir() {
-                b"<dir>".to_vec()
-            } else {
-                std::fs::read(e.path()).unwrap()
-            };
-            (rel, body)
-        })
-        .collect();
-    out.sort();
-    out
-}
+use machine::{content, tree, Machine};
 
 /// A plaintext project with three passes of history.
 async fn plaintext_history(m: &Machine, plain: &Bucket) {
@@ -90,7 +49,7 @@ fn the_whole_history_is_carried_sealed_and_restores_as_before() {
     let plain = Bucket::new(store.clone(), "projects/p");
     let key = ProjectKey::generate();
     let sealed = Bucket::new(store.clone(), "projects/e-1").sealed_with(key.cipher());
-    let m = machine();
+    let m = Machine::with_small_parts();
     rt().block_on(async {
         plaintext_history(&m, &plain).await;
         let ids = plain.list_snapshots().await.unwrap();
@@ -144,7 +103,7 @@ fn plain_reader(store: &Arc<dyn ObjectStore>) -> Bucket {
 fn a_pass_committed_while_converting_is_carried_and_a_cut_short_conversion_resumes() {
     let mem = Arc::new(MemoryStore::new());
     let inner: Arc<dyn ObjectStore> = mem.clone();
-    let a = machine();
+    let a = Machine::with_small_parts();
     let key = ProjectKey::generate();
     rt().block_on(async {
         plaintext_history(&a, &Bucket::new(inner.clone(), "projects/p")).await;
@@ -165,7 +124,7 @@ fn a_pass_committed_while_converting_is_carried_and_a_cut_short_conversion_resum
         assert!(Bucket::new(inner.clone(), "projects/p").head().await.unwrap().is_some(), "the old place untouched");
 
         // Resumed, while machine B commits a pass just before the old HEAD is swapped.
-        let b = Arc::new(machine());
+        let b = Arc::new(Machine::with_small_parts());
         let b_bucket = Bucket::new(inner.clone(), "projects/p");
         b.sync(&b_bucket).adopt(None, aura_core::sync::engine::Afterwards::FollowHead).await.unwrap();
         b.edit("from-b.txt", "machine B's last plaintext change");

@@ -4,7 +4,6 @@
 //! folder); another key, a flipped byte, a swapped object and an older HEAD put back are all
 //! refused, and nothing unchecked is written.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use aura_core::sync::bucket::{Bucket, MemoryStore, ObjectStore};
@@ -15,53 +14,10 @@ use aura_core::sync::SyncError;
 
 #[path = "support/machine.rs"]
 mod machine;
-use machine::Machine;
-
-/// A machine whose large files go up in parts from 2 MiB.
-fn machine() -> Machine {
-    let mut m = Machine::new(&[]);
-    m.opts.multipart_threshold = 2 * 1024 * 1024;
-    m.opts.part_size = 1;
-    m
-}
+use machine::{content, tree, Machine};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
-/// Content no ciphertext will hold by chance: `len` bytes of a pattern named by `seed`.
-fn content(seed: &str, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut i = 0u64;
-    while out.len() < len {
-        out.extend_from_slice(format!("{seed}:{i};").as_bytes());
-        i += 1;
-    }
-    out.truncate(len);
-    out
-}
-
-/// Every file, link and folder under `dir`, with its content or target.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
-            let t = e.file_type();
-            let body = if t.is_symlink() {
-                std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes()
-            } else if t.is_dir() {
-                b"<dir>".to_vec()
-            } else {
-                std::fs::read(e.path()).unwrap()
-            };
-            (rel, body)
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 #[test]
@@ -70,7 +26,7 @@ fn the_bucket_holds_only_ciphertext_and_the_key_restores_every_byte() {
     let store: Arc<dyn ObjectStore> = mem.clone();
     let key = ProjectKey::generate();
     let b = Bucket::new(store.clone(), "projects/p").sealed_with(key.cipher());
-    let m = machine();
+    let m = Machine::with_small_parts();
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("src/secret_algorithm.rs", content("fn secret_algorithm", 3000)),
         ("src/copy_of_it.rs", content("fn secret_algorithm", 3000)),
@@ -138,7 +94,7 @@ fn a_flipped_byte_a_swapped_object_and_an_older_head_are_refused() {
     let mem = Arc::new(MemoryStore::new());
     let store: Arc<dyn ObjectStore> = mem.clone();
     let b = Bucket::new(store.clone(), "projects/p").sealed_with(ProjectKey::generate().cipher());
-    let m = machine();
+    let m = Machine::with_small_parts();
     m.write("a.txt", &content("first file", 2000));
     m.write("big.bin", &content("a large one", 3 * 1024 * 1024));
     scan(&m.root, &m.store, m.id).unwrap();
