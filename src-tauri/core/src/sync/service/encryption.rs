@@ -80,13 +80,12 @@ impl SyncService {
         let (to, _) = make_target(&self.store, &self.secrets, &new_key)?;
         to.put_wrapped_key(&wrapped).await?;
         let carried = if has_history {
-            Some(self.convert(project_id, &root, &from, &to, &new_key, &opts).await?)
+            Some(self.convert(project_id, &root, (&from, &key), &to, &new_key, &opts).await?)
         } else {
-            self.store.set_sync_key(project_id, &new_key)?;
+            self.store.rebind_sync_key(project_id, &new_key, (&left_key(project_id), &key))?;
             None
         };
         self.store.set_setting(&converting_key(project_id), None)?;
-        self.store.set_setting(&left_key(project_id), Some(&key))?;
         if let Some(old) = self.plaintext_left(project_id) {
             delete_left(&self.store, &old, project_id).await;
         }
@@ -105,11 +104,13 @@ impl SyncService {
     }
 
     /// Carries the history to the new place with passes held, then binds the project to it.
+    /// The old place is noted for deletion only once the swap made the new one the project's,
+    /// in the same transaction that rebinds the project.
     async fn convert(
         &self,
         project_id: i64,
         root: &ProjectRoot,
-        from: &Bucket,
+        (from, old_key): (&Bucket, &str),
         to: &Bucket,
         new_key: &str,
         opts: &PushOptions,
@@ -128,7 +129,7 @@ impl SyncService {
         };
         let (head, etag) = engine::convert_history(from, to, new_key, opts, &shown).await?;
         self.close();
-        self.store.set_sync_key(project_id, new_key)?;
+        self.store.rebind_sync_key(project_id, new_key, (&left_key(project_id), old_key))?;
         let sync = ProjectSync { root, store: &self.store, project_id, bucket: to, opts };
         sync.settle_after_move(&head, &etag).await?;
         Ok(to.list_snapshots().await?.len())

@@ -75,6 +75,21 @@ impl Store {
         Ok(())
     }
 
+    /// Binds the project to `key` and records `note` (a settings key and value) in the same
+    /// transaction: a converted project is rebound and its old place noted for deletion
+    /// together, never one without the other.
+    pub fn rebind_sync_key(&self, project_id: i64, key: &str, note: (&str, &str)) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("UPDATE projects SET sync_key = ?1 WHERE id = ?2", params![key, project_id])?;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![note.0, note.1],
+            )?;
+            tx.commit()
+        })
+    }
+
     /// The full snapshot differential ones build on, with its file count.
     pub(crate) fn sync_base_info(&self, project_id: i64) -> Result<Option<(String, u64)>, StoreError> {
         let id: Option<String> = self
